@@ -1,0 +1,41 @@
+// filter.h
+// Filter is the parsed form of a `pveam access log` query: every field is
+// optional and all present fields must match (AND). Values keep the user's
+// spelling; the query module resolves them against the store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pveaudit {
+
+struct IpRange {
+  // Network address in 16 bytes (IPv4 as v4-mapped), and prefix length 0..128.
+  unsigned char addr[16] = {};
+  int prefix = 128;
+};
+
+struct Filter {
+  std::optional<std::string> user;       // exact "alice@pve" or token id
+  std::optional<int64_t> start_us;       // inclusive
+  std::optional<int64_t> end_us;         // exclusive
+  std::optional<int> tod_start;          // seconds of day, cluster-local, inclusive
+  std::optional<int> tod_end;            // exclusive; tod_start > tod_end wraps midnight
+  std::optional<std::string> action;     // exact, object prefix or class (ActionMatches)
+  std::optional<std::string> resource;   // ACL path; selects its subtree
+  std::optional<bool> failed;            // true: failures only; false: non-failures
+  std::optional<IpRange> ip;
+  std::optional<std::string> node;
+};
+
+// Parses "192.0.2.5", "192.0.2.0/24", "2001:db8::/32". False on bad text.
+bool ParseIpRange(const std::string& text, IpRange* out);
+// True when canonical address text `ip` lies in `range`.
+bool IpInRange(const std::string& ip, const IpRange& range);
+// True when ACL path `path` equals `prefix` or lies below it ("/vms" covers
+// "/vms/100", not "/vmsx"); "/" covers everything.
+bool ResourceCovers(const std::string& prefix, const std::string& path);
+
+}  // namespace pveaudit
