@@ -1,0 +1,223 @@
+// pveam access log: the product page's query command.
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "core/actions.h"
+#include "core/event_json.h"
+#include "core/filter.h"
+#include "core/time_spec.h"
+#include "query/log_query.h"
+
+namespace pveaudit {
+namespace {
+
+struct LogOptions {
+  CommonOptions common;
+  std::string user, start, end, action, resource, failed, ip, node, count, hour, group_by, limit;
+};
+
+// Parses a whole number >= min for `flag`, or throws a UsageError naming it.
+uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min) {
+  bool digits = !v.empty() && v.size() < 19 &&
+                v.find_first_not_of("0123456789") == std::string::npos;
+  uint64_t n = digits ? std::stoull(v) : 0;
+  if (!digits || n < min)
+    throw UsageError{"invalid value '" + v + "' for " + flag + ": expected a whole number >= " +
+                     std::to_string(min)};
+  return n;
+}
+
+// Local midnight of the day after the day containing `us`.
+int64_t NextLocalMidnight(int64_t us) {
+  time_t t = time_t(us / 1000000 + 30 * 3600);  // well inside the next day, whatever DST does
+  struct tm tm;
+  localtime_r(&t, &tm);
+  return LocalCivilToUs(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0, 0, 0);
+}
+
+Filter BuildFilter(const LogOptions& o) {
+  Filter f;
+  int64_t now = NowUs();
+  if (!o.user.empty()) f.user = o.user;
+  if (!o.node.empty()) f.node = o.node;
+  if (!o.action.empty()) f.action = o.action;
+  if (!o.resource.empty()) {
+    if (o.resource[0] != '/')
+      throw UsageError{"invalid value '" + o.resource +
+                       "' for --resource: expected an ACL path such as /vms/100"};
+    std::string r = o.resource;
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    f.resource = r;
+  }
+  if (!o.failed.empty()) {
+    if (o.failed != "0" && o.failed != "1")
+      throw UsageError{"invalid value '" + o.failed + "' for --failed: expected 0 or 1"};
+    f.failed = o.failed == "1";
+  }
+  if (!o.ip.empty()) {
+    IpRange r;
+    if (!ParseIpRange(o.ip, &r))
+      throw UsageError{"invalid value '" + o.ip +
+                       "' for --ip: expected an address or CIDR range such as 192.0.2.0/24"};
+    f.ip = r;
+  }
+  std::optional<TimeSpec> s, e;
+  if (!o.start.empty()) {
+    auto r = ParseTimeSpec(o.start, now);
+    if (!r.ok()) throw UsageError{"--start: " + r.status().message()};
+    s = *r;
+  }
+  if (!o.end.empty()) {
+    auto r = ParseTimeSpec(o.end, now);
+    if (!r.ok()) throw UsageError{"--end: " + r.status().message()};
+    e = *r;
+  }
+  bool tod = (s && s->kind == TimeSpec::Kind::kTimeOfDay) ||
+             (e && e->kind == TimeSpec::Kind::kTimeOfDay);
+  if (tod) {
+    // "--start 18:00 --end 08:00": every day's window, wrapping midnight.
+    if ((s && s->kind != TimeSpec::Kind::kTimeOfDay) || (e && e->kind != TimeSpec::Kind::kTimeOfDay))
+      throw UsageError{"--start and --end must both be times of day (HH:MM) or both dates; "
+                       "for a time on one day write 'YYYY-MM-DD HH:MM'"};
+    if (s) f.tod_start = s->seconds_of_day;
+    if (e) f.tod_end = e->seconds_of_day;
+    if (s && e && s->seconds_of_day == e->seconds_of_day)
+      throw UsageError{"--start and --end are the same time of day; the window would be empty"};
+  } else {
+    if (s) f.start_us = s->us;
+    if (e) f.end_us = e->date_only ? NextLocalMidnight(e->us) : e->us;
+    if (f.start_us && f.end_us && *f.start_us >= *f.end_us)
+      throw UsageError{"--start " + o.start + " is not before --end " + o.end};
+  }
+  return f;
+}
+
+std::string Rfc(int64_t us) { return FormatRfc3339Utc(us); }
+
+Table EventsTable(const std::vector<Event>& events, OutputFormat fmt) {
+  Table t;
+  if (fmt == OutputFormat::kText) {
+    t.columns = {"time", "user", "ip", "action", "resource", "result"};
+    t.max_width = {19, 24, 39, 20, 24, 7};
+    for (const Event& e : events)
+      t.rows.push_back({FormatLocal(e.time_us), e.user.empty() ? "-" : e.user,
+                        e.ip.empty() ? "-" : e.ip, e.action, e.resource.empty() ? "-" : e.resource,
+                        std::string(OutcomeName(e.result))});
+    return t;
+  }
+  t.columns = {"id",     "time",   "node",    "user",   "ip",     "action", "resource",
+               "result", "status", "source",  "session", "detail", "origin", "line"};
+  for (const Event& e : events)
+    t.rows.push_back({int64_t(e.id), Rfc(e.time_us), e.node, e.user, e.ip, e.action, e.resource,
+                      std::string(OutcomeName(e.result)), e.status, e.source, e.session, e.detail,
+                      e.origin, int64_t(e.origin_line)});
+  return t;
+}
+
+Table GroupsTable(const std::vector<GroupRow>& rows, GroupBy g, OutputFormat fmt) {
+  Table t;
+  t.columns = {GroupByName(g), "count", "first", "last"};
+  for (const GroupRow& r : rows)
+    t.rows.push_back({r.key, int64_t(r.count),
+                      fmt == OutputFormat::kText ? FormatLocal(r.first_us) : Rfc(r.first_us),
+                      fmt == OutputFormat::kText ? FormatLocal(r.last_us) : Rfc(r.last_us)});
+  return t;
+}
+
+}  // namespace
+
+CommandRun AddAccessLogCommand(CLI::App* access) {
+  auto o = std::make_shared<LogOptions>();
+  CLI::App* cmd = access->add_subcommand(
+      "log", "Show access events (who did what, to which resource, from where, when, result)");
+  cmd->add_option("--user", o->user, "Only events of this user or API token (alice@pve, bob@pve!ci)")
+      ->type_name("USERID");
+  cmd->add_option("--start", o->start,
+                  "From this time: YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]', RFC 3339, epoch seconds, "
+                  "now, recent, today, yesterday, this-week, week-ago, this-month, this-year, or "
+                  "a time of day HH:MM (with --end HH:MM: that window on every day)")
+      ->type_name("TIME");
+  cmd->add_option("--end", o->end,
+                  "Until this time (exclusive); a date alone includes that whole day")
+      ->type_name("TIME");
+  cmd->add_option("--action", o->action,
+                  "An action (vm:start), an object (vm = vm:*) or a class: login, power, create, "
+                  "delete, config, modify, read, console, backup, migrate, session")
+      ->type_name("ACTION");
+  cmd->add_option("--resource", o->resource, "An ACL path; selects its subtree (/vms, /vms/100)")
+      ->type_name("PATH");
+  cmd->add_option("--failed", o->failed, "1: only failures; 0: only events that did not fail")
+      ->type_name("0|1");
+  cmd->add_option("--ip", o->ip, "Source address or CIDR range (192.0.2.0/24, 2001:db8::/32)")
+      ->type_name("ADDR");
+  cmd->add_option("--node", o->node, "Only events from this node")->type_name("NODE");
+  cmd->add_option("--count", o->count,
+                  "Instead of events, list each group (see --group-by) with at least N matching "
+                  "events, with the count and the first and last time")
+      ->type_name("N");
+  cmd->add_option("--hour", o->hour,
+                  "With --count: the N events must fall within some sliding window of H hours")
+      ->type_name("H");
+  cmd->add_option("--group-by", o->group_by, "With --count: user (default), ip, resource or action")
+      ->type_name("KEY");
+  cmd->add_option("--limit", o->limit, "Show only the newest N events (default: all)")
+      ->type_name("N");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+Examples:
+  pveam access log --user admin@example.com --start 2025-01-01 --end 2025-01-31
+  pveam access log --action login --failed 1
+  pveam access log --failed 1 --count 5                 users with 5 or more failures
+  pveam access log --action vm:create --count 10 --hour 1
+  pveam access log --start 18:00 --end 08:00            off-hours activity, every day
+  pveam access log --resource /vms/100 --output-format json
+
+Text output shows times in the cluster time zone (config 'timezone', else TZ);
+JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
+
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    Filter f = BuildFilter(*o);
+    bool counting = !o->count.empty();
+    if (!counting && (!o->hour.empty() || !o->group_by.empty()))
+      throw UsageError{std::string(!o->hour.empty() ? "--hour" : "--group-by") +
+                       " needs --count N"};
+    size_t limit = o->limit.empty() ? 0 : size_t(ParseCount("--limit", o->limit, 1));
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    Table table;
+    if (counting) {
+      CountSpec spec;
+      spec.min_count = ParseCount("--count", o->count, 1);
+      if (!o->hour.empty()) spec.window_us = int64_t(ParseCount("--hour", o->hour, 1)) * 3600 * 1000000;
+      if (!o->group_by.empty() && !ParseGroupBy(o->group_by, &spec.group_by))
+        throw UsageError{"invalid value '" + o->group_by +
+                         "' for --group-by: expected user, ip, resource or action"};
+      auto rows = CountGroups(*store, f, spec);
+      if (!rows.ok()) {
+        std::cerr << "error: " << rows.status().message() << "\n";
+        return kExitFailure;
+      }
+      if (limit && rows->size() > limit) rows->resize(limit);
+      table = GroupsTable(*rows, spec.group_by, env.format);
+    } else {
+      auto events = FindEvents(*store, f, limit);
+      if (!events.ok()) {
+        std::cerr << "error: " << events.status().message() << "\n";
+        return kExitFailure;
+      }
+      table = EventsTable(*events, env.format);
+    }
+    if (table.rows.empty() && env.format == OutputFormat::kText) {
+      std::cerr << (counting ? "no group reaches the count\n" : "no matching events\n");
+      return kExitOk;
+    }
+    std::string out = RenderTable(table, env.format);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+  };
+}
+
+}  // namespace pveaudit

@@ -1,0 +1,109 @@
+#include "cli/cli_common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/time_spec.h"
+
+namespace pveaudit {
+
+void AddCommonOptions(CLI::App* app, CommonOptions* o, bool with_output_format) {
+  app->add_option("--data-dir", o->data_dir,
+                  "Store directory (default: $PVEAUDIT_DATA_DIR, the config's data_dir, "
+                  "/var/lib/pveaudit)")
+      ->type_name("DIR");
+  app->add_option("--config", o->config,
+                  "Config file (default: $PVEAUDIT_CONFIG, /etc/pveaudit/pveaudit.toml)")
+      ->type_name("FILE");
+  if (with_output_format)
+    app->add_option("--output-format", o->output_format,
+                    "Output format: text, json, json-pretty, csv or yaml (default: text)")
+        ->type_name("FORMAT");
+}
+
+Env ResolveEnv(const CommonOptions& o) {
+  Env env;
+  if (!ParseOutputFormat(o.output_format, &env.format))
+    throw UsageError{"invalid value '" + o.output_format +
+                     "' for --output-format: expected text, json, json-pretty, csv or yaml"};
+  auto cfg = LoadConfig(o.config);
+  if (!cfg.ok()) throw UsageError{cfg.status().message()};
+  env.config = *cfg;
+  SetClusterTimeZone(env.config.timezone);
+  if (!o.data_dir.empty()) env.data_dir = o.data_dir;
+  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d) env.data_dir = d;
+  else env.data_dir = env.config.data_dir;
+  return env;
+}
+
+std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
+  StoreOptions opt;
+  opt.read_only = read_only;
+  auto s = OpenSqliteStore(env.data_dir, opt);
+  if (!s.ok()) {
+    std::cerr << "error: " << s.status().message() << "\n";
+    std::exit(kExitFailure);
+  }
+  return std::move(s.value());
+}
+
+std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates) {
+  auto dist = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string best;
+  size_t best_d = 3;  // suggest only close matches
+  for (const auto& c : candidates) {
+    size_t d = dist(word, c);
+    if (d < best_d || (d == best_d && best.empty() && d <= word.size() / 2)) {
+      if (d < best_d) best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+Progress::Progress(std::string label) : label_(std::move(label)), tty_(isatty(2) != 0) {}
+Progress::~Progress() { Done(); }
+
+void Progress::Update(uint64_t done, uint64_t total) {
+  if (!tty_ || total == 0) return;
+  int64_t now = NowUs();
+  if (now - last_us_ < 100000 && done < total) return;
+  last_us_ = now;
+  double f = std::min(1.0, double(done) / double(total));
+  int width = 30, fill = int(f * width);
+  std::string bar(size_t(fill), '#');
+  bar.resize(size_t(width), '.');
+  std::fprintf(stderr, "\r%s [%s] %3d%%", label_.c_str(), bar.c_str(), int(f * 100));
+  std::fflush(stderr);
+  shown_ = true;
+}
+
+void Progress::Done() {
+  if (shown_) {
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+    shown_ = false;
+  }
+}
+
+std::string WithThousands(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+  return s;
+}
+
+}  // namespace pveaudit

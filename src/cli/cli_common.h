@@ -1,0 +1,71 @@
+// cli_common.h
+// Shared pieces of the command implementations: resolving the data
+// directory and time zone, opening the store, argument errors (exit 2)
+// with "did you mean" hints, and progress on a terminal.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "core/table.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Options every command takes.
+struct CommonOptions {
+  std::string data_dir;
+  std::string config;
+  std::string output_format = "text";
+};
+
+void AddCommonOptions(CLI::App* app, CommonOptions* o, bool with_output_format);
+
+// Thrown by commands for a bad argument; printed as "<cmd>: <message>" and
+// the process exits 2.
+struct UsageError {
+  std::string message;
+};
+
+// Loads the config, applies the time zone and resolves the data dir
+// (--data-dir, $PVEAUDIT_DATA_DIR, config, default).
+struct Env {
+  Config config;
+  std::string data_dir;
+  OutputFormat format = OutputFormat::kText;
+};
+Env ResolveEnv(const CommonOptions& o);
+
+// Opens the store or prints why not and exits 1.
+std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
+
+// Levenshtein-based suggestion among `candidates`, or "" when none is close.
+std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);
+
+// Writes a one-line progress bar to stderr when it is a terminal.
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  ~Progress();
+  void Update(uint64_t done, uint64_t total);
+  void Done();
+
+ private:
+  std::string label_;
+  bool tty_;
+  int64_t last_us_ = 0;
+  bool shown_ = false;
+};
+
+std::string WithThousands(uint64_t n);
+
+}  // namespace pveaudit

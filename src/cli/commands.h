@@ -1,0 +1,19 @@
+// commands.h
+// Each command adds its subcommand to the CLI11 tree and returns the
+// function that runs it once arguments are parsed (returning the exit code).
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace pveaudit {
+
+using CommandRun = std::function<int()>;
+
+CommandRun AddAccessLogCommand(CLI::App* access);
+CommandRun AddAccessImportCommand(CLI::App* access);
+CommandRun AddAccessVerifyCommand(CLI::App* access);
+CommandRun AddAccessStatusCommand(CLI::App* access);
+
+}  // namespace pveaudit

@@ -1,0 +1,84 @@
+// filter.cc
+#include "core/filter.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <string_view>
+
+namespace pveaudit {
+namespace {
+
+// Parses a single address (no prefix) into 16 bytes, IPv4 as v4-mapped.
+// Sets *v4 when the text was dotted-quad IPv4.
+bool ParseAddress(const std::string& text, unsigned char out[16], bool* v4) {
+  if (text.empty()) return false;
+  if (text.find(':') != std::string::npos) {
+    *v4 = false;
+    return inet_pton(AF_INET6, text.c_str(), out) == 1;
+  }
+  unsigned char a4[4];
+  if (inet_pton(AF_INET, text.c_str(), a4) != 1) return false;
+  *v4 = true;
+  std::memset(out, 0, 10);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  std::memcpy(out + 12, a4, 4);
+  return true;
+}
+
+bool PrefixEqual(const unsigned char* a, const unsigned char* b, int prefix) {
+  const int full = prefix / 8;
+  if (std::memcmp(a, b, static_cast<size_t>(full)) != 0) return false;
+  const int rest = prefix % 8;
+  if (rest == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[full] & mask) == (b[full] & mask);
+}
+
+}  // namespace
+
+bool ParseIpRange(const std::string& text, IpRange* out) {
+  const size_t slash = text.find('/');
+  const std::string addr_text = text.substr(0, slash);
+  IpRange r;
+  bool v4 = false;
+  if (!ParseAddress(addr_text, r.addr, &v4)) return false;
+  const int max_len = v4 ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string::npos) {
+    const std::string len_text = text.substr(slash + 1);
+    if (len_text.empty() || len_text.size() > 3) return false;
+    len = 0;
+    for (char c : len_text) {
+      if (c < '0' || c > '9') return false;
+      len = len * 10 + (c - '0');
+    }
+    if (len > max_len) return false;
+  }
+  r.prefix = v4 ? len + 96 : len;
+  // Clear host bits so the stored network address is canonical.
+  for (int bit = r.prefix; bit < 128; ++bit) {
+    r.addr[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
+  }
+  *out = r;
+  return true;
+}
+
+bool IpInRange(const std::string& ip, const IpRange& range) {
+  unsigned char addr[16];
+  bool v4 = false;
+  if (!ParseAddress(ip, addr, &v4)) return false;
+  const int prefix = range.prefix < 0 ? 0 : (range.prefix > 128 ? 128 : range.prefix);
+  return PrefixEqual(addr, range.addr, prefix);
+}
+
+bool ResourceCovers(const std::string& prefix, const std::string& path) {
+  std::string_view p = prefix;
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  if (p.empty() || p == "/") return true;
+  if (path.size() < p.size() || path.compare(0, p.size(), p) != 0) return false;
+  return path.size() == p.size() || path[p.size()] == '/';
+}
+
+}  // namespace pveaudit

@@ -1,0 +1,43 @@
+// importer.h
+// Importer feeds log files into the store exactly once. A file is known by
+// a fingerprint of its first line (plus node and format), so re-importing
+// it, or importing its rotated copy (access.log.1, .2.gz), resumes from
+// the stored cursor: lines already stored are counted as duplicates and
+// skipped. Events of each batch, the rejected lines and the cursor commit
+// in one transaction, so a kill -9 at any point leaves a consistent store
+// and a re-run completes the file with no duplicates.
+// One reader/parser thread feeds the calling thread, which writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/status.h"
+#include "ingest/line_parser.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+struct ImportOptions {
+  std::string format = "auto";  // auto|pveproxy|auth|tasks|json
+  std::string node;             // --node; empty: from the lines, else this host's name
+  size_t batch_events = 65536;  // events per transaction
+};
+
+struct ImportStats {
+  uint64_t lines = 0;       // lines read (including skipped ones)
+  uint64_t stored = 0;      // events committed
+  uint64_t duplicates = 0;  // lines skipped because an earlier import stored them
+  uint64_t ignored = 0;     // well-formed lines that are no audit record
+  uint64_t rejected = 0;    // malformed lines, kept in the store's rejected table
+  std::string format;       // format used
+};
+
+// (bytes done, bytes total) of the current file, after each commit.
+using ImportProgress = std::function<void(uint64_t, uint64_t)>;
+
+Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
+                               const ImportOptions& options, const ImportProgress& progress);
+
+}  // namespace pveaudit

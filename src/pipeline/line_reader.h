@@ -1,0 +1,55 @@
+// line_reader.h
+// LineReader reads a log file line by line, plain or gzip-compressed
+// (detected by its magic bytes, so a rotated "access.log.2.gz" and a
+// renamed plain file both work), and reports the byte offset after each
+// line in the decompressed stream so that a cursor can resume exactly.
+// A last line without a newline is returned only at end of file.
+// Thread safety: one thread.
+#pragma once
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace pveaudit {
+
+class LineReader {
+ public:
+  LineReader() = default;
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  Status Open(const std::string& path);
+  // Skips forward to decompressed byte `offset` (a line start).
+  Status SkipTo(uint64_t offset);
+  // The next line without its "\n" (and without a trailing "\r"). False at
+  // end of file; check status() for read errors. The view is valid until
+  // the next call.
+  bool Next(std::string_view* line);
+  uint64_t offset() const { return offset_; }  // after the last returned line
+  bool compressed() const { return gz_ != nullptr; }
+  Status status() const { return status_; }
+  // Size of the file on disk (compressed size for .gz), for progress.
+  uint64_t file_size() const { return file_size_; }
+  // Bytes of the file read from disk so far (compressed for .gz).
+  uint64_t disk_position() const;
+
+ private:
+  bool Fill();
+
+  std::string path_;
+  int fd_ = -1;
+  gzFile gz_ = nullptr;
+  std::string buf_;
+  size_t start_ = 0, end_ = 0;
+  bool eof_ = false;
+  uint64_t offset_ = 0, file_size_ = 0, raw_read_ = 0;
+  Status status_;
+};
+
+}  // namespace pveaudit

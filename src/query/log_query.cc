@@ -1,0 +1,89 @@
+#include "query/log_query.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+namespace pveaudit {
+
+bool ParseGroupBy(const std::string& s, GroupBy* out) {
+  if (s == "user") *out = GroupBy::kUser;
+  else if (s == "ip") *out = GroupBy::kIp;
+  else if (s == "resource") *out = GroupBy::kResource;
+  else if (s == "action") *out = GroupBy::kAction;
+  else return false;
+  return true;
+}
+
+const char* GroupByName(GroupBy g) {
+  switch (g) {
+    case GroupBy::kUser: return "user";
+    case GroupBy::kIp: return "ip";
+    case GroupBy::kResource: return "resource";
+    case GroupBy::kAction: return "action";
+  }
+  return "user";
+}
+
+Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
+                                      uint32_t fields) {
+  std::deque<Event> out;
+  Status st = store.Scan(filter, fields, [&](const Event& e) {
+    out.push_back(e);
+    if (limit && out.size() > limit) out.pop_front();
+    return true;
+  });
+  if (!st.ok()) return st;
+  return std::vector<Event>(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+}
+
+Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
+                                          const CountSpec& spec) {
+  uint32_t field = kFieldUser;
+  switch (spec.group_by) {
+    case GroupBy::kUser: field = kFieldUser; break;
+    case GroupBy::kIp: field = kFieldIp; break;
+    case GroupBy::kResource: field = kFieldResource; break;
+    case GroupBy::kAction: field = kFieldAction; break;
+  }
+  struct Acc {
+    GroupRow best;
+    std::deque<int64_t> window;  // times inside the current window
+  };
+  std::unordered_map<std::string, Acc> groups;
+  Status st = store.Scan(filter, field, [&](const Event& e) {
+    const std::string* k = &e.user;
+    if (spec.group_by == GroupBy::kIp) k = &e.ip;
+    else if (spec.group_by == GroupBy::kResource) k = &e.resource;
+    else if (spec.group_by == GroupBy::kAction) k = &e.action;
+    Acc& a = groups[k->empty() ? std::string("-") : *k];
+    if (!spec.window_us) {
+      if (a.best.count == 0) a.best.first_us = e.time_us;
+      ++a.best.count;
+      a.best.last_us = e.time_us;
+      return true;
+    }
+    // Events arrive in time order: keep those within window_us of this one.
+    a.window.push_back(e.time_us);
+    while (e.time_us - a.window.front() >= *spec.window_us) a.window.pop_front();
+    if (a.window.size() > a.best.count) {
+      a.best.count = a.window.size();
+      a.best.first_us = a.window.front();
+      a.best.last_us = e.time_us;
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<GroupRow> rows;
+  for (auto& [key, a] : groups) {
+    if (a.best.count < spec.min_count) continue;
+    a.best.key = key;
+    rows.push_back(std::move(a.best));
+  }
+  std::sort(rows.begin(), rows.end(), [](const GroupRow& x, const GroupRow& y) {
+    return x.count != y.count ? x.count > y.count : x.key < y.key;
+  });
+  return rows;
+}
+
+}  // namespace pveaudit

@@ -1,0 +1,119 @@
+// event_store.h
+// EventStore is the single source of truth and the durable queue of
+// pveaudit: sources append normalized Events (hash-chained, with the file
+// cursor that produced them in the same transaction), and every consumer
+// (queries, reports, alert engine, exporters) reads them back by filter or
+// by id. Backends: SQLite (embedded default, sqlite_store.h); PostgreSQL for
+// clusters implements the same interface (planned; see docs/storage.md).
+// Thread safety: one EventStore object per thread. Any number of readers
+// (other processes included) may run beside one writer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/filter.h"
+#include "core/status.h"
+
+namespace pveaudit {
+
+// Where a file source stands: the importer and the daemon's tailer resume
+// from it. Identified by a fingerprint of the file's first line, so a
+// rotated or re-imported file is recognised whatever its name.
+struct SourceCursor {
+  std::string key;     // "fp:<hex sha256 of the first line>"
+  std::string path;    // last path it was read from (informational)
+  uint64_t offset = 0; // bytes of the (decompressed) stream consumed
+  uint64_t line = 0;   // lines consumed
+  std::string state;   // parser state blob (e.g. LoginTracker) at `offset`
+};
+
+// A line a parser could not use, kept aside for the operator.
+struct RejectedLine {
+  std::string origin;
+  uint64_t line = 0;
+  std::string reason;
+  std::string text;  // the raw line, cut to 4 KiB
+};
+
+// Which Event fields a scan must fill; others are left empty. Ids, time
+// and result are always filled.
+enum EventField : uint32_t {
+  kFieldNode = 1u << 0,
+  kFieldUser = 1u << 1,
+  kFieldIp = 1u << 2,
+  kFieldAction = 1u << 3,
+  kFieldResource = 1u << 4,
+  kFieldStatus = 1u << 5,
+  kFieldSource = 1u << 6,
+  kFieldSession = 1u << 7,
+  kFieldDetail = 1u << 8,
+  kFieldOrigin = 1u << 9,
+  kFieldAll = (1u << 10) - 1,
+};
+
+struct VerifyReport {
+  bool intact = true;
+  uint64_t events_checked = 0;
+  uint64_t first_bad_id = 0;  // 0 when intact (or the damage is not tied to one event)
+  std::string reason;         // human-readable, names the event and what is wrong
+  std::string head_hash;      // hex chain head recomputed up to the last good event
+};
+
+struct StoreInfo {
+  uint64_t events = 0;
+  uint64_t last_id = 0;
+  int64_t first_time_us = 0, last_time_us = 0;
+  uint64_t bytes_on_disk = 0;
+  uint64_t rejected_lines = 0;
+  std::string head_hash;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Appends `events` in order and assigns their ids (written back into the
+  // vector). `rejected` lines and, when non-null, `cursor` are committed in
+  // the same transaction. Returns OK only once everything is durable
+  // (fsync'd); on error nothing of the call is stored.
+  // REQUIRES: opened writable.
+  virtual Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                        const SourceCursor* cursor) = 0;
+
+  // The cursor stored under `key`, or nullopt when there is none.
+  virtual Result<std::optional<SourceCursor>> GetCursor(const std::string& key) = 0;
+
+  // Calls `fn` for every event matching `filter`, in ascending time order
+  // (ties by id), with the fields in `fields` filled. `fn` returns false to
+  // stop. An unknown user, action, ... is not an error: nothing matches.
+  virtual Status Scan(const Filter& filter, uint32_t fields,
+                      const std::function<bool(const Event&)>& fn) = 0;
+
+  // Recomputes the hash chain over every stored event and compares it with
+  // the stored per-event hashes, block heads and the chain head record.
+  // `progress` (may be empty) gets (events checked, total).
+  virtual Result<VerifyReport> Verify(
+      const std::function<void(uint64_t, uint64_t)>& progress) = 0;
+
+  virtual Result<StoreInfo> Info() = 0;
+};
+
+struct StoreOptions {
+  bool read_only = false;
+  // Events per sealed block. Tests use small blocks to exercise boundaries.
+  uint32_t block_events = 4096;
+};
+
+// Opens (creating when writable and missing) the SQLite store in `data_dir`.
+// A read-only open of a missing store is NotFound, with a message that says
+// how to create one.
+Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
+                                                    const StoreOptions& options);
+
+}  // namespace pveaudit

@@ -1,0 +1,837 @@
+// The SQLite backend of EventStore. Layout and the reasons for it are in
+// docs/storage.md; the chain and its checks in docs/integrity.md.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <queue>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/actions.h"
+#include "core/time_spec.h"
+#include "store/block_codec.h"
+#include "store/chain.h"
+#include "store/event_store.h"
+#include "store/sqlite_db.h"
+
+namespace pveaudit {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int64_t kColsPerBlock = 32;  // block_cols.key = block_id * 32 + column
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dict(kind INTEGER NOT NULL, id INTEGER NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY(kind, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dict_value ON dict(kind, value);
+CREATE TABLE IF NOT EXISTS blocks(id INTEGER PRIMARY KEY, first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL, n INTEGER NOT NULL, t_min INTEGER NOT NULL, t_max INTEGER NOT NULL,
+  failures INTEGER NOT NULL, head BLOB NOT NULL, summary BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_tmax ON blocks(t_max);
+CREATE TABLE IF NOT EXISTS block_cols(key INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chain_head(id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_id INTEGER NOT NULL, hash BLOB NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors(key TEXT PRIMARY KEY, path TEXT NOT NULL,
+  offset INTEGER NOT NULL, line INTEGER NOT NULL, state TEXT NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,
+  origin TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, text BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL,
+  changed_by TEXT NOT NULL, changed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS consumers(name TEXT PRIMARY KEY, last_id INTEGER NOT NULL,
+  updated INTEGER NOT NULL);
+)sql";
+
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+struct SvEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+using DictMap = std::unordered_map<std::string, uint32_t, SvHash, SvEq>;
+
+const std::string& Field(const Event& e, int kind) {
+  switch (kind) {
+    case kDictNode: return e.node;
+    case kDictUser: return e.user;
+    case kDictIp: return e.ip;
+    case kDictAction: return e.action;
+    case kDictResource: return e.resource;
+    case kDictStatus: return e.status;
+    case kDictSource: return e.source;
+    case kDictSession: return e.session;
+    case kDictDetail: return e.detail;
+    default: return e.origin;
+  }
+}
+std::string& MutableField(Event& e, int kind) { return const_cast<std::string&>(Field(e, kind)); }
+
+uint32_t FieldBitOfKind(int kind) { return 1u << kind; }  // EventField order == DictKind order
+
+struct BlockMeta {
+  int64_t id = 0;
+  uint64_t first_id = 0, last_id = 0;
+  uint32_t n = 0;
+  int64_t t_min = 0, t_max = 0;
+  uint32_t failures = 0;
+  Hash256 head{};
+  std::string summary;
+};
+
+class SqliteStore final : public EventStore {
+ public:
+  SqliteStore(std::string dir, StoreOptions opt) : dir_(std::move(dir)), opt_(opt) {}
+
+  Status Open() {
+    std::error_code ec;
+    std::string path = dir_ + "/pveaudit.db";
+    if (opt_.read_only) {
+      if (!std::filesystem::exists(path, ec))
+        return Status::NotFound("no event store in " + dir_ +
+                                " (import events first: pveam access import FILE...)");
+    } else {
+      std::filesystem::create_directories(dir_, ec);
+      if (ec) return Status::IOError("cannot create data directory " + dir_ + ": " + ec.message());
+    }
+    path_ = path;
+    PVEAUDIT_RETURN_IF_ERROR(db_.Open(path, opt_.read_only));
+    if (!opt_.read_only) {
+      PVEAUDIT_RETURN_IF_ERROR(db_.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+                                        "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"));
+      PVEAUDIT_RETURN_IF_ERROR(db_.Exec(std::string("BEGIN IMMEDIATE;") + kSchema +
+                                        "INSERT OR IGNORE INTO meta VALUES('schema', '" +
+                                        std::to_string(kSchemaVersion) + "'); COMMIT;"));
+    } else {
+      PVEAUDIT_RETURN_IF_ERROR(db_.Exec("PRAGMA cache_size=-65536; PRAGMA query_only=1;"));
+    }
+    auto ver = db_.Prepare("SELECT value FROM meta WHERE key='schema'");
+    if (!ver.ok()) return Status::Corruption(path + " is not a pveaudit store: " + ver.status().message());
+    if (!ver->Step()) return Status::Corruption(path + " is not a pveaudit store (no schema)");
+    if (ver->Text(0) != std::to_string(kSchemaVersion))
+      return Status::InvalidArgument(path + " has store schema " + std::string(ver->Text(0)) +
+                                     ", this pveaudit reads schema " +
+                                     std::to_string(kSchemaVersion));
+    return Status::OK();
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                const SourceCursor* cursor) override {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    Status st = AppendInTxn(events, rejected, cursor);
+    if (st.ok()) st = db_.Exec("COMMIT");
+    if (!st.ok()) {
+      (void)db_.Exec("ROLLBACK");
+      writer_loaded_ = false;  // in-memory state may be ahead of the database: reload
+      for (Event& e : *events) e.id = 0;
+    }
+    return st;
+  }
+
+  Status PrepareWriter() {
+    if (stmts_ready_) return Status::OK();
+    auto prep = [&](Stmt* s, const char* sql) -> Status {
+      auto r = db_.Prepare(sql);
+      if (!r.ok()) return r.status();
+      *s = std::move(r.value());
+      return Status::OK();
+    };
+    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_dict_, "INSERT INTO dict(kind,id,value) VALUES(?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_block_,
+        "INSERT OR REPLACE INTO blocks(id,first_id,last_id,n,t_min,t_max,failures,head,summary)"
+        " VALUES(?,?,?,?,?,?,?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_col_, "INSERT OR REPLACE INTO block_cols(key,data) VALUES(?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(&set_head_,
+        "INSERT OR REPLACE INTO chain_head(id,last_id,hash,updated) VALUES(1,?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(&set_cursor_,
+        "INSERT OR REPLACE INTO cursors(key,path,offset,line,state,updated) VALUES(?,?,?,?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_rejected_,
+        "INSERT INTO rejected(time,origin,line,reason,text) VALUES(?,?,?,?,?)"));
+    stmts_ready_ = true;
+    return Status::OK();
+  }
+
+  // Loads the writer's view (dictionaries, chain head, open tail block).
+  // Called inside the write transaction whenever another writer may have
+  // committed since we last looked.
+  Status LoadWriterState() {
+    for (auto& m : dict_) m.clear();
+    for (auto& n : dict_next_) n = 1;
+    {
+      auto s = db_.Prepare("SELECT kind,id,value FROM dict");
+      if (!s.ok()) return s.status();
+      while (s->Step()) {
+        int k = int(s->Int(0));
+        if (k < 0 || k >= kNumDictKinds) continue;
+        uint32_t id = uint32_t(s->Int(1));
+        dict_[k].emplace(std::string(s->Text(2)), id);
+        dict_next_[k] = std::max(dict_next_[k], id + 1);
+      }
+      PVEAUDIT_RETURN_IF_ERROR(s->status());
+    }
+    for (auto& m : dict_) m.emplace("", 0);
+    last_id_ = 0;
+    head_ = Hash256{};
+    {
+      auto s = db_.Prepare("SELECT last_id,hash FROM chain_head WHERE id=1");
+      if (!s.ok()) return s.status();
+      if (s->Step()) {
+        last_id_ = uint64_t(s->Int(0));
+        auto h = s->Text(1);
+        if (h.size() == 32) std::memcpy(head_.data(), h.data(), 32);
+      }
+      PVEAUDIT_RETURN_IF_ERROR(s->status());
+    }
+    tail_.clear();
+    tail_block_id_ = 0;
+    next_block_id_ = 1;
+    {
+      auto s = db_.Prepare("SELECT id,n FROM blocks ORDER BY id DESC LIMIT 1");
+      if (!s.ok()) return s.status();
+      if (s->Step()) {
+        next_block_id_ = s->Int(0) + 1;
+        if (uint32_t(s->Int(1)) < opt_.block_events) {
+          tail_block_id_ = s->Int(0);
+          tail_.resize(size_t(s->Int(1)));
+          for (int c = 0; c < kNumColumns; ++c) {
+            std::string data;
+            PVEAUDIT_RETURN_IF_ERROR(ReadColumn(tail_block_id_, c, &data));
+            PVEAUDIT_RETURN_IF_ERROR(DecodeColumn(c, data, &tail_));
+          }
+        }
+      }
+      PVEAUDIT_RETURN_IF_ERROR(s->status());
+    }
+    writer_loaded_ = true;
+    return Status::OK();
+  }
+
+  Status AppendInTxn(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                     const SourceCursor* cursor) {
+    PVEAUDIT_RETURN_IF_ERROR(PrepareWriter());
+    if (writer_loaded_) {
+      // Another writer may have appended since our last transaction.
+      auto s = db_.Prepare("SELECT last_id FROM chain_head WHERE id=1");
+      if (!s.ok()) return s.status();
+      uint64_t db_last = s->Step() ? uint64_t(s->Int(0)) : 0;
+      if (db_last != last_id_) writer_loaded_ = false;
+    }
+    if (!writer_loaded_) PVEAUDIT_RETURN_IF_ERROR(LoadWriterState());
+
+    if (events->empty()) return WriteSideRecords(rejected, cursor);
+    std::vector<Row> rows = std::move(tail_);
+    tail_.clear();
+    rows.reserve(rows.size() + events->size());
+    pending_heads_.clear();
+    for (Event& e : *events) {
+      e.id = ++last_id_;
+      head_ = hasher_.Next(head_, e);
+      if ((rows.size() + 1) % opt_.block_events == 0) pending_heads_.emplace(e.id, head_);
+      Row r;
+      r.id = e.id;
+      r.time_us = e.time_us;
+      r.result = uint8_t(e.result);
+      r.origin_line = e.origin_line;
+      r.hash32 = HashPrefix32(head_);
+      for (int k = 0; k < kNumDictKinds; ++k) {
+        auto res = Intern(k, Field(e, k));
+        if (!res.ok()) return res.status();
+        r.dict[k] = *res;
+      }
+      rows.push_back(r);
+    }
+    // Seal full blocks; the remainder is written as the (replaceable) tail.
+    size_t pos = 0;
+    int64_t block_id = tail_block_id_ ? tail_block_id_ : next_block_id_;
+    while (pos < rows.size()) {
+      size_t take = std::min<size_t>(opt_.block_events, rows.size() - pos);
+      std::vector<Row> chunk(rows.begin() + pos, rows.begin() + pos + take);
+      PVEAUDIT_RETURN_IF_ERROR(WriteBlock(block_id, chunk));
+      pos += take;
+      if (take < opt_.block_events) {
+        tail_ = std::move(chunk);
+        tail_block_id_ = block_id;
+      } else {
+        tail_block_id_ = 0;
+      }
+      if (block_id >= next_block_id_) next_block_id_ = block_id + 1;
+      block_id = next_block_id_;
+    }
+    PVEAUDIT_RETURN_IF_ERROR(
+        set_head_.Bind(1, int64_t(last_id_))
+            .BindBlob(2, std::string_view(reinterpret_cast<const char*>(head_.data()), 32))
+            .Bind(3, NowUs())
+            .Run());
+    return WriteSideRecords(rejected, cursor);
+  }
+
+  Status WriteSideRecords(const std::vector<RejectedLine>& rejected, const SourceCursor* cursor) {
+    for (const RejectedLine& r : rejected) {
+      std::string_view text = r.text;
+      if (text.size() > 4096) text = text.substr(0, 4096);
+      PVEAUDIT_RETURN_IF_ERROR(ins_rejected_.Bind(1, NowUs())
+                                   .Bind(2, r.origin)
+                                   .Bind(3, int64_t(r.line))
+                                   .Bind(4, r.reason)
+                                   .BindBlob(5, text)
+                                   .Run());
+    }
+    if (cursor) {
+      PVEAUDIT_RETURN_IF_ERROR(set_cursor_.Bind(1, cursor->key)
+                                   .Bind(2, cursor->path)
+                                   .Bind(3, int64_t(cursor->offset))
+                                   .Bind(4, int64_t(cursor->line))
+                                   .Bind(5, cursor->state)
+                                   .Bind(6, NowUs())
+                                   .Run());
+    }
+    return Status::OK();
+  }
+
+  Result<uint32_t> Intern(int kind, const std::string& value) {
+    auto& m = dict_[kind];
+    auto it = m.find(std::string_view(value));
+    if (it != m.end()) return it->second;
+    uint32_t id = dict_next_[kind]++;
+    Status st = ins_dict_.Bind(1, kind).Bind(2, id).Bind(3, value).Run();
+    if (!st.ok()) return st;
+    m.emplace(value, id);
+    return id;
+  }
+
+  Status WriteBlock(int64_t block_id, const std::vector<Row>& rows) {
+    BlockMeta m;
+    m.first_id = rows.front().id;
+    m.last_id = rows.back().id;
+    m.t_min = INT64_MAX;
+    m.t_max = INT64_MIN;
+    for (const Row& r : rows) {
+      m.t_min = std::min(m.t_min, r.time_us);
+      m.t_max = std::max(m.t_max, r.time_us);
+      if (r.result == uint8_t(Outcome::kFailure)) ++m.failures;
+    }
+    // The block head is the chain hash of its last event (HeadFor).
+    std::string summary = EncodeSummary(rows);
+    PVEAUDIT_RETURN_IF_ERROR(ins_block_.Bind(1, block_id)
+                                 .Bind(2, int64_t(m.first_id))
+                                 .Bind(3, int64_t(m.last_id))
+                                 .Bind(4, int64_t(rows.size()))
+                                 .Bind(5, m.t_min)
+                                 .Bind(6, m.t_max)
+                                 .Bind(7, int64_t(m.failures))
+                                 .BindBlob(8, HeadFor(m.last_id))
+                                 .BindBlob(9, summary)
+                                 .Run());
+    for (int c = 0; c < kNumColumns; ++c) {
+      PVEAUDIT_RETURN_IF_ERROR(
+          ins_col_.Bind(1, block_id * kColsPerBlock + c).BindBlob(2, EncodeColumn(c, rows)).Run());
+    }
+    return Status::OK();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  Status ReadColumn(int64_t block_id, int col, std::string* out) {
+    if (!read_col_ready_) {
+      auto r = db_.Prepare("SELECT data FROM block_cols WHERE key=?");
+      if (!r.ok()) return r.status();
+      read_col_ = std::move(r.value());
+      read_col_ready_ = true;
+    }
+    read_col_.Bind(1, block_id * kColsPerBlock + col);
+    bool found = read_col_.Step();
+    if (found) out->assign(read_col_.Text(0));
+    Status st = read_col_.status();
+    read_col_.Reset();
+    if (!st.ok()) return st;
+    if (!found)
+      return Status::Corruption("block " + std::to_string(block_id) + " has no column " +
+                                std::to_string(col));
+    return Status::OK();
+  }
+
+  Result<std::optional<SourceCursor>> GetCursor(const std::string& key) override {
+    auto s = db_.Prepare("SELECT path,offset,line,state FROM cursors WHERE key=?");
+    if (!s.ok()) return s.status();
+    s->Bind(1, key);
+    if (!s->Step()) {
+      PVEAUDIT_RETURN_IF_ERROR(s->status());
+      return std::optional<SourceCursor>();
+    }
+    SourceCursor c;
+    c.key = key;
+    c.path = std::string(s->Text(0));
+    c.offset = uint64_t(s->Int(1));
+    c.line = uint64_t(s->Int(2));
+    c.state = std::string(s->Text(3));
+    return std::optional<SourceCursor>(std::move(c));
+  }
+
+  // Strings of one dictionary kind, loaded on first use. The detail kind
+  // can be large, so it is looked up per id instead (see Lookup).
+  Status LoadKind(int kind) {
+    if (reader_dict_loaded_[kind]) return Status::OK();
+    auto s = db_.Prepare("SELECT id,value FROM dict WHERE kind=?");
+    if (!s.ok()) return s.status();
+    s->Bind(1, kind);
+    auto& v = reader_dict_[kind];
+    v.assign(1, std::string());
+    while (s->Step()) {
+      size_t id = size_t(s->Int(0));
+      if (id >= v.size()) v.resize(id + 1);
+      v[id] = std::string(s->Text(1));
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    reader_dict_loaded_[kind] = true;
+    return Status::OK();
+  }
+
+  Result<std::string> Lookup(int kind, uint32_t id) {
+    if (id == 0) return std::string();
+    if (reader_dict_loaded_[kind]) {
+      auto& v = reader_dict_[kind];
+      if (id < v.size()) return v[id];
+      return Status::Corruption("dictionary " + std::to_string(kind) + " has no entry " +
+                                std::to_string(id));
+    }
+    auto& cache = lookup_cache_[kind];
+    auto it = cache.find(id);
+    if (it != cache.end()) return it->second;
+    if (!lookup_ready_) {
+      auto r = db_.Prepare("SELECT value FROM dict WHERE kind=? AND id=?");
+      if (!r.ok()) return r.status();
+      lookup_ = std::move(r.value());
+      lookup_ready_ = true;
+    }
+    lookup_.Bind(1, kind).Bind(2, int64_t(id));
+    bool found = lookup_.Step();
+    std::string v = found ? std::string(lookup_.Text(0)) : std::string();
+    Status st = lookup_.status();
+    lookup_.Reset();
+    if (!st.ok()) return st;
+    if (!found)
+      return Status::Corruption("dictionary " + std::to_string(kind) + " has no entry " +
+                                std::to_string(id));
+    cache.emplace(id, v);
+    return v;
+  }
+
+  Result<std::optional<uint32_t>> FindId(int kind, const std::string& value) {
+    if (value.empty()) return std::optional<uint32_t>(0);
+    auto s = db_.Prepare("SELECT id FROM dict WHERE kind=? AND value=?");
+    if (!s.ok()) return s.status();
+    s->Bind(1, kind).Bind(2, value);
+    if (s->Step()) return std::optional<uint32_t>(uint32_t(s->Int(0)));
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return std::optional<uint32_t>();
+  }
+
+  // The filter translated to dictionary ids: for each summarised kind, the
+  // set of ids that may match (empty optional = no constraint).
+  struct Plan {
+    std::optional<std::vector<bool>> wanted[kDictResource + 1];
+    bool impossible = false;
+  };
+
+  Status MakePlan(const Filter& f, Plan* plan) {
+    auto one = [&](int kind, const std::optional<std::string>& v) -> Status {
+      if (!v) return Status::OK();
+      auto id = FindId(kind, *v);
+      if (!id.ok()) return id.status();
+      if (!id->has_value()) {
+        plan->impossible = true;
+        return Status::OK();
+      }
+      std::vector<bool> w(size_t(**id) + 1, false);
+      w[**id] = true;
+      plan->wanted[kind] = std::move(w);
+      return Status::OK();
+    };
+    PVEAUDIT_RETURN_IF_ERROR(one(kDictUser, f.user));
+    PVEAUDIT_RETURN_IF_ERROR(one(kDictNode, f.node));
+    auto many = [&](int kind, auto pred) -> Status {
+      PVEAUDIT_RETURN_IF_ERROR(LoadKind(kind));
+      const auto& v = reader_dict_[kind];
+      std::vector<bool> w(v.size(), false);
+      bool any = false;
+      for (size_t i = 0; i < v.size(); ++i)
+        if (pred(v[i])) w[i] = any = true;
+      if (!any) plan->impossible = true;
+      plan->wanted[kind] = std::move(w);
+      return Status::OK();
+    };
+    if (f.action)
+      PVEAUDIT_RETURN_IF_ERROR(
+          many(kDictAction, [&](const std::string& a) { return ActionMatches(*f.action, a); }));
+    if (f.resource)
+      PVEAUDIT_RETURN_IF_ERROR(many(kDictResource, [&](const std::string& r) {
+        return !r.empty() && ResourceCovers(*f.resource, r);
+      }));
+    if (f.ip)
+      PVEAUDIT_RETURN_IF_ERROR(many(kDictIp, [&](const std::string& ip) {
+        return !ip.empty() && IpInRange(ip, *f.ip);
+      }));
+    return Status::OK();
+  }
+
+  static bool Wanted(const std::vector<bool>& w, uint32_t id) { return id < w.size() && w[id]; }
+
+  // Matching rows of one block, sorted by (time, id).
+  struct OpenBlock {
+    std::vector<Row> rows;
+    size_t pos = 0;
+  };
+
+  Status MatchBlock(const BlockMeta& b, const Filter& f, const Plan& plan, uint32_t fields,
+                    std::vector<Row>* out) {
+    out->clear();
+    if (plan.wanted[0] || plan.wanted[1] || plan.wanted[2] || plan.wanted[3] || plan.wanted[4]) {
+      BlockSummary sum;
+      PVEAUDIT_RETURN_IF_ERROR(DecodeSummary(b.summary, &sum));
+      for (int k = 0; k <= kDictResource; ++k) {
+        if (!plan.wanted[k]) continue;
+        bool hit = false;
+        for (uint32_t id : sum.ids[k])
+          if (Wanted(*plan.wanted[k], id)) {
+            hit = true;
+            break;
+          }
+        if (!hit) return Status::OK();
+      }
+    }
+    std::vector<Row> rows(b.n);
+    std::string data;
+    auto load = [&](int col) -> Status {
+      PVEAUDIT_RETURN_IF_ERROR(ReadColumn(b.id, col, &data));
+      return DecodeColumn(col, data, &rows);
+    };
+    // Filter columns first, then output columns only if anything matched.
+    PVEAUDIT_RETURN_IF_ERROR(load(kColTime));
+    if (f.failed) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
+    for (int k = 0; k <= kDictResource; ++k)
+      if (plan.wanted[k]) PVEAUDIT_RETURN_IF_ERROR(load(k));
+    std::vector<uint32_t> match;
+    for (uint32_t i = 0; i < b.n; ++i) {
+      const Row& r = rows[i];
+      if (f.start_us && r.time_us < *f.start_us) continue;
+      if (f.end_us && r.time_us >= *f.end_us) continue;
+      if (f.failed && (r.result == uint8_t(Outcome::kFailure)) != *f.failed) continue;
+      bool ok = true;
+      for (int k = 0; k <= kDictResource && ok; ++k)
+        if (plan.wanted[k] && !Wanted(*plan.wanted[k], r.dict[k])) ok = false;
+      if (!ok) continue;
+      if (f.tod_start || f.tod_end) {
+        int s = SecondsOfDayLocal(r.time_us);
+        int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
+        bool in = lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi);
+        if (!in) continue;
+      }
+      match.push_back(i);
+    }
+    if (match.empty()) return Status::OK();
+    PVEAUDIT_RETURN_IF_ERROR(load(kColId));
+    if (!f.failed) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
+    for (int k = 0; k < kNumDictKinds; ++k)
+      if ((fields & FieldBitOfKind(k)) && !(k <= kDictResource && plan.wanted[k]))
+        PVEAUDIT_RETURN_IF_ERROR(load(k));
+    if (fields & kFieldOrigin) PVEAUDIT_RETURN_IF_ERROR(load(kColLine));
+    out->reserve(match.size());
+    for (uint32_t i : match) out->push_back(rows[i]);
+    std::stable_sort(out->begin(), out->end(), [](const Row& a, const Row& b) {
+      return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
+    });
+    return Status::OK();
+  }
+
+  Status ToEvent(const Row& r, uint32_t fields, Event* e) {
+    e->id = r.id;
+    e->time_us = r.time_us;
+    e->result = Outcome(r.result);
+    e->origin_line = (fields & kFieldOrigin) ? r.origin_line : 0;
+    for (int k = 0; k < kNumDictKinds; ++k) {
+      std::string& s = MutableField(*e, k);
+      if (!(fields & FieldBitOfKind(k))) {
+        s.clear();
+        continue;
+      }
+      auto v = Lookup(k, r.dict[k]);
+      if (!v.ok()) return v.status();
+      s = std::move(v.value());
+    }
+    return Status::OK();
+  }
+
+  Status Scan(const Filter& f, uint32_t fields,
+              const std::function<bool(const Event&)>& fn) override {
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status st = ScanInTxn(f, fields, fn);
+    (void)db_.Exec("COMMIT");
+    return st;
+  }
+
+  Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(const Event&)>& fn) {
+    for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
+      if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
+    Plan plan;
+    PVEAUDIT_RETURN_IF_ERROR(MakePlan(f, &plan));
+    if (plan.impossible) return Status::OK();
+    std::vector<BlockMeta> blocks;
+    {
+      std::string sql =
+          "SELECT id,first_id,last_id,n,t_min,t_max,failures,summary FROM blocks"
+          " WHERE t_max >= ?1 AND t_min < ?2";
+      if (f.failed && *f.failed) sql += " AND failures > 0";
+      sql += " ORDER BY t_min, id";
+      auto s = db_.Prepare(sql);
+      if (!s.ok()) return s.status();
+      s->Bind(1, f.start_us.value_or(INT64_MIN)).Bind(2, f.end_us.value_or(INT64_MAX));
+      while (s->Step()) {
+        BlockMeta b;
+        b.id = s->Int(0);
+        b.first_id = uint64_t(s->Int(1));
+        b.last_id = uint64_t(s->Int(2));
+        b.n = uint32_t(s->Int(3));
+        b.t_min = s->Int(4);
+        b.t_max = s->Int(5);
+        b.failures = uint32_t(s->Int(6));
+        b.summary = std::string(s->Text(7));
+        blocks.push_back(std::move(b));
+      }
+      PVEAUDIT_RETURN_IF_ERROR(s->status());
+    }
+    // k-way merge: blocks are visited by t_min; a block is opened once the
+    // next event to emit is not earlier than its t_min, so output is in
+    // time order even where blocks overlap (files imported one after another).
+    auto later = [](const OpenBlock* a, const OpenBlock* b) {
+      const Row& x = a->rows[a->pos];
+      const Row& y = b->rows[b->pos];
+      return x.time_us != y.time_us ? x.time_us > y.time_us : x.id > y.id;
+    };
+    std::vector<std::unique_ptr<OpenBlock>> owned;
+    std::priority_queue<OpenBlock*, std::vector<OpenBlock*>, decltype(later)> heap(later);
+    size_t next = 0;
+    Event e;
+    while (true) {
+      while (next < blocks.size() &&
+             (heap.empty() || blocks[next].t_min <= heap.top()->rows[heap.top()->pos].time_us)) {
+        auto o = std::make_unique<OpenBlock>();
+        PVEAUDIT_RETURN_IF_ERROR(MatchBlock(blocks[next], f, plan, fields, &o->rows));
+        ++next;
+        if (!o->rows.empty()) {
+          heap.push(o.get());
+          owned.push_back(std::move(o));
+        }
+      }
+      if (heap.empty()) break;
+      OpenBlock* top = heap.top();
+      heap.pop();
+      PVEAUDIT_RETURN_IF_ERROR(ToEvent(top->rows[top->pos], fields, &e));
+      if (!fn(e)) return Status::OK();
+      if (++top->pos < top->rows.size()) {
+        heap.push(top);
+      } else {
+        auto it = std::find_if(owned.begin(), owned.end(), [&](auto& p) { return p.get() == top; });
+        if (it != owned.end()) owned.erase(it);
+      }
+    }
+    return Status::OK();
+  }
+
+  // ------------------------------------------------------------- verifying
+
+  Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& progress) override {
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    auto r = VerifyInTxn(progress);
+    (void)db_.Exec("COMMIT");
+    return r;
+  }
+
+  Result<VerifyReport> VerifyInTxn(const std::function<void(uint64_t, uint64_t)>& progress) {
+    VerifyReport rep;
+    for (int k = 0; k < kNumDictKinds; ++k) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
+    uint64_t head_last = 0;
+    Hash256 head_hash{};
+    bool have_head = false;
+    {
+      auto s = db_.Prepare("SELECT last_id,hash FROM chain_head WHERE id=1");
+      if (!s.ok()) return s.status();
+      if (s->Step()) {
+        have_head = true;
+        head_last = uint64_t(s->Int(0));
+        auto h = s->Text(1);
+        if (h.size() == 32) std::memcpy(head_hash.data(), h.data(), 32);
+      }
+    }
+    uint64_t total = 0;
+    {
+      auto s = db_.Prepare("SELECT COALESCE(SUM(n),0) FROM blocks");
+      if (!s.ok()) return s.status();
+      if (s->Step()) total = uint64_t(s->Int(0));
+    }
+    auto fail = [&](uint64_t id, std::string why) {
+      rep.intact = false;
+      rep.first_bad_id = id;
+      rep.reason = std::move(why);
+      return rep;
+    };
+    auto s = db_.Prepare("SELECT id,first_id,last_id,n,head FROM blocks ORDER BY first_id, id");
+    if (!s.ok()) return s.status();
+    Hash256 h{};
+    uint64_t expect = 1;
+    Event e;
+    std::vector<Row> rows;
+    std::string data;
+    while (s->Step()) {
+      int64_t bid = s->Int(0);
+      uint64_t first = uint64_t(s->Int(1)), last = uint64_t(s->Int(2));
+      uint32_t n = uint32_t(s->Int(3));
+      auto stored_head = s->Text(4);
+      rows.assign(n, Row());
+      for (int c = 0; c < kNumColumns; ++c) {
+        Status st = ReadColumn(bid, c, &data);
+        if (st.ok()) st = DecodeColumn(c, data, &rows);
+        if (!st.ok())
+          return fail(first, "block " + std::to_string(bid) + " (events " + std::to_string(first) +
+                                 "-" + std::to_string(last) + ") is unreadable: " + st.message());
+      }
+      if (n == 0 || rows.front().id != first || rows.back().id != last)
+        return fail(first, "block " + std::to_string(bid) + " holds events " +
+                               (n ? std::to_string(rows.front().id) + "-" +
+                                        std::to_string(rows.back().id)
+                                  : std::string("none")) +
+                               " but its index says " + std::to_string(first) + "-" +
+                               std::to_string(last) + " (events deleted or inserted)");
+      for (const Row& r : rows) {
+        if (r.id > expect)
+          return fail(expect, "event " + std::to_string(expect) + " is missing: the chain jumps from event " +
+                                  std::to_string(expect - 1) + " to " + std::to_string(r.id) +
+                                  " (deleted)");
+        if (r.id < expect)
+          return fail(r.id, "event " + std::to_string(r.id) + " appears again after event " +
+                                std::to_string(expect - 1) + " (inserted or duplicated)");
+        if (have_head && r.id > head_last)
+          return fail(r.id, "event " + std::to_string(r.id) +
+                                " lies beyond the chain head, which ends at event " +
+                                std::to_string(head_last) + " (inserted)");
+        Status st = ToEvent(r, kFieldAll, &e);
+        if (!st.ok()) return fail(r.id, "event " + std::to_string(r.id) + ": " + st.message());
+        Hash256 nh = hasher_.Next(h, e);
+        if (HashPrefix32(nh) != r.hash32)
+          return fail(r.id, "event " + std::to_string(r.id) +
+                                ": contents do not match its chain hash (edited, or an event "
+                                "before it was altered)");
+        h = nh;
+        ++expect;
+        ++rep.events_checked;
+        rep.head_hash = HexHash(h);
+      }
+      if (stored_head.size() != 32 || std::memcmp(stored_head.data(), h.data(), 32) != 0)
+        return fail(last, "block " + std::to_string(bid) + " ending at event " +
+                              std::to_string(last) + ": chain hash does not match the stored "
+                              "block head (edited)");
+      if (progress) progress(rep.events_checked, total);
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    uint64_t last_seen = expect - 1;
+    if (!have_head) {
+      if (last_seen != 0)
+        return fail(0, "the chain head record is missing; " + std::to_string(last_seen) +
+                           " events cannot be checked for truncation");
+      return rep;
+    }
+    if (last_seen < head_last)
+      return fail(last_seen + 1, "the chain ends at event " + std::to_string(last_seen) +
+                                     " but the chain head records " + std::to_string(head_last) +
+                                     " events (truncated: events " + std::to_string(last_seen + 1) +
+                                     "-" + std::to_string(head_last) + " are gone)");
+    if (std::memcmp(head_hash.data(), h.data(), 32) != 0)
+      return fail(head_last, "the recomputed chain head does not match the recorded chain head "
+                             "(events were rewritten)");
+    return rep;
+  }
+
+  Result<StoreInfo> Info() override {
+    StoreInfo info;
+    auto s = db_.Prepare(
+        "SELECT COALESCE(SUM(n),0), COALESCE(MIN(t_min),0), COALESCE(MAX(t_max),0) FROM blocks");
+    if (!s.ok()) return s.status();
+    if (s->Step()) {
+      info.events = uint64_t(s->Int(0));
+      info.first_time_us = s->Int(1);
+      info.last_time_us = s->Int(2);
+    }
+    auto h = db_.Prepare("SELECT last_id,hash FROM chain_head WHERE id=1");
+    if (!h.ok()) return h.status();
+    if (h->Step()) {
+      info.last_id = uint64_t(h->Int(0));
+      Hash256 hh{};
+      auto t = h->Text(1);
+      if (t.size() == 32) std::memcpy(hh.data(), t.data(), 32);
+      info.head_hash = HexHash(hh);
+    }
+    auto rj = db_.Prepare("SELECT COUNT(*) FROM rejected");
+    if (!rj.ok()) return rj.status();
+    if (rj->Step()) info.rejected_lines = uint64_t(rj->Int(0));
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal"}) {
+      auto sz = std::filesystem::file_size(path_ + suffix, ec);
+      if (!ec) info.bytes_on_disk += sz;
+    }
+    return info;
+  }
+
+  Db* TEST_db() { return &db_; }
+
+ private:
+  // Chain hash after event `id`, for the last event of a block: recorded
+  // while hashing a batch for events that end a full block; otherwise the
+  // block ends with the newest event, whose hash is head_.
+  std::string HeadFor(uint64_t id) {
+    auto it = pending_heads_.find(id);
+    const Hash256& h = it != pending_heads_.end() ? it->second : head_;
+    return std::string(reinterpret_cast<const char*>(h.data()), 32);
+  }
+
+  std::string dir_, path_;
+  StoreOptions opt_;
+  Db db_;
+
+  // Writer state, valid while writer_loaded_.
+  bool writer_loaded_ = false;
+  DictMap dict_[kNumDictKinds];
+  uint32_t dict_next_[kNumDictKinds] = {};
+  uint64_t last_id_ = 0;
+  Hash256 head_{};
+  std::vector<Row> tail_;
+  int64_t tail_block_id_ = 0, next_block_id_ = 1;
+  std::unordered_map<uint64_t, Hash256> pending_heads_;
+  ChainHasher hasher_;
+  bool stmts_ready_ = false;
+  Stmt ins_dict_, ins_block_, ins_col_, set_head_, set_cursor_, ins_rejected_;
+
+  // Reader state.
+  bool reader_dict_loaded_[kNumDictKinds] = {};
+  std::vector<std::string> reader_dict_[kNumDictKinds];
+  std::unordered_map<uint32_t, std::string> lookup_cache_[kNumDictKinds];
+  bool read_col_ready_ = false, lookup_ready_ = false;
+  Stmt read_col_, lookup_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
+                                                    const StoreOptions& options) {
+  auto s = std::make_unique<SqliteStore>(data_dir, options);
+  PVEAUDIT_RETURN_IF_ERROR(s->Open());
+  return std::unique_ptr<EventStore>(std::move(s));
+}
+
+}  // namespace pveaudit

@@ -1,0 +1,345 @@
+// Store contract tests. They are written against EventStore and run once
+// per backend (StoreContractTest is typed): SQLite today; the PostgreSQL
+// backend adds itself to kBackends when it lands. Tampering tests edit the
+// database file the way an attacker with file access would.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/time_spec.h"
+#include "store/block_codec.h"
+#include "store/event_store.h"
+#include "store/sqlite_db.h"
+
+namespace pveaudit {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("pveaudit-store-test-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+Event Ev(int64_t sec, std::string user, std::string action, std::string resource,
+         Outcome r = Outcome::kSuccess, std::string ip = "192.0.2.10", std::string node = "pve1") {
+  Event e;
+  e.time_us = sec * 1000000;
+  e.user = std::move(user);
+  e.action = std::move(action);
+  e.resource = std::move(resource);
+  e.result = r;
+  e.ip = std::move(ip);
+  e.node = std::move(node);
+  e.status = r == Outcome::kFailure ? "401" : "200";
+  e.source = "pveproxy";
+  e.detail = "POST /api2/json/x";
+  e.origin = "/var/log/pveproxy/access.log";
+  e.origin_line = uint64_t(sec);
+  return e;
+}
+
+constexpr int64_t kT0 = 1735689600;  // 2025-01-01T00:00:00Z
+
+struct SqliteBackend {
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& dir, uint32_t block) {
+    StoreOptions o;
+    o.block_events = block;
+    return OpenSqliteStore(dir, o);
+  }
+};
+
+template <typename Backend>
+class StoreContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SetClusterTimeZone("UTC"); }
+  std::unique_ptr<EventStore> Open(uint32_t block = 4) {
+    auto s = Backend::Open(dir_.str(), block);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return std::move(s.value());
+  }
+  static std::vector<Event> All(EventStore& s, const Filter& f = Filter()) {
+    std::vector<Event> out;
+    Status st = s.Scan(f, kFieldAll, [&](const Event& e) {
+      out.push_back(e);
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+  static std::vector<uint64_t> Ids(const std::vector<Event>& v) {
+    std::vector<uint64_t> ids;
+    for (const auto& e : v) ids.push_back(e.id);
+    return ids;
+  }
+  TempDir dir_;
+};
+
+using kBackends = ::testing::Types<SqliteBackend>;
+TYPED_TEST_SUITE(StoreContractTest, kBackends);
+
+TYPED_TEST(StoreContractTest, AppendAssignsIdsAndRoundTripsEveryField) {
+  auto s = this->Open();
+  std::vector<Event> in;
+  for (int i = 0; i < 10; ++i) in.push_back(Ev(kT0 + i, "alice@pve", "vm:start", "/vms/100"));
+  in[3].session = "sess-1";
+  in[4].ip = "2001:db8::1";
+  ASSERT_TRUE(s->Append(&in, {}, nullptr).ok());
+  EXPECT_EQ(in.front().id, 1u);
+  EXPECT_EQ(in.back().id, 10u);
+  auto out = this->All(*s);
+  ASSERT_EQ(out.size(), 10u);
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], in[i]) << i;
+}
+
+TYPED_TEST(StoreContractTest, ScanIsInTimeOrderAcrossOverlappingBatches) {
+  auto s = this->Open();
+  std::vector<Event> a, b;
+  for (int i = 0; i < 9; ++i) a.push_back(Ev(kT0 + 2 * i, "alice@pve", "vm:start", "/vms/100"));
+  for (int i = 0; i < 9; ++i) b.push_back(Ev(kT0 + 2 * i + 1, "bob@pve", "vm:stop", "/vms/101"));
+  ASSERT_TRUE(s->Append(&a, {}, nullptr).ok());
+  ASSERT_TRUE(s->Append(&b, {}, nullptr).ok());
+  auto out = this->All(*s);
+  ASSERT_EQ(out.size(), 18u);
+  for (size_t i = 1; i < out.size(); ++i) EXPECT_LT(out[i - 1].time_us, out[i].time_us);
+}
+
+TYPED_TEST(StoreContractTest, FiltersSelectExactlyTheMatchingEvents) {
+  auto s = this->Open();
+  std::vector<Event> in = {
+      Ev(kT0 + 0, "alice@pve", "vm:start", "/vms/100"),
+      Ev(kT0 + 10, "bob@pve", "login", "/access", Outcome::kFailure, "198.51.100.7"),
+      Ev(kT0 + 20, "alice@pve", "vm:config", "/vms/1000"),
+      Ev(kT0 + 30, "alice@pve", "storage:read", "/storage/local", Outcome::kSuccess, "10.0.0.5"),
+      Ev(kT0 + 40, "root@pam", "ct:stop", "/vms/200", Outcome::kFailure, "192.0.2.99", "pve2"),
+      Ev(kT0 + 19 * 3600, "bob@pve", "vm:start", "/vms/100"),  // 19:00
+  };
+  ASSERT_TRUE(s->Append(&in, {}, nullptr).ok());
+  Filter f;
+  f.user = "alice@pve";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 3, 4}));
+  f = Filter();
+  f.user = "nobody@pve";
+  EXPECT_TRUE(this->All(*s, f).empty());
+  f = Filter();
+  f.action = "power";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 5, 6}));
+  f.action = "vm";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 3, 6}));
+  f.action = "vm:start";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 6}));
+  f = Filter();
+  f.resource = "/vms/100";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 6}));  // not /vms/1000
+  f.resource = "/vms";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 3, 5, 6}));
+  f = Filter();
+  f.failed = true;
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{2, 5}));
+  f.failed = false;
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 3, 4, 6}));
+  f = Filter();
+  ASSERT_TRUE(ParseIpRange("192.0.2.0/24", &f.ip.emplace()));
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 3, 5, 6}));
+  f = Filter();
+  f.node = "pve2";
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{5}));
+  f = Filter();
+  f.start_us = (kT0 + 10) * 1000000;
+  f.end_us = (kT0 + 30) * 1000000;
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{2, 3}));
+  f = Filter();
+  f.tod_start = 18 * 3600;
+  f.tod_end = 8 * 3600;  // wraps midnight: 00:00:00..00:00:40 and 19:00 match
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  f.tod_start = 18 * 3600;
+  f.tod_end = 20 * 3600;
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{6}));
+}
+
+TYPED_TEST(StoreContractTest, SmallAppendsFillBlocksAndReopenContinuesTheChain) {
+  {
+    auto s = this->Open(4);
+    for (int i = 0; i < 11; ++i) {
+      std::vector<Event> one = {Ev(kT0 + i, "alice@pve", "vm:start", "/vms/100")};
+      ASSERT_TRUE(s->Append(&one, {}, nullptr).ok());
+      EXPECT_EQ(one[0].id, uint64_t(i + 1));
+    }
+  }
+  auto s = this->Open(4);
+  std::vector<Event> more = {Ev(kT0 + 100, "bob@pve", "vm:stop", "/vms/101")};
+  ASSERT_TRUE(s->Append(&more, {}, nullptr).ok());
+  EXPECT_EQ(more[0].id, 12u);
+  EXPECT_EQ(this->All(*s).size(), 12u);
+  auto v = s->Verify(nullptr);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->events_checked, 12u);
+}
+
+TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
+  auto s = this->Open();
+  SourceCursor c;
+  c.key = "fp:abc";
+  c.path = "/var/log/pveproxy/access.log";
+  c.offset = 1234;
+  c.line = 10;
+  c.state = "state";
+  std::vector<Event> in = {Ev(kT0, "alice@pve", "vm:start", "/vms/100")};
+  ASSERT_TRUE(s->Append(&in, {RejectedLine{"f", 3, "bad date", "junk"}}, &c).ok());
+  auto got = s->GetCursor("fp:abc");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->offset, 1234u);
+  EXPECT_EQ((*got)->line, 10u);
+  EXPECT_EQ((*got)->state, "state");
+  auto none = s->GetCursor("fp:other");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto info = s->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->rejected_lines, 1u);
+  EXPECT_EQ(info->events, 1u);
+}
+
+TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
+  StoreOptions o;
+  o.read_only = true;
+  auto s = OpenSqliteStore(this->dir_.str() + "/nothing-here", o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(s.status().message().find("pveam access import"), std::string::npos);
+}
+
+// ----------------------------------------------------------- tampering
+// These edit the SQLite file directly, as an attacker with file access
+// would, then expect Verify to name the first broken event.
+
+class TamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetClusterTimeZone("UTC");
+    StoreOptions o;
+    o.block_events = 4;
+    auto s = OpenSqliteStore(dir_.str(), o);
+    ASSERT_TRUE(s.ok());
+    std::vector<Event> in;
+    for (int i = 0; i < 10; ++i)
+      in.push_back(Ev(kT0 + i, i == 5 ? "bob@pve" : "alice@pve", "vm:start", "/vms/100"));
+    ASSERT_TRUE((*s)->Append(&in, {}, nullptr).ok());
+    auto v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok() && v->intact);
+  }
+  VerifyReport VerifyNow() {
+    auto s = OpenSqliteStore(dir_.str(), StoreOptions{true, 4});
+    EXPECT_TRUE(s.ok());
+    auto v = (*s)->Verify(nullptr);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return *v;
+  }
+  void Sql(const std::string& sql) {
+    Db db;
+    ASSERT_TRUE(db.Open(dir_.str() + "/pveaudit.db", false).ok());
+    Status st = db.Exec(sql);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  // Decodes block `bid`, lets `edit` change its rows, writes it back with
+  // the stored hashes untouched.
+  void EditBlock(int64_t bid, const std::function<void(std::vector<Row>*)>& edit) {
+    Db db;
+    ASSERT_TRUE(db.Open(dir_.str() + "/pveaudit.db", false).ok());
+    auto n = db.Prepare("SELECT n FROM blocks WHERE id=" + std::to_string(bid));
+    ASSERT_TRUE(n.ok() && n->Step());
+    std::vector<Row> rows(size_t(n->Int(0)));
+    for (int c = 0; c < kNumColumns; ++c) {
+      auto q = db.Prepare("SELECT data FROM block_cols WHERE key=" + std::to_string(bid * 32 + c));
+      ASSERT_TRUE(q.ok() && q->Step());
+      ASSERT_TRUE(DecodeColumn(c, q->Text(0), &rows).ok());
+    }
+    edit(&rows);
+    for (int c = 0; c < kNumColumns; ++c) {
+      auto w = db.Prepare("UPDATE block_cols SET data=? WHERE key=?");
+      ASSERT_TRUE(w.ok());
+      ASSERT_TRUE(w->BindBlob(1, EncodeColumn(c, rows)).Bind(2, bid * 32 + c).Run().ok());
+    }
+    auto m = db.Prepare("UPDATE blocks SET n=?, first_id=?, last_id=? WHERE id=?");
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(m->Bind(1, int64_t(rows.size()))
+                    .Bind(2, int64_t(rows.front().id))
+                    .Bind(3, int64_t(rows.back().id))
+                    .Bind(4, bid)
+                    .Run()
+                    .ok());
+  }
+  TempDir dir_;
+};
+
+TEST_F(TamperTest, EditedDictionaryValueIsDetectedAtItsFirstEvent) {
+  Sql("UPDATE dict SET value='mallory@pve' WHERE kind=1 AND value='bob@pve'");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 6u);
+  EXPECT_EQ(v.reason,
+            "event 6: contents do not match its chain hash (edited, or an event before it was "
+            "altered)");
+}
+
+TEST_F(TamperTest, EditedFieldIsDetected) {
+  EditBlock(2, [](std::vector<Row>* rows) { (*rows)[2].result = uint8_t(Outcome::kFailure); });
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 7u);
+}
+
+TEST_F(TamperTest, DeletedEventIsDetected) {
+  EditBlock(2, [](std::vector<Row>* rows) { rows->erase(rows->begin() + 1); });
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 6u);
+  EXPECT_EQ(v.reason, "event 6 is missing: the chain jumps from event 5 to 7 (deleted)");
+}
+
+TEST_F(TamperTest, InsertedEventIsDetected) {
+  EditBlock(2, [](std::vector<Row>* rows) { rows->insert(rows->begin() + 2, (*rows)[1]); });
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 6u);
+  EXPECT_EQ(v.reason, "event 6 appears again after event 6 (inserted or duplicated)");
+}
+
+TEST_F(TamperTest, TruncatedTailIsDetectedThroughTheChainHead) {
+  Sql("DELETE FROM block_cols WHERE key >= 3*32; DELETE FROM blocks WHERE id = 3");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 9u);
+  EXPECT_EQ(v.reason,
+            "the chain ends at event 8 but the chain head records 10 events (truncated: events "
+            "9-10 are gone)");
+}
+
+TEST_F(TamperTest, DeletedWholeBlockInTheMiddleIsDetected) {
+  Sql("DELETE FROM block_cols WHERE key >= 2*32 AND key < 3*32; DELETE FROM blocks WHERE id = 2");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 5u);
+}
+
+TEST_F(TamperTest, EditedTimeIsDetected) {
+  EditBlock(1, [](std::vector<Row>* rows) { (*rows)[0].time_us += 1000000; });
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 1u);
+}
+
+}  // namespace
+}  // namespace pveaudit
