@@ -40,6 +40,7 @@ std::string LocalNodeName() {
 
 struct Batch {
   std::vector<Event> events;
+  std::vector<Hash256> digests;  // ChainHasher::Digest of each event
   std::vector<RejectedLine> rejected;
   SourceCursor cursor;
   uint64_t lines = 0, ignored = 0, disk_pos = 0;
@@ -81,6 +82,28 @@ class BatchQueue {
   std::deque<Batch> q_;
   size_t cap_;
   bool closed_ = false;
+};
+
+// Batches the writer is done with. They are destroyed on the parser
+// thread: freeing a batch's strings is a measurable share of the work, and
+// the writer is the busier thread.
+class Graveyard {
+ public:
+  void Bury(std::vector<Event>&& v) {
+    std::lock_guard<std::mutex> l(mu_);
+    dead_.push_back(std::move(v));
+  }
+  void Clear() {
+    std::vector<std::vector<Event>> dead;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      dead.swap(dead_);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<Event>> dead_;
 };
 
 }  // namespace
@@ -143,6 +166,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   stats.lines = resume_line;
 
   BatchQueue queue(3);
+  Graveyard graveyard;
   std::thread producer([&] {
     auto parser = MakeLineParser(format, ctx);
     LoginTracker tracker;
@@ -151,8 +175,12 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     std::string_view line;
     std::string reason;
     Batch b;
+    b.events.reserve(options.batch_events + 64);
+    ChainHasher hasher;
     auto flush = [&](bool last) {
       tracker.Apply(&b.events);
+      b.digests.reserve(b.events.size());
+      for (const Event& e : b.events) b.digests.push_back(hasher.Digest(e));
       b.cursor = cursor;
       b.cursor.offset = reader.offset();
       b.cursor.line = line_no;
@@ -160,7 +188,9 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       b.disk_pos = reader.disk_position();
       b.last = last;
       queue.Push(std::move(b));
+      graveyard.Clear();
       b = Batch();
+      b.events.reserve(options.batch_events + 64);
     };
     while (reader.Next(&line)) {
       ++line_no;
@@ -190,7 +220,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       result = b.error;
       break;
     }
-    Status st = store.Append(&b.events, b.rejected, &b.cursor);
+    Status st = store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
     if (!st.ok()) {
       result = st;
       break;
@@ -200,6 +230,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     stats.ignored += b.ignored;
     stats.rejected += b.rejected.size();
     if (progress) progress(b.disk_pos, reader.file_size());
+    graveyard.Bury(std::move(b.events));
     if (b.last) break;
   }
   queue.Close();

@@ -55,7 +55,7 @@ Status Decompress(std::string_view data, std::string* raw) {
 
 }  // namespace
 
-std::string EncodeColumn(int col, const std::vector<Row>& rows) {
+std::string EncodeColumn(int col, std::span<const Row> rows) {
   std::string raw;
   raw.reserve(rows.size() * 3);
   switch (col) {
@@ -161,14 +161,24 @@ Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows) {
   return Status::OK();
 }
 
-std::string EncodeSummary(const std::vector<Row>& rows) {
+std::string EncodeSummary(std::span<const Row> rows) {
   std::string raw;
   std::vector<uint32_t> ids;
+  std::vector<bool> seen;
   for (int k = 0; k <= kDictResource; ++k) {
+    // Dictionary ids are dense, so a bitmap dedupes in one pass and only
+    // the distinct ids (few per block) are sorted.
     ids.clear();
-    for (const Row& r : rows) ids.push_back(r.dict[k]);
+    for (const Row& r : rows) {
+      uint32_t id = r.dict[k];
+      if (id >= seen.size()) seen.resize(id + 1024);
+      if (!seen[id]) {
+        seen[id] = true;
+        ids.push_back(id);
+      }
+    }
+    for (uint32_t id : ids) seen[id] = false;
     std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     PutVarint(&raw, ids.size());
     uint32_t prev = 0;
     for (uint32_t id : ids) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,7 @@ enum Column : int {
 };
 
 // Encodes and compresses column `col` of `rows`.
-std::string EncodeColumn(int col, const std::vector<Row>& rows);
+std::string EncodeColumn(int col, std::span<const Row> rows);
 // Decodes column `col` into rows[0..n) (rows must have size n already).
 // Corruption when the data does not hold exactly n values.
 Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows);
@@ -63,7 +64,7 @@ Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows);
 struct BlockSummary {
   std::vector<uint32_t> ids[kDictResource + 1];
 };
-std::string EncodeSummary(const std::vector<Row>& rows);
+std::string EncodeSummary(std::span<const Row> rows);
 Status DecodeSummary(std::string_view data, BlockSummary* out);
 
 }  // namespace pveaudit

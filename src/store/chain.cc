@@ -24,7 +24,6 @@ void PutStr(std::string* out, const std::string& s) {
 
 void AppendCanonicalEncoding(const Event& e, std::string* out) {
   out->append("PVEA1", 5);
-  PutU64(out, e.id);
   PutU64(out, uint64_t(e.time_us));
   out->push_back(char(e.result));
   PutU64(out, e.origin_line);
@@ -40,19 +39,37 @@ void AppendCanonicalEncoding(const Event& e, std::string* out) {
   PutStr(out, e.origin);
 }
 
-ChainHasher::ChainHasher() : ctx_(EVP_MD_CTX_new()), md_(EVP_sha256()) {}
-ChainHasher::~ChainHasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+// An explicitly fetched digest: with OpenSSL 3 the implicit EVP_sha256()
+// is looked up (under a lock) on every EVP_DigestInit_ex, which cost more
+// than the hashing itself.
+ChainHasher::ChainHasher() : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
+ChainHasher::~ChainHasher() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+  EVP_MD_free(const_cast<EVP_MD*>(static_cast<const EVP_MD*>(md_)));
+}
 
-Hash256 ChainHasher::Next(const Hash256& prev, const Event& e) {
-  buf_.assign(reinterpret_cast<const char*>(prev.data()), prev.size());
-  AppendCanonicalEncoding(e, &buf_);
+Hash256 ChainHasher::Sha256(const void* data, size_t n) {
   Hash256 h;
   unsigned int len = 0;
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
-  EVP_DigestInit_ex(ctx, static_cast<const EVP_MD*>(md_), nullptr);
-  EVP_DigestUpdate(ctx, buf_.data(), buf_.size());
+  EVP_DigestInit_ex2(ctx, static_cast<const EVP_MD*>(md_), nullptr);
+  EVP_DigestUpdate(ctx, data, n);
   EVP_DigestFinal_ex(ctx, h.data(), &len);
   return h;
+}
+
+Hash256 ChainHasher::Digest(const Event& e) {
+  buf_.clear();
+  AppendCanonicalEncoding(e, &buf_);
+  return Sha256(buf_.data(), buf_.size());
+}
+
+Hash256 ChainHasher::Link(const Hash256& prev, uint64_t id, const Hash256& digest) {
+  unsigned char b[72];
+  std::memcpy(b, prev.data(), 32);
+  for (int i = 0; i < 8; ++i) b[32 + i] = static_cast<unsigned char>(id >> (56 - 8 * i));
+  std::memcpy(b + 40, digest.data(), 32);
+  return Sha256(b, sizeof b);
 }
 
 uint32_t HashPrefix32(const Hash256& h) {

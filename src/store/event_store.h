@@ -19,6 +19,7 @@
 #include "core/event.h"
 #include "core/filter.h"
 #include "core/status.h"
+#include "store/chain.h"
 
 namespace pveaudit {
 
@@ -82,9 +83,13 @@ class EventStore {
   // vector). `rejected` lines and, when non-null, `cursor` are committed in
   // the same transaction. Returns OK only once everything is durable
   // (fsync'd); on error nothing of the call is stored.
-  // REQUIRES: opened writable.
+  // `digests`, when given, holds ChainHasher::Digest of each event,
+  // computed by the caller on another thread to spread the hashing work;
+  // Verify recomputes them, so a wrong digest cannot hide anything.
+  // REQUIRES: opened writable; digests null or of events->size().
   virtual Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                        const SourceCursor* cursor) = 0;
+                        const SourceCursor* cursor,
+                        const std::vector<Hash256>* digests = nullptr) = 0;
 
   // The cursor stored under `key`, or nullopt when there is none.
   virtual Result<std::optional<SourceCursor>> GetCursor(const std::string& key) = 0;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <queue>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -123,10 +124,12 @@ class SqliteStore final : public EventStore {
   // ---------------------------------------------------------------- writing
 
   Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                const SourceCursor* cursor) override {
+                const SourceCursor* cursor, const std::vector<Hash256>* digests) override {
+    if (digests && digests->size() != events->size())
+      return Status::InvalidArgument("Append: digests do not match the events");
     if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    Status st = AppendInTxn(events, rejected, cursor);
+    Status st = AppendInTxn(events, rejected, cursor, digests);
     if (st.ok()) st = db_.Exec("COMMIT");
     if (!st.ok()) {
       (void)db_.Exec("ROLLBACK");
@@ -164,6 +167,8 @@ class SqliteStore final : public EventStore {
   // committed since we last looked.
   Status LoadWriterState() {
     for (auto& m : dict_) m.clear();
+    for (auto& v : last_value_) v.clear();
+    for (auto& i : last_id_of_kind_) i = 0;
     for (auto& n : dict_next_) n = 1;
     {
       auto s = db_.Prepare("SELECT kind,id,value FROM dict");
@@ -215,7 +220,7 @@ class SqliteStore final : public EventStore {
   }
 
   Status AppendInTxn(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                     const SourceCursor* cursor) {
+                     const SourceCursor* cursor, const std::vector<Hash256>* digests) {
     PVEAUDIT_RETURN_IF_ERROR(PrepareWriter());
     if (writer_loaded_) {
       // Another writer may have appended since our last transaction.
@@ -231,9 +236,10 @@ class SqliteStore final : public EventStore {
     tail_.clear();
     rows.reserve(rows.size() + events->size());
     pending_heads_.clear();
-    for (Event& e : *events) {
+    for (size_t i = 0; i < events->size(); ++i) {
+      Event& e = (*events)[i];
       e.id = ++last_id_;
-      head_ = hasher_.Next(head_, e);
+      head_ = hasher_.Link(head_, e.id, digests ? (*digests)[i] : hasher_.Digest(e));
       if ((rows.size() + 1) % opt_.block_events == 0) pending_heads_.emplace(e.id, head_);
       Row r;
       r.id = e.id;
@@ -253,11 +259,11 @@ class SqliteStore final : public EventStore {
     int64_t block_id = tail_block_id_ ? tail_block_id_ : next_block_id_;
     while (pos < rows.size()) {
       size_t take = std::min<size_t>(opt_.block_events, rows.size() - pos);
-      std::vector<Row> chunk(rows.begin() + pos, rows.begin() + pos + take);
+      std::span<const Row> chunk(rows.data() + pos, take);
       PVEAUDIT_RETURN_IF_ERROR(WriteBlock(block_id, chunk));
       pos += take;
       if (take < opt_.block_events) {
-        tail_ = std::move(chunk);
+        tail_.assign(chunk.begin(), chunk.end());
         tail_block_id_ = block_id;
       } else {
         tail_block_id_ = 0;
@@ -297,6 +303,18 @@ class SqliteStore final : public EventStore {
   }
 
   Result<uint32_t> Intern(int kind, const std::string& value) {
+    // Neighbouring events mostly share node, source, origin, status...:
+    // compare with the previous value before hashing.
+    if (value == last_value_[kind]) return last_id_of_kind_[kind];
+    auto found = InternSlow(kind, value);
+    if (found.ok()) {
+      last_value_[kind] = value;
+      last_id_of_kind_[kind] = *found;
+    }
+    return found;
+  }
+
+  Result<uint32_t> InternSlow(int kind, const std::string& value) {
     auto& m = dict_[kind];
     auto it = m.find(std::string_view(value));
     if (it != m.end()) return it->second;
@@ -307,7 +325,7 @@ class SqliteStore final : public EventStore {
     return id;
   }
 
-  Status WriteBlock(int64_t block_id, const std::vector<Row>& rows) {
+  Status WriteBlock(int64_t block_id, std::span<const Row> rows) {
     BlockMeta m;
     m.first_id = rows.front().id;
     m.last_id = rows.back().id;
@@ -807,6 +825,8 @@ class SqliteStore final : public EventStore {
   // Writer state, valid while writer_loaded_.
   bool writer_loaded_ = false;
   DictMap dict_[kNumDictKinds];
+  std::string last_value_[kNumDictKinds];  // Intern's one-entry cache
+  uint32_t last_id_of_kind_[kNumDictKinds] = {};
   uint32_t dict_next_[kNumDictKinds] = {};
   uint64_t last_id_ = 0;
   Hash256 head_{};
