@@ -96,7 +96,15 @@ std::string EncodeColumn(int col, std::span<const Row> rows) {
       }
       break;
     default:
-      for (const Row& r : rows) PutVarint(&raw, r.dict[col]);
+      if (IsInlineKind(col)) {
+        for (const Row& r : rows) {
+          const std::string& v = col == kDictDetail ? r.detail : r.session;
+          PutVarint(&raw, v.size());
+          raw.append(v);
+        }
+      } else {
+        for (const Row& r : rows) PutVarint(&raw, r.dict[col]);
+      }
       break;
   }
   return Compress(raw);
@@ -151,6 +159,15 @@ Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows) {
       break;
     default:
       if (col < 0 || col >= kNumDictKinds) return bad();
+      if (IsInlineKind(col)) {
+        for (size_t i = 0; i < n; ++i) {
+          if (!GetVarint(p, end, &v) || v > uint64_t(end - p)) return bad();
+          (col == kDictDetail ? r[i].detail : r[i].session)
+              .assign(reinterpret_cast<const char*>(p), size_t(v));
+          p += v;
+        }
+        break;
+      }
       for (size_t i = 0; i < n; ++i) {
         if (!GetVarint(p, end, &v) || v > UINT32_MAX) return bad();
         r[i].dict[col] = uint32_t(v);

@@ -34,10 +34,17 @@ enum DictKind : int {
   kNumDictKinds
 };
 
+// Kinds whose values are nearly unique per event (request lines with query
+// strings, UPIDs, session ids) are stored inline in their block column
+// instead of in a dictionary: a dictionary would hold (and index) every
+// value once more, and the writer would keep them all in memory.
+constexpr bool IsInlineKind(int kind) { return kind == kDictDetail || kind == kDictSession; }
+
 struct Row {
   uint64_t id = 0;
   int64_t time_us = 0;
-  uint32_t dict[kNumDictKinds] = {};  // id 0 is the empty string in every kind
+  uint32_t dict[kNumDictKinds] = {};  // id 0 is the empty string in every kind; unused for inline kinds
+  std::string detail, session;        // the inline kinds
   uint8_t result = 0;
   uint64_t origin_line = 0;
   uint32_t hash32 = 0;  // HashPrefix32 of the event's chain hash

@@ -24,6 +24,11 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 constexpr int64_t kColsPerBlock = 32;  // block_cols.key = block_id * 32 + column
+// Columns kFailureBase.. hold the block's failed events again (same codec):
+// a projection that makes "--failed 1" queries, the basis of login alerts,
+// read a few hundred rows instead of every block. Verify checks it.
+constexpr int kFailureBase = 16;
+static_assert(kFailureBase >= kNumColumns && kFailureBase + kNumColumns <= kColsPerBlock);
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -248,11 +253,14 @@ class SqliteStore final : public EventStore {
       r.origin_line = e.origin_line;
       r.hash32 = HashPrefix32(head_);
       for (int k = 0; k < kNumDictKinds; ++k) {
+        if (IsInlineKind(k)) continue;
         auto res = Intern(k, Field(e, k));
         if (!res.ok()) return res.status();
         r.dict[k] = *res;
       }
-      rows.push_back(r);
+      r.detail = e.detail;
+      r.session = e.session;
+      rows.push_back(std::move(r));
     }
     // Seal full blocks; the remainder is written as the (replaceable) tail.
     size_t pos = 0;
@@ -352,7 +360,22 @@ class SqliteStore final : public EventStore {
       PVEAUDIT_RETURN_IF_ERROR(
           ins_col_.Bind(1, block_id * kColsPerBlock + c).BindBlob(2, EncodeColumn(c, rows)).Run());
     }
+    if (m.failures > 0) {
+      std::vector<Row> fails = FailureRows(rows);
+      for (int c = 0; c < kNumColumns; ++c) {
+        PVEAUDIT_RETURN_IF_ERROR(ins_col_.Bind(1, block_id * kColsPerBlock + kFailureBase + c)
+                                     .BindBlob(2, EncodeColumn(c, fails))
+                                     .Run());
+      }
+    }
     return Status::OK();
+  }
+
+  static std::vector<Row> FailureRows(std::span<const Row> rows) {
+    std::vector<Row> fails;
+    for (const Row& r : rows)
+      if (r.result == uint8_t(Outcome::kFailure)) fails.push_back(r);
+    return fails;
   }
 
   // ---------------------------------------------------------------- reading
@@ -525,10 +548,13 @@ class SqliteStore final : public EventStore {
         if (!hit) return Status::OK();
       }
     }
-    std::vector<Row> rows(b.n);
+    const bool projection = f.failed && *f.failed;
+    const uint32_t n = projection ? b.failures : b.n;
+    const int base = projection ? kFailureBase : 0;
+    std::vector<Row> rows(n);
     std::string data;
     auto load = [&](int col) -> Status {
-      PVEAUDIT_RETURN_IF_ERROR(ReadColumn(b.id, col, &data));
+      PVEAUDIT_RETURN_IF_ERROR(ReadColumn(b.id, base + col, &data));
       return DecodeColumn(col, data, &rows);
     };
     // Filter columns first, then output columns only if anything matched.
@@ -537,7 +563,7 @@ class SqliteStore final : public EventStore {
     for (int k = 0; k <= kDictResource; ++k)
       if (plan.wanted[k]) PVEAUDIT_RETURN_IF_ERROR(load(k));
     std::vector<uint32_t> match;
-    for (uint32_t i = 0; i < b.n; ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
       const Row& r = rows[i];
       if (f.start_us && r.time_us < *f.start_us) continue;
       if (f.end_us && r.time_us >= *f.end_us) continue;
@@ -578,6 +604,10 @@ class SqliteStore final : public EventStore {
       std::string& s = MutableField(*e, k);
       if (!(fields & FieldBitOfKind(k))) {
         s.clear();
+        continue;
+      }
+      if (IsInlineKind(k)) {
+        s = k == kDictDetail ? r.detail : r.session;
         continue;
       }
       auto v = Lookup(k, r.dict[k]);
@@ -674,7 +704,8 @@ class SqliteStore final : public EventStore {
 
   Result<VerifyReport> VerifyInTxn(const std::function<void(uint64_t, uint64_t)>& progress) {
     VerifyReport rep;
-    for (int k = 0; k < kNumDictKinds; ++k) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
+    for (int k = 0; k < kNumDictKinds; ++k)
+      if (!IsInlineKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
     uint64_t head_last = 0;
     Hash256 head_hash{};
     bool have_head = false;
@@ -700,7 +731,8 @@ class SqliteStore final : public EventStore {
       rep.reason = std::move(why);
       return rep;
     };
-    auto s = db_.Prepare("SELECT id,first_id,last_id,n,head FROM blocks ORDER BY first_id, id");
+    auto s = db_.Prepare(
+        "SELECT id,first_id,last_id,n,head,failures FROM blocks ORDER BY first_id, id");
     if (!s.ok()) return s.status();
     Hash256 h{};
     uint64_t expect = 1;
@@ -712,6 +744,7 @@ class SqliteStore final : public EventStore {
       uint64_t first = uint64_t(s->Int(1)), last = uint64_t(s->Int(2));
       uint32_t n = uint32_t(s->Int(3));
       auto stored_head = s->Text(4);
+      uint32_t failures = uint32_t(s->Int(5));
       rows.assign(n, Row());
       for (int c = 0; c < kNumColumns; ++c) {
         Status st = ReadColumn(bid, c, &data);
@@ -750,6 +783,30 @@ class SqliteStore final : public EventStore {
         ++expect;
         ++rep.events_checked;
         rep.head_hash = HexHash(h);
+      }
+      if (failures != uint32_t(std::count_if(rows.begin(), rows.end(), [](const Row& r) {
+            return r.result == uint8_t(Outcome::kFailure);
+          })))
+        return fail(first, "block " + std::to_string(bid) + ": its failure count does not match "
+                               "its events (edited)");
+      if (failures > 0) {
+        std::vector<Row> want = FailureRows(rows), got(failures);
+        Status st;
+        for (int c = 0; c < kNumColumns && st.ok(); ++c) {
+          st = ReadColumn(bid, kFailureBase + c, &data);
+          if (st.ok()) st = DecodeColumn(c, data, &got);
+        }
+        for (size_t i = 0; st.ok() && i < got.size(); ++i) {
+          const Row &a = got[i], &w = want[i];
+          if (a.id != w.id || a.time_us != w.time_us || a.result != w.result ||
+              a.origin_line != w.origin_line || a.hash32 != w.hash32 || a.detail != w.detail ||
+              a.session != w.session ||
+              !std::equal(std::begin(a.dict), std::end(a.dict), std::begin(w.dict)))
+            st = Status::Corruption("event " + std::to_string(w.id) + " differs");
+        }
+        if (!st.ok())
+          return fail(first, "block " + std::to_string(bid) + ": the index of failed events does "
+                                 "not match the events (edited): " + st.message());
       }
       if (stored_head.size() != 32 || std::memcmp(stored_head.data(), h.data(), 32) != 0)
         return fail(last, "block " + std::to_string(bid) + " ending at event " +

@@ -1,0 +1,334 @@
+// auth_parser.cc
+// Parser for the authentication lines pvedaemon/pveproxy write to syslog,
+// in any of the forms a Proxmox node stores them: classic BSD syslog
+// ("Jul  8 12:42:30 host prog[pid]: msg"), journalctl -o short / short-iso /
+// short-precise, rsyslog RFC 3339 high-precision files, and RFC 5424 (with
+// or without "<pri>"). Year inference for classic dates: docs/actions.md.
+#include <cstdio>
+#include <string>
+
+#include "core/time_spec.h"
+#include "ingest/parse_util.h"
+
+namespace pveaudit::ingest {
+namespace {
+
+struct Header {
+  int64_t us = 0;
+  std::string_view host;
+  std::string_view prog;
+  std::string_view msg;
+};
+
+enum class HeaderVerdict { kOk, kNotSyslog, kBad };
+
+bool Contains(std::string_view s, std::string_view what) {
+  return s.find(what) != std::string_view::npos;
+}
+
+bool LooksLikeAuth(std::string_view line) {
+  return (Contains(line, "pvedaemon") || Contains(line, "pveproxy")) &&
+         (Contains(line, "authentication failure") || Contains(line, "successful auth") ||
+          Contains(line, "successful openid auth") || Contains(line, "changed password"));
+}
+
+std::string UserResource(std::string_view user) {
+  if (user.empty()) return "/access";
+  std::string r = "/access/users/";
+  for (char c : user) {
+    unsigned char u = static_cast<unsigned char>(c);
+    r.push_back(c == '/' || u <= 0x20 || u == 0x7f ? '_' : c);
+  }
+  return r;
+}
+
+class AuthParser : public LineParser {
+ public:
+  explicit AuthParser(const ParseContext& ctx) : ctx_(ctx) {
+    int64_t ref = ctx.reference_us != 0 ? ctx.reference_us : NowUs();
+    std::string local = FormatLocal(ref);  // "YYYY-MM-DD HH:MM:SS" in the cluster zone
+    int y = Digits(local, 0, 4), m = Digits(local, 5, 2), d = Digits(local, 8, 2);
+    if (y > 0 && m > 0 && d > 0) {
+      ref_year_ = y;
+      ref_month_ = m;
+      ref_day_ = d;
+    }
+  }
+
+  LineFormat format() const override { return LineFormat::kAuth; }
+
+  LineVerdict Parse(std::string_view line, uint64_t line_no, std::vector<Event>* out,
+                    std::string* reason) override {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty()) return LineVerdict::kIgnored;
+    Header h;
+    std::string why;
+    HeaderVerdict hv = ParseHeader(line, &h, &why);
+    if (hv != HeaderVerdict::kOk) {
+      if (LooksLikeAuth(line)) {
+        *reason = hv == HeaderVerdict::kBad ? why : "unrecognised syslog header";
+        return LineVerdict::kRejected;
+      }
+      return LineVerdict::kIgnored;
+    }
+    if (h.prog != "pvedaemon" && h.prog != "pveproxy") return LineVerdict::kIgnored;
+    return ParseMessage(h, line_no, out, reason);
+  }
+
+  // Public for DetectLineFormat: true when `line` has a syslog header.
+  bool HasHeader(std::string_view line) {
+    Header h;
+    std::string why;
+    return ParseHeader(line, &h, &why) == HeaderVerdict::kOk;
+  }
+
+ private:
+  // Year for a classic "Mmm dd" date (docs/actions.md "Year inference").
+  int InferYear(int month, int day) const {
+    // Compare as (month, day) ordinals in a leap year so Feb 29 has a slot.
+    auto ordinal = [](int m, int d) {
+      static constexpr int kStart[] = {0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335};
+      return kStart[m - 1] + d;
+    };
+    int diff = ordinal(month, day) - ordinal(ref_month_, ref_day_);
+    return diff > 1 ? ref_year_ - 1 : ref_year_;
+  }
+
+  HeaderVerdict ParseHeader(std::string_view line, Header* h, std::string* why) const {
+    std::string_view s = line;
+    bool rfc5424 = false, iso = false;
+    if (!s.empty() && s[0] == '<') {
+      size_t gt = s.find('>');
+      if (gt == std::string_view::npos || gt < 2 || gt > 4) return HeaderVerdict::kNotSyslog;
+      if (Digits(s, 1, gt - 1) < 0) return HeaderVerdict::kNotSyslog;
+      s.remove_prefix(gt + 1);
+      if (s.substr(0, 2) == "1 ") {
+        rfc5424 = true;
+        s.remove_prefix(2);
+      }
+    } else if (s.substr(0, 2) == "1 " && Digits(s, 2, 4) >= 0) {
+      rfc5424 = true;  // RFC 5424 without <pri>
+      s.remove_prefix(2);
+    }
+    if (Digits(s, 0, 4) >= 0 && s.size() > 4 && s[4] == '-') {
+      // ISO 8601 / RFC 3339 timestamp.
+      std::string_view ts = s.substr(0, s.find(' '));
+      int y = Digits(ts, 0, 4), mo = Digits(ts, 5, 2), d = Digits(ts, 8, 2);
+      int hh = Digits(ts, 11, 2), mi = Digits(ts, 14, 2), se = Digits(ts, 17, 2);
+      auto bad = [&] {
+        *why = "bad timestamp '" + Excerpt(ts) + "'";
+        return HeaderVerdict::kBad;
+      };
+      if (y < 0 || mo < 0 || d < 0 || hh < 0 || mi < 0 || se < 0 || ts[7] != '-' || ts[10] != 'T' ||
+          ts[13] != ':' || ts[16] != ':')
+        return bad();
+      size_t i = 19;
+      int64_t frac = 0, off = 0;
+      if (!ParseFraction(ts, &i, &frac) || !ParseZone(ts, &i, &off) || i != ts.size()) return bad();
+      if (!ValidCivil(y, mo, d, hh, mi, se)) return bad();
+      if (se == 60) se = 59;
+      h->us = CivilToUs(y, mo, d, hh, mi, se) - off * 1000000 + frac;
+      s.remove_prefix(ts.size());
+      iso = true;
+    } else if (s.size() > 4 && MonthFromName(s.substr(0, 3)) > 0 && s[3] == ' ') {
+      if (rfc5424) return HeaderVerdict::kNotSyslog;
+      // "Jul  8 12:42:30" / "Jul 08 12:42:30[.123456]"
+      int mo = MonthFromName(s.substr(0, 3));
+      size_t i = 4;
+      if (s[i] == ' ') ++i;
+      size_t ds = i;
+      while (i < s.size() && i - ds < 2 && s[i] >= '0' && s[i] <= '9') ++i;
+      int d = Digits(s, ds, i - ds);
+      std::string_view ts = s.substr(0, s.find(' ', i + 1));
+      auto bad = [&] {
+        *why = "bad date '" + Excerpt(ts) + "'";
+        return HeaderVerdict::kBad;
+      };
+      if (i == ds || i >= s.size() || s[i] != ' ') return bad();
+      ++i;
+      int hh = Digits(s, i, 2), mi = Digits(s, i + 3, 2), se = Digits(s, i + 6, 2);
+      if (hh < 0 || mi < 0 || se < 0 || s[i + 2] != ':' || s[i + 5] != ':') return bad();
+      i += 8;
+      int64_t frac = 0;
+      if (!ParseFraction(s, &i, &frac)) return bad();
+      if (i < s.size() && s[i] != ' ') return bad();
+      int y = InferYear(mo, d < 1 || d > 31 ? 1 : d);
+      // Feb 29 of a common year: the line is from the leap year before.
+      if (mo == 2 && d == 29 && !IsLeap(y)) --y;
+      if (!ValidCivil(y, mo, d, hh, mi, se)) return bad();
+      if (se == 60) se = 59;
+      h->us = LocalCivilToUs(y, mo, d, hh, mi, se) + frac;
+      s.remove_prefix(i);
+    } else {
+      return HeaderVerdict::kNotSyslog;
+    }
+    if (s.empty() || s[0] != ' ') return HeaderVerdict::kNotSyslog;
+    s.remove_prefix(1);
+    h->host = NextToken(&s);
+    if (h->host.empty()) return HeaderVerdict::kNotSyslog;
+    // Traditional tag "prog[pid]:" / "prog:" or RFC 5424 "app procid msgid sd".
+    std::string_view tag = s.substr(0, s.find(' '));
+    if (!tag.empty() && tag.back() == ':') {
+      tag.remove_suffix(1);
+      h->prog = tag.substr(0, tag.find('['));
+      s.remove_prefix(tag.size() + 1);
+      if (!s.empty() && s[0] == ' ') s.remove_prefix(1);
+      h->msg = s;
+    } else if (rfc5424 || iso) {
+      h->prog = NextToken(&s);
+      std::string_view procid = NextToken(&s);
+      std::string_view msgid = NextToken(&s);
+      if (h->prog.empty() || procid.empty() || msgid.empty() || s.empty()) {
+        return HeaderVerdict::kNotSyslog;
+      }
+      if (s[0] == '-') {
+        s.remove_prefix(1);
+      } else if (s[0] == '[') {
+        // Structured data: [id k="v" ...][...]; values may escape \" and \].
+        size_t i = 0;
+        while (i < s.size() && s[i] == '[') {
+          bool quoted = false;
+          ++i;
+          for (; i < s.size(); ++i) {
+            if (quoted && s[i] == '\\') {
+              ++i;
+            } else if (s[i] == '"') {
+              quoted = !quoted;
+            } else if (!quoted && s[i] == ']') {
+              break;
+            }
+          }
+          if (i >= s.size()) return HeaderVerdict::kNotSyslog;
+          ++i;
+        }
+        s.remove_prefix(i);
+      } else {
+        return HeaderVerdict::kNotSyslog;
+      }
+      if (!s.empty()) {
+        if (s[0] != ' ') return HeaderVerdict::kNotSyslog;
+        s.remove_prefix(1);
+      }
+      if (s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
+      h->msg = s;
+    } else {
+      return HeaderVerdict::kNotSyslog;
+    }
+    return HeaderVerdict::kOk;
+  }
+
+  LineVerdict ParseMessage(const Header& h, uint64_t line_no, std::vector<Event>* out,
+                           std::string* reason) {
+    std::string_view msg = h.msg;
+    // PVE::Cluster::log_msg prefixes "<ident> " (a constant root@pam for
+    // the auth lines: not the actor).
+    if (!msg.empty() && msg[0] == '<') {
+      size_t gt = msg.find("> ");
+      if (gt != std::string_view::npos && msg.find(' ') > gt) msg.remove_prefix(gt + 2);
+    }
+    auto reject = [&](std::string why) {
+      *reason = std::move(why);
+      return LineVerdict::kRejected;
+    };
+    auto make = [&]() -> Event& {
+      Event& e = out->emplace_back();
+      e.time_us = h.us;
+      e.node = ctx_.node.empty() ? std::string(h.host) : ctx_.node;
+      e.source = "auth";
+      e.origin = ctx_.origin;
+      e.origin_line = line_no;
+      return e;
+    };
+    static constexpr std::string_view kFail = "authentication failure; ";
+    static constexpr std::string_view kOidcFail = "openid authentication failure; ";
+    static constexpr std::string_view kTicketFail = "authentication failure: ";
+    static constexpr std::string_view kOk = "successful auth for user ";
+    static constexpr std::string_view kOidcOk = "successful openid auth for user ";
+    static constexpr std::string_view kPasswd = "changed password for user ";
+
+    bool oidc_fail = msg.substr(0, kOidcFail.size()) == kOidcFail;
+    if (oidc_fail || msg.substr(0, kFail.size()) == kFail) {
+      std::string_view r = msg.substr(oidc_fail ? kOidcFail.size() : kFail.size());
+      if (r.substr(0, 6) != "rhost=") return reject("authentication failure line without rhost=");
+      r.remove_prefix(6);
+      std::string_view rhost = NextToken(&r);
+      std::string_view user;
+      if (!oidc_fail) {
+        if (r.substr(0, 5) != "user=") return reject("authentication failure line without user=");
+        r.remove_prefix(5);
+        // Real user ids hold no whitespace, so the first " msg=" ends it.
+        size_t m = r.find(" msg=");
+        if (m == std::string_view::npos) return reject("authentication failure line without msg=");
+        user = r.substr(0, m);
+        r.remove_prefix(m + 1);
+      } else if (!r.empty() && r[0] == ' ') {
+        r.remove_prefix(1);
+      }
+      if (r.substr(0, 4) != "msg=") return reject("authentication failure line without msg=");
+      r.remove_prefix(4);
+      Event& e = make();
+      e.user.assign(user);
+      if (!rhost.empty()) e.ip = CanonicalIp(rhost);
+      e.action = "login";
+      e.resource = UserResource(user);
+      e.result = Outcome::kFailure;
+      e.detail.assign(r);
+      return LineVerdict::kEvents;
+    }
+    if (msg.substr(0, kTicketFail.size()) == kTicketFail) {
+      // pveproxy: invalid ticket or API token on an ordinary API call.
+      Event& e = make();
+      e.action = "access:ticket";
+      e.resource = "/access";
+      e.result = Outcome::kFailure;
+      e.detail.assign(msg.substr(kTicketFail.size()));
+      return LineVerdict::kEvents;
+    }
+    bool oidc_ok = msg.substr(0, kOidcOk.size()) == kOidcOk;
+    bool passwd = msg.substr(0, kPasswd.size()) == kPasswd;
+    if (oidc_ok || passwd || msg.substr(0, kOk.size()) == kOk) {
+      std::string_view q = msg.substr(oidc_ok  ? kOidcOk.size()
+                                      : passwd ? kPasswd.size()
+                                               : kOk.size());
+      if (q.size() < 3 || q.front() != '\'' || q.back() != '\'') {
+        return reject(std::string("missing quoted user in '") +
+                      std::string(msg.substr(0, msg.find(" for user"))) + "' line");
+      }
+      std::string_view user = q.substr(1, q.size() - 2);
+      Event& e = make();
+      e.result = Outcome::kSuccess;
+      e.detail.assign(msg);
+      e.resource = UserResource(user);
+      if (passwd) {
+        e.action = "user:password";  // actor unknown: the target is in resource
+      } else {
+        e.action = "login";
+        e.user.assign(user);
+      }
+      return LineVerdict::kEvents;
+    }
+    return LineVerdict::kIgnored;
+  }
+
+  ParseContext ctx_;
+  int ref_year_ = 1970, ref_month_ = 1, ref_day_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<LineParser> MakeAuthParser(const ParseContext& ctx) {
+  return std::make_unique<AuthParser>(ctx);
+}
+
+bool HasSyslogHeader(std::string_view line) {
+  // Reference 2024-12-31T00:00Z (Dec 30/31 in every zone): every classic
+  // date, Feb 29 included, falls into the leap year 2024.
+  static thread_local AuthParser p([] {
+    ParseContext ctx;
+    ctx.reference_us = CivilToUs(2024, 12, 31, 0, 0, 0);
+    return ctx;
+  }());
+  return p.HasHeader(line);
+}
+
+}  // namespace pveaudit::ingest
