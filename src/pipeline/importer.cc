@@ -165,7 +165,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   stats.duplicates = std::min<uint64_t>(resume_line, UINT64_MAX);
   stats.lines = resume_line;
 
-  BatchQueue queue(3);
+  BatchQueue queue(2);
   Graveyard graveyard;
   std::thread producer([&] {
     auto parser = MakeLineParser(format, ctx);

@@ -22,7 +22,7 @@ namespace pveaudit {
 struct ImportOptions {
   std::string format = "auto";  // auto|pveproxy|auth|tasks|json
   std::string node;             // --node; empty: from the lines, else this host's name
-  size_t batch_events = 65536;  // events per transaction
+  size_t batch_events = 16384;  // events per transaction
 };
 
 struct ImportStats {

@@ -80,7 +80,7 @@ class EventStore {
   virtual ~EventStore() = default;
 
   // Appends `events` in order and assigns their ids (written back into the
-  // vector). `rejected` lines and, when non-null, `cursor` are committed in
+  // vector; the events' detail and session strings may be moved out). `rejected` lines and, when non-null, `cursor` are committed in
   // the same transaction. Returns OK only once everything is durable
   // (fsync'd); on error nothing of the call is stored.
   // `digests`, when given, holds ChainHasher::Digest of each event,

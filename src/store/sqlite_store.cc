@@ -258,8 +258,9 @@ class SqliteStore final : public EventStore {
         if (!res.ok()) return res.status();
         r.dict[k] = *res;
       }
-      r.detail = e.detail;
-      r.session = e.session;
+      // Inline kinds move into the row (see EventStore::Append).
+      r.detail = std::move(e.detail);
+      r.session = std::move(e.session);
       rows.push_back(std::move(r));
     }
     // Seal full blocks; the remainder is written as the (replaceable) tail.
