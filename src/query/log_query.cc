@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <unordered_map>
 
 namespace pveaudit {
 
@@ -50,34 +49,34 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
     GroupRow best;
     std::deque<int64_t> window;  // times inside the current window
   };
-  std::unordered_map<std::string, Acc> groups;
-  Status st = store.Scan(filter, field, [&](const Event& e) {
-    const std::string* k = &e.user;
-    if (spec.group_by == GroupBy::kIp) k = &e.ip;
-    else if (spec.group_by == GroupBy::kResource) k = &e.resource;
-    else if (spec.group_by == GroupBy::kAction) k = &e.action;
-    Acc& a = groups[k->empty() ? std::string("-") : *k];
+  // Keys are dictionary ids: a vector beats hashing strings per event.
+  std::vector<Acc> groups;
+  std::vector<std::string> names;
+  Status st = store.ScanKeys(filter, EventField(field), &names, [&](int64_t t, uint32_t key) {
+    if (key >= groups.size()) groups.resize(key + 1);
+    Acc& a = groups[key];
     if (!spec.window_us) {
-      if (a.best.count == 0) a.best.first_us = e.time_us;
+      if (a.best.count == 0) a.best.first_us = t;
       ++a.best.count;
-      a.best.last_us = e.time_us;
+      a.best.last_us = t;
       return true;
     }
     // Events arrive in time order: keep those within window_us of this one.
-    a.window.push_back(e.time_us);
-    while (e.time_us - a.window.front() >= *spec.window_us) a.window.pop_front();
+    a.window.push_back(t);
+    while (t - a.window.front() >= *spec.window_us) a.window.pop_front();
     if (a.window.size() > a.best.count) {
       a.best.count = a.window.size();
       a.best.first_us = a.window.front();
-      a.best.last_us = e.time_us;
+      a.best.last_us = t;
     }
     return true;
   });
   if (!st.ok()) return st;
   std::vector<GroupRow> rows;
-  for (auto& [key, a] : groups) {
+  for (size_t key = 0; key < groups.size(); ++key) {
+    Acc& a = groups[key];
     if (a.best.count < spec.min_count) continue;
-    a.best.key = key;
+    a.best.key = key < names.size() && !names[key].empty() ? names[key] : std::string("-");
     rows.push_back(std::move(a.best));
   }
   std::sort(rows.begin(), rows.end(), [](const GroupRow& x, const GroupRow& y) {

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace pveaudit {
 namespace {
@@ -35,10 +36,26 @@ inline int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); 
 
 constexpr int kZstdLevel = 1;
 
+// One compression and one decompression context per thread: creating a
+// context per column (as ZSTD_compress/ZSTD_decompress do) allocates and
+// clears ~100 KiB each time, which cost more than decoding small columns.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts ctx;
+  return ctx;
+}
+
 std::string Compress(const std::string& raw) {
   std::string out;
   out.resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+  size_t n = ZSTD_compressCCtx(Zstd().c, out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
   out.resize(ZSTD_isError(n) ? 0 : n);
   return out;
 }
@@ -48,14 +65,22 @@ Status Decompress(std::string_view data, std::string* raw) {
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (64u << 20))
     return Status::Corruption("block column is not a valid zstd frame");
   raw->resize(size);
-  size_t n = ZSTD_decompress(raw->data(), raw->size(), data.data(), data.size());
+  size_t n = ZSTD_decompressDCtx(Zstd().d, raw->data(), raw->size(), data.data(), data.size());
   if (ZSTD_isError(n) || n != size) return Status::Corruption("block column does not decompress");
   return Status::OK();
 }
 
 }  // namespace
 
-std::string EncodeColumn(int col, std::span<const Row> rows) {
+bool BlockOrder(const Row& a, const Row& b) {
+  if (a.dict[kDictUser] != b.dict[kDictUser]) return a.dict[kDictUser] < b.dict[kDictUser];
+  if (a.time_us != b.time_us) return a.time_us < b.time_us;
+  return a.id < b.id;
+}
+
+namespace {
+
+std::string EncodeChunk(int col, std::span<const Row> rows) {
   std::string raw;
   raw.reserve(rows.size() * 3);
   switch (col) {
@@ -110,14 +135,17 @@ std::string EncodeColumn(int col, std::span<const Row> rows) {
   return Compress(raw);
 }
 
-Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows) {
+// Decodes one chunk into r[0..n); `only` lists wanted rows relative to r.
+Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
+                   const std::vector<uint32_t>* only, size_t only_base) {
   std::string raw;
   PVEAUDIT_RETURN_IF_ERROR(Decompress(data, &raw));
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const auto* end = p + raw.size();
-  const size_t n = rows->size();
-  Row* r = rows->data();
   uint64_t v = 0;
+  size_t next = 0;
+  if (only)
+    next = size_t(std::lower_bound(only->begin(), only->end(), uint32_t(only_base)) - only->begin());
   auto bad = [col] { return Status::Corruption("block column " + std::to_string(col) + " is malformed"); };
   switch (col) {
     case kColId: {
@@ -162,8 +190,14 @@ Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows) {
       if (IsInlineKind(col)) {
         for (size_t i = 0; i < n; ++i) {
           if (!GetVarint(p, end, &v) || v > uint64_t(end - p)) return bad();
-          (col == kDictDetail ? r[i].detail : r[i].session)
-              .assign(reinterpret_cast<const char*>(p), size_t(v));
+          bool want = true;
+          if (only) {
+            want = next < only->size() && (*only)[next] == only_base + i;
+            if (want) ++next;
+          }
+          if (want)
+            (col == kDictDetail ? r[i].detail : r[i].session)
+                .assign(reinterpret_cast<const char*>(p), size_t(v));
           p += v;
         }
         break;
@@ -175,6 +209,54 @@ Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows) {
       break;
   }
   if (p != end) return bad();
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EncodeColumn(int col, std::span<const Row> rows) {
+  std::string out, frames;
+  size_t chunks = (rows.size() + kChunkRows - 1) / kChunkRows;
+  PutVarint(&out, chunks);
+  for (size_t c = 0; c < chunks; ++c) {
+    size_t lo = c * kChunkRows, len = std::min<size_t>(kChunkRows, rows.size() - lo);
+    std::string f = EncodeChunk(col, rows.subspan(lo, len));
+    PutVarint(&out, f.size());
+    frames += f;
+  }
+  return out + frames;
+}
+
+Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows,
+                    const std::vector<uint32_t>* only) {
+  return DecodeColumn(col, data, rows->data(), rows->size(), only);
+}
+
+Status DecodeColumn(int col, std::string_view data, Row* rows, size_t n,
+                    const std::vector<uint32_t>* only) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  const auto* end = p + data.size();
+  uint64_t chunks = 0;
+  if (!GetVarint(p, end, &chunks) || chunks != (n + kChunkRows - 1) / kChunkRows)
+    return Status::Corruption("block column " + std::to_string(col) + " has a bad chunk table");
+  std::vector<uint64_t> sizes(chunks);
+  for (auto& sz : sizes)
+    if (!GetVarint(p, end, &sz) || sz > uint64_t(end - p))
+      return Status::Corruption("block column " + std::to_string(col) + " has a bad chunk table");
+  size_t o = 0;  // position in *only
+  for (uint64_t c = 0; c < chunks; ++c) {
+    size_t lo = size_t(c) * kChunkRows, len = std::min<size_t>(kChunkRows, n - lo);
+    std::string_view frame(reinterpret_cast<const char*>(p), size_t(sizes[c]));
+    if (size_t(end - p) < sizes[c])
+      return Status::Corruption("block column " + std::to_string(col) + " is truncated");
+    p += sizes[c];
+    if (only) {
+      while (o < only->size() && (*only)[o] < lo) ++o;
+      if (o == only->size() || (*only)[o] >= lo + len) continue;  // no wanted row here
+    }
+    PVEAUDIT_RETURN_IF_ERROR(DecodeChunk(col, frame, rows + lo, len, only, lo));
+  }
+  if (p != end) return Status::Corruption("block column " + std::to_string(col) + " has trailing bytes");
   return Status::OK();
 }
 
@@ -203,6 +285,14 @@ std::string EncodeSummary(std::span<const Row> rows) {
       prev = id;
     }
   }
+  // Rows are in BlockOrder, so each user's rows form one run: its length.
+  size_t i = 0;
+  while (i < rows.size()) {
+    size_t j = i;
+    while (j < rows.size() && rows[j].dict[kDictUser] == rows[i].dict[kDictUser]) ++j;
+    PutVarint(&raw, j - i);
+    i = j;
+  }
   return raw;
 }
 
@@ -222,6 +312,16 @@ Status DecodeSummary(std::string_view data, BlockSummary* out) {
       ids.push_back(uint32_t(prev));
     }
   }
+  out->user_ranges.clear();
+  uint64_t start = 0;
+  for (size_t u = 0; u < out->ids[kDictUser].size(); ++u) {
+    uint64_t len = 0;
+    if (!GetVarint(p, end, &len) || len == 0 || len > (1u << 24))
+      return Status::Corruption("bad block summary");
+    out->user_ranges.emplace_back(uint32_t(start), uint32_t(len));
+    start += len;
+  }
+  if (p != end) return Status::Corruption("bad block summary");
   return Status::OK();
 }
 

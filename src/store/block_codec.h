@@ -60,17 +60,35 @@ enum Column : int {
   kNumColumns
 };
 
-// Encodes and compresses column `col` of `rows`.
+// Rows per independently compressed chunk of a column. A query that needs
+// a few rows of a block (one user's) decompresses only their chunks.
+constexpr uint32_t kChunkRows = 512;
+
+// Encodes and compresses column `col` of `rows`:
+//   varint chunk count | varint compressed size of each chunk | zstd frames
 std::string EncodeColumn(int col, std::span<const Row> rows);
 // Decodes column `col` into rows[0..n) (rows must have size n already).
-// Corruption when the data does not hold exactly n values.
-Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows);
+// Corruption when the data does not hold exactly n values. With `only`
+// (ascending row indexes), chunks holding none of them are skipped and
+// inline string columns are materialised just for those rows.
+Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows,
+                    const std::vector<uint32_t>* only = nullptr);
+// The same into rows[0..n) of a larger buffer.
+Status DecodeColumn(int col, std::string_view data, Row* rows, size_t n,
+                    const std::vector<uint32_t>* only);
+
+// Row order inside a block: by user, then time, then id, so that one
+// user's rows are contiguous (BlockSummary::user_ranges).
+bool BlockOrder(const Row& a, const Row& b);
 
 // The distinct ids of the summarised kinds (node, user, ip, action,
-// resource), each sorted ascending.
+// resource), each sorted ascending, and for each user (same order as
+// ids[kDictUser]) the first row and row count of its run.
 struct BlockSummary {
   std::vector<uint32_t> ids[kDictResource + 1];
+  std::vector<std::pair<uint32_t, uint32_t>> user_ranges;
 };
+// REQUIRES: rows in BlockOrder.
 std::string EncodeSummary(std::span<const Row> rows);
 Status DecodeSummary(std::string_view data, BlockSummary* out);
 

@@ -216,6 +216,9 @@ class SqliteStore final : public EventStore {
             PVEAUDIT_RETURN_IF_ERROR(ReadColumn(tail_block_id_, c, &data));
             PVEAUDIT_RETURN_IF_ERROR(DecodeColumn(c, data, &tail_));
           }
+          // Stored in BlockOrder; the writer appends in id order.
+          std::sort(tail_.begin(), tail_.end(),
+                    [](const Row& a, const Row& b) { return a.id < b.id; });
         }
       }
       PVEAUDIT_RETURN_IF_ERROR(s->status());
@@ -334,10 +337,13 @@ class SqliteStore final : public EventStore {
     return id;
   }
 
-  Status WriteBlock(int64_t block_id, std::span<const Row> rows) {
+  Status WriteBlock(int64_t block_id, std::span<const Row> by_id) {
+    std::vector<Row> sorted(by_id.begin(), by_id.end());
+    std::sort(sorted.begin(), sorted.end(), BlockOrder);
+    std::span<const Row> rows(sorted);
     BlockMeta m;
-    m.first_id = rows.front().id;
-    m.last_id = rows.back().id;
+    m.first_id = by_id.front().id;
+    m.last_id = by_id.back().id;
     m.t_min = INT64_MAX;
     m.t_max = INT64_MIN;
     for (const Row& r : rows) {
@@ -362,7 +368,7 @@ class SqliteStore final : public EventStore {
           ins_col_.Bind(1, block_id * kColsPerBlock + c).BindBlob(2, EncodeColumn(c, rows)).Run());
     }
     if (m.failures > 0) {
-      std::vector<Row> fails = FailureRows(rows);
+      std::vector<Row> fails = FailureRows(by_id);  // in id (~time) order
       for (int c = 0; c < kNumColumns; ++c) {
         PVEAUDIT_RETURN_IF_ERROR(ins_col_.Bind(1, block_id * kColsPerBlock + kFailureBase + c)
                                      .BindBlob(2, EncodeColumn(c, fails))
@@ -535,9 +541,24 @@ class SqliteStore final : public EventStore {
   Status MatchBlock(const BlockMeta& b, const Filter& f, const Plan& plan, uint32_t fields,
                     std::vector<Row>* out) {
     out->clear();
+    const bool projection = f.failed && *f.failed;
+    const uint32_t n = projection ? b.failures : b.n;
+    // Rows worth looking at: with a user filter on the main block, only
+    // the runs of the wanted users (rows are stored by user).
+    std::vector<uint32_t> cand;
+    bool all_rows = true;
     if (plan.wanted[0] || plan.wanted[1] || plan.wanted[2] || plan.wanted[3] || plan.wanted[4]) {
       BlockSummary sum;
       PVEAUDIT_RETURN_IF_ERROR(DecodeSummary(b.summary, &sum));
+      if (plan.wanted[kDictUser] && !projection) {
+        all_rows = false;
+        const auto& users = sum.ids[kDictUser];
+        for (size_t u = 0; u < users.size(); ++u)
+          if (Wanted(*plan.wanted[kDictUser], users[u]))
+            for (uint32_t i = 0; i < sum.user_ranges[u].second; ++i)
+              cand.push_back(sum.user_ranges[u].first + i);
+        if (cand.empty()) return Status::OK();
+      }
       for (int k = 0; k <= kDictResource; ++k) {
         if (!plan.wanted[k]) continue;
         bool hit = false;
@@ -549,26 +570,33 @@ class SqliteStore final : public EventStore {
         if (!hit) return Status::OK();
       }
     }
-    const bool projection = f.failed && *f.failed;
-    const uint32_t n = projection ? b.failures : b.n;
+    if (all_rows) {
+      cand.resize(n);
+      for (uint32_t i = 0; i < n; ++i) cand[i] = i;
+    }
     const int base = projection ? kFailureBase : 0;
-    std::vector<Row> rows(n);
-    std::string data;
+    // Reused across blocks: only rows of decoded chunks are read, and those
+    // are overwritten by the decode, so no clearing is needed.
+    std::vector<Row>& rows = scan_rows_;
+    if (rows.size() < n) rows.resize(n);
+    std::string& data = scan_data_;
+    const std::vector<uint32_t>* only = all_rows ? nullptr : &cand;
     auto load = [&](int col) -> Status {
       PVEAUDIT_RETURN_IF_ERROR(ReadColumn(b.id, base + col, &data));
-      return DecodeColumn(col, data, &rows);
+      return DecodeColumn(col, data, rows.data(), n, only);
     };
     // Filter columns first, then output columns only if anything matched.
     PVEAUDIT_RETURN_IF_ERROR(load(kColTime));
-    if (f.failed) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
+    if (f.failed && !projection) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
     for (int k = 0; k <= kDictResource; ++k)
       if (plan.wanted[k]) PVEAUDIT_RETURN_IF_ERROR(load(k));
     std::vector<uint32_t> match;
-    for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t i : cand) {
       const Row& r = rows[i];
       if (f.start_us && r.time_us < *f.start_us) continue;
       if (f.end_us && r.time_us >= *f.end_us) continue;
-      if (f.failed && (r.result == uint8_t(Outcome::kFailure)) != *f.failed) continue;
+      if (f.failed && !projection && (r.result == uint8_t(Outcome::kFailure)) != *f.failed)
+        continue;
       bool ok = true;
       for (int k = 0; k <= kDictResource && ok; ++k)
         if (plan.wanted[k] && !Wanted(*plan.wanted[k], r.dict[k])) ok = false;
@@ -582,17 +610,24 @@ class SqliteStore final : public EventStore {
       match.push_back(i);
     }
     if (match.empty()) return Status::OK();
+    only = &match;
     PVEAUDIT_RETURN_IF_ERROR(load(kColId));
     if (!f.failed) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
+    if (projection)
+      for (uint32_t i : match) rows[i].result = uint8_t(Outcome::kFailure);
     for (int k = 0; k < kNumDictKinds; ++k)
       if ((fields & FieldBitOfKind(k)) && !(k <= kDictResource && plan.wanted[k]))
         PVEAUDIT_RETURN_IF_ERROR(load(k));
     if (fields & kFieldOrigin) PVEAUDIT_RETURN_IF_ERROR(load(kColLine));
+    // Output in (time, id) order; sort the indexes, not the (large) rows.
+    auto before = [&rows](uint32_t a, uint32_t b) {
+      const Row &x = rows[a], &y = rows[b];
+      return x.time_us != y.time_us ? x.time_us < y.time_us : x.id < y.id;
+    };
+    if (!std::is_sorted(match.begin(), match.end(), before))
+      std::sort(match.begin(), match.end(), before);
     out->reserve(match.size());
-    for (uint32_t i : match) out->push_back(rows[i]);
-    std::stable_sort(out->begin(), out->end(), [](const Row& a, const Row& b) {
-      return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
-    });
+    for (uint32_t i : match) out->push_back(std::move(rows[i]));
     return Status::OK();
   }
 
@@ -621,12 +656,34 @@ class SqliteStore final : public EventStore {
   Status Scan(const Filter& f, uint32_t fields,
               const std::function<bool(const Event&)>& fn) override {
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
-    Status st = ScanInTxn(f, fields, fn);
+    Event e;
+    Status cb;
+    Status st = ScanInTxn(f, fields, [&](const Row& r) {
+      cb = ToEvent(r, fields, &e);
+      return cb.ok() && fn(e);
+    });
+    (void)db_.Exec("COMMIT");
+    return st.ok() ? cb : st;
+  }
+
+  Status ScanKeys(const Filter& f, EventField key, std::vector<std::string>* names,
+                  const std::function<bool(int64_t, uint32_t)>& fn) override {
+    int kind = 0;
+    while (kind < kNumDictKinds && FieldBitOfKind(kind) != uint32_t(key)) ++kind;
+    if (kind == kNumDictKinds || IsInlineKind(kind))
+      return Status::InvalidArgument("ScanKeys: not a dictionary field");
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status st = LoadKind(kind);
+    if (st.ok())
+      st = ScanInTxn(f, uint32_t(key), [&](const Row& r) { return fn(r.time_us, r.dict[kind]); });
+    if (st.ok()) *names = reader_dict_[kind];
     (void)db_.Exec("COMMIT");
     return st;
   }
 
-  Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(const Event&)>& fn) {
+  // Visits matching rows in (time, id) order with the columns of `fields`
+  // decoded; `fn` returns false to stop.
+  Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(const Row&)>& fn) {
     for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
       if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
     Plan plan;
@@ -682,8 +739,7 @@ class SqliteStore final : public EventStore {
       if (heap.empty()) break;
       OpenBlock* top = heap.top();
       heap.pop();
-      PVEAUDIT_RETURN_IF_ERROR(ToEvent(top->rows[top->pos], fields, &e));
-      if (!fn(e)) return Status::OK();
+      if (!fn(top->rows[top->pos])) return Status::OK();
       if (++top->pos < top->rows.size()) {
         heap.push(top);
       } else {
@@ -754,6 +810,10 @@ class SqliteStore final : public EventStore {
           return fail(first, "block " + std::to_string(bid) + " (events " + std::to_string(first) +
                                  "-" + std::to_string(last) + ") is unreadable: " + st.message());
       }
+      std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+      // The failure projection mirrors the failed rows in id order; it is
+      // checked after the chain so that an edited event is named.
+      std::vector<Row> stored_failures = FailureRows(rows);
       if (n == 0 || rows.front().id != first || rows.back().id != last)
         return fail(first, "block " + std::to_string(bid) + " holds events " +
                                (n ? std::to_string(rows.front().id) + "-" +
@@ -785,30 +845,8 @@ class SqliteStore final : public EventStore {
         ++rep.events_checked;
         rep.head_hash = HexHash(h);
       }
-      if (failures != uint32_t(std::count_if(rows.begin(), rows.end(), [](const Row& r) {
-            return r.result == uint8_t(Outcome::kFailure);
-          })))
-        return fail(first, "block " + std::to_string(bid) + ": its failure count does not match "
-                               "its events (edited)");
-      if (failures > 0) {
-        std::vector<Row> want = FailureRows(rows), got(failures);
-        Status st;
-        for (int c = 0; c < kNumColumns && st.ok(); ++c) {
-          st = ReadColumn(bid, kFailureBase + c, &data);
-          if (st.ok()) st = DecodeColumn(c, data, &got);
-        }
-        for (size_t i = 0; st.ok() && i < got.size(); ++i) {
-          const Row &a = got[i], &w = want[i];
-          if (a.id != w.id || a.time_us != w.time_us || a.result != w.result ||
-              a.origin_line != w.origin_line || a.hash32 != w.hash32 || a.detail != w.detail ||
-              a.session != w.session ||
-              !std::equal(std::begin(a.dict), std::end(a.dict), std::begin(w.dict)))
-            st = Status::Corruption("event " + std::to_string(w.id) + " differs");
-        }
-        if (!st.ok())
-          return fail(first, "block " + std::to_string(bid) + ": the index of failed events does "
-                                 "not match the events (edited): " + st.message());
-      }
+      Status pst = CheckFailureProjection(bid, failures, stored_failures, &data);
+      if (!pst.ok()) return fail(first, "block " + std::to_string(bid) + ": " + pst.message());
       if (stored_head.size() != 32 || std::memcmp(stored_head.data(), h.data(), 32) != 0)
         return fail(last, "block " + std::to_string(bid) + " ending at event " +
                               std::to_string(last) + ": chain hash does not match the stored "
@@ -832,6 +870,32 @@ class SqliteStore final : public EventStore {
       return fail(head_last, "the recomputed chain head does not match the recorded chain head "
                              "(events were rewritten)");
     return rep;
+  }
+
+  // The failure projection of block `bid` must equal `want`, its failed
+  // rows in id order.
+  Status CheckFailureProjection(int64_t bid, uint32_t failures, const std::vector<Row>& want,
+                                std::string* data) {
+    if (want.size() != failures)
+      return Status::Corruption("its failure count does not match its events (edited)");
+    if (failures == 0) return Status::OK();
+    std::vector<Row> got(failures);
+    Status st;
+    for (int c = 0; c < kNumColumns && st.ok(); ++c) {
+      st = ReadColumn(bid, kFailureBase + c, data);
+      if (st.ok()) st = DecodeColumn(c, *data, &got);
+    }
+    for (size_t i = 0; st.ok() && i < got.size(); ++i) {
+      const Row &a = got[i], &w = want[i];
+      if (a.id != w.id || a.time_us != w.time_us || a.result != w.result ||
+          a.origin_line != w.origin_line || a.hash32 != w.hash32 || a.detail != w.detail ||
+          a.session != w.session || !std::equal(std::begin(a.dict), std::end(a.dict), std::begin(w.dict)))
+        st = Status::Corruption("event " + std::to_string(w.id) + " differs");
+    }
+    if (!st.ok())
+      return Status::Corruption("the index of failed events does not match the events (edited): " +
+                                st.message());
+    return Status::OK();
   }
 
   Result<StoreInfo> Info() override {
@@ -896,6 +960,8 @@ class SqliteStore final : public EventStore {
   Stmt ins_dict_, ins_block_, ins_col_, set_head_, set_cursor_, ins_rejected_;
 
   // Reader state.
+  std::vector<Row> scan_rows_;
+  std::string scan_data_;
   bool reader_dict_loaded_[kNumDictKinds] = {};
   std::vector<std::string> reader_dict_[kNumDictKinds];
   std::unordered_map<uint32_t, std::string> lookup_cache_[kNumDictKinds];

@@ -275,8 +275,8 @@ class TamperTest : public ::testing::Test {
     Status st = db.Exec(sql);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
-  // Decodes block `bid`, lets `edit` change its rows, writes it back with
-  // the stored hashes untouched.
+  // Decodes block `bid`, lets `edit` change its rows (given in id order),
+  // writes it back with the stored hashes untouched.
   void EditBlock(int64_t bid, const std::function<void(std::vector<Row>*)>& edit) {
     Db db;
     ASSERT_TRUE(db.Open(dir_.str() + "/pveaudit.db", false).ok());
@@ -288,7 +288,12 @@ class TamperTest : public ::testing::Test {
       ASSERT_TRUE(q.ok() && q->Step());
       ASSERT_TRUE(DecodeColumn(c, q->Text(0), &rows).ok());
     }
+    // Edit in id order, store in block order, as the store does.
+    auto by_id = [](const Row& a, const Row& b) { return a.id < b.id; };
+    std::sort(rows.begin(), rows.end(), by_id);
     edit(&rows);
+    uint64_t first = rows.front().id, last = rows.back().id;
+    std::stable_sort(rows.begin(), rows.end(), BlockOrder);
     for (int c = 0; c < kNumColumns; ++c) {
       auto w = db.Prepare("UPDATE block_cols SET data=? WHERE key=?");
       ASSERT_TRUE(w.ok());
@@ -297,8 +302,8 @@ class TamperTest : public ::testing::Test {
     auto m = db.Prepare("UPDATE blocks SET n=?, first_id=?, last_id=? WHERE id=?");
     ASSERT_TRUE(m.ok());
     ASSERT_TRUE(m->Bind(1, int64_t(rows.size()))
-                    .Bind(2, int64_t(rows.front().id))
-                    .Bind(3, int64_t(rows.back().id))
+                    .Bind(2, int64_t(first))
+                    .Bind(3, int64_t(last))
                     .Bind(4, bid)
                     .Run()
                     .ok());
