@@ -214,50 +214,16 @@ Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
 
 }  // namespace
 
-std::string EncodeColumn(int col, std::span<const Row> rows) {
-  std::string out, frames;
-  size_t chunks = (rows.size() + kChunkRows - 1) / kChunkRows;
-  PutVarint(&out, chunks);
-  for (size_t c = 0; c < chunks; ++c) {
-    size_t lo = c * kChunkRows, len = std::min<size_t>(kChunkRows, rows.size() - lo);
-    std::string f = EncodeChunk(col, rows.subspan(lo, len));
-    PutVarint(&out, f.size());
-    frames += f;
-  }
-  return out + frames;
+std::vector<std::string> EncodeColumn(int col, std::span<const Row> rows) {
+  std::vector<std::string> frames;
+  for (size_t lo = 0; lo < rows.size(); lo += kChunkRows)
+    frames.push_back(EncodeChunk(col, rows.subspan(lo, std::min<size_t>(kChunkRows, rows.size() - lo))));
+  return frames;
 }
 
-Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows,
-                    const std::vector<uint32_t>* only) {
-  return DecodeColumn(col, data, rows->data(), rows->size(), only);
-}
-
-Status DecodeColumn(int col, std::string_view data, Row* rows, size_t n,
-                    const std::vector<uint32_t>* only) {
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  const auto* end = p + data.size();
-  uint64_t chunks = 0;
-  if (!GetVarint(p, end, &chunks) || chunks != (n + kChunkRows - 1) / kChunkRows)
-    return Status::Corruption("block column " + std::to_string(col) + " has a bad chunk table");
-  std::vector<uint64_t> sizes(chunks);
-  for (auto& sz : sizes)
-    if (!GetVarint(p, end, &sz) || sz > uint64_t(end - p))
-      return Status::Corruption("block column " + std::to_string(col) + " has a bad chunk table");
-  size_t o = 0;  // position in *only
-  for (uint64_t c = 0; c < chunks; ++c) {
-    size_t lo = size_t(c) * kChunkRows, len = std::min<size_t>(kChunkRows, n - lo);
-    std::string_view frame(reinterpret_cast<const char*>(p), size_t(sizes[c]));
-    if (size_t(end - p) < sizes[c])
-      return Status::Corruption("block column " + std::to_string(col) + " is truncated");
-    p += sizes[c];
-    if (only) {
-      while (o < only->size() && (*only)[o] < lo) ++o;
-      if (o == only->size() || (*only)[o] >= lo + len) continue;  // no wanted row here
-    }
-    PVEAUDIT_RETURN_IF_ERROR(DecodeChunk(col, frame, rows + lo, len, only, lo));
-  }
-  if (p != end) return Status::Corruption("block column " + std::to_string(col) + " has trailing bytes");
-  return Status::OK();
+Status DecodeColumnChunk(int col, std::string_view frame, Row* rows, size_t len,
+                         const std::vector<uint32_t>* only, size_t lo) {
+  return DecodeChunk(col, frame, rows, len, only, lo);
 }
 
 std::string EncodeSummary(std::span<const Row> rows) {

@@ -60,22 +60,21 @@ enum Column : int {
   kNumColumns
 };
 
-// Rows per independently compressed chunk of a column. A query that needs
-// a few rows of a block (one user's) decompresses only their chunks.
+// Rows per independently compressed chunk of a column. Each chunk is
+// stored on its own, so a query that needs a few rows of a block (one
+// user's) reads and decompresses only their chunks.
 constexpr uint32_t kChunkRows = 512;
+// Chunks a block of `n` rows has per column.
+constexpr size_t ChunkCount(size_t n) { return (n + kChunkRows - 1) / kChunkRows; }
 
-// Encodes and compresses column `col` of `rows`:
-//   varint chunk count | varint compressed size of each chunk | zstd frames
-std::string EncodeColumn(int col, std::span<const Row> rows);
-// Decodes column `col` into rows[0..n) (rows must have size n already).
-// Corruption when the data does not hold exactly n values. With `only`
-// (ascending row indexes), chunks holding none of them are skipped and
-// inline string columns are materialised just for those rows.
-Status DecodeColumn(int col, std::string_view data, std::vector<Row>* rows,
-                    const std::vector<uint32_t>* only = nullptr);
-// The same into rows[0..n) of a larger buffer.
-Status DecodeColumn(int col, std::string_view data, Row* rows, size_t n,
-                    const std::vector<uint32_t>* only);
+// Encodes column `col` of `rows` as ChunkCount(rows.size()) zstd frames.
+std::vector<std::string> EncodeColumn(int col, std::span<const Row> rows);
+// Decodes one chunk frame into rows[0..len), the chunk's rows. With `only`
+// (ascending row indexes of the whole block; the chunk starts at block row
+// `lo`), inline string columns are materialised just for those rows.
+// Corruption when the frame does not hold exactly len values.
+Status DecodeColumnChunk(int col, std::string_view frame, Row* rows, size_t len,
+                         const std::vector<uint32_t>* only = nullptr, size_t lo = 0);
 
 // Row order inside a block: by user, then time, then id, so that one
 // user's rows are contiguous (BlockSummary::user_ranges).

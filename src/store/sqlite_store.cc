@@ -23,7 +23,13 @@ namespace pveaudit {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int64_t kColsPerBlock = 32;  // block_cols.key = block_id * 32 + column
+// block_cols.key = ((block_id * 32 + column) << 4) | chunk
+constexpr int64_t kColsPerBlock = 32;
+constexpr int kChunkBits = 4;
+constexpr uint32_t kMaxBlockEvents = kChunkRows << kChunkBits;
+inline int64_t ColKey(int64_t block, int col, size_t chunk) {
+  return ((block * kColsPerBlock + col) << kChunkBits) | int64_t(chunk);
+}
 // Columns kFailureBase.. hold the block's failed events again (same codec):
 // a projection that makes "--failed 1" queries, the basis of login alerts,
 // read a few hundred rows instead of every block. Verify checks it.
@@ -95,6 +101,8 @@ class SqliteStore final : public EventStore {
   SqliteStore(std::string dir, StoreOptions opt) : dir_(std::move(dir)), opt_(opt) {}
 
   Status Open() {
+    if (opt_.block_events == 0 || opt_.block_events > kMaxBlockEvents)
+      return Status::InvalidArgument("block_events must be 1.." + std::to_string(kMaxBlockEvents));
     std::error_code ec;
     std::string path = dir_ + "/pveaudit.db";
     if (opt_.read_only) {
@@ -114,7 +122,8 @@ class SqliteStore final : public EventStore {
                                         "INSERT OR IGNORE INTO meta VALUES('schema', '" +
                                         std::to_string(kSchemaVersion) + "'); COMMIT;"));
     } else {
-      PVEAUDIT_RETURN_IF_ERROR(db_.Exec("PRAGMA cache_size=-65536; PRAGMA query_only=1;"));
+      PVEAUDIT_RETURN_IF_ERROR(
+          db_.Exec("PRAGMA cache_size=-65536; PRAGMA query_only=1; PRAGMA mmap_size=68719476736;"));
     }
     auto ver = db_.Prepare("SELECT value FROM meta WHERE key='schema'");
     if (!ver.ok()) return Status::Corruption(path + " is not a pveaudit store: " + ver.status().message());
@@ -211,11 +220,9 @@ class SqliteStore final : public EventStore {
         if (uint32_t(s->Int(1)) < opt_.block_events) {
           tail_block_id_ = s->Int(0);
           tail_.resize(size_t(s->Int(1)));
-          for (int c = 0; c < kNumColumns; ++c) {
-            std::string data;
-            PVEAUDIT_RETURN_IF_ERROR(ReadColumn(tail_block_id_, c, &data));
-            PVEAUDIT_RETURN_IF_ERROR(DecodeColumn(c, data, &tail_));
-          }
+          for (int c = 0; c < kNumColumns; ++c)
+            PVEAUDIT_RETURN_IF_ERROR(
+                LoadColumn(tail_block_id_, 0, c, tail_.data(), tail_.size(), nullptr));
           // Stored in BlockOrder; the writer appends in id order.
           std::sort(tail_.begin(), tail_.end(),
                     [](const Row& a, const Row& b) { return a.id < b.id; });
@@ -363,17 +370,20 @@ class SqliteStore final : public EventStore {
                                  .BindBlob(8, HeadFor(m.last_id))
                                  .BindBlob(9, summary)
                                  .Run());
-    for (int c = 0; c < kNumColumns; ++c) {
-      PVEAUDIT_RETURN_IF_ERROR(
-          ins_col_.Bind(1, block_id * kColsPerBlock + c).BindBlob(2, EncodeColumn(c, rows)).Run());
-    }
+    PVEAUDIT_RETURN_IF_ERROR(WriteColumns(block_id, 0, rows));
     if (m.failures > 0) {
       std::vector<Row> fails = FailureRows(by_id);  // in id (~time) order
-      for (int c = 0; c < kNumColumns; ++c) {
-        PVEAUDIT_RETURN_IF_ERROR(ins_col_.Bind(1, block_id * kColsPerBlock + kFailureBase + c)
-                                     .BindBlob(2, EncodeColumn(c, fails))
-                                     .Run());
-      }
+      PVEAUDIT_RETURN_IF_ERROR(WriteColumns(block_id, kFailureBase, fails));
+    }
+    return Status::OK();
+  }
+
+  Status WriteColumns(int64_t block_id, int base, std::span<const Row> rows) {
+    for (int c = 0; c < kNumColumns; ++c) {
+      std::vector<std::string> chunks = EncodeColumn(c, rows);
+      for (size_t k = 0; k < chunks.size(); ++k)
+        PVEAUDIT_RETURN_IF_ERROR(
+            ins_col_.Bind(1, ColKey(block_id, base + c, k)).BindBlob(2, chunks[k]).Run());
     }
     return Status::OK();
   }
@@ -387,14 +397,34 @@ class SqliteStore final : public EventStore {
 
   // ---------------------------------------------------------------- reading
 
-  Status ReadColumn(int64_t block_id, int col, std::string* out) {
+  // Decodes column `col` of block `block_id` (at `base`: 0, or kFailureBase
+  // for the failure projection) into rows[0..n): only the chunks holding a
+  // row of `only` when it is given.
+  Status LoadColumn(int64_t block_id, int base, int col, Row* rows, size_t n,
+                    const std::vector<uint32_t>* only) {
+    size_t o = 0;
+    for (size_t k = 0, lo = 0; lo < n; ++k, lo += kChunkRows) {
+      size_t len = std::min<size_t>(kChunkRows, n - lo);
+      if (only) {
+        while (o < only->size() && (*only)[o] < lo) ++o;
+        if (o == only->size() || (*only)[o] >= lo + len) continue;
+      }
+      PVEAUDIT_RETURN_IF_ERROR(ReadChunk(block_id, base + col, k, &chunk_buf_));
+      Status st = DecodeColumnChunk(col, chunk_buf_, rows + lo, len, only, lo);
+      if (!st.ok())
+        return Status::Corruption("block " + std::to_string(block_id) + ": " + st.message());
+    }
+    return Status::OK();
+  }
+
+  Status ReadChunk(int64_t block_id, int col, size_t chunk, std::string* out) {
     if (!read_col_ready_) {
       auto r = db_.Prepare("SELECT data FROM block_cols WHERE key=?");
       if (!r.ok()) return r.status();
       read_col_ = std::move(r.value());
       read_col_ready_ = true;
     }
-    read_col_.Bind(1, block_id * kColsPerBlock + col);
+    read_col_.Bind(1, ColKey(block_id, col, chunk));
     bool found = read_col_.Step();
     if (found) out->assign(read_col_.Text(0));
     Status st = read_col_.status();
@@ -402,7 +432,7 @@ class SqliteStore final : public EventStore {
     if (!st.ok()) return st;
     if (!found)
       return Status::Corruption("block " + std::to_string(block_id) + " has no column " +
-                                std::to_string(col));
+                                std::to_string(col) + " chunk " + std::to_string(chunk));
     return Status::OK();
   }
 
@@ -579,12 +609,8 @@ class SqliteStore final : public EventStore {
     // are overwritten by the decode, so no clearing is needed.
     std::vector<Row>& rows = scan_rows_;
     if (rows.size() < n) rows.resize(n);
-    std::string& data = scan_data_;
     const std::vector<uint32_t>* only = all_rows ? nullptr : &cand;
-    auto load = [&](int col) -> Status {
-      PVEAUDIT_RETURN_IF_ERROR(ReadColumn(b.id, base + col, &data));
-      return DecodeColumn(col, data, rows.data(), n, only);
-    };
+    auto load = [&](int col) -> Status { return LoadColumn(b.id, base, col, rows.data(), n, only); };
     // Filter columns first, then output columns only if anything matched.
     PVEAUDIT_RETURN_IF_ERROR(load(kColTime));
     if (f.failed && !projection) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
@@ -804,8 +830,7 @@ class SqliteStore final : public EventStore {
       uint32_t failures = uint32_t(s->Int(5));
       rows.assign(n, Row());
       for (int c = 0; c < kNumColumns; ++c) {
-        Status st = ReadColumn(bid, c, &data);
-        if (st.ok()) st = DecodeColumn(c, data, &rows);
+        Status st = LoadColumn(bid, 0, c, rows.data(), rows.size(), nullptr);
         if (!st.ok())
           return fail(first, "block " + std::to_string(bid) + " (events " + std::to_string(first) +
                                  "-" + std::to_string(last) + ") is unreadable: " + st.message());
@@ -845,7 +870,7 @@ class SqliteStore final : public EventStore {
         ++rep.events_checked;
         rep.head_hash = HexHash(h);
       }
-      Status pst = CheckFailureProjection(bid, failures, stored_failures, &data);
+      Status pst = CheckFailureProjection(bid, failures, stored_failures);
       if (!pst.ok()) return fail(first, "block " + std::to_string(bid) + ": " + pst.message());
       if (stored_head.size() != 32 || std::memcmp(stored_head.data(), h.data(), 32) != 0)
         return fail(last, "block " + std::to_string(bid) + " ending at event " +
@@ -874,17 +899,14 @@ class SqliteStore final : public EventStore {
 
   // The failure projection of block `bid` must equal `want`, its failed
   // rows in id order.
-  Status CheckFailureProjection(int64_t bid, uint32_t failures, const std::vector<Row>& want,
-                                std::string* data) {
+  Status CheckFailureProjection(int64_t bid, uint32_t failures, const std::vector<Row>& want) {
     if (want.size() != failures)
       return Status::Corruption("its failure count does not match its events (edited)");
     if (failures == 0) return Status::OK();
     std::vector<Row> got(failures);
     Status st;
-    for (int c = 0; c < kNumColumns && st.ok(); ++c) {
-      st = ReadColumn(bid, kFailureBase + c, data);
-      if (st.ok()) st = DecodeColumn(c, *data, &got);
-    }
+    for (int c = 0; c < kNumColumns && st.ok(); ++c)
+      st = LoadColumn(bid, kFailureBase, c, got.data(), got.size(), nullptr);
     for (size_t i = 0; st.ok() && i < got.size(); ++i) {
       const Row &a = got[i], &w = want[i];
       if (a.id != w.id || a.time_us != w.time_us || a.result != w.result ||
@@ -961,7 +983,7 @@ class SqliteStore final : public EventStore {
 
   // Reader state.
   std::vector<Row> scan_rows_;
-  std::string scan_data_;
+  std::string chunk_buf_;
   bool reader_dict_loaded_[kNumDictKinds] = {};
   std::vector<std::string> reader_dict_[kNumDictKinds];
   std::unordered_map<uint32_t, std::string> lookup_cache_[kNumDictKinds];

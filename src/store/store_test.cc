@@ -189,6 +189,37 @@ TYPED_TEST(StoreContractTest, FailedQueriesSeeTheSameEventsAsFullScans) {
   EXPECT_EQ(got.size(), 5u);  // i = 0, 21, 42, 63, 84
 }
 
+// Blocks of several column chunks: a user filter reads only that user's
+// chunks, and must still return exactly what a full scan filters out.
+TYPED_TEST(StoreContractTest, UserQueriesOnMultiChunkBlocksMatchFullScans) {
+  auto s = this->Open(2048);
+  std::vector<Event> in;
+  std::mt19937 rng(7);
+  const char* users[] = {"alice@pve", "bob@pve", "carol@pve", "root@pam", "ci@pve!deploy"};
+  for (int i = 0; i < 5000; ++i) {
+    Event e = Ev(kT0 + i, users[rng() % 5], i % 3 ? "vm:start" : "vm:stop", "/vms/100",
+                 rng() % 10 == 0 ? Outcome::kFailure : Outcome::kSuccess);
+    e.detail = "GET /api2/json/x?i=" + std::to_string(i);
+    in.push_back(e);
+  }
+  ASSERT_TRUE(s->Append(&in, {}, nullptr).ok());
+  auto all = this->All(*s);
+  ASSERT_EQ(all.size(), 5000u);
+  for (const char* u : users) {
+    Filter f;
+    f.user = u;
+    f.start_us = (kT0 + 1000) * 1000000;
+    f.end_us = (kT0 + 4500) * 1000000;
+    std::vector<Event> want;
+    for (const Event& e : all)
+      if (e.user == u && e.time_us >= *f.start_us && e.time_us < *f.end_us) want.push_back(e);
+    EXPECT_EQ(this->All(*s, f), want) << u;
+  }
+  auto v = s->Verify(nullptr);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+}
+
 TYPED_TEST(StoreContractTest, SmallAppendsFillBlocksAndReopenContinuesTheChain) {
   {
     auto s = this->Open(4);
@@ -247,6 +278,31 @@ TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
 // These edit the SQLite file directly, as an attacker with file access
 // would, then expect Verify to name the first broken event.
 
+// The physical key of a column chunk (see sqlite_store.cc).
+int64_t ColKey(int64_t block, int col, size_t chunk) { return ((block * 32 + col) << 4) | int64_t(chunk); }
+
+void ReadRows(Db& db, int64_t bid, int base, std::vector<Row>* rows) {
+  for (int c = 0; c < kNumColumns; ++c)
+    for (size_t k = 0; k < ChunkCount(rows->size()); ++k) {
+      auto q = db.Prepare("SELECT data FROM block_cols WHERE key=" +
+                          std::to_string(ColKey(bid, base + c, k)));
+      ASSERT_TRUE(q.ok() && q->Step());
+      size_t lo = k * kChunkRows, len = std::min<size_t>(kChunkRows, rows->size() - lo);
+      ASSERT_TRUE(DecodeColumnChunk(c, q->Text(0), rows->data() + lo, len).ok());
+    }
+}
+
+void WriteRows(Db& db, int64_t bid, int base, const std::vector<Row>& rows) {
+  for (int c = 0; c < kNumColumns; ++c) {
+    auto chunks = EncodeColumn(c, rows);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      auto w = db.Prepare("INSERT OR REPLACE INTO block_cols(key,data) VALUES(?,?)");
+      ASSERT_TRUE(w.ok());
+      ASSERT_TRUE(w->Bind(1, ColKey(bid, base + c, k)).BindBlob(2, chunks[k]).Run().ok());
+    }
+  }
+}
+
 class TamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -283,22 +339,14 @@ class TamperTest : public ::testing::Test {
     auto n = db.Prepare("SELECT n FROM blocks WHERE id=" + std::to_string(bid));
     ASSERT_TRUE(n.ok() && n->Step());
     std::vector<Row> rows(size_t(n->Int(0)));
-    for (int c = 0; c < kNumColumns; ++c) {
-      auto q = db.Prepare("SELECT data FROM block_cols WHERE key=" + std::to_string(bid * 32 + c));
-      ASSERT_TRUE(q.ok() && q->Step());
-      ASSERT_TRUE(DecodeColumn(c, q->Text(0), &rows).ok());
-    }
+    ReadRows(db, bid, 0, &rows);
     // Edit in id order, store in block order, as the store does.
     auto by_id = [](const Row& a, const Row& b) { return a.id < b.id; };
     std::sort(rows.begin(), rows.end(), by_id);
     edit(&rows);
     uint64_t first = rows.front().id, last = rows.back().id;
     std::stable_sort(rows.begin(), rows.end(), BlockOrder);
-    for (int c = 0; c < kNumColumns; ++c) {
-      auto w = db.Prepare("UPDATE block_cols SET data=? WHERE key=?");
-      ASSERT_TRUE(w.ok());
-      ASSERT_TRUE(w->BindBlob(1, EncodeColumn(c, rows)).Bind(2, bid * 32 + c).Run().ok());
-    }
+    WriteRows(db, bid, 0, rows);
     auto m = db.Prepare("UPDATE blocks SET n=?, first_id=?, last_id=? WHERE id=?");
     ASSERT_TRUE(m.ok());
     ASSERT_TRUE(m->Bind(1, int64_t(rows.size()))
@@ -345,7 +393,8 @@ TEST_F(TamperTest, InsertedEventIsDetected) {
 }
 
 TEST_F(TamperTest, TruncatedTailIsDetectedThroughTheChainHead) {
-  Sql("DELETE FROM block_cols WHERE key >= 3*32; DELETE FROM blocks WHERE id = 3");
+  Sql("DELETE FROM block_cols WHERE key >= " + std::to_string(ColKey(3, 0, 0)) +
+      "; DELETE FROM blocks WHERE id = 3");
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 9u);
@@ -355,7 +404,8 @@ TEST_F(TamperTest, TruncatedTailIsDetectedThroughTheChainHead) {
 }
 
 TEST_F(TamperTest, DeletedWholeBlockInTheMiddleIsDetected) {
-  Sql("DELETE FROM block_cols WHERE key >= 2*32 AND key < 3*32; DELETE FROM blocks WHERE id = 2");
+  Sql("DELETE FROM block_cols WHERE key >= " + std::to_string(ColKey(2, 0, 0)) + " AND key < " +
+      std::to_string(ColKey(3, 0, 0)) + "; DELETE FROM blocks WHERE id = 2");
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 5u);
@@ -377,15 +427,10 @@ TEST_F(TamperTest, EditedFailureIndexIsDetected) {
   auto bid = db.Prepare("SELECT id FROM blocks WHERE failures > 0");
   ASSERT_TRUE(bid.ok() && bid->Step());
   int64_t block = bid->Int(0);
-  auto q = db.Prepare("SELECT data FROM block_cols WHERE key=" + std::to_string(block * 32 + 16 + kDictUser));
-  ASSERT_TRUE(q.ok() && q->Step());
   std::vector<Row> rows(1);
-  ASSERT_TRUE(DecodeColumn(kDictUser, q->Text(0), &rows).ok());
+  ReadRows(db, block, 16, &rows);
   rows[0].dict[kDictUser] = 1;  // alice@pve instead of eve@pve
-  auto w = db.Prepare("UPDATE block_cols SET data=? WHERE key=?");
-  ASSERT_TRUE(w.ok());
-  ASSERT_TRUE(
-      w->BindBlob(1, EncodeColumn(kDictUser, rows)).Bind(2, block * 32 + 16 + kDictUser).Run().ok());
+  WriteRows(db, block, 16, rows);
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_NE(v.reason.find("the index of failed events does not match the events"), std::string::npos)
