@@ -80,7 +80,51 @@ bool BlockOrder(const Row& a, const Row& b) {
 
 namespace {
 
+// A chunk frame starts with its codec byte.
+enum ChunkCodec : char { kCodecRaw = 0, kCodecZstd = 1, kCodecConst = 2 };
+
+// True when every row has the same value in dictionary/result/inline
+// column `col` (node, source, origin, an empty session...).
+bool ConstantColumn(int col, std::span<const Row> rows) {
+  if (rows.empty()) return false;
+  const Row& f = rows[0];
+  for (const Row& r : rows) {
+    if (col == kColResult) {
+      if (r.result != f.result) return false;
+    } else if (col == kDictDetail) {
+      if (r.detail != f.detail) return false;
+    } else if (col == kDictSession) {
+      if (r.session != f.session) return false;
+    } else if (col < kNumDictKinds) {
+      if (r.dict[col] != f.dict[col]) return false;
+    } else {
+      return false;  // id, time, line and hash columns are never constant
+    }
+  }
+  return true;
+}
+
+std::string EncodeRaw(int col, std::span<const Row> rows);
+
 std::string EncodeChunk(int col, std::span<const Row> rows) {
+  // Constant chunks (common: one node, source and file per import) and
+  // chunks zstd cannot shrink are stored without zstd, which also spares
+  // the reader a decompression.
+  auto frame = [](ChunkCodec codec, const std::string& payload) {
+    std::string out;
+    out.reserve(payload.size() + 1);
+    out.push_back(codec);
+    out.append(payload);
+    return out;
+  };
+  if (ConstantColumn(col, rows)) return frame(kCodecConst, EncodeRaw(col, rows.first(1)));
+  std::string raw = EncodeRaw(col, rows);
+  std::string z = Compress(raw);
+  if (!z.empty() && z.size() * 10 < raw.size() * 9) return frame(kCodecZstd, z);
+  return frame(kCodecRaw, raw);
+}
+
+std::string EncodeRaw(int col, std::span<const Row> rows) {
   std::string raw;
   raw.reserve(rows.size() * 3);
   switch (col) {
@@ -132,14 +176,47 @@ std::string EncodeChunk(int col, std::span<const Row> rows) {
       }
       break;
   }
-  return Compress(raw);
+  return raw;
 }
+
+Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
+                 const std::vector<uint32_t>* only, size_t only_base);
 
 // Decodes one chunk into r[0..n); `only` lists wanted rows relative to r.
 Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
                    const std::vector<uint32_t>* only, size_t only_base) {
-  std::string raw;
-  PVEAUDIT_RETURN_IF_ERROR(Decompress(data, &raw));
+  if (data.empty()) return Status::Corruption("block column " + std::to_string(col) + " is empty");
+  char codec = data[0];
+  data.remove_prefix(1);
+  if (codec == kCodecRaw) return DecodeRaw(col, data, r, n, only, only_base);
+  if (codec == kCodecZstd) {
+    thread_local std::string raw;
+    PVEAUDIT_RETURN_IF_ERROR(Decompress(data, &raw));
+    return DecodeRaw(col, raw, r, n, only, only_base);
+  }
+  if (codec == kCodecConst && n > 0) {
+    Row one;
+    PVEAUDIT_RETURN_IF_ERROR(DecodeRaw(col, data, &one, 1, nullptr, 0));
+    for (size_t i = 0; i < n; ++i) {
+      if (col == kColResult) r[i].result = one.result;
+      else if (col < kNumDictKinds && !IsInlineKind(col)) r[i].dict[col] = one.dict[col];
+    }
+    if (IsInlineKind(col)) {
+      for (size_t i = 0; i < n; ++i) {
+        if (only && !std::binary_search(only->begin(), only->end(), uint32_t(only_base + i)))
+          continue;
+        if (col == kDictDetail) r[i].detail = one.detail;
+        else r[i].session = one.session;
+      }
+    }
+    return Status::OK();
+  }
+  return Status::Corruption("block column " + std::to_string(col) + " has unknown codec " +
+                            std::to_string(int(codec)));
+}
+
+Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
+                 const std::vector<uint32_t>* only, size_t only_base) {
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const auto* end = p + raw.size();
   uint64_t v = 0;

@@ -254,7 +254,7 @@ class SqliteStore final : public EventStore {
     for (size_t i = 0; i < events->size(); ++i) {
       Event& e = (*events)[i];
       e.id = ++last_id_;
-      head_ = hasher_.Link(head_, e.id, digests ? (*digests)[i] : hasher_.Digest(e));
+      head_ = hasher().Link(head_, e.id, digests ? (*digests)[i] : hasher().Digest(e));
       if ((rows.size() + 1) % opt_.block_events == 0) pending_heads_.emplace(e.id, head_);
       Row r;
       r.id = e.id;
@@ -860,7 +860,7 @@ class SqliteStore final : public EventStore {
                                 std::to_string(head_last) + " (inserted)");
         Status st = ToEvent(r, kFieldAll, &e);
         if (!st.ok()) return fail(r.id, "event " + std::to_string(r.id) + ": " + st.message());
-        Hash256 nh = hasher_.Next(h, e);
+        Hash256 nh = hasher().Next(h, e);
         if (HashPrefix32(nh) != r.hash32)
           return fail(r.id, "event " + std::to_string(r.id) +
                                 ": contents do not match its chain hash (edited, or an event "
@@ -977,7 +977,13 @@ class SqliteStore final : public EventStore {
   std::vector<Row> tail_;
   int64_t tail_block_id_ = 0, next_block_id_ = 1;
   std::unordered_map<uint64_t, Hash256> pending_heads_;
-  ChainHasher hasher_;
+  // Created on first use: fetching the digest initialises OpenSSL, which
+  // read-only queries need not pay for.
+  std::unique_ptr<ChainHasher> hasher_ptr_;
+  ChainHasher& hasher() {
+    if (!hasher_ptr_) hasher_ptr_ = std::make_unique<ChainHasher>();
+    return *hasher_ptr_;
+  }
   bool stmts_ready_ = false;
   Stmt ins_dict_, ins_block_, ins_col_, set_head_, set_cursor_, ins_rejected_;
 
