@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
     std::puts("Until it lands, feed the store with: pveam access import FILE...");
     return 0;
   }
-  std::fputs("pveauditd: not yet implemented; use 'pveam access import FILE...' to feed the store\n",
-             stderr);
+  std::fputs(
+      "pveauditd: not yet implemented; use 'pveam access import FILE...' to feed the store\n",
+      stderr);
   return 1;
 }

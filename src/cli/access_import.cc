@@ -60,9 +60,8 @@ Examples:
     int rc = kExitOk;
     for (const std::string& f : o->files) {
       Progress progress("importing " + f);
-      auto st = ImportFile(*store, f, opt, [&](uint64_t done, uint64_t all) {
-        progress.Update(done, all);
-      });
+      auto st = ImportFile(*store, f, opt,
+                           [&](uint64_t done, uint64_t all) { progress.Update(done, all); });
       progress.Done();
       if (!st.ok()) {
         std::cerr << "error: " << f << ": " << st.status().message()
@@ -71,10 +70,11 @@ Examples:
         rc = kExitFailure;
         continue;
       }
-      std::printf("%s (%s): %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
-                  f.c_str(), st->format.c_str(), WithThousands(st->lines).c_str(),
-                  WithThousands(st->stored).c_str(), WithThousands(st->duplicates).c_str(),
-                  WithThousands(st->ignored).c_str(), WithThousands(st->rejected).c_str());
+      std::printf(
+          "%s (%s): %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
+          f.c_str(), st->format.c_str(), WithThousands(st->lines).c_str(),
+          WithThousands(st->stored).c_str(), WithThousands(st->duplicates).c_str(),
+          WithThousands(st->ignored).c_str(), WithThousands(st->rejected).c_str());
       total.lines += st->lines;
       total.stored += st->stored;
       total.duplicates += st->duplicates;
@@ -83,10 +83,11 @@ Examples:
     }
     double secs = double(NowUs() - t0) / 1e6;
     if (o->files.size() > 1)
-      std::printf("total: %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
-                  WithThousands(total.lines).c_str(), WithThousands(total.stored).c_str(),
-                  WithThousands(total.duplicates).c_str(), WithThousands(total.ignored).c_str(),
-                  WithThousands(total.rejected).c_str());
+      std::printf(
+          "total: %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
+          WithThousands(total.lines).c_str(), WithThousands(total.stored).c_str(),
+          WithThousands(total.duplicates).c_str(), WithThousands(total.ignored).c_str(),
+          WithThousands(total.rejected).c_str());
     std::fprintf(stderr, "%.2f s, %s events/s\n", secs,
                  WithThousands(uint64_t(secs > 0 ? double(total.stored) / secs : 0)).c_str());
     if (total.rejected)

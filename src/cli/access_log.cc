@@ -21,12 +21,12 @@ struct LogOptions {
 
 // Parses a whole number >= min for `flag`, or throws a UsageError naming it.
 uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min) {
-  bool digits = !v.empty() && v.size() < 19 &&
-                v.find_first_not_of("0123456789") == std::string::npos;
+  bool digits =
+      !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos;
   uint64_t n = digits ? std::stoull(v) : 0;
   if (!digits || n < min)
-    throw UsageError{"invalid value '" + v + "' for " + flag + ": expected a whole number >= " +
-                     std::to_string(min)};
+    throw UsageError{"invalid value '" + v + "' for " + flag +
+                     ": expected a whole number >= " + std::to_string(min)};
   return n;
 }
 
@@ -75,13 +75,15 @@ Filter BuildFilter(const LogOptions& o) {
     if (!r.ok()) throw UsageError{"--end: " + r.status().message()};
     e = *r;
   }
-  bool tod = (s && s->kind == TimeSpec::Kind::kTimeOfDay) ||
-             (e && e->kind == TimeSpec::Kind::kTimeOfDay);
+  bool tod =
+      (s && s->kind == TimeSpec::Kind::kTimeOfDay) || (e && e->kind == TimeSpec::Kind::kTimeOfDay);
   if (tod) {
     // "--start 18:00 --end 08:00": every day's window, wrapping midnight.
-    if ((s && s->kind != TimeSpec::Kind::kTimeOfDay) || (e && e->kind != TimeSpec::Kind::kTimeOfDay))
-      throw UsageError{"--start and --end must both be times of day (HH:MM) or both dates; "
-                       "for a time on one day write 'YYYY-MM-DD HH:MM'"};
+    if ((s && s->kind != TimeSpec::Kind::kTimeOfDay) ||
+        (e && e->kind != TimeSpec::Kind::kTimeOfDay))
+      throw UsageError{
+          "--start and --end must both be times of day (HH:MM) or both dates; "
+          "for a time on one day write 'YYYY-MM-DD HH:MM'"};
     if (s) f.tod_start = s->seconds_of_day;
     if (e) f.tod_end = e->seconds_of_day;
     if (s && e && s->seconds_of_day == e->seconds_of_day)
@@ -102,14 +104,17 @@ Table EventsTable(const std::vector<Event>& events, OutputFormat fmt) {
   if (fmt == OutputFormat::kText) {
     t.columns = {"time", "user", "ip", "action", "resource", "result"};
     t.max_width = {19, 24, 39, 20, 24, 7};
+    // One space between columns: a typical row (user@realm, IPv4, vm:shutdown,
+    // /vms/100) then fits an 80-column terminal.
+    t.gap = 1;
     for (const Event& e : events)
       t.rows.push_back({FormatLocal(e.time_us), e.user.empty() ? "-" : e.user,
                         e.ip.empty() ? "-" : e.ip, e.action, e.resource.empty() ? "-" : e.resource,
                         std::string(OutcomeName(e.result))});
     return t;
   }
-  t.columns = {"id",     "time",   "node",    "user",   "ip",     "action", "resource",
-               "result", "status", "source",  "session", "detail", "origin", "line"};
+  t.columns = {"id",     "time",   "node",   "user",    "ip",     "action", "resource",
+               "result", "status", "source", "session", "detail", "origin", "line"};
   for (const Event& e : events)
     t.rows.push_back({int64_t(e.id), Rfc(e.time_us), e.node, e.user, e.ip, e.action, e.resource,
                       std::string(OutcomeName(e.result)), e.status, e.source, e.session, e.detail,
@@ -133,7 +138,8 @@ CommandRun AddAccessLogCommand(CLI::App* access) {
   auto o = std::make_shared<LogOptions>();
   CLI::App* cmd = access->add_subcommand(
       "log", "Show access events (who did what, to which resource, from where, when, result)");
-  cmd->add_option("--user", o->user, "Only events of this user or API token (alice@pve, bob@pve!ci)")
+  cmd->add_option("--user", o->user,
+                  "Only events of this user or API token (alice@pve, bob@pve!ci)")
       ->type_name("USERID");
   cmd->add_option("--start", o->start,
                   "From this time: YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]', RFC 3339, epoch seconds, "
@@ -186,15 +192,19 @@ JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
       throw UsageError{std::string(!o->hour.empty() ? "--hour" : "--group-by") +
                        " needs --count N"};
     size_t limit = o->limit.empty() ? 0 : size_t(ParseCount("--limit", o->limit, 1));
-    auto store = OpenStoreOrDie(env, /*read_only=*/true);
-    Table table;
+    // Every argument is checked before the store is opened.
+    CountSpec spec;
     if (counting) {
-      CountSpec spec;
       spec.min_count = ParseCount("--count", o->count, 1);
-      if (!o->hour.empty()) spec.window_us = int64_t(ParseCount("--hour", o->hour, 1)) * 3600 * 1000000;
+      if (!o->hour.empty())
+        spec.window_us = int64_t(ParseCount("--hour", o->hour, 1)) * 3600 * 1000000;
       if (!o->group_by.empty() && !ParseGroupBy(o->group_by, &spec.group_by))
         throw UsageError{"invalid value '" + o->group_by +
                          "' for --group-by: expected user, ip, resource or action"};
+    }
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    Table table;
+    if (counting) {
       auto rows = CountGroups(*store, f, spec);
       if (!rows.ok()) {
         std::cerr << "error: " << rows.status().message() << "\n";

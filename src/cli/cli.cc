@@ -67,6 +67,9 @@ int RunTree(const std::string& prog, CLI::App& app,
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return kExitOk;
   } catch (const CLI::ParseError& e) {
     std::cerr << prog << ": " << e.what() << "\n";
     std::cerr << "Run '" << prog << " --help' for usage.\n";
@@ -74,24 +77,26 @@ int RunTree(const std::string& prog, CLI::App& app,
   }
   CLI::App* leaf = Leaf(&app);
   std::string where = prog;
-  for (CLI::App* a = leaf; a && a != &app; a = a->get_parent()) where.insert(prog.size(), " " + a->get_name());
+  for (CLI::App* a = leaf; a && a != &app; a = a->get_parent())
+    where.insert(prog.size(), " " + a->get_name());
   // Unknown words: options and subcommands, with a hint.
   for (const std::string& extra : leaf->remaining()) {
     if (extra.rfind("-", 0) == 0) {
       std::string name = extra.substr(0, extra.find('='));
       std::string hint = DidYouMean(name, OptionNames(leaf));
       return Usage(where, "unknown option '" + name + "'" +
-                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                              "\nRun '" + where + " --help' for usage.");
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "\nRun '" +
+                              where + " --help' for usage.");
     }
     auto subs = SubcommandNames(leaf);
     if (!subs.empty()) {
       std::string hint = DidYouMean(extra, subs);
       return Usage(where, "unknown command '" + extra + "'" +
-                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                              "\nRun '" + where + " --help' for usage.");
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "\nRun '" +
+                              where + " --help' for usage.");
     }
-    return Usage(where, "unexpected argument '" + extra + "'\nRun '" + where + " --help' for usage.");
+    return Usage(where,
+                 "unexpected argument '" + extra + "'\nRun '" + where + " --help' for usage.");
   }
   for (const auto& [cmd, run] : commands) {
     if (cmd != leaf) continue;
@@ -108,14 +113,17 @@ int RunTree(const std::string& prog, CLI::App& app,
 int RunPveam(int argc, char** argv) {
   const std::string prog = "pveam";
   // Proxmox's own pveam (appliance manager) keeps every other subcommand.
-  if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') ExecSystemTool(prog, argv);
+  if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-')
+    ExecSystemTool(prog, argv);
 
-  CLI::App app("pveam access: audit who did what on a Proxmox VE cluster, from where, when, "
-               "and whether it worked (pveaudit)",
-               prog);
+  CLI::App app(
+      "pveam access: audit who did what on a Proxmox VE cluster, from where, when, "
+      "and whether it worked (pveaudit)",
+      prog);
   app.require_subcommand(1);
   app.set_version_flag("--version", "pveaudit 0.1.0");
-  CLI::App* access = app.add_subcommand("access", "Access auditing: query, import and verify events");
+  CLI::App* access =
+      app.add_subcommand("access", "Access auditing: query, import and verify events");
   access->require_subcommand(0, 1);
   access->allow_extras();
   std::vector<std::pair<CLI::App*, CommandRun>> commands;
@@ -128,6 +136,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessImportCommand(access));
   add(AddAccessVerifyCommand(access));
   add(AddAccessStatusCommand(access));
+  add(AddAccessRejectedCommand(access));
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});
@@ -143,8 +152,9 @@ int RunPveum(int argc, char** argv) {
   // audit quarterly) come with the access-control issue; until then every
   // pveum command belongs to Proxmox's own pveum.
   ExecSystemTool("pveum", argv);
-  return Usage("pveum", std::string("'pveum") + (argc > 1 ? std::string(" ") + argv[1] : "") +
-                            "' is not provided by pveaudit yet and Proxmox's pveum is not installed");
+  return Usage("pveum",
+               std::string("'pveum") + (argc > 1 ? std::string(" ") + argv[1] : "") +
+                   "' is not provided by pveaudit yet and Proxmox's pveum is not installed");
 }
 
 }  // namespace

@@ -34,9 +34,12 @@ Env ResolveEnv(const CommonOptions& o) {
   if (!cfg.ok()) throw UsageError{cfg.status().message()};
   env.config = *cfg;
   SetClusterTimeZone(env.config.timezone);
-  if (!o.data_dir.empty()) env.data_dir = o.data_dir;
-  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d) env.data_dir = d;
-  else env.data_dir = env.config.data_dir;
+  if (!o.data_dir.empty())
+    env.data_dir = o.data_dir;
+  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d)
+    env.data_dir = d;
+  else
+    env.data_dir = env.config.data_dir;
   return env;
 }
 

@@ -4,11 +4,10 @@
 // with "did you mean" hints, and progress on a terminal.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "config/config.h"
 #include "core/status.h"

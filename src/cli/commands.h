@@ -3,9 +3,8 @@
 // function that runs it once arguments are parsed (returning the exit code).
 #pragma once
 
-#include <functional>
-
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace pveaudit {
 
@@ -15,5 +14,6 @@ CommandRun AddAccessLogCommand(CLI::App* access);
 CommandRun AddAccessImportCommand(CLI::App* access);
 CommandRun AddAccessVerifyCommand(CLI::App* access);
 CommandRun AddAccessStatusCommand(CLI::App* access);
+CommandRun AddAccessRejectedCommand(CLI::App* access);
 
 }  // namespace pveaudit

@@ -1,10 +1,10 @@
 #include "config/config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <set>
-
-#include <toml++/toml.h>
 
 namespace pveaudit {
 
@@ -45,10 +45,14 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     }
     auto s = node.value<std::string>();
     if (!s) return Status::InvalidArgument(where + ": key '" + k + "' must be a string");
-    if (k == "data_dir") cfg.data_dir = *s;
-    else if (k == "timezone") cfg.timezone = *s;
-    else if (k == "node") cfg.node = *s;
-    else if (k == "pve_dir") cfg.pve_dir = *s;
+    if (k == "data_dir")
+      cfg.data_dir = *s;
+    else if (k == "timezone")
+      cfg.timezone = *s;
+    else if (k == "node")
+      cfg.node = *s;
+    else if (k == "pve_dir")
+      cfg.pve_dir = *s;
   }
   return cfg;
 }

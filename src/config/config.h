@@ -13,10 +13,10 @@
 namespace pveaudit {
 
 struct Config {
-  std::string source;                        // file it came from; "" = defaults
+  std::string source;  // file it came from; "" = defaults
   std::string data_dir = "/var/lib/pveaudit";
-  std::string timezone;                      // cluster zone; "" = $TZ / system
-  std::string node;                          // this node's name; "" = hostname
+  std::string timezone;  // cluster zone; "" = $TZ / system
+  std::string node;      // this node's name; "" = hostname
   std::string pve_dir = "/etc/pve";
 };
 

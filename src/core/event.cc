@@ -6,18 +6,25 @@ namespace pveaudit {
 
 std::string_view OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kSuccess: return "success";
-    case Outcome::kFailure: return "failure";
-    case Outcome::kUnknown: break;
+    case Outcome::kSuccess:
+      return "success";
+    case Outcome::kFailure:
+      return "failure";
+    case Outcome::kUnknown:
+      break;
   }
   return "unknown";
 }
 
 bool ParseOutcome(std::string_view s, Outcome* out) {
-  if (s == "success") *out = Outcome::kSuccess;
-  else if (s == "failure") *out = Outcome::kFailure;
-  else if (s == "unknown") *out = Outcome::kUnknown;
-  else return false;
+  if (s == "success")
+    *out = Outcome::kSuccess;
+  else if (s == "failure")
+    *out = Outcome::kFailure;
+  else if (s == "unknown")
+    *out = Outcome::kUnknown;
+  else
+    return false;
   return true;
 }
 

@@ -33,11 +33,11 @@ struct Event {
   std::string action;    // "vm:start", "login", "acl:modify", ... (docs/actions.md)
   std::string resource;  // ACL path: "/vms/100", "/storage/local", "/" ...
   Outcome result = Outcome::kUnknown;
-  std::string status;    // the source's own status: HTTP code "200", task "OK", "WARNINGS: 2", ...
-  std::string source;    // "pveproxy", "auth", "tasks", "json", ...
-  std::string session;   // session / ticket identifier when known
-  std::string detail;    // original "METHOD /path?query", UPID, or message
-  std::string origin;    // where it came from: file path (or stream name)
+  std::string status;   // the source's own status: HTTP code "200", task "OK", "WARNINGS: 2", ...
+  std::string source;   // "pveproxy", "auth", "tasks", "json", ...
+  std::string session;  // session / ticket identifier when known
+  std::string detail;   // original "METHOD /path?query", UPID, or message
+  std::string origin;   // where it came from: file path (or stream name)
   uint64_t origin_line = 0;  // 1-based line number in `origin`; 0 when not from a file
 
   bool operator==(const Event&) const = default;

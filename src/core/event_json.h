@@ -6,9 +6,8 @@
 // origin, line. Later tools and tests rely on these names.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "core/event.h"
 #include "core/status.h"

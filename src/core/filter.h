@@ -18,14 +18,14 @@ struct IpRange {
 };
 
 struct Filter {
-  std::optional<std::string> user;       // exact "alice@pve" or token id
-  std::optional<int64_t> start_us;       // inclusive
-  std::optional<int64_t> end_us;         // exclusive
-  std::optional<int> tod_start;          // seconds of day, cluster-local, inclusive
-  std::optional<int> tod_end;            // exclusive; tod_start > tod_end wraps midnight
-  std::optional<std::string> action;     // exact, object prefix or class (ActionMatches)
-  std::optional<std::string> resource;   // ACL path; selects its subtree
-  std::optional<bool> failed;            // true: failures only; false: non-failures
+  std::optional<std::string> user;      // exact "alice@pve" or token id
+  std::optional<int64_t> start_us;      // inclusive
+  std::optional<int64_t> end_us;        // exclusive
+  std::optional<int> tod_start;         // seconds of day, cluster-local, inclusive
+  std::optional<int> tod_end;           // exclusive; tod_start > tod_end wraps midnight
+  std::optional<std::string> action;    // exact, object prefix or class (ActionMatches)
+  std::optional<std::string> resource;  // ACL path; selects its subtree
+  std::optional<bool> failed;           // true: failures only; false: non-failures
   std::optional<IpRange> ip;
   std::optional<std::string> node;
 };

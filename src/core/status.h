@@ -20,7 +20,9 @@ class [[nodiscard]] Status {
 
   Status() = default;
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return Status(Code::kInvalidArgument, std::move(msg)); }
+  static Status InvalidArgument(std::string msg) {
+    return Status(Code::kInvalidArgument, std::move(msg));
+  }
   static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
@@ -42,8 +44,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}    // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   // REQUIRES: ok()
@@ -64,8 +66,8 @@ class [[nodiscard]] Result {
 }  // namespace pveaudit
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define PVEAUDIT_RETURN_IF_ERROR(expr)        \
-  do {                                        \
-    ::pveaudit::Status _st = (expr);          \
-    if (!_st.ok()) return _st;                \
+#define PVEAUDIT_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::pveaudit::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)

@@ -131,7 +131,7 @@ std::string RenderText(const Table& t) {
   auto emit = [&](const std::vector<TextCell>& line) {
     for (size_t c = 0; c < ncol; ++c) {
       out += line[c].text;
-      if (c + 1 < ncol) out.append(width[c] - line[c].width + 2, ' ');
+      if (c + 1 < ncol) out.append(width[c] - line[c].width + t.gap, ' ');
     }
     out.push_back('\n');
   };

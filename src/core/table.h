@@ -30,10 +30,12 @@ struct Table {
   std::vector<std::vector<Cell>> rows;
   // Text only: columns (by index) printed wider than this are cut with "~".
   std::vector<size_t> max_width;
+  // Text only: spaces between columns.
+  size_t gap = 2;
 };
 
 // JSON: an array of objects (column -> cell); text: aligned columns with a
-// header line, two spaces apart, last column not padded; CSV: header + rows,
+// header line, `gap` spaces apart, last column not padded; CSV: header + rows,
 // CRLF line ends; YAML: a sequence of mappings, strings quoted when needed.
 std::string RenderTable(const Table& table, OutputFormat format);
 

@@ -30,8 +30,8 @@ std::string_view LineFormatName(LineFormat f);
 bool ParseLineFormat(std::string_view name, LineFormat* out);
 
 struct ParseContext {
-  std::string node;           // node name to record (--node); "" = from the line or "localhost"
-  std::string origin;         // file path or stream name, copied into Event::origin
+  std::string node;    // node name to record (--node); "" = from the line or "localhost"
+  std::string origin;  // file path or stream name, copied into Event::origin
   // Reference instant for sources whose dates lack a year (classic syslog):
   // the file's modification time, or now for live streams. See
   // docs/actions.md "Year inference".

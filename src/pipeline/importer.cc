@@ -200,10 +200,13 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       } else {
         reason.clear();
         switch (parser->Parse(line, line_no, &b.events, &reason)) {
-          case LineVerdict::kEvents: break;
-          case LineVerdict::kIgnored: ++b.ignored; break;
+          case LineVerdict::kEvents:
+            break;
+          case LineVerdict::kIgnored:
+            ++b.ignored;
+            break;
           case LineVerdict::kRejected:
-            b.rejected.push_back(RejectedLine{path, line_no, reason, std::string(line)});
+            b.rejected.push_back(RejectedLine{0, path, line_no, reason, std::string(line)});
             break;
         }
       }

@@ -14,8 +14,10 @@ constexpr size_t kChunk = 1 << 20;
 }
 
 LineReader::~LineReader() {
-  if (gz_) gzclose(gz_);
-  else if (fd_ >= 0) close(fd_);
+  if (gz_)
+    gzclose(gz_);
+  else if (fd_ >= 0)
+    close(fd_);
 }
 
 Status LineReader::Open(const std::string& path) {
@@ -24,7 +26,8 @@ Status LineReader::Open(const std::string& path) {
   if (fd_ < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
   struct stat st;
   if (fstat(fd_, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(path + " is a directory, not a log file");
+    if (S_ISDIR(st.st_mode))
+      return Status::InvalidArgument(path + " is a directory, not a log file");
     file_size_ = uint64_t(st.st_size);
   }
   unsigned char magic[2] = {0, 0};

@@ -6,20 +6,29 @@
 namespace pveaudit {
 
 bool ParseGroupBy(const std::string& s, GroupBy* out) {
-  if (s == "user") *out = GroupBy::kUser;
-  else if (s == "ip") *out = GroupBy::kIp;
-  else if (s == "resource") *out = GroupBy::kResource;
-  else if (s == "action") *out = GroupBy::kAction;
-  else return false;
+  if (s == "user")
+    *out = GroupBy::kUser;
+  else if (s == "ip")
+    *out = GroupBy::kIp;
+  else if (s == "resource")
+    *out = GroupBy::kResource;
+  else if (s == "action")
+    *out = GroupBy::kAction;
+  else
+    return false;
   return true;
 }
 
 const char* GroupByName(GroupBy g) {
   switch (g) {
-    case GroupBy::kUser: return "user";
-    case GroupBy::kIp: return "ip";
-    case GroupBy::kResource: return "resource";
-    case GroupBy::kAction: return "action";
+    case GroupBy::kUser:
+      return "user";
+    case GroupBy::kIp:
+      return "ip";
+    case GroupBy::kResource:
+      return "resource";
+    case GroupBy::kAction:
+      return "action";
   }
   return "user";
 }
@@ -33,17 +42,26 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
     return true;
   });
   if (!st.ok()) return st;
-  return std::vector<Event>(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+  return std::vector<Event>(std::make_move_iterator(out.begin()),
+                            std::make_move_iterator(out.end()));
 }
 
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
                                           const CountSpec& spec) {
   uint32_t field = kFieldUser;
   switch (spec.group_by) {
-    case GroupBy::kUser: field = kFieldUser; break;
-    case GroupBy::kIp: field = kFieldIp; break;
-    case GroupBy::kResource: field = kFieldResource; break;
-    case GroupBy::kAction: field = kFieldAction; break;
+    case GroupBy::kUser:
+      field = kFieldUser;
+      break;
+    case GroupBy::kIp:
+      field = kFieldIp;
+      break;
+    case GroupBy::kResource:
+      field = kFieldResource;
+      break;
+    case GroupBy::kAction:
+      field = kFieldAction;
+      break;
   }
   struct Acc {
     GroupRow best;

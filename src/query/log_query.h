@@ -32,7 +32,7 @@ struct CountSpec {
 
 struct GroupRow {
   std::string key;
-  uint64_t count = 0;  // with a window: the most events in any one window
+  uint64_t count = 0;                 // with a window: the most events in any one window
   int64_t first_us = 0, last_us = 0;  // of that window (or of all matches)
 };
 

@@ -55,7 +55,8 @@ ZstdContexts& Zstd() {
 std::string Compress(const std::string& raw) {
   std::string out;
   out.resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compressCCtx(Zstd().c, out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+  size_t n =
+      ZSTD_compressCCtx(Zstd().c, out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
   out.resize(ZSTD_isError(n) ? 0 : n);
   return out;
 }
@@ -179,8 +180,8 @@ std::string EncodeRaw(int col, std::span<const Row> rows) {
   return raw;
 }
 
-Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
-                 const std::vector<uint32_t>* only, size_t only_base);
+Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n, const std::vector<uint32_t>* only,
+                 size_t only_base);
 
 // Decodes one chunk into r[0..n); `only` lists wanted rows relative to r.
 Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
@@ -198,15 +199,19 @@ Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
     Row one;
     PVEAUDIT_RETURN_IF_ERROR(DecodeRaw(col, data, &one, 1, nullptr, 0));
     for (size_t i = 0; i < n; ++i) {
-      if (col == kColResult) r[i].result = one.result;
-      else if (col < kNumDictKinds && !IsInlineKind(col)) r[i].dict[col] = one.dict[col];
+      if (col == kColResult)
+        r[i].result = one.result;
+      else if (col < kNumDictKinds && !IsInlineKind(col))
+        r[i].dict[col] = one.dict[col];
     }
     if (IsInlineKind(col)) {
       for (size_t i = 0; i < n; ++i) {
         if (only && !std::binary_search(only->begin(), only->end(), uint32_t(only_base + i)))
           continue;
-        if (col == kDictDetail) r[i].detail = one.detail;
-        else r[i].session = one.session;
+        if (col == kDictDetail)
+          r[i].detail = one.detail;
+        else
+          r[i].session = one.session;
       }
     }
     return Status::OK();
@@ -215,15 +220,18 @@ Status DecodeChunk(int col, std::string_view data, Row* r, size_t n,
                             std::to_string(int(codec)));
 }
 
-Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
-                 const std::vector<uint32_t>* only, size_t only_base) {
+Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n, const std::vector<uint32_t>* only,
+                 size_t only_base) {
   const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
   const auto* end = p + raw.size();
   uint64_t v = 0;
   size_t next = 0;
   if (only)
-    next = size_t(std::lower_bound(only->begin(), only->end(), uint32_t(only_base)) - only->begin());
-  auto bad = [col] { return Status::Corruption("block column " + std::to_string(col) + " is malformed"); };
+    next =
+        size_t(std::lower_bound(only->begin(), only->end(), uint32_t(only_base)) - only->begin());
+  auto bad = [col] {
+    return Status::Corruption("block column " + std::to_string(col) + " is malformed");
+  };
   switch (col) {
     case kColId: {
       if (n == 0) break;
@@ -260,7 +268,8 @@ Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
     case kColHash:
       if (size_t(end - p) < 4 * n) return bad();
       for (size_t i = 0; i < n; ++i, p += 4)
-        r[i].hash32 = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+        r[i].hash32 =
+            (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
       break;
     default:
       if (col < 0 || col >= kNumDictKinds) return bad();
@@ -294,7 +303,8 @@ Status DecodeRaw(int col, std::string_view raw, Row* r, size_t n,
 std::vector<std::string> EncodeColumn(int col, std::span<const Row> rows) {
   std::vector<std::string> frames;
   for (size_t lo = 0; lo < rows.size(); lo += kChunkRows)
-    frames.push_back(EncodeChunk(col, rows.subspan(lo, std::min<size_t>(kChunkRows, rows.size() - lo))));
+    frames.push_back(
+        EncodeChunk(col, rows.subspan(lo, std::min<size_t>(kChunkRows, rows.size() - lo))));
   return frames;
 }
 

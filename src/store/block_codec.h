@@ -43,22 +43,16 @@ constexpr bool IsInlineKind(int kind) { return kind == kDictDetail || kind == kD
 struct Row {
   uint64_t id = 0;
   int64_t time_us = 0;
-  uint32_t dict[kNumDictKinds] = {};  // id 0 is the empty string in every kind; unused for inline kinds
-  std::string detail, session;        // the inline kinds
+  uint32_t dict[kNumDictKinds] =
+      {};                       // id 0 is the empty string in every kind; unused for inline kinds
+  std::string detail, session;  // the inline kinds
   uint8_t result = 0;
   uint64_t origin_line = 0;
   uint32_t hash32 = 0;  // HashPrefix32 of the event's chain hash
 };
 
 // Columns: one per dictionary kind, then these.
-enum Column : int {
-  kColId = kNumDictKinds,
-  kColTime,
-  kColResult,
-  kColLine,
-  kColHash,
-  kNumColumns
-};
+enum Column : int { kColId = kNumDictKinds, kColTime, kColResult, kColLine, kColHash, kNumColumns };
 
 // Rows per independently compressed chunk of a column. Each chunk is
 // stored on its own, so a query that needs a few rows of a block (one

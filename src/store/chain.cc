@@ -42,7 +42,8 @@ void AppendCanonicalEncoding(const Event& e, std::string* out) {
 // An explicitly fetched digest: with OpenSSL 3 the implicit EVP_sha256()
 // is looked up (under a lock) on every EVP_DigestInit_ex, which cost more
 // than the hashing itself.
-ChainHasher::ChainHasher() : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
+ChainHasher::ChainHasher()
+    : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
 ChainHasher::~ChainHasher() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
   EVP_MD_free(const_cast<EVP_MD*>(static_cast<const EVP_MD*>(md_)));

@@ -4,10 +4,9 @@
 // H(id) = SHA-256(H(id-1) || u64be id || D); the first event chains from 32
 // zero bytes. Splitting content digest from link lets the expensive part
 // (hashing the event's text) run on the parsing thread while the writer,
-// which alone knows the ids, only hashes 72 bytes per event. The canonical encoding is independent of how
-// the store lays events out (dictionaries, blocks, compression), so a
-// verifier needs only the decoded events. docs/integrity.md specifies it
-// byte for byte; changing it is a format break.
+// which alone knows the ids, only hashes 72 bytes per event. The canonical encoding is independent
+// of how the store lays events out (dictionaries, blocks, compression), so a verifier needs only
+// the decoded events. docs/integrity.md specifies it byte for byte; changing it is a format break.
 // Thread safety: ChainHasher is used by one thread at a time.
 #pragma once
 

@@ -27,15 +27,16 @@ namespace pveaudit {
 // from it. Identified by a fingerprint of the file's first line, so a
 // rotated or re-imported file is recognised whatever its name.
 struct SourceCursor {
-  std::string key;     // "fp:<hex sha256 of the first line>"
-  std::string path;    // last path it was read from (informational)
-  uint64_t offset = 0; // bytes of the (decompressed) stream consumed
-  uint64_t line = 0;   // lines consumed
-  std::string state;   // parser state blob (e.g. LoginTracker) at `offset`
+  std::string key;      // "fp:<hex sha256 of the first line>"
+  std::string path;     // last path it was read from (informational)
+  uint64_t offset = 0;  // bytes of the (decompressed) stream consumed
+  uint64_t line = 0;    // lines consumed
+  std::string state;    // parser state blob (e.g. LoginTracker) at `offset`
 };
 
 // A line a parser could not use, kept aside for the operator.
 struct RejectedLine {
+  int64_t stored_us = 0;  // when it was stored (set by the store)
   std::string origin;
   uint64_t line = 0;
   std::string reason;
@@ -80,13 +81,12 @@ class EventStore {
   virtual ~EventStore() = default;
 
   // Appends `events` in order and assigns their ids (written back into the
-  // vector; the events' detail and session strings may be moved out). `rejected` lines and, when non-null, `cursor` are committed in
-  // the same transaction. Returns OK only once everything is durable
-  // (fsync'd); on error nothing of the call is stored.
-  // `digests`, when given, holds ChainHasher::Digest of each event,
-  // computed by the caller on another thread to spread the hashing work;
-  // Verify recomputes them, so a wrong digest cannot hide anything.
-  // REQUIRES: opened writable; digests null or of events->size().
+  // vector; the events' detail and session strings may be moved out). `rejected` lines and, when
+  // non-null, `cursor` are committed in the same transaction. Returns OK only once everything is
+  // durable (fsync'd); on error nothing of the call is stored. `digests`, when given, holds
+  // ChainHasher::Digest of each event, computed by the caller on another thread to spread the
+  // hashing work; Verify recomputes them, so a wrong digest cannot hide anything. REQUIRES: opened
+  // writable; digests null or of events->size().
   virtual Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
                         const SourceCursor* cursor,
                         const std::vector<Hash256>* digests = nullptr) = 0;
@@ -111,10 +111,12 @@ class EventStore {
   // Recomputes the hash chain over every stored event and compares it with
   // the stored per-event hashes, block heads and the chain head record.
   // `progress` (may be empty) gets (events checked, total).
-  virtual Result<VerifyReport> Verify(
-      const std::function<void(uint64_t, uint64_t)>& progress) = 0;
+  virtual Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& progress) = 0;
 
   virtual Result<StoreInfo> Info() = 0;
+
+  // The newest `limit` rejected lines (0 = all), oldest first.
+  virtual Result<std::vector<RejectedLine>> ListRejected(size_t limit) = 0;
 };
 
 struct StoreOptions {

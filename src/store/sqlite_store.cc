@@ -70,16 +70,26 @@ using DictMap = std::unordered_map<std::string, uint32_t, SvHash, SvEq>;
 
 const std::string& Field(const Event& e, int kind) {
   switch (kind) {
-    case kDictNode: return e.node;
-    case kDictUser: return e.user;
-    case kDictIp: return e.ip;
-    case kDictAction: return e.action;
-    case kDictResource: return e.resource;
-    case kDictStatus: return e.status;
-    case kDictSource: return e.source;
-    case kDictSession: return e.session;
-    case kDictDetail: return e.detail;
-    default: return e.origin;
+    case kDictNode:
+      return e.node;
+    case kDictUser:
+      return e.user;
+    case kDictIp:
+      return e.ip;
+    case kDictAction:
+      return e.action;
+    case kDictResource:
+      return e.resource;
+    case kDictStatus:
+      return e.status;
+    case kDictSource:
+      return e.source;
+    case kDictSession:
+      return e.session;
+    case kDictDetail:
+      return e.detail;
+    default:
+      return e.origin;
   }
 }
 std::string& MutableField(Event& e, int kind) { return const_cast<std::string&>(Field(e, kind)); }
@@ -116,8 +126,9 @@ class SqliteStore final : public EventStore {
     path_ = path;
     PVEAUDIT_RETURN_IF_ERROR(db_.Open(path, opt_.read_only));
     if (!opt_.read_only) {
-      PVEAUDIT_RETURN_IF_ERROR(db_.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
-                                        "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"));
+      PVEAUDIT_RETURN_IF_ERROR(
+          db_.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+                   "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"));
       PVEAUDIT_RETURN_IF_ERROR(db_.Exec(std::string("BEGIN IMMEDIATE;") + kSchema +
                                         "INSERT OR IGNORE INTO meta VALUES('schema', '" +
                                         std::to_string(kSchemaVersion) + "'); COMMIT;"));
@@ -126,7 +137,8 @@ class SqliteStore final : public EventStore {
           db_.Exec("PRAGMA cache_size=-65536; PRAGMA query_only=1; PRAGMA mmap_size=68719476736;"));
     }
     auto ver = db_.Prepare("SELECT value FROM meta WHERE key='schema'");
-    if (!ver.ok()) return Status::Corruption(path + " is not a pveaudit store: " + ver.status().message());
+    if (!ver.ok())
+      return Status::Corruption(path + " is not a pveaudit store: " + ver.status().message());
     if (!ver->Step()) return Status::Corruption(path + " is not a pveaudit store (no schema)");
     if (ver->Text(0) != std::to_string(kSchemaVersion))
       return Status::InvalidArgument(path + " has store schema " + std::string(ver->Text(0)) +
@@ -162,16 +174,19 @@ class SqliteStore final : public EventStore {
       return Status::OK();
     };
     PVEAUDIT_RETURN_IF_ERROR(prep(&ins_dict_, "INSERT INTO dict(kind,id,value) VALUES(?,?,?)"));
-    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_block_,
+    PVEAUDIT_RETURN_IF_ERROR(prep(
+        &ins_block_,
         "INSERT OR REPLACE INTO blocks(id,first_id,last_id,n,t_min,t_max,failures,head,summary)"
         " VALUES(?,?,?,?,?,?,?,?,?)"));
-    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_col_, "INSERT OR REPLACE INTO block_cols(key,data) VALUES(?,?)"));
-    PVEAUDIT_RETURN_IF_ERROR(prep(&set_head_,
-        "INSERT OR REPLACE INTO chain_head(id,last_id,hash,updated) VALUES(1,?,?,?)"));
-    PVEAUDIT_RETURN_IF_ERROR(prep(&set_cursor_,
+    PVEAUDIT_RETURN_IF_ERROR(
+        prep(&ins_col_, "INSERT OR REPLACE INTO block_cols(key,data) VALUES(?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(
+        &set_head_, "INSERT OR REPLACE INTO chain_head(id,last_id,hash,updated) VALUES(1,?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(
+        &set_cursor_,
         "INSERT OR REPLACE INTO cursors(key,path,offset,line,state,updated) VALUES(?,?,?,?,?,?)"));
-    PVEAUDIT_RETURN_IF_ERROR(prep(&ins_rejected_,
-        "INSERT INTO rejected(time,origin,line,reason,text) VALUES(?,?,?,?,?)"));
+    PVEAUDIT_RETURN_IF_ERROR(prep(
+        &ins_rejected_, "INSERT INTO rejected(time,origin,line,reason,text) VALUES(?,?,?,?,?)"));
     stmts_ready_ = true;
     return Status::OK();
   }
@@ -554,9 +569,8 @@ class SqliteStore final : public EventStore {
         return !r.empty() && ResourceCovers(*f.resource, r);
       }));
     if (f.ip)
-      PVEAUDIT_RETURN_IF_ERROR(many(kDictIp, [&](const std::string& ip) {
-        return !ip.empty() && IpInRange(ip, *f.ip);
-      }));
+      PVEAUDIT_RETURN_IF_ERROR(many(
+          kDictIp, [&](const std::string& ip) { return !ip.empty() && IpInRange(ip, *f.ip); }));
     return Status::OK();
   }
 
@@ -610,7 +624,9 @@ class SqliteStore final : public EventStore {
     std::vector<Row>& rows = scan_rows_;
     if (rows.size() < n) rows.resize(n);
     const std::vector<uint32_t>* only = all_rows ? nullptr : &cand;
-    auto load = [&](int col) -> Status { return LoadColumn(b.id, base, col, rows.data(), n, only); };
+    auto load = [&](int col) -> Status {
+      return LoadColumn(b.id, base, col, rows.data(), n, only);
+    };
     // Filter columns first, then output columns only if anything matched.
     PVEAUDIT_RETURN_IF_ERROR(load(kColTime));
     if (f.failed && !projection) PVEAUDIT_RETURN_IF_ERROR(load(kColResult));
@@ -814,8 +830,8 @@ class SqliteStore final : public EventStore {
       rep.reason = std::move(why);
       return rep;
     };
-    auto s = db_.Prepare(
-        "SELECT id,first_id,last_id,n,head,failures FROM blocks ORDER BY first_id, id");
+    auto s =
+        db_.Prepare("SELECT id,first_id,last_id,n,head,failures FROM blocks ORDER BY first_id, id");
     if (!s.ok()) return s.status();
     Hash256 h{};
     uint64_t expect = 1;
@@ -840,15 +856,16 @@ class SqliteStore final : public EventStore {
       // checked after the chain so that an edited event is named.
       std::vector<Row> stored_failures = FailureRows(rows);
       if (n == 0 || rows.front().id != first || rows.back().id != last)
-        return fail(first, "block " + std::to_string(bid) + " holds events " +
-                               (n ? std::to_string(rows.front().id) + "-" +
-                                        std::to_string(rows.back().id)
-                                  : std::string("none")) +
-                               " but its index says " + std::to_string(first) + "-" +
-                               std::to_string(last) + " (events deleted or inserted)");
+        return fail(
+            first, "block " + std::to_string(bid) + " holds events " +
+                       (n ? std::to_string(rows.front().id) + "-" + std::to_string(rows.back().id)
+                          : std::string("none")) +
+                       " but its index says " + std::to_string(first) + "-" + std::to_string(last) +
+                       " (events deleted or inserted)");
       for (const Row& r : rows) {
         if (r.id > expect)
-          return fail(expect, "event " + std::to_string(expect) + " is missing: the chain jumps from event " +
+          return fail(expect, "event " + std::to_string(expect) +
+                                  " is missing: the chain jumps from event " +
                                   std::to_string(expect - 1) + " to " + std::to_string(r.id) +
                                   " (deleted)");
         if (r.id < expect)
@@ -874,7 +891,8 @@ class SqliteStore final : public EventStore {
       if (!pst.ok()) return fail(first, "block " + std::to_string(bid) + ": " + pst.message());
       if (stored_head.size() != 32 || std::memcmp(stored_head.data(), h.data(), 32) != 0)
         return fail(last, "block " + std::to_string(bid) + " ending at event " +
-                              std::to_string(last) + ": chain hash does not match the stored "
+                              std::to_string(last) +
+                              ": chain hash does not match the stored "
                               "block head (edited)");
       if (progress) progress(rep.events_checked, total);
     }
@@ -892,8 +910,9 @@ class SqliteStore final : public EventStore {
                                      " events (truncated: events " + std::to_string(last_seen + 1) +
                                      "-" + std::to_string(head_last) + " are gone)");
     if (std::memcmp(head_hash.data(), h.data(), 32) != 0)
-      return fail(head_last, "the recomputed chain head does not match the recorded chain head "
-                             "(events were rewritten)");
+      return fail(head_last,
+                  "the recomputed chain head does not match the recorded chain head "
+                  "(events were rewritten)");
     return rep;
   }
 
@@ -911,7 +930,8 @@ class SqliteStore final : public EventStore {
       const Row &a = got[i], &w = want[i];
       if (a.id != w.id || a.time_us != w.time_us || a.result != w.result ||
           a.origin_line != w.origin_line || a.hash32 != w.hash32 || a.detail != w.detail ||
-          a.session != w.session || !std::equal(std::begin(a.dict), std::end(a.dict), std::begin(w.dict)))
+          a.session != w.session ||
+          !std::equal(std::begin(a.dict), std::end(a.dict), std::begin(w.dict)))
         st = Status::Corruption("event " + std::to_string(w.id) + " differs");
     }
     if (!st.ok())
@@ -950,7 +970,19 @@ class SqliteStore final : public EventStore {
     return info;
   }
 
-  Db* TEST_db() { return &db_; }
+  Result<std::vector<RejectedLine>> ListRejected(size_t limit) override {
+    auto s = db_.Prepare(
+        "SELECT time,origin,line,reason,text FROM (SELECT * FROM rejected ORDER BY id DESC LIMIT ?)"
+        " ORDER BY id");
+    if (!s.ok()) return s.status();
+    s->Bind(1, limit ? int64_t(limit) : int64_t(-1));
+    std::vector<RejectedLine> out;
+    while (s->Step())
+      out.push_back(RejectedLine{s->Int(0), std::string(s->Text(1)), uint64_t(s->Int(2)),
+                                 std::string(s->Text(3)), std::string(s->Text(4))});
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return out;
+  }
 
  private:
   // Chain hash after event `id`, for the last event of a block: recorded

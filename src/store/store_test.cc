@@ -249,7 +249,7 @@ TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
   c.line = 10;
   c.state = "state";
   std::vector<Event> in = {Ev(kT0, "alice@pve", "vm:start", "/vms/100")};
-  ASSERT_TRUE(s->Append(&in, {RejectedLine{"f", 3, "bad date", "junk"}}, &c).ok());
+  ASSERT_TRUE(s->Append(&in, {RejectedLine{0, "f", 3, "bad date", "junk"}}, &c).ok());
   auto got = s->GetCursor("fp:abc");
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->has_value());
@@ -263,6 +263,14 @@ TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->rejected_lines, 1u);
   EXPECT_EQ(info->events, 1u);
+  auto rej = s->ListRejected(0);
+  ASSERT_TRUE(rej.ok());
+  ASSERT_EQ(rej->size(), 1u);
+  EXPECT_EQ((*rej)[0].origin, "f");
+  EXPECT_EQ((*rej)[0].line, 3u);
+  EXPECT_EQ((*rej)[0].reason, "bad date");
+  EXPECT_EQ((*rej)[0].text, "junk");
+  EXPECT_GT((*rej)[0].stored_us, 0);
 }
 
 TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
@@ -279,7 +287,9 @@ TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
 // would, then expect Verify to name the first broken event.
 
 // The physical key of a column chunk (see sqlite_store.cc).
-int64_t ColKey(int64_t block, int col, size_t chunk) { return ((block * 32 + col) << 4) | int64_t(chunk); }
+int64_t ColKey(int64_t block, int col, size_t chunk) {
+  return ((block * 32 + col) << 4) | int64_t(chunk);
+}
 
 void ReadRows(Db& db, int64_t bid, int base, std::vector<Row>* rows) {
   for (int c = 0; c < kNumColumns; ++c)
@@ -433,7 +443,8 @@ TEST_F(TamperTest, EditedFailureIndexIsDetected) {
   WriteRows(db, block, 16, rows);
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
-  EXPECT_NE(v.reason.find("the index of failed events does not match the events"), std::string::npos)
+  EXPECT_NE(v.reason.find("the index of failed events does not match the events"),
+            std::string::npos)
       << v.reason;
 }
 

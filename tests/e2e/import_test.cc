@@ -1,0 +1,259 @@
+// pveam access import: summary lines, exactly-once semantics (re-import,
+// .gz copy, appended lines), rejected lines, bad arguments.
+#include <zlib.h>
+
+#include <regex>
+
+#include "e2e_util.h"
+
+namespace e2e {
+namespace {
+
+class ImportTest : public E2eTest {
+ protected:
+  // Writes a gzip copy of `src` to `dst` with zlib.
+  static void Gzip(const std::string& src, const std::string& dst) {
+    std::string data = ReadFile(src);
+    gzFile gz = gzopen(dst.c_str(), "wb9");
+    ASSERT_NE(gz, nullptr) << dst;
+    ASSERT_EQ(gzwrite(gz, data.data(), unsigned(data.size())), int(data.size()));
+    ASSERT_EQ(gzclose(gz), Z_OK);
+  }
+  static std::string Summary(const std::string& path, const std::string& fmt, int lines, int stored,
+                             int dups, int ignored, int rejected) {
+    return path + " (" + fmt + "): " + std::to_string(lines) + " lines read, " +
+           std::to_string(stored) + " stored, " + std::to_string(dups) + " duplicates skipped, " +
+           std::to_string(ignored) + " ignored, " + std::to_string(rejected) + " rejected\n";
+  }
+};
+
+const std::regex kTiming(R"(^\d+\.\d\d s, [0-9,]+ events/s\n)");
+
+TEST_F(ImportTest, SummaryLineAndExitCode) {
+  std::string access = Fixture("access.log");
+  RunResult r = Pveam({"access", "import", "--node", "pve1", access});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(access, "pveproxy", 20, 20, 0, 0, 0));
+  EXPECT_TRUE(std::regex_search(r.err, kTiming)) << r.err;
+  EXPECT_FALSE(Contains(r.err, "rejected")) << r.err;
+  EXPECT_EQ(EventCount(), 20);
+}
+
+TEST_F(ImportTest, AutoDetectsEveryFormatAndPrintsTotal) {
+  std::string access = Fixture("access.log");
+  std::string auth = Fixture("auth.log", kAuthMtime);
+  std::string tasks = Fixture("tasks-index");
+  std::string json = Fixture("events.jsonl");
+  RunResult r = Pveam({"access", "import", "--node", "pve1", access, auth, tasks, json});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out,
+            Summary(access, "pveproxy", 20, 20, 0, 0, 0) + Summary(auth, "auth", 15, 12, 0, 3, 0) +
+                Summary(tasks, "tasks", 23, 23, 0, 0, 0) + Summary(json, "json", 2, 2, 0, 0, 0) +
+                "total: 60 lines read, 57 stored, 0 duplicates skipped, 3 ignored, 0 "
+                "rejected\n");
+  EXPECT_EQ(EventCount(), 57);
+}
+
+TEST_F(ImportTest, SameFileAgainStoresNothing) {
+  std::string access = Fixture("access.log");
+  ASSERT_EQ(Pveam({"access", "import", "--node", "pve1", access}).code, 0);
+  auto before = Status();
+  RunResult r = Pveam({"access", "import", "--node", "pve1", access});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(access, "pveproxy", 20, 0, 20, 0, 0));
+  auto after = Status();
+  EXPECT_EQ(after["events"], 20);
+  EXPECT_EQ(after["chain_head"], before["chain_head"]);
+}
+
+TEST_F(ImportTest, SameAuthFileAgainStoresNothing) {
+  std::string auth = Fixture("auth.log", kAuthMtime);
+  ASSERT_EQ(Pveam({"access", "import", auth}).code, 0);
+  RunResult r = Pveam({"access", "import", auth});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(auth, "auth", 15, 0, 15, 0, 0));
+  EXPECT_EQ(EventCount(), 12);
+}
+
+TEST_F(ImportTest, GzipCopyOfImportedFileStoresNothing) {
+  std::string access = Fixture("access.log");
+  ASSERT_EQ(Pveam({"access", "import", "--node", "pve1", access}).code, 0);
+  std::string gz = work_ + "/access.log.1.gz";
+  Gzip(access, gz);
+  RunResult r = Pveam({"access", "import", "--node", "pve1", gz});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(gz, "pveproxy", 20, 0, 20, 0, 0));
+  EXPECT_EQ(EventCount(), 20);
+}
+
+TEST_F(ImportTest, GzipFirstThenPlainStoresOnce) {
+  // The rotated, compressed copy imported first; the live file then adds
+  // only its new lines.
+  std::string access = Fixture("access.log");
+  std::string gz = work_ + "/access.log.2.gz";
+  Gzip(access, gz);
+  RunResult r = Pveam({"access", "import", "--node", "pve1", gz});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(gz, "pveproxy", 20, 20, 0, 0, 0));
+  std::ofstream(access, std::ios::app)
+      << "::ffff:192.0.2.10 - admin@example.com [02/02/2025:09:00:00 +0000] \"POST "
+         "/api2/json/nodes/pve1/qemu/100/status/start HTTP/1.1\" 200 69\n";
+  r = Pveam({"access", "import", "--node", "pve1", access});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(access, "pveproxy", 21, 1, 20, 0, 0));
+  EXPECT_EQ(EventCount(), 21);
+}
+
+TEST_F(ImportTest, AppendedLinesAreImportedOnce) {
+  std::string access = Fixture("access.log");
+  ASSERT_EQ(Pveam({"access", "import", "--node", "pve1", access}).code, 0);
+  std::ofstream(access, std::ios::app)
+      << "::ffff:192.0.2.10 - admin@example.com [02/02/2025:09:00:00 +0000] \"POST "
+         "/api2/json/nodes/pve1/qemu/100/status/start HTTP/1.1\" 200 69\n"
+         "::ffff:192.0.2.10 - admin@example.com [02/02/2025:09:01:00 +0000] \"POST "
+         "/api2/json/nodes/pve1/qemu/100/status/stop HTTP/1.1\" 200 69\n";
+  RunResult r = Pveam({"access", "import", "--node", "pve1", access});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(access, "pveproxy", 22, 2, 20, 0, 0));
+  r = Pveam({"access", "log", "--start", "2025-02-02", "--output-format", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  auto j = Json(r);
+  ASSERT_EQ(j.size(), 2u) << r;
+  EXPECT_EQ(j[0]["id"], 21);
+  EXPECT_EQ(j[0]["action"], "vm:start");
+  EXPECT_EQ(j[1]["id"], 22);
+  EXPECT_EQ(j[1]["action"], "vm:stop");
+}
+
+TEST_F(ImportTest, MalformedLinesAreCountedAsRejected) {
+  std::string bad = Fixture("access-malformed.log");
+  RunResult r = Pveam({"access", "import", "--node", "pve1", bad});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(bad, "pveproxy", 5, 2, 0, 0, 3));
+  EXPECT_TRUE(Contains(r.err, "3 lines were rejected")) << r.err;
+  auto st = Status();
+  EXPECT_EQ(st["events"], 2);
+  EXPECT_EQ(st["rejected_lines"], 3);
+  // The good lines around the bad ones are stored with their line numbers.
+  r = Pveam({"access", "log", "--output-format", "json"});
+  auto j = Json(r);
+  ASSERT_EQ(j.size(), 2u) << r;
+  EXPECT_EQ(j[0]["line"], 1);
+  EXPECT_EQ(j[0]["user"], "dave@pve");
+  EXPECT_EQ(j[1]["line"], 5);
+  EXPECT_EQ(j[1]["action"], "node:read");
+  // Importing again neither stores nor rejects anything twice.
+  r = Pveam({"access", "import", "--node", "pve1", bad});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(bad, "pveproxy", 5, 0, 5, 0, 0));
+  EXPECT_EQ(Status()["rejected_lines"], 3);
+}
+
+TEST_F(ImportTest, RejectedHintNamesAnExistingCommand) {
+  std::string bad = Fixture("access-malformed.log");
+  RunResult r = Pveam({"access", "import", "--node", "pve1", bad});
+  ASSERT_EQ(r.code, 0) << r;
+  ASSERT_TRUE(Contains(r.err, "see them with: pveam access rejected")) << r.err;
+  // Regression: the import's hint named `pveam access rejected` before that
+  // command existed. The hint must name a command that exists.
+  RunResult hint = Pveam({"access", "rejected"});
+  EXPECT_EQ(hint.code, 0) << hint;
+  EXPECT_FALSE(Contains(hint.err, "unknown command")) << hint;
+}
+
+TEST_F(ImportTest, MissingFileExits2AndImportsNothing) {
+  std::string access = Fixture("access.log");
+  std::string missing = work_ + "/no-such.log";
+  RunResult r = Pveam({"access", "import", "--node", "pve1", access, missing});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(Contains(r.err, "cannot read " + missing)) << r.err;
+  // Checked before anything is imported: not even access.log is stored.
+  if (std::filesystem::exists(DbPath())) {
+    EXPECT_EQ(EventCount(), 0);
+  }
+}
+
+TEST_F(ImportTest, MissingFileLeavesExistingStoreUnchanged) {
+  ImportStandard();
+  auto before = Status();
+  std::string tasks = Fixture("tasks-index");
+  std::string missing = work_ + "/gone/index";
+  RunResult r = Pveam({"access", "import", missing, tasks});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, missing)) << r.err;
+  auto after = Status();
+  EXPECT_EQ(after["events"], 57);
+  EXPECT_EQ(after["chain_head"], before["chain_head"]);
+}
+
+TEST_F(ImportTest, DirectoryExits2) {
+  RunResult r = Pveam({"access", "import", work_});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, work_)) << r.err;
+  EXPECT_TRUE(Contains(r.err, "directory")) << r.err;
+}
+
+TEST_F(ImportTest, BogusFormatExits2) {
+  std::string access = Fixture("access.log");
+  RunResult r = Pveam({"access", "import", "--format", "bogus", access});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(Contains(r.err, "invalid value 'bogus' for --format")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(DbPath()));
+}
+
+TEST_F(ImportTest, NoFilesExits2) {
+  RunResult r = Pveam({"access", "import"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "files")) << r.err;
+}
+
+TEST_F(ImportTest, UnrecognisedFileExits1WithHint) {
+  std::string junk = work_ + "/notes.txt";
+  WriteFile(junk, "hello world\nthis is not a log\n");
+  RunResult r = Pveam({"access", "import", junk});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "--format")) << r.err;
+}
+
+TEST_F(ImportTest, ClassicSyslogYearComesFromMtime) {
+  // The same lines dated from a file last written in February 2026 land in
+  // January 2026.
+  std::string auth = Fixture("auth.log", kAuthMtime + 365 * 86400);
+  ASSERT_EQ(Pveam({"access", "import", auth}).code, 0);
+  RunResult r = Pveam({"access", "log", "--output-format", "json"});
+  auto j = Json(r);
+  ASSERT_EQ(j.size(), 12u) << r;
+  EXPECT_EQ(j[0]["time"], "2026-01-08T12:42:27Z");
+  EXPECT_EQ(j[11]["time"], "2026-01-10T11:05:00Z");
+}
+
+TEST_F(ImportTest, RenewalDetectedAcrossResumedImport) {
+  // The first three lines of auth.log (login at 12:42:27), imported, then
+  // the rest appended and imported: the 12:57:27 success is still a
+  // renewal, because the login tracker state is kept with the cursor.
+  std::string full = ReadFile(kFixtures + "/auth.log");
+  std::vector<std::string> lines = Lines(full);
+  ASSERT_EQ(lines.size(), 15u);
+  std::string auth = work_ + "/auth.log";
+  WriteFile(auth, lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n");
+  SetMtime(auth, kAuthMtime);
+  RunResult r = Pveam({"access", "import", auth});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(auth, "auth", 3, 1, 0, 2, 0));
+  WriteFile(auth, full);
+  SetMtime(auth, kAuthMtime);
+  r = Pveam({"access", "import", auth});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(auth, "auth", 15, 11, 3, 1, 0));
+  r = Pveam({"access", "log", "--user", "admin@example.com", "--output-format", "json"});
+  auto j = Json(r);
+  ASSERT_EQ(j.size(), 2u) << r;
+  EXPECT_EQ(j[0]["action"], "login");
+  EXPECT_EQ(j[1]["action"], "session:renew");
+  EXPECT_EQ(j[1]["time"], "2025-01-08T12:57:27Z");
+}
+
+}  // namespace
+}  // namespace e2e
