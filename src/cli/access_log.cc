@@ -202,6 +202,15 @@ JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
         throw UsageError{"invalid value '" + o->group_by +
                          "' for --group-by: expected user, ip, resource or action"};
     }
+    if (f.action && !IsKnownActionSpec(*f.action)) {
+      // Not an error (it simply matches nothing), but most likely a typo.
+      std::vector<std::string> known = KnownActions();
+      for (std::string_view c : ActionClassNames()) known.emplace_back(c);
+      std::string hint = DidYouMean(*f.action, known);
+      std::cerr << "note: '" << *f.action << "' is not a known action, object or class"
+                << (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)")
+                << "; see docs/actions.md\n";
+    }
     auto store = OpenStoreOrDie(env, /*read_only=*/true);
     Table table;
     if (counting) {

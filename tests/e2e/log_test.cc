@@ -343,5 +343,15 @@ TEST_F(LogTest, ResourceIpNodeAndLimit) {
   CheckCommand("pveam access log --limit 2", {19, 20});
 }
 
+// An unknown --action is not an error (it matches nothing) but gets a hint.
+TEST_F(LogTest, UnknownActionMatchesNothingWithAHint) {
+  RunResult r = Sh("pveam access log --action vm:strat --output-format json");
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "[]\n");
+  EXPECT_TRUE(Contains(r.err, "'vm:strat' is not a known action, object or class (did you mean "
+                              "'vm:start'?)"))
+      << r;
+}
+
 }  // namespace
 }  // namespace e2e
