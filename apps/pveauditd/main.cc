@@ -1,16 +1,96 @@
-// pveauditd: the daemon (tails sources, writes the store). Not implemented
-// yet: the daemon issue builds it on top of the importer and store.
-#include <cstdio>
-#include <cstring>
+// pveauditd: the pveaudit daemon. Argument handling only; the loop is
+// src/daemon/daemon.cc.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+#include "daemon/daemon.h"
+
+namespace {
+
+void OnSignal(int sig) {
+  if (sig == SIGHUP) pveaudit::Daemon::RequestReload();
+  else pveaudit::Daemon::RequestStop();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
-    std::puts("pveauditd: the pveaudit daemon (not yet implemented).");
-    std::puts("Until it lands, feed the store with: pveam access import FILE...");
+  CLI::App app(
+      "pveauditd: follows Proxmox VE's logs (pveproxy access.log, authentication lines, task "
+      "index) and stores every event exactly once in the pveaudit store",
+      "pveauditd");
+  std::string config_path, data_dir, access_log, auth_log, tasks_dir, node, pve_dir, syslog_listen;
+  bool check = false, foreground = false, journal = false;
+  app.add_option("--config", config_path, "Config file (default: $PVEAUDIT_CONFIG, /etc/pveaudit/pveaudit.toml)");
+  app.add_flag("--check-config", check, "Validate the configuration, print the result and exit (0 valid, 2 not)");
+  app.add_option("--data-dir", data_dir, "Store directory (overrides data_dir)");
+  app.add_option("--access-log", access_log, "Follow this pveproxy access.log");
+  app.add_option("--auth-log", auth_log, "Follow authentication lines in this syslog-format file");
+  app.add_flag("--journal", journal, "Read authentication lines from the systemd journal");
+  app.add_option("--tasks-dir", tasks_dir, "Follow DIR/index of the Proxmox task log (/var/log/pve/tasks)");
+  app.add_option("--pve-dir", pve_dir, "Proxmox config directory (overrides pve_dir)");
+  app.add_option("--syslog-listen", syslog_listen, "Receive syslog lines on ADDR:PORT (UDP and TCP)");
+  app.add_option("--node", node, "This node's name (default: host name)");
+  app.add_flag("--foreground", foreground, "Stay in the foreground (always the case; for systemd Type=simple)");
+  app.footer(R"(
+Naming any of --access-log, --auth-log, --tasks-dir or --syslog-listen runs
+only the sources named on the command line (the config file's [sources] are
+ignored), so the daemon can run on a machine without Proxmox:
+
+  pveauditd --data-dir /tmp/audit --access-log /var/log/pveproxy/access.log --node pve1
+
+Signals: SIGTERM/SIGINT commit the current batch and exit; SIGHUP reloads the
+config file. See docs/config.md for every key.)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  auto cfg = pveaudit::LoadConfig(config_path);
+  if (!cfg.ok()) {
+    std::cerr << "pveauditd: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  if (check) {
+    std::cout << "pveauditd: configuration OK ("
+              << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";
     return 0;
   }
-  std::fputs(
-      "pveauditd: not yet implemented; use 'pveam access import FILE...' to feed the store\n",
-      stderr);
-  return 1;
+  if (journal) {
+    std::cerr << "pveauditd: --journal is not supported by this build yet; point --auth-log at a "
+                 "syslog file (rsyslog writes pvedaemon's lines to /var/log/syslog)\n";
+    return 2;
+  }
+  pveaudit::DaemonOptions opt;
+  opt.config = *cfg;
+  opt.config_path = config_path;
+  if (!node.empty()) opt.config.node = node;
+  if (!pve_dir.empty()) opt.config.pve_dir = pve_dir;
+  opt.sources_from_flags =
+      !access_log.empty() || !auth_log.empty() || !tasks_dir.empty() || !syslog_listen.empty();
+  if (opt.sources_from_flags) {
+    opt.config.access_log = {!access_log.empty(), access_log};
+    opt.config.auth = {!auth_log.empty(), auth_log};
+    opt.config.tasks = {!tasks_dir.empty(), tasks_dir.empty() ? "" : tasks_dir + "/index"};
+    opt.config.syslog_enabled = !syslog_listen.empty();
+    if (!syslog_listen.empty()) opt.config.syslog_listen = syslog_listen;
+  }
+  if (!data_dir.empty()) opt.data_dir = data_dir;
+  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d) opt.data_dir = d;
+  else opt.data_dir = opt.config.data_dir;
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return pveaudit::Daemon(opt).Run();
 }

@@ -15,5 +15,13 @@ CommandRun AddAccessImportCommand(CLI::App* access);
 CommandRun AddAccessVerifyCommand(CLI::App* access);
 CommandRun AddAccessStatusCommand(CLI::App* access);
 CommandRun AddAccessRejectedCommand(CLI::App* access);
+CommandRun AddAccessSessionsCommand(CLI::App* access);
+
+// pveum: each adds one subcommand under the given parent ("user", "acl",
+// "audit").
+CommandRun AddUserPermissionsCommand(CLI::App* user);
+CommandRun AddUserReportCommand(CLI::App* user);
+CommandRun AddAclReportCommand(CLI::App* acl);
+CommandRun AddAuditQuarterlyCommand(CLI::App* audit);
 
 }  // namespace pveaudit

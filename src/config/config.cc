@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 
 namespace pveaudit {
 
@@ -33,26 +32,88 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
                                    std::string(err.description()));
   }
   cfg.source = path;
-  static const std::set<std::string> kKnown = {"data_dir", "timezone", "node", "pve_dir"};
-  for (auto&& [key, node] : tbl) {
-    std::string k(key.str());
-    std::string where = path + ":" + std::to_string(node.source().begin.line);
-    if (!kKnown.count(k)) {
-      // Later issues add sections (daemon, sources, alerts); until then a
-      // table is accepted so one config file serves every version.
-      if (node.is_table()) continue;
-      return Status::InvalidArgument(where + ": unknown key '" + k + "'");
+  auto where = [&](const toml::node& n) {
+    return path + ":" + std::to_string(n.source().begin.line);
+  };
+  auto str = [&](const toml::node& n, const std::string& key, std::string* out) -> Status {
+    auto v = n.value<std::string>();
+    if (!v) return Status::InvalidArgument(where(n) + ": key '" + key + "' must be a string");
+    *out = *v;
+    return Status::OK();
+  };
+  auto boolean = [&](const toml::node& n, const std::string& key, bool* out) -> Status {
+    auto v = n.value<bool>();
+    if (!n.is_boolean() || !v)
+      return Status::InvalidArgument(where(n) + ": key '" + key + "' must be true or false");
+    *out = *v;
+    return Status::OK();
+  };
+  auto integer = [&](const toml::node& n, const std::string& key, int lo, int hi,
+                     int* out) -> Status {
+    auto v = n.value<int64_t>();
+    if (!n.is_integer() || !v || *v < lo || *v > hi)
+      return Status::InvalidArgument(where(n) + ": key '" + key + "' must be a whole number from " +
+                                     std::to_string(lo) + " to " + std::to_string(hi));
+    *out = int(*v);
+    return Status::OK();
+  };
+  auto unknown = [&](const toml::node& n, const std::string& key) {
+    return Status::InvalidArgument(where(n) + ": unknown key '" + key + "'");
+  };
+  auto file_source = [&](const toml::node& n, const std::string& name,
+                         FileSourceConfig* fs) -> Status {
+    if (!n.is_table()) return Status::InvalidArgument(where(n) + ": '" + name + "' must be a table");
+    for (auto&& [k, v] : *n.as_table()) {
+      std::string key(k.str());
+      if (key == "enabled") PVEAUDIT_RETURN_IF_ERROR(boolean(v, name + "." + key, &fs->enabled));
+      else if (key == "path") PVEAUDIT_RETURN_IF_ERROR(str(v, name + "." + key, &fs->path));
+      else return unknown(v, name + "." + key);
     }
-    auto s = node.value<std::string>();
-    if (!s) return Status::InvalidArgument(where + ": key '" + k + "' must be a string");
-    if (k == "data_dir")
-      cfg.data_dir = *s;
-    else if (k == "timezone")
-      cfg.timezone = *s;
-    else if (k == "node")
-      cfg.node = *s;
-    else if (k == "pve_dir")
-      cfg.pve_dir = *s;
+    return Status::OK();
+  };
+  for (auto&& [k, node] : tbl) {
+    std::string key(k.str());
+    if (key == "data_dir") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.data_dir));
+    else if (key == "timezone") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.timezone));
+    else if (key == "node") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.node));
+    else if (key == "pve_dir") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.pve_dir));
+    else if (key == "daemon" && node.is_table()) {
+      for (auto&& [dk, dv] : *node.as_table()) {
+        std::string d = "daemon." + std::string(dk.str());
+        if (dk.str() == "poll_ms") PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 60000, &cfg.poll_ms));
+        else if (dk.str() == "retry_ms")
+          PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 3600000, &cfg.retry_ms));
+        else if (dk.str() == "session_lifetime")
+          PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 60, 30 * 86400, &cfg.session_lifetime_s));
+        else if (dk.str() == "on_store_error") {
+          PVEAUDIT_RETURN_IF_ERROR(str(dv, d, &cfg.on_store_error));
+          if (cfg.on_store_error != "retry" && cfg.on_store_error != "exit")
+            return Status::InvalidArgument(where(dv) + ": key '" + d +
+                                           "' must be \"retry\" or \"exit\"");
+        } else {
+          return unknown(dv, d);
+        }
+      }
+    } else if (key == "sources" && node.is_table()) {
+      for (auto&& [sk, sv] : *node.as_table()) {
+        std::string name = "sources." + std::string(sk.str());
+        if (sk.str() == "access_log") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.access_log));
+        else if (sk.str() == "auth") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.auth));
+        else if (sk.str() == "tasks") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.tasks));
+        else if (sk.str() == "syslog" && sv.is_table()) {
+          for (auto&& [k2, v2] : *sv.as_table()) {
+            std::string n2 = name + "." + std::string(k2.str());
+            if (k2.str() == "enabled") PVEAUDIT_RETURN_IF_ERROR(boolean(v2, n2, &cfg.syslog_enabled));
+            else if (k2.str() == "listen") PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_listen));
+            else return unknown(v2, n2);
+          }
+        } else {
+          return unknown(sv, name);
+        }
+      }
+    } else {
+      return unknown(node, key);
+    }
   }
   return cfg;
 }

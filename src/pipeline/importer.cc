@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -27,6 +28,16 @@ std::string Sha256Hex(std::string_view data) {
     s.push_back(kHex[md[i] & 15]);
   }
   return s;
+}
+
+bool GzipTrailerSize(const std::string& path, uint64_t* size) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  unsigned char b[4];
+  bool ok = std::fseek(f, -4, SEEK_END) == 0 && std::fread(b, 1, 4, f) == 4;
+  std::fclose(f);
+  if (ok) *size = uint64_t(b[0]) | uint64_t(b[1]) << 8 | uint64_t(b[2]) << 16 | uint64_t(b[3]) << 24;
+  return ok;
 }
 
 std::string LocalNodeName() {
@@ -113,6 +124,8 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   ImportStats stats;
   LineReader reader;
   PVEAUDIT_RETURN_IF_ERROR(reader.Open(path));
+  reader.set_complete_lines_only(options.complete_lines_only);
+  stats.size = reader.file_size();
 
   // Format detection and the fingerprint both need the first lines.
   std::vector<std::string> head;
@@ -120,6 +133,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   {
     LineReader peek;
     PVEAUDIT_RETURN_IF_ERROR(peek.Open(path));
+    peek.set_complete_lines_only(options.complete_lines_only);
     std::string_view l;
     while (head.size() < 20 && peek.Next(&l)) {
       if (head.empty() && first_line.empty()) first_line = std::string(l);
@@ -161,9 +175,22 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     if (c->has_value()) cursor = **c, cursor.path = path;
   }
   const uint64_t resume_line = cursor.line;
+  if (reader.compressed() && cursor.offset > 0) {
+    // A gzip file's trailer holds its uncompressed size (mod 2^32): when
+    // the cursor is already there, the file is done; skip decompressing it.
+    uint64_t isize = 0;
+    if (GzipTrailerSize(path, &isize) && isize == (cursor.offset & 0xffffffffu)) {
+      stats.duplicates = stats.lines = resume_line;
+      stats.cursor_key = cursor.key;
+      stats.offset = cursor.offset;
+      return stats;
+    }
+  }
   if (cursor.offset > 0) PVEAUDIT_RETURN_IF_ERROR(reader.SkipTo(cursor.offset));
-  stats.duplicates = std::min<uint64_t>(resume_line, UINT64_MAX);
+  stats.duplicates = resume_line;
   stats.lines = resume_line;
+  stats.cursor_key = cursor.key;
+  stats.offset = cursor.offset;
 
   BatchQueue queue(2);
   Graveyard graveyard;
@@ -223,13 +250,16 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       result = b.error;
       break;
     }
-    Status st = store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
+    // Nothing new (a tailer polling an idle file): no transaction at all.
+    Status st = b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
     if (!st.ok()) {
       result = st;
       break;
     }
     stats.lines += b.lines;
     stats.stored += b.events.size();
+    stats.offset = b.cursor.offset;
+    for (const Event& e : b.events) stats.last_event_us = std::max(stats.last_event_us, e.time_us);
     stats.ignored += b.ignored;
     stats.rejected += b.rejected.size();
     if (progress) progress(b.disk_pos, reader.file_size());

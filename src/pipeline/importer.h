@@ -23,6 +23,9 @@ struct ImportOptions {
   std::string format = "auto";  // auto|pveproxy|auth|tasks|json
   std::string node;             // --node; empty: from the lines, else this host's name
   size_t batch_events = 16384;  // events per transaction
+  // Tail mode (the daemon): leave a last line without "\n" for the next
+  // call, since its writer may still be writing it.
+  bool complete_lines_only = false;
 };
 
 struct ImportStats {
@@ -32,6 +35,10 @@ struct ImportStats {
   uint64_t ignored = 0;     // well-formed lines that are no audit record
   uint64_t rejected = 0;    // malformed lines, kept in the store's rejected table
   std::string format;       // format used
+  std::string cursor_key;   // the file's identity (see SourceCursor)
+  uint64_t offset = 0;      // bytes of the file consumed after this call
+  uint64_t size = 0;        // file size on disk when read
+  int64_t last_event_us = 0;  // time of the newest event stored by this call
 };
 
 // (bytes done, bytes total) of the current file, after each commit.

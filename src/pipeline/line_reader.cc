@@ -96,7 +96,7 @@ bool LineReader::Next(std::string_view* line) {
       return true;
     }
     if (!Fill()) {
-      if (end_ > start_ && status_.ok()) {  // last line without newline
+      if (end_ > start_ && status_.ok() && !complete_only_) {  // last line without newline
         size_t len = end_ - start_;
         *line = std::string_view(buf_.data() + start_, len);
         start_ = end_;
@@ -109,7 +109,14 @@ bool LineReader::Next(std::string_view* line) {
 }
 
 Status LineReader::SkipTo(uint64_t offset) {
-  std::string_view line;
+  if (!gz_ && offset_ == 0 && start_ == end_) {
+    // Plain file: seek instead of reading what is skipped (a tailer resumes
+    // deep into large files many times a second).
+    if (lseek(fd_, off_t(offset), SEEK_SET) < 0)
+      return Status::IOError("cannot seek in " + path_ + ": " + std::strerror(errno));
+    offset_ = raw_read_ = offset;
+    return Status::OK();
+  }
   while (offset_ < offset) {
     size_t avail = end_ - start_;
     uint64_t want = offset - offset_;

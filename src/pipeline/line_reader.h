@@ -25,6 +25,12 @@ class LineReader {
   LineReader& operator=(const LineReader&) = delete;
 
   Status Open(const std::string& path);
+  // Tail mode: a last line without "\n" is not returned (a writer may be
+  // in the middle of it); offset() then stays before it.
+  void set_complete_lines_only(bool v) { complete_only_ = v; }
+  // Device and inode of the open file (the identity a tailer watches).
+  uint64_t device() const { return dev_; }
+  uint64_t inode() const { return ino_; }
   // Skips forward to decompressed byte `offset` (a line start).
   Status SkipTo(uint64_t offset);
   // The next line without its "\n" (and without a trailing "\r"). False at
@@ -48,6 +54,8 @@ class LineReader {
   std::string buf_;
   size_t start_ = 0, end_ = 0;
   bool eof_ = false;
+  bool complete_only_ = false;
+  uint64_t dev_ = 0, ino_ = 0;
   uint64_t offset_ = 0, file_size_ = 0, raw_read_ = 0;
   Status status_;
 };

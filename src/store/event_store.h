@@ -115,6 +115,12 @@ class EventStore {
 
   virtual Result<StoreInfo> Info() = 0;
 
+  // Run-time settings and state shared between the daemon and the CLI
+  // (e.g. "daemon.status"). GetSetting: nullopt when absent.
+  virtual Status PutSetting(const std::string& key, const std::string& value,
+                            const std::string& changed_by) = 0;
+  virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+
   // The newest `limit` rejected lines (0 = all), oldest first.
   virtual Result<std::vector<RejectedLine>> ListRejected(size_t limit) = 0;
 };

@@ -22,7 +22,7 @@
 namespace pveaudit {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: chunked columns, failure projection
 // block_cols.key = ((block_id * 32 + column) << 4) | chunk
 constexpr int64_t kColsPerBlock = 32;
 constexpr int kChunkBits = 4;
@@ -968,6 +968,24 @@ class SqliteStore final : public EventStore {
       if (!ec) info.bytes_on_disk += sz;
     }
     return info;
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value,
+                    const std::string& changed_by) override {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    auto s = db_.Prepare(
+        "INSERT OR REPLACE INTO settings(key,value,changed_by,changed) VALUES(?,?,?,?)");
+    if (!s.ok()) return s.status();
+    return s->Bind(1, key).Bind(2, value).Bind(3, changed_by).Bind(4, NowUs()).Run();
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    auto s = db_.Prepare("SELECT value FROM settings WHERE key=?");
+    if (!s.ok()) return s.status();
+    s->Bind(1, key);
+    if (s->Step()) return std::optional<std::string>(std::string(s->Text(0)));
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return std::optional<std::string>();
   }
 
   Result<std::vector<RejectedLine>> ListRejected(size_t limit) override {

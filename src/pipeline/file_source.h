@@ -1,0 +1,63 @@
+// file_source.h
+// FileSource follows one log file (e.g. /var/log/pveproxy/access.log)
+// across rotations and feeds it into the store exactly once, through the
+// importer's fingerprint cursors (a file is known by its first line, so a
+// renamed file keeps its cursor):
+//  - rename + create (logrotate default): the old file, now PATH.1, is read
+//    to its end before the new PATH, so lines written between the last poll
+//    and the rotation are not lost;
+//  - copytruncate: the copy PATH.1 carries the old fingerprint and is
+//    finished from the cursor; the truncated PATH starts a new cursor;
+//  - delaycompress / compress: PATH.2.gz etc. are read through zlib when
+//    catching up after downtime.
+// On start it catches up: every rotated file, oldest first, resumes from
+// its cursor (or is imported whole when never seen), then the live file.
+// Thread safety: one thread (the daemon's loop).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "pipeline/importer.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+struct FileSourceState {
+  std::string name;    // "access_log", "auth", "tasks"
+  std::string path;
+  std::string format;
+  bool ok = true;
+  std::string error;   // last error, if any
+  uint64_t offset = 0;     // bytes of the live file consumed
+  uint64_t size = 0;       // live file size at the last poll
+  uint64_t events = 0;     // stored since start
+  uint64_t rejected = 0;   // rejected since start
+  int64_t last_event_us = 0;
+  int64_t last_poll_us = 0;
+};
+
+class FileSource {
+ public:
+  FileSource(std::string name, std::string path, ImportOptions options);
+
+  // Imports rotated files the store has not fully seen (start-up).
+  Status CatchUp(EventStore& store);
+  // Imports whatever is new in the rotated predecessor and the live file.
+  Status Poll(EventStore& store);
+
+  const FileSourceState& state() const { return state_; }
+
+  // PATH.1, PATH.1.gz, PATH.2, PATH.2.gz ... that exist, newest first.
+  static std::vector<std::string> RotatedFiles(const std::string& path);
+
+ private:
+  Status ImportOne(EventStore& store, const std::string& file, bool live);
+
+  ImportOptions options_;
+  FileSourceState state_;
+};
+
+}  // namespace pveaudit
