@@ -37,6 +37,10 @@ std::vector<std::string> FileSource::RotatedFiles(const std::string& path) {
 Status FileSource::ImportOne(EventStore& store, const std::string& file, bool live) {
   auto st = ImportFile(store, file, options_, nullptr);
   if (!st.ok()) return st.status();
+  // Remember rotated files read to their very end, by the identity of the
+  // file actually read (the path may have been renamed meanwhile).
+  if (!live && st->offset == st->size && st->size > 0)
+    done_.insert(FileId{st->device, st->inode, st->size});
   state_.events += st->stored;
   state_.rejected += st->rejected;
   if (st->last_event_us > state_.last_event_us) state_.last_event_us = st->last_event_us;
@@ -63,16 +67,20 @@ Status FileSource::CatchUp(EventStore& store) {
 Status FileSource::Poll(EventStore& store) {
   state_.last_poll_us = NowUs();
   std::error_code ec;
-  // The predecessor first: after a rotation it holds the lines written
-  // since the last poll (a finished file stores nothing, cheaply).
-  for (const std::string& prev : {state_.path + ".1"}) {
-    if (std::filesystem::is_regular_file(prev, ec)) {
-      Status s = ImportOne(store, prev, false);
-      if (!s.ok()) {
-        state_.ok = false;
-        state_.error = s.message();
-        return s;
-      }
+  // Rotated files first, oldest first: after a rotation they hold the lines
+  // written since the last poll. A file whose (device, inode, size) is the
+  // same as when it was last read completely is skipped without opening it.
+  std::vector<std::string> rotated = RotatedFiles(state_.path);
+  for (size_t i = rotated.size(); i-- > 0;) {
+    struct stat st;
+    if (stat(rotated[i].c_str(), &st) != 0) continue;
+    FileId id{uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size)};
+    if (done_.count(id)) continue;
+    Status s = ImportOne(store, rotated[i], false);
+    if (!s.ok()) {
+      state_.ok = false;
+      state_.error = s.message();
+      return s;
     }
   }
   if (!std::filesystem::exists(state_.path, ec)) {

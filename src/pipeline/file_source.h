@@ -16,7 +16,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/status.h"
@@ -56,8 +58,17 @@ class FileSource {
  private:
   Status ImportOne(EventStore& store, const std::string& file, bool live);
 
+  // A rotated file's identity and size when it was last read to its end.
+  struct FileId {
+    uint64_t dev, ino, size;
+    bool operator<(const FileId& o) const {
+      return std::tie(dev, ino, size) < std::tie(o.dev, o.ino, o.size);
+    }
+  };
+
   ImportOptions options_;
   FileSourceState state_;
+  std::set<FileId> done_;
 };
 
 }  // namespace pveaudit

@@ -126,13 +126,17 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   PVEAUDIT_RETURN_IF_ERROR(reader.Open(path));
   reader.set_complete_lines_only(options.complete_lines_only);
   stats.size = reader.file_size();
+  stats.device = reader.device();
+  stats.inode = reader.inode();
 
   // Format detection and the fingerprint both need the first lines.
   std::vector<std::string> head;
   std::string first_line;
   {
+    // Through the reader's own descriptor: `path` may have been rotated
+    // since it was opened, and the fingerprint must be of the file read.
     LineReader peek;
-    PVEAUDIT_RETURN_IF_ERROR(peek.Open(path));
+    PVEAUDIT_RETURN_IF_ERROR(peek.Open(reader.SameFilePath()));
     peek.set_complete_lines_only(options.complete_lines_only);
     std::string_view l;
     while (head.size() < 20 && peek.Next(&l)) {
@@ -163,7 +167,8 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
   if (ctx.node.empty() && format == LineFormat::kPveproxy) ctx.node = LocalNodeName();
   ctx.origin = path;
   struct stat st;
-  ctx.reference_us = stat(path.c_str(), &st) == 0 ? int64_t(st.st_mtime) * 1000000 : NowUs();
+  ctx.reference_us =
+      stat(reader.SameFilePath().c_str(), &st) == 0 ? int64_t(st.st_mtime) * 1000000 : NowUs();
 
   SourceCursor cursor;
   cursor.key = "fp:" + Sha256Hex(first_line) + ":" + std::string(LineFormatName(format)) + ":" +

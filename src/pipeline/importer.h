@@ -38,6 +38,7 @@ struct ImportStats {
   std::string cursor_key;   // the file's identity (see SourceCursor)
   uint64_t offset = 0;      // bytes of the file consumed after this call
   uint64_t size = 0;        // file size on disk when read
+  uint64_t device = 0, inode = 0;  // the file actually read
   int64_t last_event_us = 0;  // time of the newest event stored by this call
 };
 

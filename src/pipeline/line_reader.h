@@ -30,6 +30,10 @@ class LineReader {
   void set_complete_lines_only(bool v) { complete_only_ = v; }
   // Device and inode of the open file (the identity a tailer watches).
   uint64_t device() const { return dev_; }
+  // A path that opens the same file as this reader, even after a rename
+  // ("/proc/self/fd/N"): a second reader of the same file must not open
+  // the path again, which may by then name a newer file.
+  std::string SameFilePath() const { return "/proc/self/fd/" + std::to_string(fd_); }
   uint64_t inode() const { return ino_; }
   // Skips forward to decompressed byte `offset` (a line start).
   Status SkipTo(uint64_t offset);
