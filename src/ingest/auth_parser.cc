@@ -207,7 +207,10 @@ class AuthParser : public LineParser {
       }
       if (!s.empty()) {
         if (s[0] != ' ') return HeaderVerdict::kNotSyslog;
-        s.remove_prefix(1);
+        // rsyslog's RSYSLOG_SyslogProtocol23Format writes two spaces before
+        // MSG (rsyslog issue #160): skip them all, or the message would
+        // match no known phrase and a failed login would be ignored.
+        while (!s.empty() && s[0] == ' ') s.remove_prefix(1);
       }
       if (s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
       h->msg = s;

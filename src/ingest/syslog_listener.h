@@ -1,0 +1,201 @@
+// syslog_listener.h
+// SyslogListener receives syslog messages that other Proxmox nodes forward
+// (rsyslog omfwd, syslog-ng, logger --server) over UDP and/or TCP, so that
+// pveauditd can audit their pvedaemon/pveproxy authentication lines live.
+// docs/syslog-listener.md describes what is accepted, limits and counters.
+//
+//  - UDP: one datagram is one message (RFC 5426).
+//  - TCP: RFC 6587 framing, detected per message: a frame that starts with a
+//    digit is octet-counted ("MSG-LEN SP MSG"), anything else is
+//    non-transparent framing ending at LF (or NUL). See FrameDecoder.
+//  - Trailing LF / CRLF / NUL are stripped; empty messages are skipped.
+//    Otherwise the text is handed over exactly as it came (with "<PRI>"),
+//    ready for MakeLineParser(LineFormat::kAuth, ...).
+//
+// Delivery: a bounded queue (ListenOptions::queue_capacity messages) that
+// the consumer drains with Pop/Drain. Back-pressure: when the queue is full
+// a TCP connection is no longer read (the sender's TCP window fills and it
+// blocks or buffers), a UDP datagram is counted as dropped.
+//
+// Thread safety: Start/Stop from one owning thread; Pop/Drain/counters() and
+// the port accessors from any thread. FrameDecoder: one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+
+namespace pveaudit {
+
+// Default and hard ceiling of ListenOptions::max_message_bytes.
+inline constexpr size_t kSyslogDefaultMaxMessage = 64 * 1024;
+
+// Incremental decoder of one TCP stream's RFC 6587 framing. Pure: no I/O.
+// Each frame is classified by its first byte: a digit starts an
+// octet-counted frame "LEN SP MSG" (LEN = 1-9 digits without leading zero,
+// exactly LEN bytes of MSG follow); any other byte starts a message that
+// ends at LF or NUL. Messages longer than max_message are cut to
+// max_message bytes (the rest of the frame is discarded) and counted in
+// truncated(). A malformed length (leading zero, more than 9 digits,
+// a byte other than a digit or SP) is a framing error: the decoder stops
+// and the stream must be closed.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(size_t max_message = kSyslogDefaultMaxMessage);
+
+  // Appends the messages completed by `bytes` to `out` (trailing CR/LF/NUL
+  // stripped, empty messages skipped). Returns false on a framing error
+  // (messages completed before the error are still appended); after that
+  // every call returns false and appends nothing.
+  bool Feed(std::string_view bytes, std::vector<std::string>* out);
+  // End of stream: appends a pending LF-framed message that lacked its LF.
+  // Returns false when an octet-counted frame (or its length) was cut short
+  // or the decoder had failed before.
+  bool Finish(std::vector<std::string>* out);
+
+  bool failed() const { return state_ == State::kFailed; }
+  // Messages cut to max_message so far.
+  uint64_t truncated() const { return truncated_; }
+  // Bytes held for an incomplete message (at most max_message).
+  size_t buffered() const { return buf_.size(); }
+  // Reason for the framing error, e.g. "octet count with leading zero".
+  const std::string& error() const { return error_; }
+
+ private:
+  enum class State { kStart, kLength, kCounted, kLine, kFailed };
+  void Append(std::string_view bytes);
+  void Emit(std::vector<std::string>* out);
+  bool Fail(std::string why);
+
+  size_t max_;
+  State state_ = State::kStart;
+  std::string buf_;      // the current message, at most max_ bytes
+  bool cut_ = false;     // bytes beyond max_ were discarded from it
+  uint64_t length_ = 0;  // kLength: value so far; kCounted: bytes still due
+  int length_digits_ = 0;
+  uint64_t truncated_ = 0;
+  std::string error_;
+};
+
+struct ListenOptions {
+  // "ADDR:PORT" to listen on; "" = that transport is off. ADDR is a numeric
+  // IPv4 address, "[IPv6]" or "*" (every address, IPv6 dual-stack where
+  // available). PORT 0 binds an ephemeral port (see udp_port()/tcp_port()).
+  std::string udp;  // e.g. "127.0.0.1:5514", "[::1]:5514", "*:514"
+  std::string tcp;
+  // Longer messages are cut to this size and counted (1 .. 1 MiB).
+  size_t max_message_bytes = kSyslogDefaultMaxMessage;
+  // Messages waiting for the consumer (>= 1).
+  size_t queue_capacity = 16384;
+  // Further TCP connections are accepted and closed at once, and counted.
+  size_t max_connections = 1024;
+  // SO_RCVBUF for the UDP socket; 0 = system default.
+  int udp_receive_buffer = 0;
+};
+
+struct SyslogMessage {
+  std::string line;         // the message as sent, trailing CR/LF/NUL stripped
+  std::string peer;         // sender "ADDR:PORT": "192.0.2.7:41234", "[2001:db8::7]:41234"
+  int64_t received_us = 0;  // wall-clock time of reception (Unix µs)
+};
+
+// Snapshot of the listener's counters (each read atomically; the set is
+// not one consistent instant).
+struct SyslogCounters {
+  uint64_t received = 0;              // messages decoded (UDP + TCP), dropped ones included
+  uint64_t dropped = 0;               // UDP messages discarded because the queue was full
+  uint64_t truncated = 0;             // messages cut to max_message_bytes
+  uint64_t bad_frames = 0;            // TCP framing errors (the connection was closed)
+  uint64_t connections = 0;           // TCP connections accepted in total
+  uint64_t open_connections = 0;      // TCP connections open now
+  uint64_t rejected_connections = 0;  // closed at once: over max_connections
+  uint64_t errors = 0;                // socket errors (recv, accept, ...)
+};
+
+class SyslogListener {
+ public:
+  SyslogListener();
+  ~SyslogListener();  // Stop()
+  SyslogListener(const SyslogListener&) = delete;
+  SyslogListener& operator=(const SyslogListener&) = delete;
+
+  // Binds the configured sockets and starts the I/O thread. Fails with
+  // InvalidArgument for bad options/addresses, IOError when a socket cannot
+  // be bound, Busy when already running. May be called again after Stop().
+  Status Start(const ListenOptions& options);
+  // Closes every socket and connection and joins the I/O thread. Messages
+  // still queued stay available to Pop/Drain. Idempotent.
+  void Stop();
+  bool running() const { return running_.load(); }
+
+  // Bound ports (0 when that transport is off or not started).
+  uint16_t udp_port() const { return udp_port_.load(); }
+  uint16_t tcp_port() const { return tcp_port_.load(); }
+
+  // Takes the oldest message, waiting up to `timeout`. False on timeout,
+  // or at once when the listener is stopped and the queue is empty.
+  bool Pop(SyslogMessage* out, std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for at least one message, then moves up to `max`
+  // queued messages to `out`. Returns how many were moved.
+  size_t Drain(std::vector<SyslogMessage>* out, size_t max, std::chrono::milliseconds timeout);
+  size_t queued() const;
+
+  SyslogCounters counters() const;
+
+ private:
+  struct Conn;
+  struct Stats {
+    std::atomic<uint64_t> received{0}, dropped{0}, truncated{0}, bad_frames{0}, connections{0},
+        open_connections{0}, rejected_connections{0}, errors{0};
+  };
+
+  void Run();
+  void HandleUdp(std::vector<char>* buf);
+  void HandleAccept();
+  void HandleRead(Conn* c, std::vector<char>* buf);
+  // Delivers c's pending messages; pauses c when the queue is full, closes
+  // it when it is done. False when c was closed.
+  bool Deliver(Conn* c);
+  void CloseConn(Conn* c);
+  // Waits until a message is queued or the listener is not running; mu_ held.
+  bool WaitLocked(std::unique_lock<std::mutex>* lock, std::chrono::milliseconds timeout);
+  // Called with mu_ held after messages were taken: wakes the I/O thread
+  // when a paused TCP connection waits for room.
+  void AfterTakeLocked();
+  // Moves as many of `msgs` (from `*next` on) into the queue as fit; true
+  // when all fit, else the I/O thread is woken once room frees up.
+  bool PushTcp(std::vector<SyslogMessage>* msgs, size_t* next);
+  void CloseSockets();
+
+  ListenOptions options_;
+  int udp_fd_ = -1, tcp_fd_ = -1, epoll_fd_ = -1, spare_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd; written by Stop and by consumers (under mu_)
+  std::atomic<uint16_t> udp_port_{0}, tcp_port_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  // I/O thread only.
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> paused_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<SyslogMessage> queue_;  // guarded by mu_
+  bool space_wanted_ = false;        // guarded by mu_: a TCP connection waits for room
+
+  Stats stats_;
+};
+
+}  // namespace pveaudit
