@@ -13,6 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/time_spec.h"
+#include "ingest/line_parser.h"
+#include "ingest/login_tracker.h"
+#include "ingest/syslog_listener.h"
 #include "pipeline/file_source.h"
 #include "store/event_store.h"
 
@@ -59,6 +62,59 @@ void Nap(int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
 }
 
+// Forwarded syslog lines: parsed as authentication lines and stored in one
+// transaction per poll. There is no cursor to commit with them: a line is
+// durable once that transaction commits, and lines still queued when the
+// process dies are lost (syslog over UDP/TCP has no acknowledgement).
+class SyslogSource {
+ public:
+  Status Start(const std::string& listen) {
+    ListenOptions o;
+    o.udp = o.tcp = listen;
+    PVEAUDIT_RETURN_IF_ERROR(listener_.Start(o));
+    ParseContext ctx;
+    ctx.origin = "syslog";
+    parser_ = MakeLineParser(LineFormat::kAuth, ctx);
+    return Status::OK();
+  }
+  // Stores what arrived since the last call. On a store error the batch is
+  // kept and retried.
+  Status Poll(EventStore& store) {
+    if (pending_events_.empty() && pending_rejected_.empty()) {
+      std::vector<SyslogMessage> msgs;
+      listener_.Drain(&msgs, 20000, std::chrono::milliseconds(0));
+      std::string reason;
+      for (const SyslogMessage& m : msgs) {
+        ++seq_;
+        reason.clear();
+        size_t before = pending_events_.size();
+        if (parser_->Parse(m.line, seq_, &pending_events_, &reason) == LineVerdict::kRejected)
+          pending_rejected_.push_back(RejectedLine{0, "syslog:" + m.peer, seq_, reason, m.line});
+        for (size_t i = before; i < pending_events_.size(); ++i)
+          pending_events_[i].origin = "syslog:" + m.peer;
+      }
+      tracker_.Apply(&pending_events_);
+    }
+    if (pending_events_.empty() && pending_rejected_.empty()) return Status::OK();
+    Status st = store.Append(&pending_events_, pending_rejected_, nullptr);
+    if (!st.ok()) return st;
+    events_ += pending_events_.size();
+    pending_events_.clear();
+    pending_rejected_.clear();
+    return Status::OK();
+  }
+  const SyslogListener& listener() const { return listener_; }
+  uint64_t events() const { return events_; }
+
+ private:
+  SyslogListener listener_;
+  std::unique_ptr<LineParser> parser_;
+  LoginTracker tracker_;
+  std::vector<Event> pending_events_;
+  std::vector<RejectedLine> pending_rejected_;
+  uint64_t seq_ = 0, events_ = 0;
+};
+
 }  // namespace
 
 void Daemon::RequestStop() { g_stop = true; }
@@ -82,6 +138,21 @@ int Daemon::Run() {
   auto sources = MakeSources(opt_.config);
   if (sources.empty()) Log("warning", "no source is enabled; nothing to do until one is");
   for (auto& src : sources) Log("info", "following " + src->state().path + " (" + src->state().name + ")");
+  std::unique_ptr<SyslogSource> syslog;
+  auto start_syslog = [&] {
+    syslog.reset();
+    if (!opt_.config.syslog_enabled) return true;
+    auto s = std::make_unique<SyslogSource>();
+    Status st = s->Start(opt_.config.syslog_listen);
+    if (!st.ok()) {
+      Log("error", "syslog listener on " + opt_.config.syslog_listen + ": " + st.message());
+      return false;
+    }
+    Log("info", "receiving syslog on " + opt_.config.syslog_listen + " (UDP and TCP)");
+    syslog = std::move(s);
+    return true;
+  };
+  if (!start_syslog()) return 2;
   bool caught_up = false;
   int64_t last_status = 0;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
@@ -99,6 +170,7 @@ int Daemon::Run() {
           opt_.config = *c;
           SetClusterTimeZone(opt_.config.timezone);
           sources = MakeSources(opt_.config);
+          start_syslog();
           caught_up = false;
           Log("info", "SIGHUP: configuration reloaded from " +
                           (c->source.empty() ? std::string("defaults") : c->source));
@@ -118,6 +190,14 @@ int Daemon::Run() {
           Log("error", "exiting (on_store_error = \"exit\"); cursors were not advanced");
           return 1;
         }
+      }
+    }
+    if (syslog && !g_stop) {
+      Status st = syslog->Poll(*store);
+      if (!st.ok()) {
+        error = true;
+        if (!failing) Log("error", "syslog: " + st.message());
+        if (opt_.config.on_store_error == "exit") return 1;
       }
     }
     if (!error) caught_up = true;
@@ -151,6 +231,25 @@ int Daemon::Run() {
         last_events[s.name] = s.events;
         o["rejected"] = s.rejected;
         o["last_event"] = s.last_event_us ? FormatRfc3339Utc(s.last_event_us) : "";
+        j["sources"].push_back(o);
+      }
+      if (syslog) {
+        const SyslogCounters c = syslog->listener().counters();
+        nlohmann::json o;
+        o["name"] = "syslog";
+        o["path"] = opt_.config.syslog_listen;
+        o["format"] = "auth";
+        o["ok"] = true;
+        o["error"] = c.dropped ? std::to_string(c.dropped) + " UDP messages dropped"
+                                      : std::string();
+        o["offset"] = 0;
+        o["size"] = 0;
+        o["lag_bytes"] = 0;
+        o["events"] = syslog->events();
+        o["events_per_s"] = 0;
+        o["rejected"] = c.bad_frames;
+        o["last_event"] = "";
+        o["received"] = c.received;
         j["sources"].push_back(o);
       }
       (void)store->PutSetting("daemon.status", j.dump(), "pveauditd");

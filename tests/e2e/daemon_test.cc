@@ -3,10 +3,14 @@
 // lose and duplicate nothing; SIGKILL at random moments while a writer
 // appends and rotates loses and duplicates nothing; a full disk pauses
 // ingest without loss.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -260,6 +264,85 @@ TEST_F(DaemonTest, FullDiskPausesAndResumesWithoutLoss) {
   ExpectExactlyOnce(WaitFor(size_t(n), std::chrono::seconds(20)), n);
   EXPECT_EQ(StopDaemon(SIGTERM), 0);
   ExpectVerified();
+}
+
+// A free loopback port (bound and released; the daemon binds it next).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(DaemonTest, SyslogLinesOverUdpAndTcpBecomeEvents) {
+  int port = FreePort();
+  std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--syslog-listen",
+                                   "127.0.0.1:" + std::to_string(port)};
+  pid_ = SpawnQuiet(kPveauditd, argv, Env());
+  ASSERT_GT(pid_, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // UDP: one datagram, RFC 3164 as rsyslog forwards by default.
+  std::string udp =
+      "<86>Jan  8 12:42:30 pve2 pvedaemon[1234]: authentication failure; "
+      "rhost=::ffff:198.51.100.7 user=root@pam msg=Authentication failure";
+  // TCP: RFC 5424 with octet counting, then a classic line with LF framing.
+  std::string r5424 =
+      "<86>1 2025-01-08T12:43:00Z pve3 pvedaemon 99 - - <root@pam> successful auth for user "
+      "'alice@pve'";
+  std::string lf =
+      "<86>Jan  8 12:44:00 pve3 pvedaemon[99]: authentication failure; rhost=::ffff:203.0.113.9 "
+      "user=bob@pve msg=invalid credentials\n";
+  std::string tcp = std::to_string(r5424.size()) + " " + r5424 + lf;
+  int sent_udp = 0;
+  auto until = Clock::now() + std::chrono::seconds(10);
+  bool tcp_done = false;
+  RunResult r;
+  while (Clock::now() < until) {
+    // Until the daemon listens, datagrams and connections may go nowhere:
+    // resend UDP until it shows up; connect TCP once it accepts.
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    sendto(u, udp.data(), udp.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    close(u);
+    ++sent_udp;
+    if (!tcp_done) {
+      int t = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        ASSERT_EQ(write(t, tcp.data(), tcp.size()), ssize_t(tcp.size()));
+        tcp_done = true;
+      }
+      close(t);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    r = Pveam({"access", "log", "--action", "login", "--output-format", "json"});
+    if (r.code == 0 && tcp_done) {
+      auto arr = Json(r);
+      std::set<std::string> users;
+      for (const auto& e : arr) users.insert(e.value("user", ""));
+      if (users.count("root@pam") && users.count("alice@pve") && users.count("bob@pve")) break;
+    }
+  }
+  ASSERT_EQ(r.code, 0) << r;
+  auto arr = Json(r);
+  std::map<std::string, nlohmann::json> by_user;
+  for (const auto& e : arr) by_user[e.value("user", "")] = e;
+  ASSERT_TRUE(by_user.count("root@pam")) << r;
+  EXPECT_EQ(by_user["root@pam"]["node"], "pve2");
+  EXPECT_EQ(by_user["root@pam"]["result"], "failure");
+  EXPECT_EQ(by_user["root@pam"]["ip"], "198.51.100.7");
+  ASSERT_TRUE(by_user.count("alice@pve")) << r;
+  EXPECT_EQ(by_user["alice@pve"]["result"], "success");
+  EXPECT_EQ(by_user["alice@pve"]["time"], "2025-01-08T12:43:00Z");
+  ASSERT_TRUE(by_user.count("bob@pve")) << r;
+  EXPECT_EQ(by_user["bob@pve"]["node"], "pve3");
+  EXPECT_EQ(StopDaemon(SIGTERM), 0);
 }
 
 TEST_F(DaemonTest, CheckConfigNamesTheBadKeyAndLine) {
