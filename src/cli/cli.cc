@@ -149,13 +149,50 @@ int RunPveam(int argc, char** argv) {
 }
 
 int RunPveum(int argc, char** argv) {
-  // The access-control reports (pveum user report, pveum acl report, pveum
-  // audit quarterly) come with the access-control issue; until then every
-  // pveum command belongs to Proxmox's own pveum.
-  ExecSystemTool("pveum", argv);
-  return Usage("pveum",
-               std::string("'pveum") + (argc > 1 ? std::string(" ") + argv[1] : "") +
-                   "' is not provided by pveaudit yet and Proxmox's pveum is not installed");
+  const std::string prog = "pveum";
+  // pveaudit provides the audit subcommands; everything else (user add,
+  // acl modify, ...) belongs to Proxmox's own pveum.
+  auto ours = [&]() {
+    if (argc < 2) return true;
+    std::string a = argv[1];
+    if (a[0] == '-') return true;
+    if (a == "audit") return true;
+    std::string b = argc > 2 ? argv[2] : "";
+    if (a == "user" && (b == "report" || b == "permissions")) return true;
+    if (a == "acl" && b == "report") return true;
+    return false;
+  };
+  if (!ours()) ExecSystemTool(prog, argv);
+
+  CLI::App app("pveum (pveaudit): access-control reports and reviews for Proxmox VE", prog);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "pveaudit 0.1.0");
+  std::vector<std::pair<CLI::App*, CommandRun>> commands;
+  auto add = [&](CLI::App* parent, CommandRun run) {
+    CLI::App* cmd = parent->get_subcommands({}).back();
+    cmd->allow_extras();
+    commands.emplace_back(cmd, std::move(run));
+  };
+  CLI::App* user = app.add_subcommand("user", "User reports and effective permissions");
+  user->require_subcommand(0, 1);
+  user->allow_extras();
+  add(user, AddUserPermissionsCommand(user));
+  add(user, AddUserReportCommand(user));
+  CLI::App* acl = app.add_subcommand("acl", "Permission (ACL) report");
+  acl->require_subcommand(0, 1);
+  acl->allow_extras();
+  add(acl, AddAclReportCommand(acl));
+  CLI::App* audit = app.add_subcommand("audit", "Access reviews");
+  audit->require_subcommand(0, 1);
+  audit->allow_extras();
+  add(audit, AddAuditQuarterlyCommand(audit));
+  app.footer("\nOther pveum subcommands are passed to Proxmox's own pveum when it is installed.");
+  if (argc > 1 && !ours()) {
+    return Usage(prog, "'pveum " + std::string(argv[1]) +
+                           (argc > 2 ? " " + std::string(argv[2]) : std::string()) +
+                           "' is not provided by pveaudit and Proxmox's pveum is not installed");
+  }
+  return RunTree(prog, app, commands, argc, argv);
 }
 
 }  // namespace
