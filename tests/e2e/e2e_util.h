@@ -301,12 +301,15 @@ class E2eTest : public ::testing::Test {
     return ids;
   }
 
-  // `pveam access status --output-format json` as key -> value.
+  // `pveam access status --output-format json` (one object) as key -> value.
   std::map<std::string, nlohmann::json> Status() const {
     RunResult r = Pveam({"access", "status", "--output-format", "json"});
     EXPECT_EQ(r.code, 0) << r;
     std::map<std::string, nlohmann::json> m;
-    for (const auto& row : Json(r)) m[row["key"].get<std::string>()] = row["value"];
+    auto j = Json(r);
+    EXPECT_TRUE(j.is_object()) << r;
+    if (j.is_object())
+      for (auto it = j.begin(); it != j.end(); ++it) m[it.key()] = it.value();
     return m;
   }
 

@@ -16,7 +16,7 @@ TEST_F(E2eTest, PveumWithoutSystemPveumExits2) {
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
-            "pveum: 'pveum user' is not provided by pveaudit yet and Proxmox's pveum is not "
+            "pveum: 'pveum user list' is not provided by pveaudit and Proxmox's pveum is not "
             "installed\n");
   EXPECT_FALSE(std::filesystem::exists(data_dir_));
 }
