@@ -1,0 +1,231 @@
+#include "report/render.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace pveaudit::report {
+namespace {
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  std::string tail = s.substr(s.size() - suffix.size());
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return tail == suffix;
+}
+
+std::string CellText(const Cell& c) {
+  if (const auto* s = std::get_if<std::string>(&c)) return *s;
+  if (const auto* n = std::get_if<int64_t>(&c)) return std::to_string(*n);
+  return {};
+}
+
+std::string RenderCsv(const Report& r) {
+  if (r.sections.size() == 1) return RenderTable(r.sections[0].table, OutputFormat::kCsv);
+  Table all;
+  all.columns = {"section"};
+  for (const Section& s : r.sections)
+    for (const std::string& c : s.table.columns)
+      if (std::find(all.columns.begin(), all.columns.end(), c) == all.columns.end())
+        all.columns.push_back(c);
+  for (const Section& s : r.sections) {
+    std::vector<size_t> pos;
+    for (const std::string& c : s.table.columns)
+      pos.push_back(
+          size_t(std::find(all.columns.begin(), all.columns.end(), c) - all.columns.begin()));
+    for (const auto& row : s.table.rows) {
+      std::vector<Cell> out(all.columns.size(), std::string());
+      out[0] = s.name;
+      for (size_t i = 0; i < pos.size() && i < row.size(); ++i) out[pos[i]] = row[i];
+      all.rows.push_back(std::move(out));
+    }
+  }
+  return RenderTable(all, OutputFormat::kCsv);
+}
+
+std::string RenderJsonReport(const Report& r, bool pretty) {
+  nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+  for (const Section& s : r.sections)
+    obj[s.name] = nlohmann::ordered_json::parse(RenderTable(s.table, OutputFormat::kJson));
+  obj["notes"] = r.notes;
+  std::string out =
+      obj.dump(pretty ? 4 : -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  out.push_back('\n');
+  return out;
+}
+
+std::string RenderText(const Report& r) {
+  std::string out;
+  bool titled = r.sections.size() > 1;
+  for (size_t i = 0; i < r.sections.size(); ++i) {
+    const Section& s = r.sections[i];
+    if (titled) {
+      if (i) out += "\n";
+      out += s.title + " (" + std::to_string(s.table.rows.size()) + ")\n";
+    }
+    if (s.table.rows.empty())
+      out += titled ? "  (none)\n" : "(none)\n";
+    else
+      out += RenderTable(s.table, OutputFormat::kText);
+  }
+  for (const std::string& n : r.notes) out += "note: " + n + "\n";
+  return out;
+}
+
+std::string RenderHtml(const Report& r) {
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+      HtmlEscape(r.title) + "</title>\n<style>\n" + HtmlStyle() +
+      "</style>\n</head>\n<body>\n<h1>" + HtmlEscape(r.title) + "</h1>\n";
+  for (const std::string& n : r.notes) out += "<p class=\"note\">" + HtmlEscape(n) + "</p>\n";
+  for (const Section& s : r.sections) {
+    out += "<h2>" + HtmlEscape(s.title) + " (" + std::to_string(s.table.rows.size()) + ")</h2>\n";
+    out += s.table.rows.empty() ? std::string("<p>None.</p>\n") : HtmlTable(s.table);
+  }
+  out += "</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace
+
+bool ParseReportFormat(std::string_view name, ReportFormat* out) {
+  if (name == "text")
+    *out = ReportFormat::kText;
+  else if (name == "csv")
+    *out = ReportFormat::kCsv;
+  else if (name == "json")
+    *out = ReportFormat::kJson;
+  else if (name == "json-pretty")
+    *out = ReportFormat::kJsonPretty;
+  else if (name == "html")
+    *out = ReportFormat::kHtml;
+  else if (name == "yaml")
+    *out = ReportFormat::kYaml;
+  else
+    return false;
+  return true;
+}
+
+ReportFormat DefaultReportFormat(const std::string& path) {
+  if (path.empty() || path == "-") return ReportFormat::kText;
+  if (EndsWith(path, ".json")) return ReportFormat::kJsonPretty;
+  if (EndsWith(path, ".html") || EndsWith(path, ".htm")) return ReportFormat::kHtml;
+  if (EndsWith(path, ".txt")) return ReportFormat::kText;
+  if (EndsWith(path, ".yaml") || EndsWith(path, ".yml")) return ReportFormat::kYaml;
+  return ReportFormat::kCsv;
+}
+
+std::string RenderReport(const Report& r, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::kCsv:
+      return RenderCsv(r);
+    case ReportFormat::kJson:
+      return RenderJsonReport(r, false);
+    case ReportFormat::kJsonPretty:
+      return RenderJsonReport(r, true);
+    case ReportFormat::kHtml:
+      return RenderHtml(r);
+    case ReportFormat::kYaml: {
+      std::string out;
+      for (const Section& s : r.sections) {
+        out += s.name + ":\n";
+        std::string body =
+            s.table.rows.empty() ? "[]\n" : RenderTable(s.table, OutputFormat::kYaml);
+        // Indent the sequence under its key.
+        size_t start = 0;
+        while (start < body.size()) {
+          size_t nl = body.find('\n', start);
+          if (nl == std::string::npos) nl = body.size();
+          out += "  " + body.substr(start, nl - start) + "\n";
+          start = nl + 1;
+        }
+      }
+      out += "notes:\n";
+      if (r.notes.empty()) out += "  []\n";
+      for (const std::string& n : r.notes) {
+        Table t;
+        t.columns = {"n"};
+        t.rows.push_back({n});
+        std::string y = RenderTable(t, OutputFormat::kYaml);  // "- n: VALUE\n"
+        out += "  - " + y.substr(y.find(':') + 2);
+      }
+      return out;
+    }
+    case ReportFormat::kText:
+      break;
+  }
+  return RenderText(r);
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+const char* HtmlStyle() {
+  return R"(body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+  margin: 2em; color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.05em; margin-top: 1.2em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top;
+  word-break: break-word; }
+th { background: #f0f0f0; }
+tr:nth-child(even) td { background: #fafafa; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.4em 0.8em; }
+.meta td { border: none; padding: 0.1em 1em 0.1em 0; }
+.sev-high { color: #fff; background: #c62828; }
+.sev-medium { color: #000; background: #ffb300; }
+.sev-low { color: #000; background: #bbdefb; }
+.sev-info { color: #000; background: #e0e0e0; }
+.sev { font-weight: bold; padding: 0 0.4em; border-radius: 3px; white-space: nowrap; }
+.pass { color: #2e7d32; font-weight: bold; }
+.fail { color: #c62828; font-weight: bold; }
+@media print {
+  body { margin: 0; font-size: 10pt; }
+  h2 { page-break-after: avoid; }
+  tr { page-break-inside: avoid; }
+  .sev { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+)";
+}
+
+std::string HtmlTable(const Table& t) {
+  std::string out = "<table>\n<thead><tr>";
+  for (size_t i = 0; i < t.columns.size(); ++i)
+    out += "<th>" + HtmlEscape(i < t.headers.size() ? t.headers[i] : t.columns[i]) + "</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : t.rows) {
+    out += "<tr>";
+    for (size_t i = 0; i < t.columns.size(); ++i)
+      out += "<td>" + HtmlEscape(i < row.size() ? CellText(row[i]) : std::string()) + "</td>";
+    out += "</tr>\n";
+  }
+  out += "</tbody>\n</table>\n";
+  return out;
+}
+
+}  // namespace pveaudit::report
