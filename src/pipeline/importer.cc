@@ -12,6 +12,7 @@
 
 #include "core/time_spec.h"
 #include "ingest/login_tracker.h"
+#include "query/correlator.h"
 #include "pipeline/line_reader.h"
 
 namespace pveaudit {
@@ -254,6 +255,17 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     if (!b.error.ok()) {
       result = b.error;
       break;
+    }
+    // Task events get the IP and request of the access.log line that started
+    // them (docs/correlation.md); the content digest covers the result.
+    if (format == LineFormat::kTasks && !b.events.empty()) {
+      Status cs = EnrichTasks(store, &b.events);
+      if (!cs.ok()) {
+        result = cs;
+        break;
+      }
+      ChainHasher h;
+      for (size_t i = 0; i < b.events.size(); ++i) b.digests[i] = h.Digest(b.events[i]);
     }
     // Nothing new (a tailer polling an idle file): no transaction at all.
     Status st = b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, &b.digests);

@@ -1,5 +1,7 @@
 #include "query/log_query.h"
 
+#include "query/correlator.h"
+
 #include <algorithm>
 #include <deque>
 

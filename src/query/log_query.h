@@ -37,7 +37,9 @@ struct GroupRow {
 };
 
 // Matching events in time order. `limit` 0 = all; otherwise the newest
-// `limit` events (still printed oldest first, like `journalctl -n`).
+// `limit` events (still printed oldest first, like `journalctl -n`). An
+// access.log request absorbed by the task it started (query/correlator.h)
+// is shown once, as the task event that carries its IP and request.
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
 
