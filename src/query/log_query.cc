@@ -44,8 +44,9 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
     return true;
   });
   if (!st.ok()) return st;
-  return std::vector<Event>(std::make_move_iterator(out.begin()),
-                            std::make_move_iterator(out.end()));
+  std::vector<Event> v(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+  DropAbsorbedRequests(&v);
+  return v;
 }
 
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,

@@ -157,6 +157,7 @@ class SqliteStore final : public EventStore {
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
     Status st = AppendInTxn(events, rejected, cursor, digests);
     if (st.ok()) st = db_.Exec("COMMIT");
+    ++own_commits_;  // committed or rolled back: reader caches may be stale
     if (!st.ok()) {
       (void)db_.Exec("ROLLBACK");
       writer_loaded_ = false;  // in-memory state may be ahead of the database: reload
@@ -715,7 +716,8 @@ class SqliteStore final : public EventStore {
     if (kind == kNumDictKinds || IsInlineKind(kind))
       return Status::InvalidArgument("ScanKeys: not a dictionary field");
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
-    Status st = LoadKind(kind);
+    Status st = RefreshReaderCaches();
+    if (st.ok()) st = LoadKind(kind);
     if (st.ok())
       st = ScanInTxn(f, uint32_t(key), [&](const Row& r) { return fn(r.time_us, r.dict[kind]); });
     if (st.ok()) *names = reader_dict_[kind];
@@ -725,7 +727,28 @@ class SqliteStore final : public EventStore {
 
   // Visits matching rows in (time, id) order with the columns of `fields`
   // decoded; `fn` returns false to stop.
+  // Reader caches (dictionaries) are valid for one state of the database:
+  // this connection's appends and other connections' commits (PRAGMA
+  // data_version) invalidate them. Regression: a daemon that scanned, then
+  // appended new strings, then scanned again saw "dictionary has no entry".
+  Status RefreshReaderCaches() {
+    auto s = db_.Prepare("PRAGMA data_version");
+    if (!s.ok()) return s.status();
+    int64_t version = s->Step() ? s->Int(0) : 0;
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    if (version == cache_data_version_ && own_commits_ == cache_own_commits_) return Status::OK();
+    cache_data_version_ = version;
+    cache_own_commits_ = own_commits_;
+    for (int k = 0; k < kNumDictKinds; ++k) {
+      reader_dict_loaded_[k] = false;
+      reader_dict_[k].clear();
+      lookup_cache_[k].clear();
+    }
+    return Status::OK();
+  }
+
   Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(const Row&)>& fn) {
+    PVEAUDIT_RETURN_IF_ERROR(RefreshReaderCaches());
     for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
       if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
     Plan plan;
@@ -803,6 +826,7 @@ class SqliteStore final : public EventStore {
 
   Result<VerifyReport> VerifyInTxn(const std::function<void(uint64_t, uint64_t)>& progress) {
     VerifyReport rep;
+    PVEAUDIT_RETURN_IF_ERROR(RefreshReaderCaches());
     for (int k = 0; k < kNumDictKinds; ++k)
       if (!IsInlineKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
     uint64_t head_last = 0;
@@ -1038,6 +1062,8 @@ class SqliteStore final : public EventStore {
   Stmt ins_dict_, ins_block_, ins_col_, set_head_, set_cursor_, ins_rejected_;
 
   // Reader state.
+  uint64_t own_commits_ = 0, cache_own_commits_ = 0;
+  int64_t cache_data_version_ = -1;
   std::vector<Row> scan_rows_;
   std::string chunk_buf_;
   bool reader_dict_loaded_[kNumDictKinds] = {};

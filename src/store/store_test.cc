@@ -240,6 +240,26 @@ TYPED_TEST(StoreContractTest, SmallAppendsFillBlocksAndReopenContinuesTheChain) 
   EXPECT_EQ(v->events_checked, 12u);
 }
 
+// Regression: a store object that scanned (loading its dictionary caches),
+// then appended new strings, failed its next scan with "dictionary 1 has no
+// entry" (the daemon scans for correlation between appends).
+TYPED_TEST(StoreContractTest, ScanAfterAppendSeesNewStrings) {
+  auto s = this->Open();
+  std::vector<Event> a = {Ev(kT0, "alice@pve", "vm:start", "/vms/100")};
+  ASSERT_TRUE(s->Append(&a, {}, nullptr).ok());
+  EXPECT_EQ(this->All(*s).size(), 1u);
+  std::vector<Event> b = {Ev(kT0 + 1, "zed@pve", "vm:newverb", "/vms/999")};
+  b[0].status = "418";
+  ASSERT_TRUE(s->Append(&b, {}, nullptr).ok());
+  auto all = this->All(*s);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].user, "zed@pve");
+  EXPECT_EQ(all[1].status, "418");
+  Filter f;
+  f.action = "vm:newverb";
+  EXPECT_EQ(this->All(*s, f).size(), 1u);
+}
+
 TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
   auto s = this->Open();
   SourceCursor c;
