@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/filter.h"
 #include "pve/parse_util.h"
 
 namespace pveaudit::pve {
@@ -244,6 +245,379 @@ std::map<std::string, std::map<std::string, bool>> PermissionTree(const PveConfi
     if (!privs.empty()) tree[path] = std::move(privs);  // paths without privileges are left out
   }
   return tree;
+}
+
+// ------------------------------------------------------ PermissionIndex --
+
+namespace {
+
+using RoleIds = PermissionIndex::RoleIds;
+
+// Parents first: "/vms" < "/vms/100" < "/vms-x".
+bool ParentsFirst(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+// Adds `role`, OR-ing the propagate flag when it is already there.
+void Merge(RoleIds* out, int role, bool propagate) {
+  auto it = std::lower_bound(out->begin(), out->end(), role,
+                             [](const std::pair<int, bool>& x, int r) { return x.first < r; });
+  if (it != out->end() && it->first == role)
+    it->second = it->second || propagate;
+  else
+    out->insert(it, {role, propagate});
+}
+
+// NoAccess in the final set cancels every other role.
+void CollapseNoAccess(RoleIds* r, int no_access) {
+  for (const auto& [role, propagate] : *r)
+    if (role == no_access) {
+      RoleIds only = {{role, propagate}};
+      *r = std::move(only);
+      return;
+    }
+}
+
+bool HasRole(const RoleIds& r, int role) {
+  for (const auto& [id, propagate] : r)
+    if (id == role) return true;
+  return false;
+}
+
+// "/vms/100" -> {"/", "/vms", "/vms/100"}.
+std::vector<std::string> PathLevels(const std::string& path) {
+  std::vector<std::string> out = {"/"};
+  for (size_t slash = path.find('/', 1); path.size() > 1; slash = path.find('/', slash + 1)) {
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string::npos) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
+  const AccessConfig& ac = cfg.access;
+  std::set<std::string> unique = {"/"};
+  for (const Acl& a : ac.acls) unique.insert(a.path);
+  paths_.assign(unique.begin(), unique.end());
+  std::sort(paths_.begin(), paths_.end(), ParentsFirst);
+  for (size_t i = 0; i < paths_.size(); ++i) path_index_.emplace(paths_[i], int(i));
+  parent_.assign(paths_.size(), -1);
+  end_.assign(paths_.size(), int(paths_.size()));
+  std::vector<int> stack;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    while (!stack.empty() && !ResourceCovers(paths_[size_t(stack.back())], paths_[i])) {
+      end_[size_t(stack.back())] = int(i);
+      stack.pop_back();
+    }
+    parent_[i] = stack.empty() ? -1 : stack.back();
+    stack.push_back(int(i));
+  }
+
+  std::set<std::string> names = {"Administrator", "NoAccess"};
+  for (const auto& [name, role] : ac.roles) names.insert(name);
+  for (const Acl& a : ac.acls) names.insert(a.role);
+  role_names_.assign(names.begin(), names.end());
+  for (size_t i = 0; i < role_names_.size(); ++i) role_ids_.emplace(role_names_[i], int(i));
+
+  // (type, name) -> path -> role -> propagate; a later line wins, as in
+  // the map-based evaluator.
+  std::map<std::pair<int, std::string>, std::map<int, std::map<int, bool>>> by_key;
+  for (const Acl& a : ac.acls)
+    by_key[{int(a.type), a.principal}][path_index_.at(a.path)][role_ids_.at(a.role)] = a.propagate;
+  for (auto& [key, paths] : by_key) {
+    std::vector<Entry>& v = entries_[key];
+    for (const auto& [path, roles] : paths)
+      for (const auto& [role, propagate] : roles) v.push_back({path, 0, role, propagate});
+  }
+  for (const auto& [name, group] : ac.groups)
+    for (const std::string& m : group.members) member_of_[m].push_back(name);
+
+  std::set<std::string> members;
+  for (const auto& [id, pool] : ac.pools) {
+    Pool p;
+    p.levels.push_back(0);
+    if (int i = PathIndex("/pool"); i >= 0) p.levels.push_back(i);
+    if (int i = PathIndex("/pool/" + id); i >= 0) {
+      p.levels.push_back(i);
+      p.self = true;
+    }
+    for (int vmid : pool.vms) p.members.push_back("/vms/" + std::to_string(vmid));
+    for (const std::string& st : pool.storages) p.members.push_back("/storage/" + st);
+    for (const std::string& m : p.members) {
+      members.insert(m);
+      p.member_index.push_back(PathIndex(m));
+    }
+    pools_.push_back(std::move(p));
+  }
+  pool_member_.assign(paths_.size(), 0);
+  for (size_t i = 0; i < paths_.size(); ++i) pool_member_[i] = members.count(paths_[i]) ? 1 : 0;
+}
+
+int PermissionIndex::PathIndex(const std::string& path) const {
+  auto it = path_index_.find(path);
+  return it == path_index_.end() ? -1 : it->second;
+}
+
+int PermissionIndex::RoleId(const std::string& name) const {
+  auto it = role_ids_.find(name);
+  return it == role_ids_.end() ? -1 : it->second;
+}
+
+std::map<std::string, bool> PermissionIndex::ToRoleSet(const RoleIds& roles) const {
+  std::map<std::string, bool> out;
+  for (const auto& [id, propagate] : roles) out.emplace_hint(out.end(), RoleName(id), propagate);
+  return out;
+}
+
+// The entries that count for `principal` (a user or a privilege-separated
+// token), sorted by path, class (own before group), role.
+void PermissionIndex::Entries(const std::string& principal, std::vector<Entry>* out) const {
+  out->clear();
+  bool token = SplitTokenId(principal, nullptr, nullptr);
+  auto own = entries_.find({int(token ? PrincipalType::kToken : PrincipalType::kUser), principal});
+  if (own != entries_.end()) out->insert(out->end(), own->second.begin(), own->second.end());
+  if (!token)
+    if (auto m = member_of_.find(principal); m != member_of_.end())
+      for (const std::string& g : m->second)
+        if (auto e = entries_.find({int(PrincipalType::kGroup), g}); e != entries_.end())
+          for (Entry x : e->second) {
+            x.cls = 1;
+            out->push_back(x);
+          }
+  std::sort(out->begin(), out->end(), [](const Entry& a, const Entry& b) {
+    if (a.path != b.path) return a.path < b.path;
+    if (a.cls != b.cls) return a.cls < b.cls;
+    return a.role < b.role;
+  });
+}
+
+namespace {
+
+// Roles one level sets: on the final path every entry, above it only the
+// propagating ones. Own (token or user) entries beat the union of the
+// groups' entries. False when no entry applies (the level inherits).
+template <typename EntryT>
+bool LevelRoles(const EntryT* b, const EntryT* e, bool final, RoleIds* out) {
+  out->clear();
+  for (int cls = 0; cls < 2; ++cls) {
+    for (const EntryT* x = b; x != e; ++x)
+      if (x->cls == cls && (final || x->propagate)) Merge(out, x->role, x->propagate);
+    if (!out->empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Pool roles on each pool's members: calls add(pool, roles) for each pool
+// where the principal has roles; `entries` as Entries() returns them.
+template <typename F>
+void PermissionIndex::ForEachPoolRoles(const std::vector<Entry>& entries, F add) const {
+  const int no_access = RoleId("NoAccess");
+  RoleIds state, level;
+  for (const Pool& p : pools_) {
+    state.clear();
+    for (size_t i = 0; i < p.levels.size(); ++i) {
+      int path = p.levels[i];
+      auto b = std::lower_bound(entries.begin(), entries.end(), path,
+                                [](const Entry& x, int v) { return x.path < v; });
+      auto e = b;
+      while (e != entries.end() && e->path == path) ++e;
+      bool final = p.self && i + 1 == p.levels.size();
+      if (b != e && LevelRoles(&*b, &*b + (e - b), final, &level)) state = level;
+    }
+    CollapseNoAccess(&state, no_access);
+    if (!state.empty()) add(p, state);
+  }
+}
+
+std::map<std::string, std::vector<int>> PermissionIndex::PoolRolesOf(
+    const std::vector<Entry>& entries) const {
+  std::map<std::string, std::vector<int>> out;
+  ForEachPoolRoles(entries, [&](const Pool& p, const RoleIds& state) {
+    for (const std::string& m : p.members) {
+      std::vector<int>& roles = out[m];
+      for (const auto& [role, propagate] : state) roles.push_back(role);
+    }
+  });
+  for (auto& [path, roles] : out) {
+    std::sort(roles.begin(), roles.end());
+    roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<int>> PermissionIndex::PoolRoles(
+    const std::string& principal) const {
+  if (principal == "root@pam") return {};
+  std::string who = principal;
+  if (SplitTokenId(principal, nullptr, nullptr)) {
+    auto t = cfg_.access.tokens.find(principal);
+    if (t == cfg_.access.tokens.end()) return {};
+    if (!t->second.privsep) return PoolRoles(t->second.userid);
+  }
+  std::vector<Entry> entries;
+  Entries(who, &entries);
+  return PoolRolesOf(entries);
+}
+
+std::vector<PermissionIndex::Decision> PermissionIndex::Decide(const std::string& principal) const {
+  const int admin = RoleId("Administrator"), no_access = RoleId("NoAccess");
+  if (principal == "root@pam") return {{0, {{admin, true}}, {{admin, true}}}};
+  if (SplitTokenId(principal, nullptr, nullptr)) {
+    auto t = cfg_.access.tokens.find(principal);
+    if (t == cfg_.access.tokens.end()) return {{0, {}, {}}};
+    if (!t->second.privsep) return Decide(t->second.userid);
+  } else if (principal.find('@') == std::string::npos) {
+    return {{0, {}, {}}};
+  }
+  std::vector<Entry> entries;
+  Entries(principal, &entries);
+
+  // Pool roles on member paths that are in paths(): (index, roles).
+  // Pool roles on member paths that are in paths(): (index, state) pairs,
+  // sorted; a member of several pools gets the union.
+  std::vector<RoleIds> states;
+  std::vector<std::pair<int, int>> pool;
+  ForEachPoolRoles(entries, [&](const Pool& p, const RoleIds& state) {
+    states.push_back(state);
+    for (int m : p.member_index)
+      if (m >= 0) pool.emplace_back(m, int(states.size() - 1));
+  });
+  std::sort(pool.begin(), pool.end());
+  std::vector<int> cand = {0};
+  cand.reserve(entries.size() + pool.size() + 1);
+  for (const Entry& e : entries)
+    if (e.path != cand.back()) cand.push_back(e.path);
+  for (const auto& [i, state] : pool) cand.push_back(i);
+  std::sort(cand.begin(), cand.end());
+  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+
+  // One walk, parents first: a decided path's raw (not yet NoAccess-
+  // collapsed) roles flow to the decided paths below it.
+  struct Frame {
+    int end;
+    RoleIds below;
+  };
+  std::vector<Frame> stack;
+  std::vector<Decision> out;
+  out.reserve(cand.size());
+  static const RoleIds kNone;
+  RoleIds level;
+  std::vector<int> pool_roles;
+  size_t k = 0, pk = 0;
+  for (int c : cand) {
+    while (!stack.empty() && c >= stack.back().end) stack.pop_back();
+    const RoleIds& inherited = stack.empty() ? kNone : stack.back().below;
+    while (k < entries.size() && entries[k].path < c) ++k;
+    size_t b = k;
+    while (k < entries.size() && entries[k].path == c) ++k;
+    const Entry* eb = entries.data() + b;
+    const Entry* ee = entries.data() + k;
+    Decision d;
+    d.path = c;
+    d.roles = b != k && LevelRoles(eb, ee, true, &level) ? level : inherited;
+    RoleIds below = b != k && LevelRoles(eb, ee, false, &level) ? level : inherited;
+    d.below = below;
+    CollapseNoAccess(&d.roles, no_access);
+    CollapseNoAccess(&d.below, no_access);
+    while (pk < pool.size() && pool[pk].first < c) ++pk;
+    if (pk < pool.size() && pool[pk].first == c && !HasRole(d.roles, no_access)) {
+      // A pool NoAccess trumps the regular ACL; other pool roles are added
+      // where the regular ACL did not set them, never propagating.
+      pool_roles.clear();
+      for (size_t q = pk; q < pool.size() && pool[q].first == c; ++q)
+        for (const auto& [r, prop] : states[size_t(pool[q].second)]) pool_roles.push_back(r);
+      if (std::find(pool_roles.begin(), pool_roles.end(), no_access) != pool_roles.end()) {
+        d.roles = {{no_access, false}};
+      } else {
+        for (int r : pool_roles)
+          if (!HasRole(d.roles, r)) Merge(&d.roles, r, false);
+      }
+    }
+    stack.push_back({end_[size_t(c)], std::move(below)});
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::map<std::string, bool> PermissionIndex::EffectiveRoles(const std::string& principal,
+                                                            const std::string& path) const {
+  if (principal == "root@pam") return {{"Administrator", true}};
+  if (SplitTokenId(principal, nullptr, nullptr)) {
+    auto t = cfg_.access.tokens.find(principal);
+    if (t == cfg_.access.tokens.end()) return {};
+    if (!t->second.privsep) return EffectiveRoles(t->second.userid, path);
+  } else if (principal.find('@') == std::string::npos) {
+    return {};
+  }
+  std::vector<Decision> decided = Decide(principal);
+  std::map<int, const Decision*> at;
+  for (const Decision& d : decided) at.emplace(d.path, &d);
+  // The nearest ancestor-or-self of `path` in paths().
+  int idx = -1;
+  std::vector<std::string> levels = PathLevels(path);
+  for (auto l = levels.rbegin(); l != levels.rend() && idx < 0; ++l) idx = PathIndex(*l);
+  bool self = paths_[size_t(idx)] == path;
+  if (self)
+    if (auto it = at.find(idx); it != at.end()) return ToRoleSet(it->second->roles);
+  int a = self ? parent_[size_t(idx)] : idx;
+  while (a >= 0 && !at.count(a)) a = parent_[size_t(a)];
+  RoleIds roles = a >= 0 ? at[a]->below : RoleIds{};
+  if (!self) {
+    // A pool member path without ACL entries (not in paths()).
+    auto pool = PoolRoles(principal);
+    const int no_access = RoleId("NoAccess");
+    if (auto pr = pool.find(path); pr != pool.end() && !HasRole(roles, no_access)) {
+      if (std::binary_search(pr->second.begin(), pr->second.end(), no_access))
+        roles = {{no_access, false}};
+      else
+        for (int r : pr->second)
+          if (!HasRole(roles, r)) Merge(&roles, r, false);
+    }
+  }
+  return ToRoleSet(roles);
+}
+
+std::map<std::string, bool> PermissionIndex::EffectivePrivileges(const std::string& principal,
+                                                                 const std::string& path) const {
+  auto privs_of = [&](const std::map<std::string, bool>& roles) {
+    PrivSet privs;
+    for (const auto& [role, propagate] : roles) {
+      auto it = cfg_.access.roles.find(role);
+      if (it == cfg_.access.roles.end()) continue;
+      for (const std::string& p : it->second.privs) {
+        auto [pit, inserted] = privs.emplace(p, propagate);
+        if (!inserted) pit->second = pit->second || propagate;
+      }
+    }
+    return privs;
+  };
+  if (principal == "root@pam") return privs_of({{"Administrator", true}});
+  if (SplitTokenId(principal, nullptr, nullptr)) {
+    auto t = cfg_.access.tokens.find(principal);
+    if (t == cfg_.access.tokens.end()) return {};
+    PrivSet user_privs = EffectivePrivileges(t->second.userid, path);
+    if (!t->second.privsep) return user_privs;
+    PrivSet own = privs_of(EffectiveRoles(principal, path));
+    if (t->second.userid == "root@pam") return own;
+    PrivSet both;
+    for (const auto& [priv, propagate] : own)
+      if (auto u = user_privs.find(priv); u != user_privs.end())
+        both[priv] = propagate && u->second;
+    return both;
+  }
+  if (!VerifyUsername(principal)) return {};
+  return privs_of(EffectiveRoles(principal, path));
 }
 
 }  // namespace pveaudit::pve

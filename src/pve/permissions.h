@@ -16,9 +16,12 @@
 // Thread safety: pure functions of the model.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pve/access_config.h"
 
@@ -38,5 +41,86 @@ std::map<std::string, bool> EffectivePrivileges(const PveConfig& cfg, const std:
 // that path.
 std::map<std::string, std::map<std::string, bool>> PermissionTree(
     const PveConfig& cfg, const std::string& principal, const std::string& only_path = "");
+
+// The same rules for many questions: the ACL tree is built once, and one
+// walk over the paths that name a principal (or one of its groups) decides
+// its roles on every ACL path. Reports ask millions of (principal, path)
+// questions; each of the functions above rebuilds the tree per call.
+// Thread safety: const methods may be called from several threads.
+class PermissionIndex {
+ public:
+  // Roles as interned ids, sorted by id; ids are assigned in name order,
+  // so the order equals std::map<std::string, bool>'s.
+  using RoleIds = std::vector<std::pair<int, bool>>;  // (role id, propagate)
+
+  explicit PermissionIndex(const PveConfig& cfg);
+
+  // "/" and every ACL path, parents first (PathLess order: a depth-first
+  // walk of the tree).
+  const std::vector<std::string>& paths() const { return paths_; }
+  // Index in paths() of the nearest proper ancestor in paths(); -1 for "/".
+  const std::vector<int>& parent() const { return parent_; }
+  // One past the last index of paths()[i]'s subtree.
+  const std::vector<int>& subtree_end() const { return end_; }
+  // Index of `path` in paths(), or -1.
+  int PathIndex(const std::string& path) const;
+  const std::string& RoleName(int id) const { return role_names_[size_t(id)]; }
+  // True for paths()[i] that are a pool member path (/vms/ID, /storage/ID).
+  bool IsPoolMember(size_t i) const { return pool_member_[i] != 0; }
+
+  // A path where `principal`'s roles are decided: "/", the ACL paths whose
+  // entries name it or one of its groups (a privilege-separated token: the
+  // token; other tokens: their user's) and the pool member paths in paths()
+  // where it gets pool roles.
+  struct Decision {
+    int path = 0;   // index in paths()
+    RoleIds roles;  // EffectiveRoles there
+    RoleIds below;  // EffectiveRoles on any path below it without a decision of its own
+  };
+  // Every decided path of `principal`, parents first. Every other path in
+  // paths() gets `below` of its nearest decided ancestor.
+  std::vector<Decision> Decide(const std::string& principal) const;
+  // Pool roles of `principal`: member path -> role ids (sorted, unique).
+  std::map<std::string, std::vector<int>> PoolRoles(const std::string& principal) const;
+
+  std::map<std::string, bool> ToRoleSet(const RoleIds& roles) const;
+  // Same results as the free functions (normalised paths).
+  std::map<std::string, bool> EffectiveRoles(const std::string& principal,
+                                             const std::string& path) const;
+  std::map<std::string, bool> EffectivePrivileges(const std::string& principal,
+                                                  const std::string& path) const;
+
+ private:
+  struct Entry {
+    int path;
+    int cls;  // 0: the principal's own (user or token) entry, 1: a group's
+    int role;
+    bool propagate;
+  };
+  void Entries(const std::string& principal, std::vector<Entry>* out) const;
+  std::map<std::string, std::vector<int>> PoolRolesOf(const std::vector<Entry>& entries) const;
+  int RoleId(const std::string& name) const;
+  struct Pool;
+  template <typename F>
+  void ForEachPoolRoles(const std::vector<Entry>& entries, F add) const;
+
+  const PveConfig& cfg_;
+  std::vector<std::string> paths_;
+  std::vector<int> parent_, end_;
+  std::map<std::string, int> path_index_;
+  std::vector<char> pool_member_;
+  std::vector<std::string> role_names_;
+  std::map<std::string, int> role_ids_;
+  // (type, name) -> entries (cls 0), sorted by path, role; last line wins.
+  std::map<std::pair<int, std::string>, std::vector<Entry>> entries_;
+  std::map<std::string, std::vector<std::string>> member_of_;
+  struct Pool {
+    std::vector<int> levels;  // indexes in paths() of "/", "/pool", "/pool/ID" when present
+    bool self = false;        // levels.back() is "/pool/ID"
+    std::vector<std::string> members;  // member paths
+    std::vector<int> member_index;     // their indexes in paths(), or -1
+  };
+  std::vector<Pool> pools_;
+};
 
 }  // namespace pveaudit::pve

@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "pve/access_config.h"
+#include "pve/permissions.h"
 #include "store/event_store.h"
 
 namespace pveaudit::report {
@@ -65,31 +66,26 @@ Result<StoreFacts> CollectStoreFacts(EventStore* store, const ReportOptions& opt
 using RoleSet = std::map<std::string, bool>;  // role -> propagate
 using PrivSet = std::map<std::string, bool>;  // privilege -> propagate
 
-// pve::EffectiveRoles / pve::EffectivePrivileges with the ACL tree built
-// once instead of per call (the reports ask millions of questions). Same
-// rules, step by step; report_test checks both agree on every principal and
-// path of the fixtures and of generated configs. REQUIRES: normalised paths.
+// pve::EffectiveRoles / pve::EffectivePrivileges answered by
+// pve::PermissionIndex (the ACL tree built once, one walk per principal)
+// instead of rebuilding the tree per call. report_test checks both agree on
+// every principal and path of the fixtures and of generated configs.
+// REQUIRES: normalised paths.
 class PermissionIndex {
  public:
-  explicit PermissionIndex(const pve::PveConfig& cfg);
-  RoleSet EffectiveRoles(const std::string& principal, const std::string& path);
-  PrivSet EffectivePrivileges(const std::string& principal, const std::string& path);
+  explicit PermissionIndex(const pve::PveConfig& cfg) : index_(cfg) {}
+  RoleSet EffectiveRoles(const std::string& principal, const std::string& path) const {
+    return index_.EffectiveRoles(principal, path);
+  }
+  PrivSet EffectivePrivileges(const std::string& principal, const std::string& path) const {
+    return index_.EffectivePrivileges(principal, path);
+  }
   // Member path -> roles `principal` gets there from pool ACLs.
-  const std::map<std::string, std::set<std::string>>& PoolRoles(const std::string& principal);
+  std::map<std::string, std::set<std::string>> PoolRoles(const std::string& principal) const;
+  const pve::PermissionIndex& engine() const { return index_; }
 
  private:
-  struct Node {
-    std::unordered_map<std::string, RoleSet> users, groups, tokens;
-  };
-  RoleSet Roles(const std::string& principal, const std::string& path);
-  RoleSet CompiledRoles(const std::string& principal, const std::string& path);
-  PrivSet PrivsOf(const RoleSet& roles) const;
-
-  const pve::PveConfig& cfg_;
-  std::unordered_map<std::string, Node> tree_;
-  std::map<std::string, std::set<std::string>> member_of_;
-  // PoolRoles of the last few principals (reports go principal by principal).
-  std::map<std::string, std::map<std::string, std::set<std::string>>> pool_roles_;
+  pve::PermissionIndex index_;
 };
 
 // Index of the ACL entries by path and principal. The paths are the ACL
@@ -99,15 +95,15 @@ class AclIndex {
   explicit AclIndex(const pve::PveConfig& cfg);
 
   // Every ACL path plus "/", parents before children.
-  const std::vector<std::string>& paths() const { return paths_; }
+  const std::vector<std::string>& paths() const { return engine().paths(); }
   // Index in paths() of the nearest proper ancestor in paths(), or -1 for "/".
-  const std::vector<int>& parent() const { return parent_; }
+  const std::vector<int>& parent() const { return engine().parent(); }
   // Indexes in paths() where the principal's roles are decided: "/", paths
   // whose entries name the user or one of its groups (a privilege-separated
   // token: the token; other tokens: their user's), and pool member paths
   // where it gets pool roles. Everywhere else it has what the nearest
   // candidate ancestor passes down.
-  std::vector<int> CandidateIndexes(const std::string& principal);
+  std::vector<int> CandidateIndexes(const std::string& principal) const;
 
   struct Decided {
     int path = 0;   // index in paths()
@@ -115,33 +111,28 @@ class AclIndex {
     RoleSet below;  // what paths below it without a candidate of their own get
   };
   // The principal's roles on each candidate path and what they pass down.
-  std::vector<Decided> DecidedRoles(const std::string& principal);
+  std::vector<Decided> DecidedRoles(const std::string& principal) const;
   // Indexes of ACL entries (cfg.access.acls) that name `principal` directly.
   const std::vector<size_t>& EntriesOf(pve::PrincipalType type, const std::string& name) const;
 
   // Effective roles of `principal` on every path in paths() (empty maps for
-  // paths where it has none), evaluated on at most two paths per candidate.
-  std::vector<RoleSet> RolesOnAllPaths(const std::string& principal);
+  // paths where it has none).
+  std::vector<RoleSet> RolesOnAllPaths(const std::string& principal) const;
 
   // The compact permission list of the user report: "PATH: ROLE, ROLE" for
   // "/" and each path where the roles differ from what the nearest listed
   // ancestor passes down; roles that do not propagate are marked
   // "(this path only)". Entries are joined with "; ".
-  std::string CompactPermissions(const std::string& principal);
+  std::string CompactPermissions(const std::string& principal) const;
 
   PermissionIndex& permissions() { return perms_; }
+  const pve::PermissionIndex& engine() const { return perms_.engine(); }
   // True for paths()[i] that are a pool member path (/vms/ID, /storage/ID).
-  bool IsPoolMember(size_t i) const { return pool_member_[i] != 0; }
+  bool IsPoolMember(size_t i) const { return engine().IsPoolMember(i); }
 
  private:
-  const pve::PveConfig& cfg_;
   PermissionIndex perms_;
-  std::vector<char> pool_member_;
-  std::vector<std::string> paths_;
-  std::vector<int> parent_;
-  std::map<std::string, int> path_index_;
   std::map<std::pair<int, std::string>, std::vector<size_t>> entries_;  // (type, name) -> acls
-  std::map<std::pair<int, std::string>, std::vector<int>> paths_of_;    // (type, name) -> paths
 };
 
 // Comparison that sorts ACL paths parents first ("/vms" < "/vms/100" <

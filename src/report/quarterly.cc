@@ -50,11 +50,17 @@ bool PowerfulRole(const pve::PveConfig& cfg, const std::string& role) {
 
 // True when `userid` holds a powerful role on any path (directly, by group
 // or as root@pam).
-bool PrivilegedUser(const pve::PveConfig& cfg, AclIndex& index, const std::string& userid) {
-  for (int i : index.CandidateIndexes(userid))
-    for (const auto& [role, prop] :
-         index.permissions().EffectiveRoles(userid, index.paths()[size_t(i)]))
-      if (PowerfulRole(cfg, role)) return true;
+// `powerful` caches PowerfulRole by role id (-1: not yet known).
+bool PrivilegedUser(const pve::PveConfig& cfg, const AclIndex& index, const std::string& userid,
+                    std::vector<signed char>* powerful) {
+  const pve::PermissionIndex& e = index.engine();
+  for (const pve::PermissionIndex::Decision& d : e.Decide(userid))
+    for (const auto& [role, prop] : d.roles) {
+      if (size_t(role) >= powerful->size()) powerful->resize(size_t(role) + 1, -1);
+      signed char& p = (*powerful)[size_t(role)];
+      if (p < 0) p = PowerfulRole(cfg, e.RoleName(role)) ? 1 : 0;
+      if (p) return true;
+    }
   return false;
 }
 
@@ -129,6 +135,7 @@ std::vector<Finding> RunQuarterlyChecks(const pve::PveConfig& cfg, const StoreFa
   const auto& ac = cfg.access;
   const int64_t now = opt.now_us;
   AclIndex index(cfg);
+  std::vector<signed char> powerful;  // PowerfulRole by role id
   auto add = [&](int check, std::string rule, Severity sev, std::string subject,
                  std::string evidence, std::string fix) {
     out.push_back(
@@ -229,7 +236,7 @@ std::vector<Finding> RunQuarterlyChecks(const pve::PveConfig& cfg, const StoreFa
     if (!active(u)) continue;
     pve::TfaStatus tfa = pve::UserTfaStatus(cfg, id);
     if (tfa.any()) continue;
-    bool priv = PrivilegedUser(cfg, index, id);
+    bool priv = PrivilegedUser(cfg, index, id, &powerful);
     add(3, "tfa.missing", priv ? Severity::kHigh : Severity::kMedium, id,
         std::string("no enabled second factor in priv/tfa.cfg and realm '") + RealmOf(id) +
             "' does not enforce TFA" + (priv ? "; the user holds administrative roles" : ""),

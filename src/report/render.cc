@@ -20,27 +20,78 @@ std::string CellText(const Cell& c) {
   return {};
 }
 
+// CsvEscape(cell) appended to `out`, without a temporary for the common
+// cell that needs neither quoting nor neutralising.
+void AppendCsv(std::string* out, std::string_view cell) {
+  if (cell.empty()) return;
+  if (std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos) {
+    out->append(CsvEscape(cell));  // rare: may need the formula-neutralising '
+    return;
+  }
+  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos || cell.front() == ' ' ||
+               cell.back() == ' ' || cell.back() == '\t';
+  if (!quote) {
+    out->append(cell);
+    return;
+  }
+  out->push_back('"');
+  for (char c : cell) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+void AppendCsvCell(std::string* out, const Cell& c) {
+  if (const auto* s = std::get_if<std::string>(&c))
+    AppendCsv(out, *s);
+  else if (const auto* n = std::get_if<int64_t>(&c))
+    out->append(std::to_string(*n));
+}
+
+// Several sections: one rectangular file whose header is `section` plus the
+// union of the sections' columns. Written row by row into the output (no
+// union table: the coverage section alone can have millions of rows).
 std::string RenderCsv(const Report& r) {
   if (r.sections.size() == 1) return RenderTable(r.sections[0].table, OutputFormat::kCsv);
-  Table all;
-  all.columns = {"section"};
+  std::vector<std::string> columns = {"section"};
   for (const Section& s : r.sections)
     for (const std::string& c : s.table.columns)
-      if (std::find(all.columns.begin(), all.columns.end(), c) == all.columns.end())
-        all.columns.push_back(c);
-  for (const Section& s : r.sections) {
-    std::vector<size_t> pos;
-    for (const std::string& c : s.table.columns)
-      pos.push_back(
-          size_t(std::find(all.columns.begin(), all.columns.end(), c) - all.columns.begin()));
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+  // Reserve roughly the final size once instead of growing by copies.
+  size_t estimate = 0;
+  for (const Section& s : r.sections)
     for (const auto& row : s.table.rows) {
-      std::vector<Cell> out(all.columns.size(), std::string());
-      out[0] = s.name;
-      for (size_t i = 0; i < pos.size() && i < row.size(); ++i) out[pos[i]] = row[i];
-      all.rows.push_back(std::move(out));
+      estimate += s.name.size() + columns.size() + 1;
+      for (const Cell& c : row)
+        if (const auto* str = std::get_if<std::string>(&c))
+          estimate += str->size() + 2;
+        else
+          estimate += 8;
+    }
+  std::string out;
+  out.reserve(estimate + estimate / 16 + 1024);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendCsv(&out, columns[i]);
+  }
+  out += "\r\n";
+  for (const Section& s : r.sections) {
+    // For each output column, the section's column index or -1.
+    std::vector<int> from(columns.size(), -1);
+    for (size_t i = 0; i < s.table.columns.size(); ++i)
+      from[size_t(std::find(columns.begin(), columns.end(), s.table.columns[i]) -
+                  columns.begin())] = int(i);
+    for (const auto& row : s.table.rows) {
+      AppendCsv(&out, s.name);
+      for (size_t c = 1; c < columns.size(); ++c) {
+        out.push_back(',');
+        if (from[c] >= 0 && size_t(from[c]) < row.size()) AppendCsvCell(&out, row[size_t(from[c])]);
+      }
+      out += "\r\n";
     }
   }
-  return RenderTable(all, OutputFormat::kCsv);
+  return out;
 }
 
 std::string RenderJsonReport(const Report& r, bool pretty) {

@@ -1,5 +1,8 @@
 #include "report/reports.h"
 
+#include <algorithm>
+#include <deque>
+#include <set>
 #include <unordered_map>
 
 #include "core/time_spec.h"
@@ -164,12 +167,41 @@ Report BuildAclReport(const pve::PveConfig& cfg, const ReportOptions& opt) {
                        "status"};
   cov.table.max_width = {0, 0, 0, 0, 60, 0, 0};
   AclIndex index(cfg);
-  const auto& paths = index.paths();
-  std::unordered_map<std::string, std::string> priv_cache;  // role list -> privileges
-  auto roles_text = [](const RoleSet& r) {
-    std::vector<std::string> names;
-    for (const auto& [role, prop] : r) names.push_back(role);
-    return Join(names, ",");
+  const pve::PermissionIndex& engine = index.engine();
+  const auto& paths = engine.paths();
+  using RoleIds = pve::PermissionIndex::RoleIds;
+  using Decision = pve::PermissionIndex::Decision;
+  // Role lists and their privileges are few: render each once.
+  std::unordered_map<std::string, std::pair<std::string, std::string>> text_cache;
+  auto texts = [&](const RoleIds& r) -> const std::pair<std::string, std::string>& {
+    std::string key;
+    for (const auto& [id, prop] : r) key.append(reinterpret_cast<const char*>(&id), sizeof id);
+    auto it = text_cache.find(key);
+    if (it != text_cache.end()) return it->second;
+    std::string names;
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) names += ',';
+      names += engine.RoleName(r[i].first);
+    }
+    RoleSet set = engine.ToRoleSet(r);
+    return text_cache
+        .emplace(std::move(key),
+                 std::make_pair(std::move(names), Join(PrivilegesOfRoles(cfg, set), ",")))
+        .first->second;
+  };
+  // Roles of a decided principal on path index `i` (its own decision, else
+  // what its nearest decided ancestor passes down).
+  auto roles_at = [&](const std::vector<Decision>& decided, int i) -> const RoleIds& {
+    static const RoleIds kNone;
+    auto find = [&](int p) {
+      auto it = std::lower_bound(decided.begin(), decided.end(), p,
+                                 [](const Decision& d, int v) { return d.path < v; });
+      return it != decided.end() && it->path == p ? &*it : nullptr;
+    };
+    if (const Decision* d = find(i)) return d->roles;
+    for (int p = engine.parent()[size_t(i)]; p >= 0; p = engine.parent()[size_t(p)])
+      if (const Decision* d = find(p)) return d->below;
+    return kNone;
   };
   struct Principal {
     std::string id;
@@ -191,32 +223,54 @@ Report BuildAclReport(const pve::PveConfig& cfg, const ReportOptions& opt) {
     if (!t.privsep) st += std::string(st.empty() ? "" : ", ") + "no privilege separation";
     principals.push_back({id, true, st});
   }
-  std::vector<std::vector<std::vector<Cell>>> by_path(paths.size());
-  for (const Principal& p : principals) {
+  // Rows are ordered by path, then principal: collect small records per
+  // path first, then the cells.
+  struct Rec {
+    uint32_t principal;
+    const std::string *roles, *privs, *below;
+  };
+  std::vector<std::vector<Rec>> by_path(paths.size());
+  std::deque<std::string> intersections;  // privileges of privilege-separated tokens
+  size_t total = 0;
+  for (size_t pi = 0; pi < principals.size(); ++pi) {
+    const Principal& p = principals[pi];
     const pve::Token* tok = p.token ? &ac.tokens.at(p.id) : nullptr;
-    for (const AclIndex::Decided& d : index.DecidedRoles(p.id)) {
+    std::vector<Decision> decided = engine.Decide(p.id);
+    std::vector<Decision> user_decided;
+    bool privsep = tok && tok->privsep;
+    if (privsep && tok->userid != "root@pam") user_decided = engine.Decide(tok->userid);
+    for (const Decision& d : decided) {
       if (d.roles.empty() && d.below.empty()) continue;
-      const std::string& path = paths[size_t(d.path)];
-      std::string rt = roles_text(d.roles);
-      std::string privs;
-      if (tok && tok->privsep) {
+      const auto& rt = texts(d.roles);
+      const std::string* privs = &rt.second;
+      if (privsep) {
         // Privilege-separated: the intersection with the user's privileges.
-        std::vector<std::string> ps;
-        for (const auto& [priv, prop] : index.permissions().EffectivePrivileges(p.id, path))
-          ps.push_back(priv);
-        privs = Join(ps, ",");
-      } else {
-        auto it = priv_cache.find(rt);
-        if (it == priv_cache.end())
-          it = priv_cache.emplace(rt, Join(PrivilegesOfRoles(cfg, d.roles), ",")).first;
-        privs = it->second;
+        std::set<std::string> own = PrivilegesOfRoles(cfg, engine.ToRoleSet(d.roles));
+        if (tok->userid != "root@pam") {
+          std::set<std::string> user =
+              PrivilegesOfRoles(cfg, engine.ToRoleSet(roles_at(user_decided, d.path)));
+          std::set<std::string> both;
+          for (const std::string& x : own)
+            if (user.count(x)) both.insert(x);
+          own = std::move(both);
+        }
+        intersections.push_back(Join(own, ","));
+        privs = &intersections.back();
       }
-      by_path[size_t(d.path)].push_back({path, std::string(p.token ? "token" : "user"), p.id, rt,
-                                         privs, roles_text(d.below), p.status});
+      by_path[size_t(d.path)].push_back({uint32_t(pi), &rt.first, privs, &texts(d.below).first});
+      ++total;
     }
   }
-  for (auto& rows : by_path)
-    for (auto& row : rows) cov.table.rows.push_back(std::move(row));
+  cov.table.rows.reserve(total);
+  const std::string kUser = "user", kToken = "token";
+  for (size_t i = 0; i < by_path.size(); ++i) {
+    for (const Rec& r : by_path[i]) {
+      const Principal& p = principals[r.principal];
+      cov.table.rows.push_back(
+          {paths[i], p.token ? kToken : kUser, p.id, *r.roles, *r.privs, *r.below, p.status});
+    }
+    std::vector<Rec>().swap(by_path[i]);
+  }
 
   Section warn{"warnings", "Configuration lines Proxmox ignores", {}};
   warn.table.columns = {"file", "line", "message"};
