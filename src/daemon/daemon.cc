@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/time_spec.h"
+#include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
 #include "ingest/syslog_listener.h"
@@ -153,6 +154,14 @@ int Daemon::Run() {
     return true;
   };
   if (!start_syslog()) return 2;
+  auto make_pve = [&] {  // access-control changes (docs/config-changes.md)
+    PveConfigSourceOptions o;
+    o.dir = opt_.config.pve_dir;
+    o.node = opt_.config.node.empty() ? HostName() : opt_.config.node;
+    o.log = Log;
+    return std::make_unique<PveConfigSource>(o);
+  };
+  auto pve = make_pve();
   bool caught_up = false;
   int64_t last_status = 0;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
@@ -171,6 +180,7 @@ int Daemon::Run() {
           SetClusterTimeZone(opt_.config.timezone);
           sources = MakeSources(opt_.config);
           start_syslog();
+          pve = make_pve();
           caught_up = false;
           Log("info", "SIGHUP: configuration reloaded from " +
                           (c->source.empty() ? std::string("defaults") : c->source));
@@ -197,6 +207,14 @@ int Daemon::Run() {
       if (!st.ok()) {
         error = true;
         if (!failing) Log("error", "syslog: " + st.message());
+        if (opt_.config.on_store_error == "exit") return 1;
+      }
+    }
+    if (pve && !g_stop && !error) {  // after the logs, so the request is stored
+      Status st = pve->Poll(*store);
+      if (!st.ok()) {
+        error = true;
+        if (!failing) Log("error", "pve config: " + st.message());
         if (opt_.config.on_store_error == "exit") return 1;
       }
     }
