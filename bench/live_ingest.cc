@@ -72,10 +72,14 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--pveauditd") a.daemon = v;
-    else if (k == "--dir") a.dir = v;
-    else if (k == "--rate") a.rate = std::atoi(v.c_str());
-    else if (k == "--seconds") a.seconds = std::atoi(v.c_str());
+    if (k == "--pveauditd")
+      a.daemon = v;
+    else if (k == "--dir")
+      a.dir = v;
+    else if (k == "--rate")
+      a.rate = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      a.seconds = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "live_ingest: unknown option %s\n", k.c_str());
       return 2;
@@ -86,7 +90,8 @@ int main(int argc, char** argv) {
   std::string log = a.dir + "/access.log", data = a.dir + "/data";
   { std::ofstream(log).flush(); }
 
-  std::vector<std::string> args = {a.daemon, "--data-dir", data, "--access-log", log, "--node", "pve1"};
+  std::vector<std::string> args = {a.daemon, "--data-dir", data,  "--access-log",
+                                   log,      "--node",     "pve1"};
   std::vector<char*> cargs;
   for (auto& s : args) cargs.push_back(s.data());
   cargs.push_back(nullptr);
@@ -118,11 +123,12 @@ int main(int argc, char** argv) {
       time_t t = 1735689600 + i / 1000;
       struct tm tm;
       gmtime_r(&t, &tm);
-      int n = std::snprintf(line, sizeof line,
-                            "::ffff:192.0.2.%d - alice@pve [%02d/%02d/%04d:%02d:%02d:%02d +0000] "
-                            "\"GET /api2/json/nodes/pve1/qemu/%d/status/current HTTP/1.1\" 200 %d\n",
-                            int(1 + i % 250), tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900,
-                            tm.tm_hour, tm.tm_min, tm.tm_sec, int(100 + i % 50), int(i % 999));
+      int n =
+          std::snprintf(line, sizeof line,
+                        "::ffff:192.0.2.%d - alice@pve [%02d/%02d/%04d:%02d:%02d:%02d +0000] "
+                        "\"GET /api2/json/nodes/pve1/qemu/%d/status/current HTTP/1.1\" 200 %d\n",
+                        int(1 + i % 250), tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour,
+                        tm.tm_min, tm.tm_sec, int(100 + i % 50), int(i % 999));
       std::fwrite(line, 1, size_t(n), f);
       off += uint64_t(n);
       end_offset[size_t(i)] = off;
@@ -137,7 +143,8 @@ int main(int argc, char** argv) {
   auto deadline = start + std::chrono::seconds(a.seconds + 30);
   while (next < total && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (!db && sqlite3_open_v2((data + "/pveaudit.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    if (!db && sqlite3_open_v2((data + "/pveaudit.db").c_str(), &db, SQLITE_OPEN_READONLY,
+                               nullptr) != SQLITE_OK) {
       sqlite3_close(db);
       db = nullptr;
       continue;
@@ -164,7 +171,9 @@ int main(int argc, char** argv) {
 
   std::vector<double> lat;
   for (int64_t i = 0; i < next; ++i)
-    lat.push_back(std::chrono::duration<double, std::milli>(committed[size_t(i)] - appended[size_t(i)]).count());
+    lat.push_back(
+        std::chrono::duration<double, std::milli>(committed[size_t(i)] - appended[size_t(i)])
+            .count());
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double p) { return lat.empty() ? 0 : lat[size_t(p * double(lat.size() - 1))]; };
   std::printf("lines=%lld committed=%lld rate=%d/s seconds=%d\n", (long long)total, (long long)next,

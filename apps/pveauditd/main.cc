@@ -2,10 +2,9 @@
 // src/daemon/daemon.cc.
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "config/config.h"
 #include "daemon/daemon.h"
@@ -13,8 +12,10 @@
 namespace {
 
 void OnSignal(int sig) {
-  if (sig == SIGHUP) pveaudit::Daemon::RequestReload();
-  else pveaudit::Daemon::RequestStop();
+  if (sig == SIGHUP)
+    pveaudit::Daemon::RequestReload();
+  else
+    pveaudit::Daemon::RequestStop();
 }
 
 }  // namespace
@@ -26,17 +27,22 @@ int main(int argc, char** argv) {
       "pveauditd");
   std::string config_path, data_dir, access_log, auth_log, tasks_dir, node, pve_dir, syslog_listen;
   bool check = false, foreground = false, journal = false;
-  app.add_option("--config", config_path, "Config file (default: $PVEAUDIT_CONFIG, /etc/pveaudit/pveaudit.toml)");
-  app.add_flag("--check-config", check, "Validate the configuration, print the result and exit (0 valid, 2 not)");
+  app.add_option("--config", config_path,
+                 "Config file (default: $PVEAUDIT_CONFIG, /etc/pveaudit/pveaudit.toml)");
+  app.add_flag("--check-config", check,
+               "Validate the configuration, print the result and exit (0 valid, 2 not)");
   app.add_option("--data-dir", data_dir, "Store directory (overrides data_dir)");
   app.add_option("--access-log", access_log, "Follow this pveproxy access.log");
   app.add_option("--auth-log", auth_log, "Follow authentication lines in this syslog-format file");
   app.add_flag("--journal", journal, "Read authentication lines from the systemd journal");
-  app.add_option("--tasks-dir", tasks_dir, "Follow DIR/index of the Proxmox task log (/var/log/pve/tasks)");
+  app.add_option("--tasks-dir", tasks_dir,
+                 "Follow DIR/index of the Proxmox task log (/var/log/pve/tasks)");
   app.add_option("--pve-dir", pve_dir, "Proxmox config directory (overrides pve_dir)");
-  app.add_option("--syslog-listen", syslog_listen, "Receive syslog lines on ADDR:PORT (UDP and TCP)");
+  app.add_option("--syslog-listen", syslog_listen,
+                 "Receive syslog lines on ADDR:PORT (UDP and TCP)");
   app.add_option("--node", node, "This node's name (default: host name)");
-  app.add_flag("--foreground", foreground, "Stay in the foreground (always the case; for systemd Type=simple)");
+  app.add_flag("--foreground", foreground,
+               "Stay in the foreground (always the case; for systemd Type=simple)");
   app.footer(R"(
 Naming any of --access-log, --auth-log, --tasks-dir or --syslog-listen runs
 only the sources named on the command line (the config file's [sources] are
@@ -70,8 +76,8 @@ config file. See docs/config.md for every key.)");
   pveaudit::DaemonOptions opt;
   opt.config = *cfg;
   opt.config_path = config_path;
-  if (!node.empty()) opt.config.node = node;
-  if (!pve_dir.empty()) opt.config.pve_dir = pve_dir;
+  if (!node.empty()) opt.config.node = opt.node_override = node;
+  if (!pve_dir.empty()) opt.config.pve_dir = opt.pve_dir_override = pve_dir;
   opt.sources_from_flags =
       !access_log.empty() || !auth_log.empty() || !tasks_dir.empty() || !syslog_listen.empty();
   if (opt.sources_from_flags) {
@@ -81,9 +87,12 @@ config file. See docs/config.md for every key.)");
     opt.config.syslog_enabled = !syslog_listen.empty();
     if (!syslog_listen.empty()) opt.config.syslog_listen = syslog_listen;
   }
-  if (!data_dir.empty()) opt.data_dir = data_dir;
-  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d) opt.data_dir = d;
-  else opt.data_dir = opt.config.data_dir;
+  if (!data_dir.empty())
+    opt.data_dir = data_dir;
+  else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d)
+    opt.data_dir = d;
+  else
+    opt.data_dir = opt.config.data_dir;
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;

@@ -19,7 +19,8 @@ CommandRun AddAccessSessionsCommand(CLI::App* access) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = access->add_subcommand(
-      "sessions", "Show active sessions (or, with --all, past ones) and concurrent sessions per user");
+      "sessions",
+      "Show active sessions (or, with --all, past ones) and concurrent sessions per user");
   cmd->add_option("--at", o->at, "Show the sessions active at this time (default: now)")
       ->type_name("TIME");
   cmd->add_flag("--all", o->all, "List every session that overlaps --start/--end");
@@ -72,8 +73,9 @@ Examples:
     auto when = [&](int64_t us) { return text ? FormatLocal(us) : FormatRfc3339Utc(us); };
     for (const Session& s : *sessions) {
       if (!o->user.empty() && s.user != o->user) continue;
-      std::vector<Cell> row = {s.user, s.ip.empty() && text ? std::string("-") : s.ip, s.node,
-                               when(s.start_us), when(s.last_us), when(s.expires_us)};
+      std::vector<Cell> row = {s.user,          s.ip.empty() && text ? std::string("-") : s.ip,
+                               s.node,          when(s.start_us),
+                               when(s.last_us), when(s.expires_us)};
       if (!o->all) row.push_back(per_user[s.user]);
       t.rows.push_back(std::move(row));
     }

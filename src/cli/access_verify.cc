@@ -1,7 +1,6 @@
 // pveam access verify / pveam access status.
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.h"
@@ -76,18 +75,23 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
     // The daemon publishes its sources every second (see src/daemon).
     auto status = store->GetSetting("daemon.status");
     nlohmann::json daemon;
-    if (status.ok() && status->has_value()) daemon = nlohmann::json::parse(**status, nullptr, false);
+    if (status.ok() && status->has_value())
+      daemon = nlohmann::json::parse(**status, nullptr, false);
     if (env.format != OutputFormat::kText) {
       nlohmann::ordered_json j;
       for (const auto& row : t.rows) {
         const std::string& k = std::get<std::string>(row[0]);
-        if (const auto* v = std::get_if<int64_t>(&row[1])) j[k] = *v;
-        else j[k] = std::get<std::string>(row[1]);
+        if (const auto* v = std::get_if<int64_t>(&row[1]))
+          j[k] = *v;
+        else
+          j[k] = std::get<std::string>(row[1]);
       }
       j["daemon"] = daemon.is_object() ? nlohmann::ordered_json::parse(daemon.dump())
                                        : nlohmann::ordered_json();
-      if (env.format == OutputFormat::kJsonPretty) std::cout << j.dump(4) << "\n";
-      else if (env.format == OutputFormat::kJson) std::cout << j.dump() << "\n";
+      if (env.format == OutputFormat::kJsonPretty)
+        std::cout << j.dump(4) << "\n";
+      else if (env.format == OutputFormat::kJson)
+        std::cout << j.dump() << "\n";
       else {
         std::string out = RenderTable(t, env.format);
         std::fwrite(out.data(), 1, out.size(), stdout);
@@ -97,12 +101,13 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
     std::string out = RenderTable(t, env.format);
     std::fwrite(out.data(), 1, out.size(), stdout);
     if (daemon.is_object()) {
-      std::printf("\npveauditd: pid %s, updated %s%s\n", daemon.value("pid", nlohmann::json()).dump().c_str(),
+      std::printf("\npveauditd: pid %s, updated %s%s\n",
+                  daemon.value("pid", nlohmann::json()).dump().c_str(),
                   daemon.value("updated", "").c_str(),
                   daemon.value("healthy", true) ? "" : " (store errors: retrying)");
       Table s;
-      s.columns = {"source", "path", "state", "lag_bytes", "events", "events_per_s", "rejected",
-                   "last_event"};
+      s.columns = {"source", "path",         "state",    "lag_bytes",
+                   "events", "events_per_s", "rejected", "last_event"};
       for (const auto& src : daemon.value("sources", nlohmann::json::array()))
         s.rows.push_back({src.value("name", ""), src.value("path", ""),
                           src.value("ok", false) ? std::string("ok") : src.value("error", ""),

@@ -62,25 +62,34 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
   };
   auto file_source = [&](const toml::node& n, const std::string& name,
                          FileSourceConfig* fs) -> Status {
-    if (!n.is_table()) return Status::InvalidArgument(where(n) + ": '" + name + "' must be a table");
+    if (!n.is_table())
+      return Status::InvalidArgument(where(n) + ": '" + name + "' must be a table");
     for (auto&& [k, v] : *n.as_table()) {
       std::string key(k.str());
-      if (key == "enabled") PVEAUDIT_RETURN_IF_ERROR(boolean(v, name + "." + key, &fs->enabled));
-      else if (key == "path") PVEAUDIT_RETURN_IF_ERROR(str(v, name + "." + key, &fs->path));
-      else return unknown(v, name + "." + key);
+      if (key == "enabled")
+        PVEAUDIT_RETURN_IF_ERROR(boolean(v, name + "." + key, &fs->enabled));
+      else if (key == "path")
+        PVEAUDIT_RETURN_IF_ERROR(str(v, name + "." + key, &fs->path));
+      else
+        return unknown(v, name + "." + key);
     }
     return Status::OK();
   };
   for (auto&& [k, node] : tbl) {
     std::string key(k.str());
-    if (key == "data_dir") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.data_dir));
-    else if (key == "timezone") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.timezone));
-    else if (key == "node") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.node));
-    else if (key == "pve_dir") PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.pve_dir));
+    if (key == "data_dir")
+      PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.data_dir));
+    else if (key == "timezone")
+      PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.timezone));
+    else if (key == "node")
+      PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.node));
+    else if (key == "pve_dir")
+      PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.pve_dir));
     else if (key == "daemon" && node.is_table()) {
       for (auto&& [dk, dv] : *node.as_table()) {
         std::string d = "daemon." + std::string(dk.str());
-        if (dk.str() == "poll_ms") PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 60000, &cfg.poll_ms));
+        if (dk.str() == "poll_ms")
+          PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 60000, &cfg.poll_ms));
         else if (dk.str() == "retry_ms")
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 3600000, &cfg.retry_ms));
         else if (dk.str() == "session_lifetime")
@@ -97,15 +106,21 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     } else if (key == "sources" && node.is_table()) {
       for (auto&& [sk, sv] : *node.as_table()) {
         std::string name = "sources." + std::string(sk.str());
-        if (sk.str() == "access_log") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.access_log));
-        else if (sk.str() == "auth") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.auth));
-        else if (sk.str() == "tasks") PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.tasks));
+        if (sk.str() == "access_log")
+          PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.access_log));
+        else if (sk.str() == "auth")
+          PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.auth));
+        else if (sk.str() == "tasks")
+          PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.tasks));
         else if (sk.str() == "syslog" && sv.is_table()) {
           for (auto&& [k2, v2] : *sv.as_table()) {
             std::string n2 = name + "." + std::string(k2.str());
-            if (k2.str() == "enabled") PVEAUDIT_RETURN_IF_ERROR(boolean(v2, n2, &cfg.syslog_enabled));
-            else if (k2.str() == "listen") PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_listen));
-            else return unknown(v2, n2);
+            if (k2.str() == "enabled")
+              PVEAUDIT_RETURN_IF_ERROR(boolean(v2, n2, &cfg.syslog_enabled));
+            else if (k2.str() == "listen")
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_listen));
+            else
+              return unknown(v2, n2);
           }
         } else {
           return unknown(sv, name);

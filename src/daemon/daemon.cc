@@ -7,10 +7,9 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/time_spec.h"
 #include "daemon/pve_config_source.h"
@@ -138,7 +137,8 @@ int Daemon::Run() {
 
   auto sources = MakeSources(opt_.config);
   if (sources.empty()) Log("warning", "no source is enabled; nothing to do until one is");
-  for (auto& src : sources) Log("info", "following " + src->state().path + " (" + src->state().name + ")");
+  for (auto& src : sources)
+    Log("info", "following " + src->state().path + " (" + src->state().name + ")");
   std::unique_ptr<SyslogSource> syslog;
   auto start_syslog = [&] {
     syslog.reset();
@@ -177,6 +177,9 @@ int Daemon::Run() {
           Log("error", "SIGHUP: keeping the old configuration: " + c.status().message());
         } else {
           opt_.config = *c;
+          // Regression: a reload used to drop --node/--pve-dir.
+          if (!opt_.node_override.empty()) opt_.config.node = opt_.node_override;
+          if (!opt_.pve_dir_override.empty()) opt_.config.pve_dir = opt_.pve_dir_override;
           SetClusterTimeZone(opt_.config.timezone);
           sources = MakeSources(opt_.config);
           start_syslog();
@@ -258,8 +261,8 @@ int Daemon::Run() {
         o["path"] = opt_.config.syslog_listen;
         o["format"] = "auth";
         o["ok"] = true;
-        o["error"] = c.dropped ? std::to_string(c.dropped) + " UDP messages dropped"
-                                      : std::string();
+        o["error"] =
+            c.dropped ? std::to_string(c.dropped) + " UDP messages dropped" : std::string();
         o["offset"] = 0;
         o["size"] = 0;
         o["lag_bytes"] = 0;

@@ -26,6 +26,9 @@ struct DaemonOptions {
   // True when sources were named on the command line: the config file's
   // sources are then ignored (also on reload).
   bool sources_from_flags = false;
+  // Applied after every (re)load of the config file: the command line's
+  // --node and --pve-dir win over the file.
+  std::string node_override, pve_dir_override;
 };
 
 class Daemon {

@@ -28,15 +28,15 @@
 namespace pveaudit {
 
 struct FileSourceState {
-  std::string name;    // "access_log", "auth", "tasks"
+  std::string name;  // "access_log", "auth", "tasks"
   std::string path;
   std::string format;
   bool ok = true;
-  std::string error;   // last error, if any
-  uint64_t offset = 0;     // bytes of the live file consumed
-  uint64_t size = 0;       // live file size at the last poll
-  uint64_t events = 0;     // stored since start
-  uint64_t rejected = 0;   // rejected since start
+  std::string error;      // last error, if any
+  uint64_t offset = 0;    // bytes of the live file consumed
+  uint64_t size = 0;      // live file size at the last poll
+  uint64_t events = 0;    // stored since start
+  uint64_t rejected = 0;  // rejected since start
   int64_t last_event_us = 0;
   int64_t last_poll_us = 0;
 };

@@ -12,8 +12,8 @@
 
 #include "core/time_spec.h"
 #include "ingest/login_tracker.h"
-#include "query/correlator.h"
 #include "pipeline/line_reader.h"
+#include "query/correlator.h"
 
 namespace pveaudit {
 namespace {
@@ -37,7 +37,8 @@ bool GzipTrailerSize(const std::string& path, uint64_t* size) {
   unsigned char b[4];
   bool ok = std::fseek(f, -4, SEEK_END) == 0 && std::fread(b, 1, 4, f) == 4;
   std::fclose(f);
-  if (ok) *size = uint64_t(b[0]) | uint64_t(b[1]) << 8 | uint64_t(b[2]) << 16 | uint64_t(b[3]) << 24;
+  if (ok)
+    *size = uint64_t(b[0]) | uint64_t(b[1]) << 8 | uint64_t(b[2]) << 16 | uint64_t(b[3]) << 24;
   return ok;
 }
 
@@ -268,7 +269,8 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       for (size_t i = 0; i < b.events.size(); ++i) b.digests[i] = h.Digest(b.events[i]);
     }
     // Nothing new (a tailer polling an idle file): no transaction at all.
-    Status st = b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
+    Status st =
+        b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
     if (!st.ok()) {
       result = st;
       break;

@@ -29,17 +29,17 @@ struct ImportOptions {
 };
 
 struct ImportStats {
-  uint64_t lines = 0;       // lines read (including skipped ones)
-  uint64_t stored = 0;      // events committed
-  uint64_t duplicates = 0;  // lines skipped because an earlier import stored them
-  uint64_t ignored = 0;     // well-formed lines that are no audit record
-  uint64_t rejected = 0;    // malformed lines, kept in the store's rejected table
-  std::string format;       // format used
-  std::string cursor_key;   // the file's identity (see SourceCursor)
-  uint64_t offset = 0;      // bytes of the file consumed after this call
-  uint64_t size = 0;        // file size on disk when read
+  uint64_t lines = 0;              // lines read (including skipped ones)
+  uint64_t stored = 0;             // events committed
+  uint64_t duplicates = 0;         // lines skipped because an earlier import stored them
+  uint64_t ignored = 0;            // well-formed lines that are no audit record
+  uint64_t rejected = 0;           // malformed lines, kept in the store's rejected table
+  std::string format;              // format used
+  std::string cursor_key;          // the file's identity (see SourceCursor)
+  uint64_t offset = 0;             // bytes of the file consumed after this call
+  uint64_t size = 0;               // file size on disk when read
   uint64_t device = 0, inode = 0;  // the file actually read
-  int64_t last_event_us = 0;  // time of the newest event stored by this call
+  int64_t last_event_us = 0;       // time of the newest event stored by this call
 };
 
 // (bytes done, bytes total) of the current file, after each commit.

@@ -236,7 +236,7 @@ class MemoryStore : public EventStore {
     return Status::OK();
   }
   Status ScanKeys(const Filter&, EventField, std::vector<std::string>*,
-                  const std::function<bool(int64_t, uint32_t)>&) override {
+                  const std::function<bool(int64_t, uint32_t, uint64_t)>&) override {
     return Status::Internal("unused");
   }
   Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>&) override {

@@ -17,14 +17,14 @@ struct Request {
   std::string ip, detail;
 };
 
-uint64_t AbsorbedId(const Event& e) {
+}  // namespace
+
+uint64_t AbsorbedRequestId(const Event& e) {
   if (e.source != "tasks") return 0;
   auto p = e.detail.find("request=#");
   if (p == std::string::npos) return 0;
   return std::strtoull(e.detail.c_str() + p + 9, nullptr, 10);
 }
-
-}  // namespace
 
 Status EnrichTasks(EventStore& store, std::vector<Event>* events) {
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -51,7 +51,7 @@ Status EnrichTasks(EventStore& store, std::vector<Event>* events) {
   if (requests.empty()) return Status::OK();
   std::unordered_set<uint64_t> used;
   for (Event& e : *events) {
-    if (e.source != "tasks" || e.user.empty() || AbsorbedId(e)) continue;
+    if (e.source != "tasks" || e.user.empty() || AbsorbedRequestId(e)) continue;
     auto it = requests.find(Key{e.node, e.user, e.action, e.resource});
     if (it == requests.end()) continue;
     // The newest request not after start + kAfter, not before start - kBefore.
@@ -71,7 +71,7 @@ Status EnrichTasks(EventStore& store, std::vector<Event>* events) {
 void DropAbsorbedRequests(std::vector<Event>* events) {
   std::unordered_set<uint64_t> absorbed;
   for (const Event& e : *events)
-    if (uint64_t id = AbsorbedId(e)) absorbed.insert(id);
+    if (uint64_t id = AbsorbedRequestId(e)) absorbed.insert(id);
   if (absorbed.empty()) return;
   events->erase(std::remove_if(events->begin(), events->end(),
                                [&](const Event& e) { return absorbed.count(e.id) > 0; }),

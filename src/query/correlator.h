@@ -28,8 +28,12 @@ constexpr int64_t kTaskRequestAfterUs = 2 * 1000000LL;
 // request is already stored. Events that are not tasks are left alone.
 Status EnrichTasks(EventStore& store, std::vector<Event>* events);
 
+// The id of the request a task event absorbed ("request=#ID" in its
+// detail), or 0.
+uint64_t AbsorbedRequestId(const Event& e);
+
 // Removes from `events` the requests that a task event in `events`
-// absorbed (its detail says "request=#ID").
+// absorbed.
 void DropAbsorbedRequests(std::vector<Event>* events);
 
 }  // namespace pveaudit

@@ -44,7 +44,8 @@ Event Task(int64_t t, const std::string& user, Outcome r) {
 class CorrelatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("pveaudit-corr-" + std::to_string(std::random_device()()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pveaudit-corr-" + std::to_string(std::random_device()()));
     auto s = OpenSqliteStore(dir_.string(), StoreOptions{});
     ASSERT_TRUE(s.ok());
     store_ = std::move(s.value());
@@ -90,13 +91,33 @@ TEST_F(CorrelatorTest, TaskGetsTheRequestsIpAndTheResultIsShownOnce) {
   EXPECT_EQ((*events)[2].result, Outcome::kUnknown);
 }
 
+TEST_F(CorrelatorTest, CountsCountARequestAndItsTaskOnce) {
+  std::vector<Event> reqs = {Request(kT0, "alice@pve", "192.0.2.10"),
+                             Request(kT0 + 60 * 1000000LL, "alice@pve", "192.0.2.10")};
+  ASSERT_TRUE(store_->Append(&reqs, {}, nullptr).ok());
+  std::vector<Event> tasks = {Task(kT0 + 1000000, "alice@pve", Outcome::kSuccess),
+                              Task(kT0 + 61 * 1000000LL, "alice@pve", Outcome::kSuccess)};
+  ASSERT_TRUE(EnrichTasks(*store_, &tasks).ok());
+  ASSERT_TRUE(store_->Append(&tasks, {}, nullptr).ok());
+  Filter f;
+  f.action = "vm:start";
+  CountSpec spec;
+  spec.min_count = 1;
+  spec.window_us = 3600LL * 1000000;
+  auto rows = CountGroups(*store_, f, spec);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].key, "alice@pve");
+  EXPECT_EQ((*rows)[0].count, 2u);  // two starts, not four events
+}
+
 TEST_F(CorrelatorTest, RequestsOutsideTheWindowOrOfOtherUsersDoNotMatch) {
   std::vector<Event> reqs = {Request(kT0, "alice@pve", "192.0.2.10"),
                              Request(kT0 + 30 * 1000000LL, "bob@pve", "192.0.2.20")};
   ASSERT_TRUE(store_->Append(&reqs, {}, nullptr).ok());
   std::vector<Event> tasks = {
       Task(kT0 + kTaskRequestBeforeUs + 1000000, "alice@pve", Outcome::kSuccess),  // too late
-      Task(kT0 + 31 * 1000000LL, "alice@pve", Outcome::kSuccess)};                // bob's request
+      Task(kT0 + 31 * 1000000LL, "alice@pve", Outcome::kSuccess)};                 // bob's request
   ASSERT_TRUE(EnrichTasks(*store_, &tasks).ok());
   EXPECT_EQ(tasks[0].ip, "");
   EXPECT_EQ(tasks[1].ip, "");

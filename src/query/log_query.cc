@@ -1,9 +1,10 @@
 #include "query/log_query.h"
 
-#include "query/correlator.h"
-
 #include <algorithm>
 #include <deque>
+#include <unordered_set>
+
+#include "query/correlator.h"
 
 namespace pveaudit {
 
@@ -73,25 +74,38 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
   // Keys are dictionary ids: a vector beats hashing strings per event.
   std::vector<Acc> groups;
   std::vector<std::string> names;
-  Status st = store.ScanKeys(filter, EventField(field), &names, [&](int64_t t, uint32_t key) {
-    if (key >= groups.size()) groups.resize(key + 1);
-    Acc& a = groups[key];
-    if (!spec.window_us) {
-      if (a.best.count == 0) a.best.first_us = t;
-      ++a.best.count;
-      a.best.last_us = t;
+  // A request absorbed by the task it started is the same action: count it
+  // once (query/correlator.h). Absorbed requests never failed, so a
+  // failures-only count needs no look-up.
+  std::unordered_set<uint64_t> absorbed;
+  if (!(filter.failed && *filter.failed)) {
+    Status st = store.Scan(filter, kFieldSource | kFieldDetail, [&](const Event& e) {
+      if (uint64_t id = AbsorbedRequestId(e)) absorbed.insert(id);
       return true;
-    }
-    // Events arrive in time order: keep those within window_us of this one.
-    a.window.push_back(t);
-    while (t - a.window.front() >= *spec.window_us) a.window.pop_front();
-    if (a.window.size() > a.best.count) {
-      a.best.count = a.window.size();
-      a.best.first_us = a.window.front();
-      a.best.last_us = t;
-    }
-    return true;
-  });
+    });
+    if (!st.ok()) return st;
+  }
+  Status st =
+      store.ScanKeys(filter, EventField(field), &names, [&](int64_t t, uint32_t key, uint64_t id) {
+        if (!absorbed.empty() && absorbed.count(id)) return true;
+        if (key >= groups.size()) groups.resize(key + 1);
+        Acc& a = groups[key];
+        if (!spec.window_us) {
+          if (a.best.count == 0) a.best.first_us = t;
+          ++a.best.count;
+          a.best.last_us = t;
+          return true;
+        }
+        // Events arrive in time order: keep those within window_us of this one.
+        a.window.push_back(t);
+        while (t - a.window.front() >= *spec.window_us) a.window.pop_front();
+        if (a.window.size() > a.best.count) {
+          a.best.count = a.window.size();
+          a.best.first_us = a.window.front();
+          a.best.last_us = t;
+        }
+        return true;
+      });
   if (!st.ok()) return st;
   std::vector<GroupRow> rows;
   for (size_t key = 0; key < groups.size(); ++key) {

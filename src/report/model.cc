@@ -78,7 +78,7 @@ Result<StoreFacts> CollectStoreFacts(EventStore* store, const ReportOptions& opt
   recent.end_us = now;
   std::vector<std::string> names;
   std::vector<int64_t> last_by_key;
-  st = store->ScanKeys(recent, kFieldUser, &names, [&](int64_t t, uint32_t key) {
+  st = store->ScanKeys(recent, kFieldUser, &names, [&](int64_t t, uint32_t key, uint64_t) {
     if (key >= last_by_key.size()) last_by_key.resize(key + 1, 0);
     last_by_key[key] = std::max(last_by_key[key], t);
     return true;

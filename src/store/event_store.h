@@ -100,13 +100,13 @@ class EventStore {
   virtual Status Scan(const Filter& filter, uint32_t fields,
                       const std::function<bool(const Event&)>& fn) = 0;
 
-  // Like Scan, for aggregation: calls `fn(time_us, key)` for every
+  // Like Scan, for aggregation: calls `fn(time_us, key, id)` for every
   // matching event in time order, where `key` indexes `names` (filled
   // before returning) with the event's value of the dictionary field `key`
   // (node, user, ip, action, resource, status, source or origin). Avoids
   // building an Event per row.
   virtual Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
-                          const std::function<bool(int64_t, uint32_t)>& fn) = 0;
+                          const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) = 0;
 
   // Recomputes the hash chain over every stored event and compares it with
   // the stored per-event hashes, block heads and the chain head record.

@@ -710,7 +710,7 @@ class SqliteStore final : public EventStore {
   }
 
   Status ScanKeys(const Filter& f, EventField key, std::vector<std::string>* names,
-                  const std::function<bool(int64_t, uint32_t)>& fn) override {
+                  const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override {
     int kind = 0;
     while (kind < kNumDictKinds && FieldBitOfKind(kind) != uint32_t(key)) ++kind;
     if (kind == kNumDictKinds || IsInlineKind(kind))
@@ -719,7 +719,8 @@ class SqliteStore final : public EventStore {
     Status st = RefreshReaderCaches();
     if (st.ok()) st = LoadKind(kind);
     if (st.ok())
-      st = ScanInTxn(f, uint32_t(key), [&](const Row& r) { return fn(r.time_us, r.dict[kind]); });
+      st = ScanInTxn(f, uint32_t(key),
+                     [&](const Row& r) { return fn(r.time_us, r.dict[kind], r.id); });
     if (st.ok()) *names = reader_dict_[kind];
     (void)db_.Exec("COMMIT");
     return st;

@@ -32,8 +32,8 @@ std::string Line(int seq) {
   std::snprintf(buf, sizeof buf,
                 "::ffff:192.0.2.%d - alice@pve [%02d/%02d/%04d:%02d:%02d:%02d +0000] \"GET "
                 "/api2/json/nodes/pve1/qemu/100/status/current?seq=%d HTTP/1.1\" 200 123\n",
-                1 + seq % 200, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, seq);
+                1 + seq % 200, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec, seq);
   return buf;
 }
 
@@ -51,8 +51,8 @@ class DaemonTest : public E2eTest {
     E2eTest::TearDown();
   }
   void StartDaemon(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--access-log", log_,
-                                     "--node", "pve1"};
+    std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--access-log",
+                                     log_,        "--node",     "pve1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = SpawnQuiet(kPveauditd, argv, Env());
     ASSERT_GT(pid_, 0);
@@ -213,7 +213,8 @@ TEST_F(DaemonTest, SurvivesSigkillDuringAppendsAndRotations) {
       if (Clock::now() >= next_rotation) {  // rotate: .2 -> .3, .1 -> .2, live -> .1
         std::error_code ec;
         for (int g = 2; g >= 1; --g)
-          std::filesystem::rename(log_ + "." + std::to_string(g), log_ + "." + std::to_string(g + 1), ec);
+          std::filesystem::rename(log_ + "." + std::to_string(g),
+                                  log_ + "." + std::to_string(g + 1), ec);
         std::filesystem::rename(log_, log_ + ".1", ec);
         next_rotation = Clock::now() + std::chrono::milliseconds(200 + rng() % 200);
       }

@@ -348,8 +348,9 @@ TEST_F(LogTest, UnknownActionMatchesNothingWithAHint) {
   RunResult r = Sh("pveam access log --action vm:strat --output-format json");
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_EQ(r.out, "[]\n");
-  EXPECT_TRUE(Contains(r.err, "'vm:strat' is not a known action, object or class (did you mean "
-                              "'vm:start'?)"))
+  EXPECT_TRUE(Contains(r.err,
+                       "'vm:strat' is not a known action, object or class (did you mean "
+                       "'vm:start'?)"))
       << r;
 }
 

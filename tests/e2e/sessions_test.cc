@@ -11,14 +11,15 @@ class SessionsTest : public E2eTest {
   void SetUp() override {
     E2eTest::SetUp();
     std::string auth = work_ + "/auth.log";
-    WriteFile(auth,
-              "Jan 10 09:00:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
-              "Jan 10 09:15:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
-              "Jan 10 09:30:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
-              "Jan 10 10:00:00 pve1 pvedaemon[1202]: <root@pam> successful auth for user 'bob@pve'\n"
-              "Jan 10 10:45:00 pve1 pvedaemon[1202]: <root@pam> successful auth for user 'bob@pve'\n"
-              "Jan 10 11:00:00 pve1 pvedaemon[1203]: authentication failure; "
-              "rhost=::ffff:198.51.100.7 user=carol@pve msg=invalid credentials\n");
+    WriteFile(
+        auth,
+        "Jan 10 09:00:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
+        "Jan 10 09:15:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
+        "Jan 10 09:30:00 pve1 pvedaemon[1201]: <root@pam> successful auth for user 'alice@pve'\n"
+        "Jan 10 10:00:00 pve1 pvedaemon[1202]: <root@pam> successful auth for user 'bob@pve'\n"
+        "Jan 10 10:45:00 pve1 pvedaemon[1202]: <root@pam> successful auth for user 'bob@pve'\n"
+        "Jan 10 11:00:00 pve1 pvedaemon[1203]: authentication failure; "
+        "rhost=::ffff:198.51.100.7 user=carol@pve msg=invalid credentials\n");
     SetMtime(auth, kAuthMtime);
     RunResult r = Pveam({"access", "import", "--format", "auth", auth});
     ASSERT_EQ(r.code, 0) << r;
