@@ -234,8 +234,7 @@ int Daemon::Run() {
       j["pid"] = getpid();
       j["updated"] = FormatRfc3339Utc(now);
       j["healthy"] = !failing;
-      for (auto& src : sources) {
-        const FileSourceState& s = src->state();
+      auto add_state = [&](const FileSourceState& s) {
         nlohmann::json o;
         o["name"] = s.name;
         o["path"] = s.path;
@@ -253,7 +252,9 @@ int Daemon::Run() {
         o["rejected"] = s.rejected;
         o["last_event"] = s.last_event_us ? FormatRfc3339Utc(s.last_event_us) : "";
         j["sources"].push_back(o);
-      }
+      };
+      for (auto& src : sources) add_state(src->state());
+      if (pve) add_state(pve->state());
       if (syslog) {
         const SyslogCounters c = syslog->listener().counters();
         nlohmann::json o;
