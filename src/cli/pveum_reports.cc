@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "cli/cli_common.h"
@@ -104,44 +104,53 @@ std::string NoStoreNote(const Env& env) {
          ": last login unknown (last login, failed logins and active sessions are left empty)";
 }
 
+// Runs `write` on `path` (a temporary file renamed into place once
+// complete), or on stdout when `path` is empty. `write` returns false on a
+// write error (errno set).
+bool WriteWith(const std::string& path, const std::function<bool(std::FILE*)>& write) {
+  if (path.empty() || path == "-") {
+    bool ok = write(stdout);
+    return std::fflush(stdout) == 0 && ok;
+  }
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  auto fail = [&](const std::string& why) {
+    std::cerr << "error: cannot write " << path << ": " << why << "\n";
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return false;
+  };
+  errno = 0;
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return fail(std::strerror(errno));
+  bool ok = write(f) && std::fflush(f) == 0;
+  int err = errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) return fail(std::strerror(err ? err : EIO));
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail(ec.message());
+  return true;
+}
+
 // Writes `data` to `path` (via a temporary file renamed into place), or
 // to stdout when `path` is empty.
 bool WriteOut(const std::string& path, const std::string& data) {
-  if (path.empty() || path == "-") {
-    std::fwrite(data.data(), 1, data.size(), stdout);
-    return std::fflush(stdout) == 0;
-  }
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << data;
-    out.flush();
-    if (!out.good()) {
-      std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << "\n";
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::cerr << "error: cannot write " << path << ": " << ec.message() << "\n";
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
-  return true;
+  return WriteWith(path, [&](std::FILE* f) {
+    return std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  });
 }
 
 // Prints the report's notes on stderr unless they are already part of
 // what goes to the terminal.
-void NotesToStderr(const report::Report& r, const ReportCliOptions& o, ReportFormat f) {
+void NotesToStderr(const std::vector<std::string>& notes, const ReportCliOptions& o,
+                   ReportFormat f) {
   bool embedded = o.output.empty() && f != ReportFormat::kCsv;
   if (embedded) return;
-  for (const std::string& n : r.notes) std::cerr << "note: " << n << "\n";
+  for (const std::string& n : notes) std::cerr << "note: " << n << "\n";
 }
-
-bool LocalTimes(ReportFormat f) { return f == ReportFormat::kText || f == ReportFormat::kHtml; }
 
 std::string InvokingUser(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -198,11 +207,13 @@ Examples:
       std::cerr << "error: " << facts.status().message() << "\n";
       return kExitFailure;
     }
-    report::Report r = report::BuildUserReport(cfg, *facts, ropt, LocalTimes(fmt));
-    if (!WriteOut(o->output, report::RenderReport(r, fmt))) return kExitFailure;
-    NotesToStderr(r, *o, fmt);
+    if (!WriteWith(o->output, [&](std::FILE* f) {
+          return report::WriteUserReport(cfg, *facts, ropt, fmt, f);
+        }))
+      return kExitFailure;
+    NotesToStderr(report::UserReportNotes(cfg, *facts), *o, fmt);
     if (!o->output.empty())
-      std::cerr << "wrote " << r.sections[0].table.rows.size() << " users to " << o->output << "\n";
+      std::cerr << "wrote " << cfg.access.users.size() << " users to " << o->output << "\n";
     return kExitOk;
   };
 }
@@ -230,18 +241,15 @@ Examples:
     report::ReportOptions ropt;
     ropt.now_us = ParseNow(o->now);
     pve::PveConfig cfg = LoadPveOrThrow(ResolvePveDir(*o, env));
-    report::Report r = report::BuildAclReport(cfg, ropt);
-    if (!WriteOut(o->output, report::RenderReport(r, fmt))) return kExitFailure;
-    NotesToStderr(r, *o, fmt);
-    if (!o->output.empty()) {
-      size_t orphaned = 0;
-      for (const auto& row : r.sections[0].table.rows)
-        if (auto* s = std::get_if<std::string>(&row[6]); s && s->rfind("orphaned", 0) == 0)
-          ++orphaned;
-      std::cerr << "wrote " << r.sections[0].table.rows.size() << " ACL entries (" << orphaned
-                << " orphaned), " << r.sections[3].table.rows.size() << " coverage rows to "
-                << o->output << "\n";
-    }
+    // csv and json are streamed: the coverage section (millions of rows
+    // on a large cluster) is never held as one table or string.
+    report::AclReportCounts n;
+    if (!WriteWith(o->output,
+                   [&](std::FILE* f) { return report::WriteAclReport(cfg, ropt, fmt, f, &n); }))
+      return kExitFailure;
+    if (!o->output.empty())
+      std::cerr << "wrote " << n.entries << " ACL entries (" << n.orphaned << " orphaned), "
+                << n.coverage << " coverage rows to " << o->output << "\n";
     return kExitOk;
   };
 }

@@ -1,6 +1,9 @@
 // pve_config.cc
 // LoadPveConfig reads a Proxmox config directory (/etc/pve layout) into a
 // PveConfig; UserTfaStatus answers "does this user have a second factor".
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -69,40 +72,59 @@ std::set<std::string> ParseStorageIds(std::string_view text, const std::string& 
   return ids;
 }
 
+// Names of the entries of `dir` (without "." and ".."), sorted; with
+// `dirs_only`, only those that are directories (symlinks followed). Only
+// the listing is read (no stat per entry unless the file system does not
+// report the type): a cluster can have tens of thousands of guest configs.
+std::vector<std::string> ListDir(const std::string& dir, bool dirs_only) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return names;
+  while (const dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (dirs_only && e->d_type != DT_DIR) {
+      if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+      struct stat st;
+      if (stat((dir + "/" + e->d_name).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    }
+    names.emplace_back(name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // nodes/NODE/qemu-server/VMID.conf and nodes/NODE/lxc/VMID.conf.
 void ScanGuests(const std::string& dir, Inventory* inv, std::vector<ConfigWarning>* warnings) {
   std::error_code ec;
-  fs::path nodes = fs::path(JoinPath(dir, "nodes"));
+  const std::string nodes = JoinPath(dir, "nodes");
   if (!fs::is_directory(nodes, ec)) {
-    warnings->push_back({nodes.string(), 0, "not found; guest inventory is empty"});
+    warnings->push_back({nodes, 0, "not found; guest inventory is empty"});
     return;
   }
-  std::vector<fs::path> node_dirs;
-  for (fs::directory_iterator it(nodes, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_directory(ec)) node_dirs.push_back(it->path());
-  std::sort(node_dirs.begin(), node_dirs.end());
-  for (const fs::path& node : node_dirs) {
+  for (const std::string& node : ListDir(nodes, true)) {
     for (const auto& [sub, type] : {std::pair{"qemu-server", "qemu"}, std::pair{"lxc", "lxc"}}) {
-      fs::path d = node / sub;
+      const std::string d = nodes + "/" + node + "/" + sub;
       std::error_code dec;
       if (!fs::is_directory(d, dec)) continue;
-      std::vector<fs::path> confs;
-      for (fs::directory_iterator it(d, dec), end; !dec && it != end; it.increment(dec))
-        confs.push_back(it->path());
-      std::sort(confs.begin(), confs.end());
-      for (const fs::path& conf : confs) {
-        if (conf.extension() != ".conf") continue;
-        std::string stem = conf.stem().string();
+      for (const std::string& name : ListDir(d, false)) {
+        // VMID.conf: the stem all digits (what path::stem/extension give).
+        constexpr std::string_view kExt = ".conf";
+        if (name.size() <= kExt.size() ||
+            name.compare(name.size() - kExt.size(), kExt.size(), kExt.data(), kExt.size()) != 0)
+          continue;
+        std::string stem = name.substr(0, name.size() - kExt.size());
         if (!AllDigits(stem) || stem.size() > 9) continue;
         int vmid = std::stoi(stem);
         if (inv->guests.count(vmid)) {
-          warnings->push_back({conf.string(), 0,
+          warnings->push_back({d + "/" + name, 0,
                                "duplicate vmid " + stem + " (also on node " +
                                    inv->guest_node[vmid] + "); keeping the first"});
           continue;
         }
         inv->guests[vmid] = type;
-        inv->guest_node[vmid] = node.filename().string();
+        inv->guest_node[vmid] = node;
       }
     }
   }

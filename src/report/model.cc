@@ -149,15 +149,16 @@ std::map<std::string, std::set<std::string>> PermissionIndex::PoolRoles(
   return out;
 }
 
-AclIndex::AclIndex(const pve::PveConfig& cfg) : perms_(cfg) {
-  for (size_t i = 0; i < cfg.access.acls.size(); ++i) {
-    const pve::Acl& a = cfg.access.acls[i];
-    entries_[{int(a.type), a.principal}].push_back(i);
-  }
-}
+AclIndex::AclIndex(const pve::PveConfig& cfg) : cfg_(cfg), perms_(cfg) {}
 
 const std::vector<size_t>& AclIndex::EntriesOf(pve::PrincipalType type,
                                                const std::string& name) const {
+  std::call_once(entries_once_, [this] {
+    for (size_t i = 0; i < cfg_.access.acls.size(); ++i) {
+      const pve::Acl& a = cfg_.access.acls[i];
+      entries_[{int(a.type), a.principal}].push_back(i);
+    }
+  });
   static const std::vector<size_t> kNone;
   auto it = entries_.find({int(type), name});
   return it == entries_.end() ? kNone : it->second;

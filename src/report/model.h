@@ -7,11 +7,13 @@
 // change a principal's roles when an entry there names it, one of its
 // groups or, for tokens, the token).
 // Thread safety: value types; functions use the given store from the
-// calling thread.
+// calling thread. AclIndex's const methods may be called from several
+// threads (the reports compute permission lists in parallel).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -131,8 +133,11 @@ class AclIndex {
   bool IsPoolMember(size_t i) const { return engine().IsPoolMember(i); }
 
  private:
+  const pve::PveConfig& cfg_;
   PermissionIndex perms_;
-  std::map<std::pair<int, std::string>, std::vector<size_t>> entries_;  // (type, name) -> acls
+  // (type, name) -> acls; built on the first EntriesOf call.
+  mutable std::once_flag entries_once_;
+  mutable std::map<std::pair<int, std::string>, std::vector<size_t>> entries_;
 };
 
 // Comparison that sorts ACL paths parents first ("/vms" < "/vms/100" <

@@ -28,8 +28,11 @@ void AppendCsv(std::string* out, std::string_view cell) {
     out->append(CsvEscape(cell));  // rare: may need the formula-neutralising '
     return;
   }
-  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos || cell.front() == ' ' ||
-               cell.back() == ' ' || cell.back() == '\t';
+  // One memchr per character: much faster than find_first_of on long cells.
+  bool quote =
+      cell.front() == ' ' || cell.back() == ' ' || cell.back() == '\t' ||
+      cell.find(',') != std::string_view::npos || cell.find('"') != std::string_view::npos ||
+      cell.find('\n') != std::string_view::npos || cell.find('\r') != std::string_view::npos;
   if (!quote) {
     out->append(cell);
     return;
@@ -137,7 +140,223 @@ std::string RenderHtml(const Report& r) {
   return out;
 }
 
+// A JSON string literal exactly as nlohmann::json::dump (no ensure_ascii,
+// invalid UTF-8 replaced) writes it. Printable ASCII needs no escaping.
+std::string JsonString(std::string_view s) {
+  bool plain = true;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain)
+    return nlohmann::ordered_json(std::string(s))
+        .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+  return out;
+}
+
+constexpr size_t kFlushBytes = size_t(4) << 20;
+
 }  // namespace
+
+bool ReportWriter::Streams(ReportFormat f) {
+  return f == ReportFormat::kCsv || f == ReportFormat::kJson || f == ReportFormat::kJsonPretty;
+}
+
+ReportWriter::ReportWriter(ReportFormat format, std::FILE* out, const std::vector<Section>& layout)
+    : format_(format), out_(out) {
+  pretty_ = format == ReportFormat::kJsonPretty;
+  buf_.reserve(kFlushBytes + (kFlushBytes >> 2));
+  if (format_ != ReportFormat::kCsv) {
+    // {"col":v,"col":v} or, pretty, 8-space-indented objects with one
+    // 12-space-indented "col": v per line.
+    for (const Section& s : layout) {
+      Layout l;
+      l.ncols = s.table.columns.size();
+      l.name = pretty_ ? "    " + JsonString(s.name) + ": " : JsonString(s.name) + ":[";
+      for (size_t i = 0; i < l.ncols; ++i) {
+        std::string key = JsonString(s.table.columns[i]);
+        std::string lit = pretty_ ? (i ? ",\n" : "        {\n") + std::string(12, ' ') + key + ": "
+                                  : (i ? "," : "{") + key + ":";
+        l.segs.emplace_back(std::move(lit), i);
+      }
+      l.tail = l.ncols ? (pretty_ ? "\n        }" : "}") : (pretty_ ? "        {}" : "{}");
+      sections_.push_back(std::move(l));
+    }
+    buf_ += pretty_ ? "{\n" : "{";
+    return;
+  }
+  // CSV: one section as is; several as one rectangular file whose header is
+  // `section` plus the union of the sections' columns.
+  const bool multi = layout.size() > 1;
+  std::vector<std::string> columns;
+  if (multi) columns.push_back("section");
+  for (const Section& s : layout)
+    for (const std::string& c : s.table.columns)
+      if (!multi || std::find(columns.begin(), columns.end(), c) == columns.end())
+        columns.push_back(c);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) buf_.push_back(',');
+    AppendCsv(&buf_, columns[i]);
+  }
+  buf_ += "\r\n";
+  for (const Section& s : layout) {
+    Layout l;
+    l.ncols = s.table.columns.size();
+    std::string lit;
+    if (multi) {
+      AppendCsv(&lit, s.name);
+      for (size_t c = 1; c < columns.size(); ++c) {
+        lit.push_back(',');
+        auto it = std::find(s.table.columns.begin(), s.table.columns.end(), columns[c]);
+        if (it == s.table.columns.end()) continue;
+        l.segs.emplace_back(std::move(lit), size_t(it - s.table.columns.begin()));
+        lit.clear();
+      }
+    } else {
+      for (size_t c = 0; c < l.ncols; ++c) l.segs.emplace_back(c ? "," : "", c);
+    }
+    l.tail = lit + "\r\n";
+    sections_.push_back(std::move(l));
+  }
+}
+
+void ReportWriter::EndSection() {
+  if (current_ < 0 || format_ == ReportFormat::kCsv) return;
+  if (!pretty_)
+    buf_ += "]";
+  else
+    buf_ += rows_ ? "\n    ]" : "[]";
+}
+
+void ReportWriter::BeginSection(size_t index) {
+  // Sections left out in between are written empty: the output stays whole.
+  while (current_ < int(index) && size_t(current_ + 1) < sections_.size()) {
+    EndSection();
+    ++current_;
+    rows_ = 0;
+    if (format_ == ReportFormat::kCsv) continue;
+    if (current_ > 0) buf_ += pretty_ ? ",\n" : ",";
+    buf_ += sections_[size_t(current_)].name;
+  }
+}
+
+void ReportWriter::WriteSection(size_t index, const Table& table) {
+  BeginSection(index);
+  for (const auto& row : table.rows) Row(row);
+}
+
+std::string ReportWriter::Encode(const Cell& c) const {
+  if (const auto* n = std::get_if<int64_t>(&c)) return std::to_string(*n);
+  const auto* s = std::get_if<std::string>(&c);
+  if (format_ == ReportFormat::kCsv) {
+    std::string out;
+    if (s) AppendCsv(&out, *s);
+    return out;
+  }
+  return s ? JsonString(*s) : std::string("null");
+}
+
+void ReportWriter::Row(const std::vector<Cell>& row) {
+  if (current_ < 0) BeginSection(0);
+  const size_t n = sections_[size_t(current_)].ncols;
+  static const Cell kNull;
+  encoded_.resize(n);
+  scratch_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    encoded_[i] = Encode(i < row.size() ? row[i] : kNull);
+    scratch_[i] = encoded_[i];
+  }
+  EncodedRow(scratch_.data(), n);
+}
+
+void ReportWriter::EncodedRow(const std::string_view* cells, size_t n) {
+  if (current_ < 0) BeginSection(0);
+  const Layout& l = sections_[size_t(current_)];
+  if (format_ != ReportFormat::kCsv && rows_) buf_ += pretty_ ? ",\n" : ",";
+  if (pretty_ && !rows_) buf_ += "[\n";
+  const std::string_view missing = format_ == ReportFormat::kCsv ? "" : "null";
+  for (const auto& [lit, cell] : l.segs) {
+    buf_ += lit;
+    buf_ += cell < n ? cells[cell] : missing;
+  }
+  buf_ += l.tail;
+  ++rows_;
+  if (buf_.size() >= kFlushBytes) Flush();
+}
+
+void ReportWriter::Flush() {
+  if (buf_.empty()) return;
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        cv_.wait(lock, [this] { return has_pending_ || stop_; });
+        if (!has_pending_) return;  // stopped, nothing left
+        lock.unlock();
+        bool ok = std::fwrite(pending_.data(), 1, pending_.size(), out_) == pending_.size();
+        lock.lock();
+        if (!ok) ok_ = false;
+        pending_.clear();
+        has_pending_ = false;
+        cv_.notify_all();
+      }
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !has_pending_; });
+    std::swap(buf_, pending_);
+    has_pending_ = true;
+  }
+  cv_.notify_all();
+  buf_.clear();
+}
+
+void ReportWriter::Drain() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+ReportWriter::~ReportWriter() { Drain(); }
+
+bool ReportWriter::Finish(const std::vector<std::string>& notes) {
+  if (!sections_.empty()) BeginSection(sections_.size() - 1);
+  EndSection();
+  if (format_ != ReportFormat::kCsv) {
+    if (!sections_.empty()) buf_ += pretty_ ? ",\n" : ",";
+    buf_ += pretty_ ? "    \"notes\": " : "\"notes\":";
+    if (notes.empty()) {
+      buf_ += "[]";
+    } else {
+      buf_ += pretty_ ? "[\n" : "[";
+      for (size_t i = 0; i < notes.size(); ++i) {
+        if (i) buf_ += pretty_ ? ",\n" : ",";
+        if (pretty_) buf_ += "        ";
+        buf_ += JsonString(notes[i]);
+      }
+      buf_ += pretty_ ? "\n    ]" : "]";
+    }
+    buf_ += pretty_ ? "\n}\n" : "}\n";
+  }
+  Drain();  // the background writer's last buffer goes out first
+  if (ok_ && !buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), out_) != buf_.size())
+    ok_ = false;
+  buf_.clear();
+  return ok_;
+}
 
 bool ParseReportFormat(std::string_view name, ReportFormat* out) {
   if (name == "text")

@@ -367,6 +367,94 @@ TEST(QuarterTest, Parse) {
   EXPECT_EQ(QuarterOf(T("2026-05-17T10:00:00Z")).Name(), "2026Q2");
 }
 
+// What a writer function puts into a FILE*.
+template <typename F>
+std::string Captured(F write) {
+  std::FILE* f = std::tmpfile();
+  EXPECT_NE(f, nullptr);
+  if (!f) return {};
+  EXPECT_TRUE(write(f));
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+constexpr ReportFormat kStreamed[] = {ReportFormat::kCsv, ReportFormat::kJson,
+                                      ReportFormat::kJsonPretty};
+
+// The streamed reports are byte for byte what the rendered Report gives.
+TEST_F(ReportTest, StreamedReportsEqualRendered) {
+  BuildStore(StandardEvents());
+  StoreFacts facts = Facts();
+  auto no_store = CollectStoreFacts(nullptr, opt_, "no event store at /x: last login unknown");
+  ASSERT_TRUE(no_store.ok());
+  for (ReportFormat f : {ReportFormat::kCsv, ReportFormat::kJson, ReportFormat::kJsonPretty,
+                         ReportFormat::kText, ReportFormat::kHtml, ReportFormat::kYaml}) {
+    AclReportCounts counts;
+    EXPECT_EQ(Captured([&](std::FILE* out) { return WriteAclReport(cfg_, opt_, f, out, &counts); }),
+              RenderReport(BuildAclReport(cfg_, opt_), f))
+        << int(f);
+    Report acl = BuildAclReport(cfg_, opt_);
+    EXPECT_EQ(counts.entries, acl.sections[0].table.rows.size());
+    EXPECT_EQ(counts.coverage, acl.sections[3].table.rows.size());
+    EXPECT_GT(counts.orphaned, 0u);
+    for (const StoreFacts* sf : {&facts, &*no_store}) {
+      bool local = f == ReportFormat::kText || f == ReportFormat::kHtml;
+      EXPECT_EQ(Captured([&](std::FILE* out) { return WriteUserReport(cfg_, *sf, opt_, f, out); }),
+                RenderReport(BuildUserReport(cfg_, *sf, opt_, local), f))
+          << int(f);
+    }
+  }
+}
+
+// ReportWriter against RenderReport on awkward cells (quotes, formulas,
+// control characters, invalid UTF-8, nulls, short rows), empty sections and
+// enough rows (> 4 MB) to go through the background writer.
+TEST(RenderTest, WriterEqualsRenderReport) {
+  Report r;
+  r.title = "t";
+  Section a{"a", "A", {}};
+  a.table.columns = {"x", "y", "z"};
+  const std::vector<Cell> odd = {Cell(std::string("=1+1")),
+                                 Cell(std::string("a,\"b\"\r\n")),
+                                 Cell(int64_t(-5)),
+                                 Cell(std::string("caf\xc3\xa9 \x01\x1f\x7f tab\t")),
+                                 Cell(std::string("bad \xff\xc3 utf8")),
+                                 Cell(),
+                                 Cell(std::string(" lead")),
+                                 Cell(std::string("back\\slash")),
+                                 Cell(std::string(""))};
+  for (size_t i = 0; i < odd.size(); ++i)
+    a.table.rows.push_back({odd[i], odd[(i + 1) % odd.size()], odd[(i + 2) % odd.size()]});
+  a.table.rows.push_back({std::string("short")});
+  Section empty{"empty", "E", {}};
+  empty.table.columns = {"y", "w"};
+  Section big{"big", "B", {}};
+  big.table.columns = {"w", "x", "n"};
+  for (int64_t i = 0; i < 60000; ++i)
+    big.table.rows.push_back({std::string(60, char('a' + i % 26)), "/vms/" + std::to_string(i), i});
+  for (int sections = 1; sections <= 3; ++sections) {
+    Report rr = r;
+    rr.sections = {a, empty, big};
+    rr.sections.resize(size_t(sections));
+    for (const auto& notes : {std::vector<std::string>{}, std::vector<std::string>{"n\"1", "n2"}}) {
+      rr.notes = notes;
+      for (ReportFormat f : kStreamed) {
+        std::string got = Captured([&](std::FILE* out) {
+          ReportWriter w(f, out, rr.sections);
+          for (size_t i = 0; i < rr.sections.size(); ++i) w.WriteSection(i, rr.sections[i].table);
+          return w.Finish(rr.notes);
+        });
+        EXPECT_EQ(got, RenderReport(rr, f)) << sections << " sections, format " << int(f);
+      }
+    }
+  }
+}
+
 TEST(RenderTest, CsvIsNeutralisedAndHtmlEscaped) {
   Report r;
   Section s{"users", "Users", {}};

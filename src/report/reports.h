@@ -5,7 +5,9 @@
 // Thread safety: pure functions of their inputs.
 #pragma once
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "pve/access_config.h"
 #include "report/model.h"
@@ -20,8 +22,33 @@ namespace pveaudit::report {
 Report BuildUserReport(const pve::PveConfig& cfg, const StoreFacts& facts, const ReportOptions& opt,
                        bool local_times);
 
+// The user report's notes: the missing store, config lines Proxmox ignores.
+std::vector<std::string> UserReportNotes(const pve::PveConfig& cfg, const StoreFacts& facts);
+
+// The user report written to `out` in `format`: csv and json/json-pretty
+// are streamed (ReportWriter, a block of users at a time), the other
+// formats rendered from BuildUserReport. False on a write error (errno).
+bool WriteUserReport(const pve::PveConfig& cfg, const StoreFacts& facts, const ReportOptions& opt,
+                     ReportFormat format, std::FILE* out);
+
 // Sections "acl", "groups", "roles", "coverage", "warnings".
 Report BuildAclReport(const pve::PveConfig& cfg, const ReportOptions& opt);
+
+struct AclReportCounts {
+  size_t entries = 0;   // rows of "acl"
+  size_t orphaned = 0;  // of which orphaned
+  size_t coverage = 0;  // rows of "coverage"
+};
+
+// The ACL report written to `out` in `format`, byte for byte
+// RenderReport(BuildAclReport(cfg, opt), format). csv and json/json-pretty
+// are streamed: the coverage section is kept as 16-byte records (ids of the
+// principal and of its role and privilege texts) and encoded into the
+// output path by path, never as a table of strings. text, html and yaml are
+// rendered from the whole Report. `counts` (optional) gets the row counts.
+// False on a write error (errno).
+bool WriteAclReport(const pve::PveConfig& cfg, const ReportOptions& opt, ReportFormat format,
+                    std::FILE* out, AclReportCounts* counts);
 
 // Why an ACL entry is orphaned ("user 'bob@pve' does not exist", "guest 105
 // does not exist", ...), or "" when every name it uses exists.
