@@ -24,24 +24,11 @@ std::string JoinPath(const std::string& dir, const std::string& rel) {
 }
 
 // The whole file; *missing is set when it does not exist.
+// pve::ReadWholeFile, with "missing" (ENOENT) told apart.
 Result<std::string> ReadWholeFile(const std::string& path, bool* missing) {
-  *missing = false;
-  errno = 0;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    int err = errno;
-    *missing = err == ENOENT;
-    return Status::IOError("cannot read " + path + ": " + std::strerror(err));
-  }
-  std::string data;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  bool failed = std::ferror(f) != 0;
-  int err = errno;
-  std::fclose(f);
-  if (failed) return Status::IOError("cannot read " + path + ": " + std::strerror(err));
-  return data;
+  auto r = pve::ReadWholeFile(path);
+  *missing = !r.ok() && r.status().code() == Status::Code::kNotFound;
+  return r;
 }
 
 }  // namespace

@@ -139,6 +139,9 @@ struct Inventory {
   std::set<std::string> storages;
 };
 
+// The whole file, or NotFound (ENOENT) / IOError naming the path and errno.
+Result<std::string> ReadWholeFile(const std::string& path);
+
 // The whole model read from a Proxmox config dir (default /etc/pve).
 struct PveConfig {
   std::string dir;

@@ -253,18 +253,6 @@ namespace {
 
 using RoleIds = PermissionIndex::RoleIds;
 
-// Parents first: "/vms" < "/vms/100" < "/vms-x".
-bool ParentsFirst(const std::string& a, const std::string& b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] == b[i]) continue;
-    if (a[i] == '/') return true;
-    if (b[i] == '/') return false;
-    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
-  }
-  return a.size() < b.size();
-}
-
 // Adds `role`, OR-ing the propagate flag when it is already there.
 void Merge(RoleIds* out, int role, bool propagate) {
   auto it = std::lower_bound(out->begin(), out->end(), role,
@@ -308,7 +296,7 @@ PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
   std::set<std::string> unique = {"/"};
   for (const Acl& a : ac.acls) unique.insert(a.path);
   paths_.assign(unique.begin(), unique.end());
-  std::sort(paths_.begin(), paths_.end(), ParentsFirst);
+  std::sort(paths_.begin(), paths_.end(), PathParentsFirst);
   for (size_t i = 0; i < paths_.size(); ++i) path_index_.emplace(paths_[i], int(i));
   parent_.assign(paths_.size(), -1);
   end_.assign(paths_.size(), int(paths_.size()));
@@ -618,6 +606,17 @@ std::map<std::string, bool> PermissionIndex::EffectivePrivileges(const std::stri
   }
   if (!VerifyUsername(principal)) return {};
   return privs_of(EffectiveRoles(principal, path));
+}
+
+bool PathParentsFirst(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
 }
 
 }  // namespace pveaudit::pve

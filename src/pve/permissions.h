@@ -27,6 +27,10 @@
 
 namespace pveaudit::pve {
 
+// Orders ACL paths parents first, then siblings: "/vms" < "/vms/100" <
+// "/vms-x" (a depth-first walk of the path tree).
+bool PathParentsFirst(const std::string& a, const std::string& b);
+
 // Roles of `principal` (userid or token id) on `path`: role -> propagate.
 std::map<std::string, bool> EffectiveRoles(const PveConfig& cfg, const std::string& principal,
                                            const std::string& path);

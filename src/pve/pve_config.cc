@@ -14,11 +14,7 @@
 #include "pve/parse_util.h"
 
 namespace pveaudit::pve {
-namespace {
 
-namespace fs = std::filesystem;
-
-// The whole file, or NotFound (ENOENT) / IOError naming the path and errno.
 Result<std::string> ReadWholeFile(const std::string& path) {
   errno = 0;
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -37,6 +33,10 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   if (failed) return Status::IOError("cannot read " + path + ": " + std::strerror(err));
   return data;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 std::string JoinPath(const std::string& dir, const std::string& rel) {
   if (dir.empty()) return rel;

@@ -130,16 +130,7 @@ Result<StoreFacts> CollectStoreFacts(EventStore* store, const ReportOptions& opt
   return facts;
 }
 
-bool PathLess(const std::string& a, const std::string& b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] == b[i]) continue;
-    if (a[i] == '/') return true;
-    if (b[i] == '/') return false;
-    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
-  }
-  return a.size() < b.size();
-}
+bool PathLess(const std::string& a, const std::string& b) { return pve::PathParentsFirst(a, b); }
 
 std::map<std::string, std::set<std::string>> PermissionIndex::PoolRoles(
     const std::string& principal) const {
