@@ -29,10 +29,9 @@ struct Session {
 
 struct SessionOptions {
   int64_t lifetime_us = 2LL * 3600 * 1000000;
-  // How far before `from` to start reading events, so that sessions that
-  // began earlier are known: one lifetime is enough because an open session
-  // must have been renewed within it... but a session can be renewed for
-  // days, so callers reading a long window pass a larger lookback.
+  // How far before `from` events are read to find sessions that began
+  // earlier. A session renewed without pause for longer than this is seen
+  // as starting at its first renewal inside the lookback.
   int64_t lookback_us = 24LL * 3600 * 1000000;
 };
 

@@ -102,7 +102,6 @@ struct BlockMeta {
   uint32_t n = 0;
   int64_t t_min = 0, t_max = 0;
   uint32_t failures = 0;
-  Hash256 head{};
   std::string summary;
 };
 
