@@ -27,7 +27,11 @@ Result<std::vector<Session>> SessionsBetween(EventStore& store, int64_t from_us,
     if (e.user.empty()) return true;
     auto& v = open[{e.user, e.node}];
     close_expired(v, e.time_us);
-    if (e.action == "login" && e.result == Outcome::kSuccess) {
+    // A renewal proves a valid ticket: with no known session (its login lies
+    // before the lookback) it opens one at the renewal.
+    bool renewal_without_session =
+        v.empty() && e.action == "session:renew" && e.result == Outcome::kSuccess;
+    if ((e.action == "login" && e.result == Outcome::kSuccess) || renewal_without_session) {
       Session s;
       s.user = e.user;
       s.node = e.node;
