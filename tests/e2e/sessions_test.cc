@@ -66,6 +66,29 @@ TEST_F(SessionsTest, AllListsPastSessionsWithTheDocumentedKeys) {
   EXPECT_EQ(Json(r).size(), 2u) << r;
 }
 
+// A GUI left open for two days: the login lies before the 24 h lookback,
+// but the renewals every 15 minutes prove a valid session.
+TEST_F(SessionsTest, LongRenewedSessionIsActiveAfterTheLookback) {
+  std::string auth = work_ + "/auth-long.log";
+  std::string text;
+  for (int m = 0; m <= 48 * 60; m += 15) {
+    int day = 12 + m / (24 * 60), hh = (m / 60) % 24, mm = m % 60;
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "Jan %2d %02d:%02d:00 pve1 pvedaemon[7]: <root@pam> successful auth for user "
+                  "'erin@pve'\n",
+                  day, hh, mm);
+    text += line;
+  }
+  WriteFile(auth, text);
+  SetMtime(auth, kAuthMtime);
+  ASSERT_EQ(Pveam({"access", "import", "--format", "auth", auth}).code, 0);
+  auto at = At("2025-01-14T00:05:00Z");
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(at[0].substr(0, 9), "erin@pve:");
+  EXPECT_EQ(at[0].substr(at[0].size() - 2), ":1");
+}
+
 TEST_F(SessionsTest, BadArgumentsExit2) {
   EXPECT_EQ(Pveam({"access", "sessions", "--at", "2025-13-01"}).code, 2);
   EXPECT_EQ(Pveam({"access", "sessions", "--start", "2025-01-01"}).code, 2);
