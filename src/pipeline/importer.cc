@@ -66,12 +66,14 @@ struct Batch {
 class BatchQueue {
  public:
   explicit BatchQueue(size_t cap) : cap_(cap) {}
-  void Push(Batch b) {
+  // False when the writer has given up (Close): stop producing.
+  bool Push(Batch b) {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return q_.size() < cap_ || closed_; });
-    if (closed_) return;
+    if (closed_) return false;
     q_.push_back(std::move(b));
     cv_.notify_all();
+    return true;
   }
   bool Pop(Batch* b) {
     std::unique_lock<std::mutex> l(mu_);
@@ -186,7 +188,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     // A gzip file's trailer holds its uncompressed size (mod 2^32): when
     // the cursor is already there, the file is done; skip decompressing it.
     uint64_t isize = 0;
-    if (GzipTrailerSize(path, &isize) && isize == (cursor.offset & 0xffffffffu)) {
+    if (GzipTrailerSize(reader.SameFilePath(), &isize) && isize == (cursor.offset & 0xffffffffu)) {
       stats.duplicates = stats.lines = resume_line;
       stats.cursor_key = cursor.key;
       stats.offset = cursor.offset;
@@ -211,6 +213,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     Batch b;
     b.events.reserve(options.batch_events + 64);
     ChainHasher hasher;
+    bool writer_gone = false;
     auto flush = [&](bool last) {
       tracker.Apply(&b.events);
       b.digests.reserve(b.events.size());
@@ -221,12 +224,12 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       b.cursor.state = tracker.SaveState();
       b.disk_pos = reader.disk_position();
       b.last = last;
-      queue.Push(std::move(b));
+      if (!queue.Push(std::move(b))) writer_gone = true;
       graveyard.Clear();
       b = Batch();
       b.events.reserve(options.batch_events + 64);
     };
-    while (reader.Next(&line)) {
+    while (!writer_gone && reader.Next(&line)) {
       ++line_no;
       ++b.lines;
       if (line.empty()) {
@@ -247,7 +250,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       if (b.events.size() >= options.batch_events || b.rejected.size() >= 10000) flush(false);
     }
     if (!reader.status().ok()) b.error = reader.status();
-    flush(true);
+    if (!writer_gone) flush(true);
   });
 
   Status result;
