@@ -28,25 +28,11 @@
 #include <tuple>
 #include <vector>
 
+#include "rng.h"
+
 namespace {
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n). REQUIRES: n > 0.
-  uint64_t Below(uint64_t n) { return Next() % n; }
-  // True with probability pct/100.
-  bool Pct(int pct) { return Below(100) < uint64_t(pct); }
-
- private:
-  uint64_t s_;
-};
+using bench::Rng;
 
 struct Options {
   std::string out;
