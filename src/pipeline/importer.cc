@@ -216,8 +216,12 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     bool writer_gone = false;
     auto flush = [&](bool last) {
       tracker.Apply(&b.events);
-      b.digests.reserve(b.events.size());
-      for (const Event& e : b.events) b.digests.push_back(hasher.Digest(e));
+      // Task events change in the writer (EnrichTasks), so the store
+      // digests those itself; the rest are hashed here, off the writer.
+      if (format != LineFormat::kTasks) {
+        b.digests.reserve(b.events.size());
+        for (const Event& e : b.events) b.digests.push_back(hasher.Digest(e));
+      }
       b.cursor = cursor;
       b.cursor.offset = reader.offset();
       b.cursor.line = line_no;
@@ -261,19 +265,18 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
       break;
     }
     // Task events get the IP and request of the access.log line that started
-    // them (docs/correlation.md); the content digest covers the result.
+    // them (docs/correlation.md), before they are hashed.
     if (format == LineFormat::kTasks && !b.events.empty()) {
       Status cs = EnrichTasks(store, &b.events);
       if (!cs.ok()) {
         result = cs;
         break;
       }
-      ChainHasher h;
-      for (size_t i = 0; i < b.events.size(); ++i) b.digests[i] = h.Digest(b.events[i]);
     }
     // Nothing new (a tailer polling an idle file): no transaction at all.
+    const std::vector<Hash256>* digests = format == LineFormat::kTasks ? nullptr : &b.digests;
     Status st =
-        b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, &b.digests);
+        b.lines == 0 ? Status::OK() : store.Append(&b.events, b.rejected, &b.cursor, digests);
     if (!st.ok()) {
       result = st;
       break;
