@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
       "pveauditd: follows Proxmox VE's logs (pveproxy access.log, authentication lines, task "
       "index) and stores every event exactly once in the pveaudit store",
       "pveauditd");
-  std::string config_path, data_dir, access_log, auth_log, tasks_dir, node, pve_dir, syslog_listen;
+  std::string config_path, data_dir, access_log, auth_log, tasks_dir, node, pve_dir, syslog_listen,
+      journal_dir;
   bool check = false, foreground = false, journal = false;
   app.add_option("--config", config_path,
                  "Config file (default: $PVEAUDIT_CONFIG, /etc/pveaudit/pveaudit.toml)");
@@ -34,7 +35,13 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "Store directory (overrides data_dir)");
   app.add_option("--access-log", access_log, "Follow this pveproxy access.log");
   app.add_option("--auth-log", auth_log, "Follow authentication lines in this syslog-format file");
-  app.add_flag("--journal", journal, "Read authentication lines from the systemd journal");
+  app.add_flag("--journal", journal,
+               "Read pvedaemon/pveproxy authentication lines from this machine's systemd journal "
+               "(where Proxmox VE 8 logs them; there is usually no /var/log/syslog)");
+  app.add_option("--journal-dir", journal_dir,
+                 "Read them from the journal files in DIR instead, e.g. a copy of another "
+                 "node's /var/log/journal (implies --journal)")
+      ->type_name("DIR");
   app.add_option("--tasks-dir", tasks_dir,
                  "Follow DIR/index of the Proxmox task log (/var/log/pve/tasks)");
   app.add_option("--pve-dir", pve_dir, "Proxmox config directory (overrides pve_dir)");
@@ -44,11 +51,18 @@ int main(int argc, char** argv) {
   app.add_flag("--foreground", foreground,
                "Stay in the foreground (always the case; for systemd Type=simple)");
   app.footer(R"(
-Naming any of --access-log, --auth-log, --tasks-dir or --syslog-listen runs
-only the sources named on the command line (the config file's [sources] are
-ignored), so the daemon can run on a machine without Proxmox:
+Naming any of --access-log, --auth-log, --journal, --journal-dir, --tasks-dir
+or --syslog-listen runs only the sources named on the command line (the
+config file's [sources] are ignored), so the daemon can run on a machine
+without Proxmox:
 
   pveauditd --data-dir /tmp/audit --access-log /var/log/pveproxy/access.log --node pve1
+  pveauditd --access-log /var/log/pveproxy/access.log --journal --tasks-dir /var/log/pve/tasks
+
+Without such flags, [sources.journal] decides; by default ("auto") the journal
+is read when the [sources.auth] file (/var/log/syslog) does not exist, so the
+same lines are never stored twice. Journal entries are stored exactly once:
+the journal cursor commits with each batch.
 
 Signals: SIGTERM/SIGINT commit the current batch and exit; SIGHUP reloads the
 config file. See docs/config.md for every key.)");
@@ -68,22 +82,21 @@ config file. See docs/config.md for every key.)");
               << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";
     return 0;
   }
-  if (journal) {
-    std::cerr << "pveauditd: --journal is not supported by this build yet; point --auth-log at a "
-                 "syslog file (rsyslog writes pvedaemon's lines to /var/log/syslog)\n";
-    return 2;
-  }
   pveaudit::DaemonOptions opt;
   opt.config = *cfg;
   opt.config_path = config_path;
   if (!node.empty()) opt.config.node = opt.node_override = node;
   if (!pve_dir.empty()) opt.config.pve_dir = opt.pve_dir_override = pve_dir;
-  opt.sources_from_flags =
-      !access_log.empty() || !auth_log.empty() || !tasks_dir.empty() || !syslog_listen.empty();
+  if (!journal_dir.empty()) journal = true;
+  opt.sources_from_flags = !access_log.empty() || !auth_log.empty() || !tasks_dir.empty() ||
+                           !syslog_listen.empty() || journal;
   if (opt.sources_from_flags) {
     opt.config.access_log = {!access_log.empty(), access_log};
     opt.config.auth = {!auth_log.empty(), auth_log};
     opt.config.tasks = {!tasks_dir.empty(), tasks_dir.empty() ? "" : tasks_dir + "/index"};
+    opt.config.journal.enabled = journal ? pveaudit::JournalSourceConfig::Enabled::kYes
+                                         : pveaudit::JournalSourceConfig::Enabled::kNo;
+    opt.config.journal.directory = journal_dir;
     opt.config.syslog_enabled = !syslog_listen.empty();
     if (!syslog_listen.empty()) opt.config.syslog_listen = syslog_listen;
   }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 namespace pveaudit {
 
@@ -92,6 +93,10 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 60000, &cfg.poll_ms));
         else if (dk.str() == "retry_ms")
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 10, 3600000, &cfg.retry_ms));
+        else if (dk.str() == "commit_ms")
+          PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 0, 10000, &cfg.commit_ms));
+        else if (dk.str() == "commit_events")
+          PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 1, 1000000, &cfg.commit_events));
         else if (dk.str() == "session_lifetime")
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 60, 30 * 86400, &cfg.session_lifetime_s));
         else if (dk.str() == "on_store_error") {
@@ -112,7 +117,26 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
           PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.auth));
         else if (sk.str() == "tasks")
           PVEAUDIT_RETURN_IF_ERROR(file_source(sv, name, &cfg.tasks));
-        else if (sk.str() == "syslog" && sv.is_table()) {
+        else if (sk.str() == "journal" && sv.is_table()) {
+          for (auto&& [k2, v2] : *sv.as_table()) {
+            std::string n2 = name + "." + std::string(k2.str());
+            if (k2.str() == "enabled") {
+              if (v2.is_boolean()) {
+                cfg.journal.enabled = *v2.value<bool>() ? JournalSourceConfig::Enabled::kYes
+                                                        : JournalSourceConfig::Enabled::kNo;
+              } else if (v2.value<std::string>() == std::optional<std::string>("auto")) {
+                cfg.journal.enabled = JournalSourceConfig::Enabled::kAuto;
+              } else {
+                return Status::InvalidArgument(where(v2) + ": key '" + n2 +
+                                               "' must be true, false or \"auto\"");
+              }
+            } else if (k2.str() == "directory") {
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.journal.directory));
+            } else {
+              return unknown(v2, n2);
+            }
+          }
+        } else if (sk.str() == "syslog" && sv.is_table()) {
           for (auto&& [k2, v2] : *sv.as_table()) {
             std::string n2 = name + "." + std::string(k2.str());
             if (k2.str() == "enabled")
@@ -131,6 +155,19 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     }
   }
   return cfg;
+}
+
+bool JournalEnabled(const Config& c) {
+  switch (c.journal.enabled) {
+    case JournalSourceConfig::Enabled::kYes:
+      return true;
+    case JournalSourceConfig::Enabled::kNo:
+      return false;
+    case JournalSourceConfig::Enabled::kAuto:
+      break;
+  }
+  std::error_code ec;
+  return !c.auth.enabled || c.auth.path.empty() || !std::filesystem::exists(c.auth.path, ec);
 }
 
 }  // namespace pveaudit

@@ -19,6 +19,20 @@ struct FileSourceConfig {
   std::string path;
 };
 
+// The systemd journal source ([sources.journal]): authentication lines of
+// pvedaemon/pveproxy read with sd-journal (src/pipeline/journal_source.h).
+struct JournalSourceConfig {
+  // `enabled = true | false | "auto"`. kAuto (the default): read the journal
+  // when the [sources.auth] file source is disabled or its path does not
+  // exist (Proxmox VE 8 has no /var/log/syslog unless rsyslog is installed),
+  // so the same lines are never read from both. See JournalEnabled().
+  enum class Enabled { kNo, kYes, kAuto };
+  Enabled enabled = Enabled::kAuto;
+  // "" = this machine's system journal; else a journal directory (a copy of
+  // another node's /var/log/journal) or one .journal file.
+  std::string directory;
+};
+
 struct Config {
   std::string source;  // file it came from; "" = defaults
   std::string data_dir = "/var/lib/pveaudit";
@@ -30,12 +44,15 @@ struct Config {
   int poll_ms = 200;                     // how often file sources are polled
   std::string on_store_error = "retry";  // "retry" (keep cursors, retry) or "exit"
   int retry_ms = 1000;                   // pause between retries after a store error
+  int commit_ms = 50;                    // the writer waits this long for other sources' batches
+  int commit_events = 10000;             // ... or until a transaction holds this many events
   int session_lifetime_s = 7200;         // ticket lifetime for sessions
 
   // [sources.*]
   FileSourceConfig access_log{true, "/var/log/pveproxy/access.log"};
   FileSourceConfig auth{true, "/var/log/syslog"};
   FileSourceConfig tasks{true, "/var/log/pve/tasks/index"};
+  JournalSourceConfig journal;  // [sources.journal]
   bool syslog_enabled = false;  // [sources.syslog]
   std::string syslog_listen = "127.0.0.1:5514";
 };
@@ -46,5 +63,10 @@ struct Config {
 // default path may be absent. Unknown keys and wrong types are errors that
 // name the key and its line: "/etc/pveaudit/pveaudit.toml:3: unknown key 'data-dir'".
 Result<Config> LoadConfig(const std::string& explicit_path);
+
+// Whether the daemon reads the journal: `journal.enabled` resolved, "auto"
+// against the file system now (true when `auth` is disabled, has no path or
+// its path does not exist).
+bool JournalEnabled(const Config& c);
 
 }  // namespace pveaudit
