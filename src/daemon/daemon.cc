@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -17,7 +18,9 @@
 #include "ingest/login_tracker.h"
 #include "ingest/syslog_listener.h"
 #include "pipeline/file_source.h"
+#include "pipeline/journal_source.h"
 #include "store/event_store.h"
+#include "store/group_commit.h"
 
 namespace pveaudit {
 namespace {
@@ -39,26 +42,18 @@ std::string HostName() {
   return s.empty() ? "localhost" : s;
 }
 
-std::vector<std::unique_ptr<FileSource>> MakeSources(const Config& c) {
-  std::vector<std::unique_ptr<FileSource>> out;
-  std::string node = c.node.empty() ? HostName() : c.node;
-  auto add = [&](const char* name, const FileSourceConfig& fs, const char* format) {
-    if (!fs.enabled || fs.path.empty()) return;
-    ImportOptions o;
-    o.format = format;
-    o.node = std::string(format) == "pveproxy" ? node : c.node;
-    out.push_back(std::make_unique<FileSource>(name, fs.path, o));
-  };
-  add("access_log", c.access_log, "pveproxy");
-  add("auth", c.auth, "auth");
-  add("tasks", c.tasks, "tasks");
-  return out;
-}
-
 // Sleeps up to `ms`, waking early for a stop or reload request.
 void Nap(int ms) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (!g_stop && !g_reload && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
+}
+
+// A lane's sleep: wakes early for a stop of the daemon or of the lane (a
+// reload stops the lanes it replaces).
+void LaneNap(int ms, const std::atomic<bool>& lane_stop) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!g_stop && !lane_stop && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
 }
 
@@ -115,6 +110,249 @@ class SyslogSource {
   uint64_t seq_ = 0, events_ = 0;
 };
 
+// One source as a lane polls it.
+class PolledSource {
+ public:
+  virtual ~PolledSource() = default;
+  // `first`: the first successful round has not happened yet (catch-up).
+  virtual Status Poll(EventStore& store, bool first) = 0;
+  virtual std::string Name() const = 0;
+  // A JSON object for `pveam access status` (see StateJson).
+  virtual nlohmann::json State() const = 0;
+  // Whether `st` from Poll means the store cannot be written (so the
+  // on_store_error policy applies) rather than, say, a missing file.
+  virtual bool IsStoreError(const Status& st) const {
+    (void)st;
+    return true;
+  }
+  // Polled only in rounds where every earlier source of the lane succeeded.
+  virtual bool NeedsCleanRound() const { return false; }
+};
+
+// The codes a failed store write returns (a missing log file is kNotFound).
+bool IsStoreWriteError(const Status& st) {
+  return st.code() == Status::Code::kIOError || st.code() == Status::Code::kBusy ||
+         st.code() == Status::Code::kCorruption;
+}
+
+nlohmann::json StateJson(const FileSourceState& s) {
+  nlohmann::json o;
+  o["name"] = s.name;
+  o["path"] = s.path;
+  o["format"] = s.format;
+  o["ok"] = s.ok;
+  o["error"] = s.error;
+  o["offset"] = s.offset;
+  o["size"] = s.size;
+  o["lag_bytes"] = s.size > s.offset ? s.size - s.offset : 0;
+  o["events"] = s.events;
+  o["rejected"] = s.rejected;
+  o["last_event"] = s.last_event_us ? FormatRfc3339Utc(s.last_event_us) : "";
+  return o;
+}
+
+class FilePolled : public PolledSource {
+ public:
+  FilePolled(const char* name, const std::string& path, ImportOptions o) : src_(name, path, o) {}
+  Status Poll(EventStore& store, bool first) override {
+    return first ? src_.CatchUp(store) : src_.Poll(store);
+  }
+  std::string Name() const override { return src_.state().name; }
+  nlohmann::json State() const override { return StateJson(src_.state()); }
+  bool IsStoreError(const Status& st) const override { return IsStoreWriteError(st); }
+
+ private:
+  FileSource src_;
+};
+
+class JournalPolled : public PolledSource {
+ public:
+  JournalPolled(const std::string& dir, const std::string& node) : src_(dir, node) {}
+  Status Poll(EventStore& store, bool) override { return src_.Poll(store); }
+  std::string Name() const override { return "journal"; }
+  nlohmann::json State() const override { return StateJson(src_.state()); }
+  // Journal problems are kNotFound/kInternal.
+  bool IsStoreError(const Status& st) const override { return IsStoreWriteError(st); }
+
+ private:
+  JournalSource src_;
+};
+
+class SyslogPolled : public PolledSource {
+ public:
+  explicit SyslogPolled(std::string listen) : listen_(std::move(listen)) {}
+  Status Start() { return src_.Start(listen_); }
+  Status Poll(EventStore& store, bool) override { return src_.Poll(store); }
+  std::string Name() const override { return "syslog"; }
+  nlohmann::json State() const override {
+    const SyslogCounters c = src_.listener().counters();
+    nlohmann::json o;
+    o["name"] = "syslog";
+    o["path"] = listen_;
+    o["format"] = "auth";
+    o["ok"] = true;
+    o["error"] = c.dropped ? std::to_string(c.dropped) + " UDP messages dropped" : std::string();
+    o["offset"] = 0;
+    o["size"] = 0;
+    o["lag_bytes"] = 0;
+    o["events"] = src_.events();
+    o["rejected"] = c.bad_frames;
+    o["last_event"] = "";
+    o["received"] = c.received;
+    return o;
+  }
+
+ private:
+  std::string listen_;
+  SyslogSource src_;
+};
+
+class PvePolled : public PolledSource {
+ public:
+  explicit PvePolled(PveConfigSourceOptions o) : src_(std::move(o)) {}
+  Status Poll(EventStore& store, bool) override { return src_.Poll(store); }
+  std::string Name() const override { return "pve config"; }
+  nlohmann::json State() const override { return StateJson(src_.state()); }
+  // After the logs of its lane, so the request that made a change is stored
+  // before the change is attributed (docs/config-changes.md).
+  bool NeedsCleanRound() const override { return true; }
+
+ private:
+  PveConfigSource src_;
+};
+
+// A lane is one thread that polls its sources in order, every poll_ms.
+// Sources whose events depend on another's share a lane, in that order:
+// access.log before the task index (a task is joined with its request) and
+// before the access-control files (a change is attributed to its request).
+// Lanes run side by side and their batches meet in the one writer
+// (GroupCommitStore), which commits them together.
+class Lane {
+ public:
+  Lane(std::string name, const Config& config) : name_(std::move(name)), config_(config) {}
+  ~Lane() { Stop(); }
+
+  void Add(std::unique_ptr<PolledSource> s) {
+    sources_.push_back(std::move(s));
+    states_.push_back(sources_.back()->State());
+  }
+  bool empty() const { return sources_.empty(); }
+
+  void Start(GroupCommitStore& store) {
+    thread_ = std::thread([this, &store] { Loop(store); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool failing() const { return failing_; }
+  // Set when a store error met on_store_error = "exit".
+  bool fatal() const { return fatal_; }
+  std::vector<nlohmann::json> States() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return states_;
+  }
+
+ private:
+  void Loop(GroupCommitStore& store) {
+    bool caught_up = false;
+    while (!g_stop && !stop_ && !fatal_) {
+      bool error = false;
+      {
+        GroupCommitStore::Activity polling(store);
+        for (size_t i = 0; i < sources_.size() && !g_stop && !stop_; ++i) {
+          PolledSource& src = *sources_[i];
+          if (error && src.NeedsCleanRound()) continue;
+          Status st = src.Poll(store, !caught_up);
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            states_[i] = src.State();
+          }
+          if (st.ok()) continue;
+          error = true;
+          if (!failing_) Log("error", src.Name() + ": " + st.message());
+          if (config_.on_store_error == "exit" && src.IsStoreError(st)) {
+            Log("error", "exiting (on_store_error = \"exit\"); cursors were not advanced");
+            fatal_ = true;
+            return;
+          }
+        }
+      }
+      if (!error) caught_up = true;
+      if (error != failing_) {
+        if (!error) Log("info", name_ + ": recovered; ingest resumed from the stored cursors");
+        failing_ = error;
+      }
+      LaneNap(failing_ ? config_.retry_ms : config_.poll_ms, stop_);
+    }
+  }
+
+  std::string name_;
+  const Config config_;
+  std::vector<std::unique_ptr<PolledSource>> sources_;
+  mutable std::mutex mu_;
+  std::vector<nlohmann::json> states_;  // guarded by mu_
+  std::atomic<bool> stop_{false}, failing_{false}, fatal_{false};
+  std::thread thread_;
+};
+
+struct Lanes {
+  std::vector<std::unique_ptr<Lane>> lanes;
+  void Start(GroupCommitStore& store) {
+    for (auto& l : lanes) l->Start(store);
+  }
+  void Stop() {
+    for (auto& l : lanes) l->Stop();
+  }
+};
+
+// Builds the lanes of `c`. False when the syslog listener cannot start.
+bool MakeLanes(const Config& c, Lanes* out) {
+  out->lanes.clear();
+  std::string node = c.node.empty() ? HostName() : c.node;
+  auto file = [&](const char* name, const FileSourceConfig& fs,
+                  const char* format) -> std::unique_ptr<PolledSource> {
+    if (!fs.enabled || fs.path.empty()) return nullptr;
+    ImportOptions o;
+    o.format = format;
+    o.node = std::string(format) == "pveproxy" ? node : c.node;
+    Log("info", "following " + fs.path + " (" + name + ")");
+    return std::make_unique<FilePolled>(name, fs.path, o);
+  };
+  auto logs = std::make_unique<Lane>("logs", c);
+  if (auto s = file("access_log", c.access_log, "pveproxy")) logs->Add(std::move(s));
+  if (auto s = file("tasks", c.tasks, "tasks")) logs->Add(std::move(s));
+  PveConfigSourceOptions po;  // access-control changes (docs/config-changes.md)
+  po.dir = c.pve_dir;
+  po.node = node;
+  po.log = Log;
+  logs->Add(std::make_unique<PvePolled>(po));
+  out->lanes.push_back(std::move(logs));
+
+  auto auth = std::make_unique<Lane>("auth", c);
+  if (auto s = file("auth", c.auth, "auth")) auth->Add(std::move(s));
+  if (JournalEnabled(c)) {  // docs/config.md: [sources.journal]
+    auto j = std::make_unique<JournalPolled>(c.journal.directory, c.node);
+    Log("info", "following " + std::string(j->State()["path"]) + " (journal)");
+    auth->Add(std::move(j));
+  }
+  if (!auth->empty()) out->lanes.push_back(std::move(auth));
+
+  if (c.syslog_enabled) {
+    auto s = std::make_unique<SyslogPolled>(c.syslog_listen);
+    Status st = s->Start();
+    if (!st.ok()) {
+      Log("error", "syslog listener on " + c.syslog_listen + ": " + st.message());
+      return false;
+    }
+    Log("info", "receiving syslog on " + c.syslog_listen + " (UDP and TCP)");
+    auto lane = std::make_unique<Lane>("syslog", c);
+    lane->Add(std::move(s));
+    out->lanes.push_back(std::move(lane));
+  }
+  return true;
+}
+
 }  // namespace
 
 void Daemon::RequestStop() { g_stop = true; }
@@ -122,51 +360,35 @@ void Daemon::RequestReload() { g_reload = true; }
 
 int Daemon::Run() {
   SetClusterTimeZone(opt_.config.timezone);
-  std::unique_ptr<EventStore> store;
-  while (!store && !g_stop) {
+  std::unique_ptr<EventStore> base;
+  while (!base && !g_stop) {
     auto s = OpenSqliteStore(opt_.data_dir, StoreOptions{});
     if (s.ok()) {
-      store = std::move(s.value());
+      base = std::move(s.value());
       break;
     }
     Log("error", "cannot open the store in " + opt_.data_dir + ": " + s.status().message());
     if (opt_.config.on_store_error == "exit") return 1;
     Nap(opt_.config.retry_ms);
   }
-  if (!store) return 0;
+  if (!base) return 0;
+  // Declared after `base` and before the lanes: destroyed after every lane
+  // stopped (so no source still waits on it), committing what is queued.
+  GroupCommitOptions gopt;
+  gopt.max_events = size_t(opt_.config.commit_events);
+  gopt.max_wait = std::chrono::milliseconds(opt_.config.commit_ms);
+  GroupCommitStore store(*base, gopt);
 
-  auto sources = MakeSources(opt_.config);
-  if (sources.empty()) Log("warning", "no source is enabled; nothing to do until one is");
-  for (auto& src : sources)
-    Log("info", "following " + src->state().path + " (" + src->state().name + ")");
-  std::unique_ptr<SyslogSource> syslog;
-  auto start_syslog = [&] {
-    syslog.reset();
-    if (!opt_.config.syslog_enabled) return true;
-    auto s = std::make_unique<SyslogSource>();
-    Status st = s->Start(opt_.config.syslog_listen);
-    if (!st.ok()) {
-      Log("error", "syslog listener on " + opt_.config.syslog_listen + ": " + st.message());
-      return false;
-    }
-    Log("info", "receiving syslog on " + opt_.config.syslog_listen + " (UDP and TCP)");
-    syslog = std::move(s);
-    return true;
-  };
-  if (!start_syslog()) return 2;
-  auto make_pve = [&] {  // access-control changes (docs/config-changes.md)
-    PveConfigSourceOptions o;
-    o.dir = opt_.config.pve_dir;
-    o.node = opt_.config.node.empty() ? HostName() : opt_.config.node;
-    o.log = Log;
-    return std::make_unique<PveConfigSource>(o);
-  };
-  auto pve = make_pve();
-  bool caught_up = false;
+  Lanes lanes;
+  if (!MakeLanes(opt_.config, &lanes)) return 2;
+  if (opt_.config.access_log.path.empty() && opt_.config.auth.path.empty() &&
+      opt_.config.tasks.path.empty() && !opt_.config.syslog_enabled && !JournalEnabled(opt_.config))
+    Log("warning", "no log source is enabled; only access-control changes are followed");
+  lanes.Start(store);
+
   int64_t last_status = 0;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
-  bool failing = false;
-
+  int rc = 0;
   while (!g_stop) {
     if (g_reload.exchange(false)) {
       if (opt_.sources_from_flags) {
@@ -176,55 +398,27 @@ int Daemon::Run() {
         if (!c.ok()) {
           Log("error", "SIGHUP: keeping the old configuration: " + c.status().message());
         } else {
+          lanes.Stop();  // each finishes its current poll; its batches are committed
           opt_.config = *c;
           // Regression: a reload used to drop --node/--pve-dir.
           if (!opt_.node_override.empty()) opt_.config.node = opt_.node_override;
           if (!opt_.pve_dir_override.empty()) opt_.config.pve_dir = opt_.pve_dir_override;
           SetClusterTimeZone(opt_.config.timezone);
-          sources = MakeSources(opt_.config);
-          start_syslog();
-          pve = make_pve();
-          caught_up = false;
+          MakeLanes(opt_.config, &lanes);  // a failed listener is logged; the rest runs
+          lanes.Start(store);
           Log("info", "SIGHUP: configuration reloaded from " +
                           (c->source.empty() ? std::string("defaults") : c->source));
         }
       }
     }
-    bool error = false;
-    for (auto& src : sources) {
-      if (g_stop) break;
-      Status st = caught_up ? src->Poll(*store) : src->CatchUp(*store);
-      if (!st.ok()) {
-        error = true;
-        if (!failing) Log("error", src->state().name + ": " + st.message());
-        if (opt_.config.on_store_error == "exit" &&
-            (st.code() == Status::Code::kIOError || st.code() == Status::Code::kBusy ||
-             st.code() == Status::Code::kCorruption)) {
-          Log("error", "exiting (on_store_error = \"exit\"); cursors were not advanced");
-          return 1;
-        }
-      }
+    bool fatal = false, failing = false;
+    for (auto& l : lanes.lanes) {
+      fatal |= l->fatal();
+      failing |= l->failing();
     }
-    if (syslog && !g_stop) {
-      Status st = syslog->Poll(*store);
-      if (!st.ok()) {
-        error = true;
-        if (!failing) Log("error", "syslog: " + st.message());
-        if (opt_.config.on_store_error == "exit") return 1;
-      }
-    }
-    if (pve && !g_stop && !error) {  // after the logs, so the request is stored
-      Status st = pve->Poll(*store);
-      if (!st.ok()) {
-        error = true;
-        if (!failing) Log("error", "pve config: " + st.message());
-        if (opt_.config.on_store_error == "exit") return 1;
-      }
-    }
-    if (!error) caught_up = true;
-    if (error != failing) {
-      if (!error) Log("info", "recovered; ingest resumed from the stored cursors");
-      failing = error;
+    if (fatal) {
+      rc = 1;
+      break;
     }
     int64_t now = NowUs();
     if (now - last_status >= 1000000) {
@@ -234,52 +428,29 @@ int Daemon::Run() {
       j["pid"] = getpid();
       j["updated"] = FormatRfc3339Utc(now);
       j["healthy"] = !failing;
-      auto add_state = [&](const FileSourceState& s) {
-        nlohmann::json o;
-        o["name"] = s.name;
-        o["path"] = s.path;
-        o["format"] = s.format;
-        o["ok"] = s.ok;
-        o["error"] = s.error;
-        o["offset"] = s.offset;
-        o["size"] = s.size;
-        o["lag_bytes"] = s.size > s.offset ? s.size - s.offset : 0;
-        o["events"] = s.events;
-        double secs = last_status_prev ? double(now - last_status_prev) / 1e6 : 0;
-        uint64_t before = last_events.count(s.name) ? last_events[s.name] : s.events;
-        o["events_per_s"] = secs > 0 ? int64_t(double(s.events - before) / secs) : 0;
-        last_events[s.name] = s.events;
-        o["rejected"] = s.rejected;
-        o["last_event"] = s.last_event_us ? FormatRfc3339Utc(s.last_event_us) : "";
-        j["sources"].push_back(o);
-      };
-      for (auto& src : sources) add_state(src->state());
-      if (pve) add_state(pve->state());
-      if (syslog) {
-        const SyslogCounters c = syslog->listener().counters();
-        nlohmann::json o;
-        o["name"] = "syslog";
-        o["path"] = opt_.config.syslog_listen;
-        o["format"] = "auth";
-        o["ok"] = true;
-        o["error"] =
-            c.dropped ? std::to_string(c.dropped) + " UDP messages dropped" : std::string();
-        o["offset"] = 0;
-        o["size"] = 0;
-        o["lag_bytes"] = 0;
-        o["events"] = syslog->events();
-        o["events_per_s"] = 0;
-        o["rejected"] = c.bad_frames;
-        o["last_event"] = "";
-        o["received"] = c.received;
-        j["sources"].push_back(o);
+      double secs = last_status_prev ? double(now - last_status_prev) / 1e6 : 0;
+      for (auto& l : lanes.lanes) {
+        for (nlohmann::json o : l->States()) {
+          std::string name = o["name"];
+          uint64_t events = o["events"];
+          uint64_t before = last_events.count(name) ? last_events[name] : events;
+          o["events_per_s"] = secs > 0 ? int64_t(double(events - before) / secs) : 0;
+          last_events[name] = events;
+          j["sources"].push_back(o);
+        }
       }
-      (void)store->PutSetting("daemon.status", j.dump(), "pveauditd");
+      GroupCommitStats gs = store.stats();
+      j["writer"] = {{"commits", gs.commits},
+                     {"batches", gs.calls},
+                     {"events", gs.events},
+                     {"failed", gs.failed}};
+      (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
     }
-    Nap(failing ? opt_.config.retry_ms : opt_.config.poll_ms);
+    Nap(50);
   }
-  Log("info", "stopped");
-  return 0;
+  lanes.Stop();
+  Log("info", rc ? "stopped on a store error" : "stopped");
+  return rc;
 }
 
 }  // namespace pveaudit

@@ -1,14 +1,20 @@
 // daemon.h
-// Daemon is pveauditd's main loop: it follows the configured file sources
-// (pveproxy access.log, authentication lines in a syslog file, the task
-// index) across rotations, writes their events to the store exactly once
-// (each batch commits with its file cursor), and publishes its state for
-// `pveam access status`. Failure policy, like auditd's disk_error_action:
-// when the store cannot be written (disk full, I/O error) it either keeps
-// retrying without advancing any cursor ("retry", the default) or exits
-// non-zero so a supervisor notices ("exit").
-// Signals: SIGTERM/SIGINT finish the current batch and exit 0; SIGHUP
-// reloads the configuration file.
+// Daemon is pveauditd's main loop. Its sources run in lanes, one thread
+// each (docs/daemon.md): "logs" = pveproxy access.log, the task index and
+// the access-control files, in that order (a task is joined with its
+// request, a config change attributed to its request); "auth" = the
+// authentication lines (a syslog file and/or the systemd journal);
+// "syslog" = the listener. Their batches meet in one writer
+// (store/group_commit.h) that commits them together, each with its source's
+// cursor, so every event is stored exactly once. The main thread publishes
+// the state for `pveam access status` every second and handles signals.
+// Failure policy, like auditd's disk_error_action: when the store cannot be
+// written (disk full, I/O error) the lanes keep retrying without advancing
+// any cursor ("retry", the default) or the daemon exits 1 so a supervisor
+// notices ("exit").
+// Signals: SIGTERM/SIGINT finish the current polls, commit and exit 0;
+// SIGHUP reloads the configuration file (lanes are rebuilt; the writer's
+// commit_ms/commit_events are read at start only).
 // Thread safety: Run() on one thread; RequestStop/RequestReload are
 // async-signal-safe.
 #pragma once

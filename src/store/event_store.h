@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -81,15 +82,25 @@ class EventStore {
   virtual ~EventStore() = default;
 
   // Appends `events` in order and assigns their ids (written back into the
-  // vector; the events' detail and session strings may be moved out). `rejected` lines and, when
-  // non-null, `cursor` are committed in the same transaction. Returns OK only once everything is
-  // durable (fsync'd); on error nothing of the call is stored. `digests`, when given, holds
-  // ChainHasher::Digest of each event, computed by the caller on another thread to spread the
-  // hashing work; Verify recomputes them, so a wrong digest cannot hide anything. REQUIRES: opened
-  // writable; digests null or of events->size().
-  virtual Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                        const SourceCursor* cursor,
-                        const std::vector<Hash256>* digests = nullptr) = 0;
+  // vector; the events' detail and session strings may be moved out). `rejected` lines and
+  // `cursors` (one per source that produced events of this call, distinct keys) are committed in
+  // the same transaction. Returns OK only once everything is durable (fsync'd); on error nothing
+  // of the call is stored. `digests`, when given, holds ChainHasher::Digest of each event,
+  // computed by the caller on another thread to spread the hashing work; Verify recomputes them,
+  // so a wrong digest cannot hide anything. REQUIRES: opened writable; digests null or of
+  // events->size().
+  virtual Status AppendBatch(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                             std::span<const SourceCursor> cursors,
+                             const std::vector<Hash256>* digests) = 0;
+
+  // AppendBatch for one source: `cursor` may be null.
+  Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                const SourceCursor* cursor, const std::vector<Hash256>* digests = nullptr) {
+    return AppendBatch(
+        events, rejected,
+        cursor ? std::span<const SourceCursor>(cursor, 1) : std::span<const SourceCursor>(),
+        digests);
+  }
 
   // The cursor stored under `key`, or nullopt when there is none.
   virtual Result<std::optional<SourceCursor>> GetCursor(const std::string& key) = 0;

@@ -148,13 +148,14 @@ class SqliteStore final : public EventStore {
 
   // ---------------------------------------------------------------- writing
 
-  Status Append(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                const SourceCursor* cursor, const std::vector<Hash256>* digests) override {
+  Status AppendBatch(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                     std::span<const SourceCursor> cursors,
+                     const std::vector<Hash256>* digests) override {
     if (digests && digests->size() != events->size())
       return Status::InvalidArgument("Append: digests do not match the events");
     if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-    Status st = AppendInTxn(events, rejected, cursor, digests);
+    Status st = AppendInTxn(events, rejected, cursors, digests);
     if (st.ok()) st = db_.Exec("COMMIT");
     ++own_commits_;  // committed or rolled back: reader caches may be stale
     if (!st.ok()) {
@@ -250,7 +251,7 @@ class SqliteStore final : public EventStore {
   }
 
   Status AppendInTxn(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
-                     const SourceCursor* cursor, const std::vector<Hash256>* digests) {
+                     std::span<const SourceCursor> cursors, const std::vector<Hash256>* digests) {
     PVEAUDIT_RETURN_IF_ERROR(PrepareWriter());
     if (writer_loaded_) {
       // Another writer may have appended since our last transaction.
@@ -261,7 +262,7 @@ class SqliteStore final : public EventStore {
     }
     if (!writer_loaded_) PVEAUDIT_RETURN_IF_ERROR(LoadWriterState());
 
-    if (events->empty()) return WriteSideRecords(rejected, cursor);
+    if (events->empty()) return WriteSideRecords(rejected, cursors);
     std::vector<Row> rows = std::move(tail_);
     tail_.clear();
     rows.reserve(rows.size() + events->size());
@@ -310,10 +311,11 @@ class SqliteStore final : public EventStore {
             .BindBlob(2, std::string_view(reinterpret_cast<const char*>(head_.data()), 32))
             .Bind(3, NowUs())
             .Run());
-    return WriteSideRecords(rejected, cursor);
+    return WriteSideRecords(rejected, cursors);
   }
 
-  Status WriteSideRecords(const std::vector<RejectedLine>& rejected, const SourceCursor* cursor) {
+  Status WriteSideRecords(const std::vector<RejectedLine>& rejected,
+                          std::span<const SourceCursor> cursors) {
     for (const RejectedLine& r : rejected) {
       std::string_view text = r.text;
       if (text.size() > 4096) text = text.substr(0, 4096);
@@ -324,12 +326,12 @@ class SqliteStore final : public EventStore {
                                    .BindBlob(5, text)
                                    .Run());
     }
-    if (cursor) {
-      PVEAUDIT_RETURN_IF_ERROR(set_cursor_.Bind(1, cursor->key)
-                                   .Bind(2, cursor->path)
-                                   .Bind(3, int64_t(cursor->offset))
-                                   .Bind(4, int64_t(cursor->line))
-                                   .Bind(5, cursor->state)
+    for (const SourceCursor& c : cursors) {
+      PVEAUDIT_RETURN_IF_ERROR(set_cursor_.Bind(1, c.key)
+                                   .Bind(2, c.path)
+                                   .Bind(3, int64_t(c.offset))
+                                   .Bind(4, int64_t(c.line))
+                                   .Bind(5, c.state)
                                    .Bind(6, NowUs())
                                    .Run());
     }

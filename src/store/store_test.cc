@@ -10,6 +10,7 @@
 #include "core/time_spec.h"
 #include "store/block_codec.h"
 #include "store/event_store.h"
+#include "store/group_commit.h"
 #include "store/sqlite_db.h"
 
 namespace pveaudit {
@@ -85,7 +86,18 @@ class StoreContractTest : public ::testing::Test {
   TempDir dir_;
 };
 
-using kBackends = ::testing::Types<SqliteBackend>;
+// The daemon's one writer (group_commit.h) in front of SQLite: the same
+// contract must hold through it.
+struct GroupCommitSqliteBackend {
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& dir, uint32_t block) {
+    auto base = SqliteBackend::Open(dir, block);
+    if (!base.ok()) return base.status();
+    return std::unique_ptr<EventStore>(
+        std::make_unique<GroupCommitStore>(std::move(base.value()), GroupCommitOptions{}));
+  }
+};
+
+using kBackends = ::testing::Types<SqliteBackend, GroupCommitSqliteBackend>;
 TYPED_TEST_SUITE(StoreContractTest, kBackends);
 
 TYPED_TEST(StoreContractTest, AppendAssignsIdsAndRoundTripsEveryField) {

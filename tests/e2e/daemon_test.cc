@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -355,6 +357,71 @@ TEST_F(DaemonTest, CheckConfigNamesTheBadKeyAndLine) {
   r = RunProgram(kPveauditd, {"pveauditd", "--check-config"}, Env());
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_TRUE(Contains(r.out, "configuration OK")) << r;
+}
+
+// The systemd journal source (--journal-dir: a directory of journal files
+// written here by systemd-journal-remote) and access.log run side by side;
+// their batches meet in the one writer, and `pveam access status` shows
+// both sources and the writer's transactions.
+TEST_F(DaemonTest, JournalLoginsAndAccessLogLinesShareOneWriter) {
+  std::string remote;
+  for (const char* p :
+       {"/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"})
+    if (access(p, X_OK) == 0) remote = p;
+  ASSERT_FALSE(remote.empty()) << "systemd-journal-remote is missing: run scripts/install-deps";
+  std::string jdir = work_ + "/journal";
+  ASSERT_EQ(mkdir(jdir.c_str(), 0755), 0);
+  auto entry = [](int n, const std::string& msg) {
+    return "__REALTIME_TIMESTAMP=" + std::to_string(1735689600000000LL + n * 1000000LL) +
+           "\n__MONOTONIC_TIMESTAMP=" + std::to_string(1000 + n) +
+           "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=pve1\n_PID=1234\n"
+           "SYSLOG_IDENTIFIER=pvedaemon\nMESSAGE=" +
+           msg + "\n\n";
+  };
+  WriteFile(work_ + "/j.export",
+            entry(1, "<root@pam> successful auth for user 'carol@pve'") +
+                entry(2,
+                      "authentication failure; rhost=::ffff:198.51.100.7 user=mallory@pve "
+                      "msg=invalid credentials"));
+  std::string cmd = remote + " --output=" + jdir + "/a.journal - < " + work_ + "/j.export";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Append(log_, 0, 20);
+  StartDaemon({"--journal-dir", jdir});
+  auto until = Clock::now() + std::chrono::seconds(10);
+  nlohmann::json events;
+  do {
+    RunResult r = Pveam({"access", "log", "--output-format", "json"});
+    if (r.code == 0) events = Json(r);
+    if (events.size() >= 22) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (Clock::now() < until);
+  ASSERT_EQ(events.size(), 22u);
+  int logins = 0, failed = 0;
+  for (const auto& e : events) {
+    if (e["user"] == "carol@pve" && e["action"] == "login" && e["result"] == "success") ++logins;
+    if (e["user"] == "mallory@pve" && e["result"] == "failure" && e["ip"] == "198.51.100.7")
+      ++failed;
+  }
+  EXPECT_EQ(logins, 1) << events.dump(1);
+  EXPECT_EQ(failed, 1) << events.dump(1);
+  // Status is published every second.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  RunResult st = Pveam({"access", "status", "--output-format", "json"});
+  ASSERT_EQ(st.code, 0) << st;
+  nlohmann::json j = Json(st);
+  std::set<std::string> names;
+  for (const auto& s : j["daemon"]["sources"]) names.insert(s["name"].get<std::string>());
+  EXPECT_TRUE(names.count("journal")) << j.dump(1);
+  EXPECT_TRUE(names.count("access_log")) << j.dump(1);
+  EXPECT_GE(j["daemon"]["writer"]["events"].get<uint64_t>(), 22u) << j.dump(1);
+  EXPECT_EQ(StopDaemon(SIGTERM), 0);
+  // A restart resumes both cursors: nothing is stored twice.
+  StartDaemon({"--journal-dir", jdir});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(StopDaemon(SIGTERM), 0);
+  RunResult r = Pveam({"access", "log", "--output-format", "json"});
+  EXPECT_EQ(Json(r).size(), 22u);
+  ExpectVerified();
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+// pveam access rejected: the lines parsers could not use, kept aside.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "core/time_spec.h"
+
+namespace pveaudit {
+
+CommandRun AddAccessRejectedCommand(CLI::App* access) {
+  struct Opts {
+    CommonOptions common;
+    std::string limit;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = access->add_subcommand(
+      "rejected",
+      "Show log lines that could not be parsed (kept aside with file, line and reason)");
+  cmd->add_option("--limit", o->limit, "Show only the newest N lines (default: all)")
+      ->type_name("N");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+Example:
+  pveam access rejected --limit 20)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    size_t limit = 0;
+    if (!o->limit.empty()) {
+      if (o->limit.find_first_not_of("0123456789") != std::string::npos || o->limit.size() > 9 ||
+          std::stoul(o->limit) == 0)
+        throw UsageError{"invalid value '" + o->limit +
+                         "' for --limit: expected a whole number >= 1"};
+      limit = std::stoul(o->limit);
+    }
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    auto rows = store->ListRejected(limit);
+    if (!rows.ok()) {
+      std::cerr << "error: " << rows.status().message() << "\n";
+      return kExitFailure;
+    }
+    if (rows->empty() && env.format == OutputFormat::kText) {
+      std::cerr << "no rejected lines\n";
+      return kExitOk;
+    }
+    Table t;
+    t.columns = {"stored", "origin", "line", "reason", "text"};
+    t.max_width = {0, 40, 0, 50, 60};
+    for (const RejectedLine& r : *rows)
+      t.rows.push_back({env.format == OutputFormat::kText ? FormatLocal(r.stored_us)
+                                                          : FormatRfc3339Utc(r.stored_us),
+                        r.origin, int64_t(r.line), r.reason, r.text});
+    std::string out = RenderTable(t, env.format);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+  };
+}
+
+}  // namespace pveaudit
