@@ -1,12 +1,17 @@
 // config_diff_test.cc: DiffPveConfig on fixture pairs (tests/data/pve/diff:
 // every change type), the persisted snapshot (round trip, no secrets) and
-// AttributeChanges against a hand-built in-memory store.
+// AttributeChanges against a real SQLite store in a temp dir.
 #include "pve/config_diff.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <map>
+#include <memory>
 
 #include "core/actions.h"
 #include "store/event_store.h"
@@ -205,56 +210,44 @@ TEST(ChangeIdTest, StableAndDistinct) {
 
 // ---- attribution ----
 
-// An in-memory EventStore: Append assigns ids, Scan filters by time and
-// action like the real store (the other filters are not used here).
-class MemoryStore : public EventStore {
+// A real SQLite store in a temp dir (project rule: real parts, not fakes).
+// Request() appends an access.log-like request; reads() counts the read
+// transactions the store ran (each Scan is exactly one "BEGIN", appends
+// use "BEGIN IMMEDIATE"), observed through an SQLite trace hook that
+// OpenSqliteStore's connection gets via sqlite3_auto_extension.
+int g_read_txns = 0;
+
+int TraceStmt(unsigned, void*, void*, void* sql) {
+  if (std::strcmp(static_cast<const char*>(sql), "BEGIN") == 0) ++g_read_txns;
+  return 0;
+}
+
+int InstallTrace(sqlite3* db, const char**, const sqlite3_api_routines*) {
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, TraceStmt, nullptr);
+  return SQLITE_OK;
+}
+
+class TestStore {
  public:
-  Status Append(std::vector<Event>* events, const std::vector<RejectedLine>&, const SourceCursor*,
-                const std::vector<Hash256>*) override {
-    for (Event& e : *events) {
-      e.id = events_.size() + 1;
-      events_.push_back(e);
-    }
-    return Status::OK();
+  TestStore() {
+    // void (*)(void) is the generic function pointer type sqlite expects.
+    sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&InstallTrace));
+    char tmpl[] = "/tmp/pveaudit-diff-XXXXXX";
+    EXPECT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto s = OpenSqliteStore(dir_, StoreOptions{});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (s.ok()) store_ = std::move(s.value());
+    reads_at_open_ = g_read_txns;
   }
-  Result<std::optional<SourceCursor>> GetCursor(const std::string&) override {
-    return std::optional<SourceCursor>();
+  ~TestStore() {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
-  Status Scan(const Filter& f, uint32_t, const std::function<bool(const Event&)>& fn) override {
-    ++scans;
-    std::vector<Event> hits;
-    for (const Event& e : events_) {
-      if (f.start_us && e.time_us < *f.start_us) continue;
-      if (f.end_us && e.time_us >= *f.end_us) continue;
-      if (f.action && !ActionMatches(*f.action, e.action)) continue;
-      hits.push_back(e);
-    }
-    std::stable_sort(hits.begin(), hits.end(),
-                     [](const Event& a, const Event& b) { return a.time_us < b.time_us; });
-    for (const Event& e : hits)
-      if (!fn(e)) break;
-    return Status::OK();
-  }
-  Status ScanKeys(const Filter&, EventField, std::vector<std::string>*,
-                  const std::function<bool(int64_t, uint32_t, uint64_t)>&) override {
-    return Status::Internal("unused");
-  }
-  Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>&) override {
-    return Status::Internal("unused");
-  }
-  Result<StoreInfo> Info() override { return Status::Internal("unused"); }
-  Status PutSetting(const std::string& k, const std::string& v, const std::string&) override {
-    settings_[k] = v;
-    return Status::OK();
-  }
-  Result<std::optional<std::string>> GetSetting(const std::string& k) override {
-    auto it = settings_.find(k);
-    if (it == settings_.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
-  }
-  Result<std::vector<RejectedLine>> ListRejected(size_t) override {
-    return std::vector<RejectedLine>{};
-  }
+  operator EventStore&() { return *store_; }
+
+  void Append(std::vector<Event>* events) { ASSERT_TRUE(store_->Append(events, {}, nullptr).ok()); }
 
   // Stores an access.log-like request `method path` (mapped by the taxonomy).
   uint64_t Request(int64_t time_us, const std::string& user, const std::string& ip,
@@ -274,15 +267,17 @@ class MemoryStore : public EventStore {
     e.detail = method + " /api2/json" + path;
     e.origin = "/var/log/pveproxy/access.log";
     std::vector<Event> v{e};
-    EXPECT_TRUE(Append(&v, {}, nullptr, nullptr).ok());
+    Append(&v);
     return v[0].id;
   }
 
-  int scans = 0;
+  // Read transactions (scans) since the store was opened.
+  int reads() const { return g_read_txns - reads_at_open_; }
 
  private:
-  std::vector<Event> events_;
-  std::map<std::string, std::string> settings_;
+  std::string dir_;
+  std::unique_ptr<EventStore> store_;
+  int reads_at_open_ = 0;
 };
 
 Event Change(const std::string& action, const std::string& resource, int64_t t = kT,
@@ -302,7 +297,7 @@ Event Change(const std::string& action, const std::string& resource, int64_t t =
 constexpr int64_t kS = 1'000'000;
 
 TEST(AttributeChangesTest, AclChangeGoesToThePutAclRequest) {
-  MemoryStore store;
+  TestStore store;
   store.Request(kT - 40 * kS, "old@pve", "192.0.2.9", "PUT", "/access/acl");  // outside 30 s
   store.Request(kT - 2 * kS, "bob@pve", "192.0.2.2", "GET", "/access/acl");   // a read
   store.Request(kT - 1 * kS, "eve@pve", "192.0.2.6", "PUT", "/access/acl", "pve1",
@@ -318,7 +313,7 @@ TEST(AttributeChangesTest, AclChangeGoesToThePutAclRequest) {
 }
 
 TEST(AttributeChangesTest, NoMatchingRequestMeansActorUnknown) {
-  MemoryStore store;
+  TestStore store;
   store.Request(kT - 31 * kS, "alice@pve", "192.0.2.10", "PUT", "/access/acl");
   store.Request(kT + 6 * kS, "alice@pve", "192.0.2.10", "PUT", "/access/acl");
   store.Request(kT, "alice@pve", "192.0.2.10", "PUT", "/access/users/bob@pve");
@@ -334,7 +329,7 @@ TEST(AttributeChangesTest, NoMatchingRequestMeansActorUnknown) {
 }
 
 TEST(AttributeChangesTest, WindowEdgesAreInclusive) {
-  MemoryStore store;
+  TestStore store;
   uint64_t early = store.Request(kT - 30 * kS, "a@pve", "192.0.2.1", "POST", "/access/users");
   uint64_t late =
       store.Request(kT + 5 * kS, "b@pve", "192.0.2.2", "DELETE", "/access/users/gone@pve");
@@ -348,7 +343,7 @@ TEST(AttributeChangesTest, WindowEdgesAreInclusive) {
 }
 
 TEST(AttributeChangesTest, PrefersTheObjectItselfThenTheAnswerAfterTheWrite) {
-  MemoryStore store;
+  TestStore store;
   // A collection request (POST /access/users: user:create on /access/users)
   // and a request on alice herself: the latter wins for alice.
   store.Request(kT, "bob@pve", "192.0.2.2", "PUT", "/access/groups/ops");
@@ -368,7 +363,7 @@ TEST(AttributeChangesTest, PrefersTheObjectItselfThenTheAnswerAfterTheWrite) {
 }
 
 TEST(AttributeChangesTest, SameNodePreferredThenNewest) {
-  MemoryStore store;
+  TestStore store;
   store.Request(kT, "other@pve", "192.0.2.7", "PUT", "/access/acl", "pve2");
   store.Request(kT, "alice@pve", "192.0.2.10", "PUT", "/access/acl", "pve1");
   store.Request(kT, "zed@pve", "192.0.2.8", "PUT", "/access/acl", "pve3");
@@ -380,7 +375,7 @@ TEST(AttributeChangesTest, SameNodePreferredThenNewest) {
 }
 
 TEST(AttributeChangesTest, RelatedRequestsAndRealmTfa) {
-  MemoryStore store;
+  TestStore store;
   // Deleting a user removes its ACL entries and tokens too.
   store.Request(kT, "root@pam", "192.0.2.1", "DELETE", "/access/users/carol@pve");
   // Realm-enforced TFA is set by editing the realm.
@@ -405,25 +400,25 @@ TEST(AttributeChangesTest, RelatedRequestsAndRealmTfa) {
 }
 
 TEST(AttributeChangesTest, EarlierChangeEventsAreNotRequests) {
-  MemoryStore store;
+  TestStore store;
   std::vector<Event> old = {Change("acl:modify", "/vms/1", kT - kS)};
   old[0].user = "ghost@pve";
-  ASSERT_TRUE(store.Append(&old, {}, nullptr, nullptr).ok());
+  store.Append(&old);
   std::vector<Event> changes = {Change("acl:modify", "/vms/2")};
   ASSERT_TRUE(AttributeChanges(store, &changes).ok());
   EXPECT_EQ(changes[0].user, "");
 }
 
 TEST(AttributeChangesTest, OneScanPerRequestObject) {
-  MemoryStore store;
+  TestStore store;
   std::vector<Event> changes = {Change("acl:modify", "/a"), Change("acl:modify", "/b"),
                                 Change("role:create", "/access")};
   ASSERT_TRUE(AttributeChanges(store, &changes).ok());
   // acl: acl, user, group, role, token, pool; role: role (shared).
-  EXPECT_EQ(store.scans, 6);
+  EXPECT_EQ(store.reads(), 6);
   std::vector<Event> none;
   ASSERT_TRUE(AttributeChanges(store, &none).ok());
-  EXPECT_EQ(store.scans, 6);
+  EXPECT_EQ(store.reads(), 6);
 }
 
 TEST(CandidateRequestActionsTest, ByChangeKind) {

@@ -1,7 +1,9 @@
 #include "query/log_query.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "query/correlator.h"
@@ -36,17 +38,44 @@ const char* GroupByName(GroupBy g) {
   return "user";
 }
 
+namespace {
+
+// The filter widened by the forwarded-pair tolerance, so that both copies of
+// a pair near the edges of the time range are seen: a pair is one event at
+// its forwarding copy's time, shown when that time is in the range.
+Filter Widened(const Filter& f) {
+  Filter w = f;
+  if (w.start_us && *w.start_us > INT64_MIN + kForwardEarlierUs) *w.start_us -= kForwardEarlierUs;
+  if (w.end_us && *w.end_us < INT64_MAX - kForwardEarlierUs) *w.end_us += kForwardEarlierUs;
+  return w;
+}
+
+bool InRange(const Filter& f, int64_t t) {
+  return (!f.start_us || t >= *f.start_us) && (!f.end_us || t < *f.end_us);
+}
+
+// Fields ForwardMerger and the task absorption read.
+constexpr uint32_t kCorrelationFields =
+    kFieldNode | kFieldUser | kFieldIp | kFieldStatus | kFieldSource | kFieldDetail;
+
+}  // namespace
+
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields) {
   std::deque<Event> out;
-  Status st = store.Scan(filter, fields, [&](const Event& e) {
-    out.push_back(e);
+  ForwardMerger merger([&](Event&& e) {
+    if (!InRange(filter, e.time_us)) return;
+    out.push_back(std::move(e));
     if (limit && out.size() > limit) out.pop_front();
+  });
+  Status st = store.Scan(Widened(filter), fields | kCorrelationFields, [&](const Event& e) {
+    merger.Add(e);
     return true;
   });
   if (!st.ok()) return st;
+  merger.Finish();
   std::vector<Event> v(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
-  DropAbsorbedRequests(&v);
+  DropAbsorbedRequests(&v, &merger.pairs());
   return v;
 }
 
@@ -74,16 +103,38 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
   // Keys are dictionary ids: a vector beats hashing strings per event.
   std::vector<Acc> groups;
   std::vector<std::string> names;
-  // A request absorbed by the task it started is the same action: count it
-  // once (query/correlator.h). Absorbed requests never failed, so a
-  // failures-only count needs no look-up.
+  // A request absorbed by the task it started is the same action, and so
+  // is the copy of a forwarded request that the executing node logged:
+  // count each once (query/correlator.h). Only requests whose path names a
+  // node can be forwarded copies; only they go through the merger.
+  // Absorbed requests never failed, so a failures-only count needs no
+  // look-up; it keeps the milliseconds of brute-force detection and counts
+  // a failed forwarded request on each node that logged it
+  // (docs/correlation.md, "Limits").
   std::unordered_set<uint64_t> absorbed;
+  std::vector<uint64_t> task_requests;
   if (!(filter.failed && *filter.failed)) {
-    Status st = store.Scan(filter, kFieldSource | kFieldDetail, [&](const Event& e) {
-      if (uint64_t id = AbsorbedRequestId(e)) absorbed.insert(id);
+    ForwardMerger merger([](Event&&) {});
+    Status st = store.Scan(Widened(filter), kCorrelationFields, [&](const Event& e) {
+      if (uint64_t id = AbsorbedRequestId(e)) {
+        if (InRange(filter, e.time_us)) task_requests.push_back(id);
+      } else if (!RequestPathNode(e).empty()) {
+        merger.Add(e);
+      }
       return true;
     });
     if (!st.ok()) return st;
+    merger.Finish();
+    std::unordered_map<uint64_t, uint64_t> a_of_b;
+    for (const auto& [a, b] : merger.pairs()) {
+      absorbed.insert(b);
+      a_of_b[b] = a;
+    }
+    for (uint64_t r : task_requests) {
+      absorbed.insert(r);                     // and the pair's shown copy, when r is one of a pair
+      if (merger.pairs().count(r)) continue;  // r is a: already in
+      if (auto it = a_of_b.find(r); it != a_of_b.end()) absorbed.insert(it->second);
+    }
   }
   Status st =
       store.ScanKeys(filter, EventField(field), &names, [&](int64_t t, uint32_t key, uint64_t id) {

@@ -39,13 +39,16 @@ struct GroupRow {
 // Matching events in time order. `limit` 0 = all; otherwise the newest
 // `limit` events (still printed oldest first, like `journalctl -n`). An
 // access.log request absorbed by the task it started (query/correlator.h)
-// is shown once, as the task event that carries its IP and request.
+// is shown once, as the task event that carries its IP and request; a
+// request forwarded between nodes is shown once, as the forwarding node's
+// copy (ForwardMerger). Fills at least the fields the correlation reads.
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
 
 // Groups with at least spec.min_count matching events, most events first
 // (ties by key). Events whose group key is empty (e.g. no user) form the
-// group "-".
+// group "-". Absorbed requests and forwarded copies are counted once, except
+// with filter.failed == true (docs/correlation.md, "Limits").
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
                                           const CountSpec& spec);
 
