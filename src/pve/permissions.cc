@@ -267,8 +267,8 @@ void Merge(RoleIds* out, int role, bool propagate) {
 void CollapseNoAccess(RoleIds* r, int no_access) {
   for (const auto& [role, propagate] : *r)
     if (role == no_access) {
-      RoleIds only = {{role, propagate}};
-      *r = std::move(only);
+      const std::pair<int, bool> only(role, propagate);
+      r->assign(1, only);
       return;
     }
 }
@@ -293,10 +293,21 @@ std::vector<std::string> PathLevels(const std::string& path) {
 
 PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
   const AccessConfig& ac = cfg.access;
-  std::set<std::string> unique = {"/"};
-  for (const Acl& a : ac.acls) unique.insert(a.path);
-  paths_.assign(unique.begin(), unique.end());
-  std::sort(paths_.begin(), paths_.end(), PathParentsFirst);
+  {
+    std::vector<const std::string*> sorted;
+    sorted.reserve(ac.acls.size() + 1);
+    static const std::string kRoot = "/";
+    sorted.push_back(&kRoot);
+    for (const Acl& a : ac.acls) sorted.push_back(&a.path);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const std::string* a, const std::string* b) { return PathParentsFirst(*a, *b); });
+    sorted.erase(std::unique(sorted.begin(), sorted.end(),
+                             [](const std::string* a, const std::string* b) { return *a == *b; }),
+                 sorted.end());
+    paths_.reserve(sorted.size());
+    for (const std::string* p : sorted) paths_.push_back(*p);
+  }
+  path_index_.reserve(paths_.size());
   for (size_t i = 0; i < paths_.size(); ++i) path_index_.emplace(paths_[i], int(i));
   parent_.assign(paths_.size(), -1);
   end_.assign(paths_.size(), int(paths_.size()));
@@ -316,15 +327,25 @@ PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
   role_names_.assign(names.begin(), names.end());
   for (size_t i = 0; i < role_names_.size(); ++i) role_ids_.emplace(role_names_[i], int(i));
 
-  // (type, name) -> path -> role -> propagate; a later line wins, as in
-  // the map-based evaluator.
-  std::map<std::pair<int, std::string>, std::map<int, std::map<int, bool>>> by_key;
-  for (const Acl& a : ac.acls)
-    by_key[{int(a.type), a.principal}][path_index_.at(a.path)][role_ids_.at(a.role)] = a.propagate;
-  for (auto& [key, paths] : by_key) {
-    std::vector<Entry>& v = entries_[key];
-    for (const auto& [path, roles] : paths)
-      for (const auto& [role, propagate] : roles) v.push_back({path, 0, role, propagate});
+  // (type, name) -> entries sorted by path, role; of equal (path, role)
+  // entries a later line wins, as in the map-based evaluator.
+  std::string key;
+  for (const Acl& a : ac.acls) {
+    key.assign(1, char('0' + int(a.type)));
+    key += a.principal;
+    entries_[key].push_back({path_index_.at(a.path), 0, role_ids_.at(a.role), a.propagate});
+  }
+  for (auto& [k, v] : entries_) {
+    std::stable_sort(v.begin(), v.end(), [](const Entry& a, const Entry& b) {
+      return a.path != b.path ? a.path < b.path : a.role < b.role;
+    });
+    // Keep the last of each (path, role) run.
+    size_t out = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i + 1 < v.size() && v[i + 1].path == v[i].path && v[i + 1].role == v[i].role) continue;
+      v[out++] = v[i];
+    }
+    v.resize(out);
   }
   for (const auto& [name, group] : ac.groups)
     for (const std::string& m : group.members) member_of_[m].push_back(name);
@@ -371,12 +392,15 @@ std::map<std::string, bool> PermissionIndex::ToRoleSet(const RoleIds& roles) con
 void PermissionIndex::Entries(const std::string& principal, std::vector<Entry>* out) const {
   out->clear();
   bool token = SplitTokenId(principal, nullptr, nullptr);
-  auto own = entries_.find({int(token ? PrincipalType::kToken : PrincipalType::kUser), principal});
+  std::string key(1, char('0' + int(token ? PrincipalType::kToken : PrincipalType::kUser)));
+  key += principal;
+  auto own = entries_.find(key);
   if (own != entries_.end()) out->insert(out->end(), own->second.begin(), own->second.end());
   if (!token)
     if (auto m = member_of_.find(principal); m != member_of_.end())
       for (const std::string& g : m->second)
-        if (auto e = entries_.find({int(PrincipalType::kGroup), g}); e != entries_.end())
+        if (auto e = entries_.find(key.assign(1, char('0' + int(PrincipalType::kGroup))) + g);
+            e != entries_.end())
           for (Entry x : e->second) {
             x.cls = 1;
             out->push_back(x);
@@ -459,83 +483,97 @@ std::map<std::string, std::vector<int>> PermissionIndex::PoolRoles(
 }
 
 std::vector<PermissionIndex::Decision> PermissionIndex::Decide(const std::string& principal) const {
+  std::vector<Decision> out;
+  DecideScratch scratch;
+  ForEachDecision(principal, &scratch, [&](int path, const RoleIds& roles, const RoleIds& below) {
+    out.push_back({path, roles, below});
+  });
+  return out;
+}
+
+void PermissionIndex::ForEachDecision(
+    const std::string& principal, DecideScratch* s,
+    const std::function<void(int, const RoleIds&, const RoleIds&)>& visit) const {
   const int admin = RoleId("Administrator"), no_access = RoleId("NoAccess");
-  if (principal == "root@pam") return {{0, {{admin, true}}, {{admin, true}}}};
+  static const RoleIds kNone;
+  if (principal == "root@pam") {
+    const RoleIds all = {{admin, true}};
+    visit(0, all, all);
+    return;
+  }
   if (SplitTokenId(principal, nullptr, nullptr)) {
     auto t = cfg_.access.tokens.find(principal);
-    if (t == cfg_.access.tokens.end()) return {{0, {}, {}}};
-    if (!t->second.privsep) return Decide(t->second.userid);
+    if (t == cfg_.access.tokens.end()) return visit(0, kNone, kNone);
+    if (!t->second.privsep) return ForEachDecision(t->second.userid, s, visit);
   } else if (principal.find('@') == std::string::npos) {
-    return {{0, {}, {}}};
+    return visit(0, kNone, kNone);
   }
-  std::vector<Entry> entries;
+  std::vector<Entry>& entries = s->entries;
   Entries(principal, &entries);
 
-  // Pool roles on member paths that are in paths(): (index, roles).
   // Pool roles on member paths that are in paths(): (index, state) pairs,
   // sorted; a member of several pools gets the union.
-  std::vector<RoleIds> states;
-  std::vector<std::pair<int, int>> pool;
+  std::vector<RoleIds>& states = s->states;
+  std::vector<std::pair<int, int>>& pool = s->pool;
+  states.clear();
+  pool.clear();
   ForEachPoolRoles(entries, [&](const Pool& p, const RoleIds& state) {
     states.push_back(state);
     for (int m : p.member_index)
       if (m >= 0) pool.emplace_back(m, int(states.size() - 1));
   });
   std::sort(pool.begin(), pool.end());
-  std::vector<int> cand = {0};
-  cand.reserve(entries.size() + pool.size() + 1);
+  std::vector<int>& cand = s->cand;
+  cand.assign(1, 0);
   for (const Entry& e : entries)
     if (e.path != cand.back()) cand.push_back(e.path);
-  for (const auto& [i, state] : pool) cand.push_back(i);
-  std::sort(cand.begin(), cand.end());
+  // Both runs are sorted: merge them.
+  const auto own_end = cand.size();
+  for (const auto& [i, state] : pool)
+    if (i != cand.back()) cand.push_back(i);
+  std::inplace_merge(cand.begin(), cand.begin() + std::ptrdiff_t(own_end), cand.end());
   cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
   // One walk, parents first: a decided path's raw (not yet NoAccess-
-  // collapsed) roles flow to the decided paths below it.
-  struct Frame {
-    int end;
-    RoleIds below;
-  };
-  std::vector<Frame> stack;
-  std::vector<Decision> out;
-  out.reserve(cand.size());
-  static const RoleIds kNone;
-  RoleIds level;
-  std::vector<int> pool_roles;
+  // collapsed) roles flow to the decided paths below it. The stack's
+  // frames keep their buffers between calls (`depth` frames are live).
+  auto& stack = s->stack;
+  size_t depth = 0;
+  RoleIds &roles = s->roles, &below = s->below, &level = s->level;
+  std::vector<int>& pool_roles = s->pool_roles;
   size_t k = 0, pk = 0;
   for (int c : cand) {
-    while (!stack.empty() && c >= stack.back().end) stack.pop_back();
-    const RoleIds& inherited = stack.empty() ? kNone : stack.back().below;
+    while (depth && c >= stack[depth - 1].end) --depth;
+    const RoleIds& inherited = depth ? stack[depth - 1].below : kNone;
     while (k < entries.size() && entries[k].path < c) ++k;
     size_t b = k;
     while (k < entries.size() && entries[k].path == c) ++k;
     const Entry* eb = entries.data() + b;
     const Entry* ee = entries.data() + k;
-    Decision d;
-    d.path = c;
-    d.roles = b != k && LevelRoles(eb, ee, true, &level) ? level : inherited;
-    RoleIds below = b != k && LevelRoles(eb, ee, false, &level) ? level : inherited;
-    d.below = below;
-    CollapseNoAccess(&d.roles, no_access);
-    CollapseNoAccess(&d.below, no_access);
+    roles = b != k && LevelRoles(eb, ee, true, &level) ? level : inherited;
+    below = b != k && LevelRoles(eb, ee, false, &level) ? level : inherited;
+    if (depth == stack.size()) stack.emplace_back();
+    stack[depth].end = end_[size_t(c)];
+    stack[depth].below = below;  // raw: collapsed only for this path's answer
+    ++depth;
+    CollapseNoAccess(&roles, no_access);
+    CollapseNoAccess(&below, no_access);
     while (pk < pool.size() && pool[pk].first < c) ++pk;
-    if (pk < pool.size() && pool[pk].first == c && !HasRole(d.roles, no_access)) {
+    if (pk < pool.size() && pool[pk].first == c && !HasRole(roles, no_access)) {
       // A pool NoAccess trumps the regular ACL; other pool roles are added
       // where the regular ACL did not set them, never propagating.
       pool_roles.clear();
       for (size_t q = pk; q < pool.size() && pool[q].first == c; ++q)
         for (const auto& [r, prop] : states[size_t(pool[q].second)]) pool_roles.push_back(r);
       if (std::find(pool_roles.begin(), pool_roles.end(), no_access) != pool_roles.end()) {
-        d.roles = {{no_access, false}};
+        roles.assign(1, {no_access, false});
       } else {
         for (int r : pool_roles)
-          if (!HasRole(d.roles, r)) Merge(&d.roles, r, false);
+          if (!HasRole(roles, r)) Merge(&roles, r, false);
       }
     }
-    stack.push_back({end_[size_t(c)], std::move(below)});
-    out.push_back(std::move(d));
+    visit(c, roles, below);
   }
-  return out;
 }
 
 std::map<std::string, bool> PermissionIndex::EffectiveRoles(const std::string& principal,

@@ -17,9 +17,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -84,6 +86,37 @@ class PermissionIndex {
   // Every decided path of `principal`, parents first. Every other path in
   // paths() gets `below` of its nearest decided ancestor.
   std::vector<Decision> Decide(const std::string& principal) const;
+
+ private:
+  struct Entry {
+    int path;
+    int cls;  // 0: the principal's own (user or token) entry, 1: a group's
+    int role;
+    bool propagate;
+  };
+
+ public:
+  // Buffers ForEachDecision reuses from one call to the next: a thread that
+  // decides many principals with one scratch allocates nothing per path.
+  class DecideScratch {
+   private:
+    friend class PermissionIndex;
+    struct Frame {
+      int end;
+      RoleIds below;
+    };
+    std::vector<Entry> entries;
+    std::vector<RoleIds> states;
+    std::vector<std::pair<int, int>> pool;
+    std::vector<int> cand, pool_roles;
+    std::vector<Frame> stack;
+    RoleIds roles, below, level;
+  };
+  // Decide without building Decisions: calls visit(path, roles, below) for
+  // every decided path, parents first (the references are valid during the
+  // call only).
+  void ForEachDecision(const std::string& principal, DecideScratch* scratch,
+                       const std::function<void(int, const RoleIds&, const RoleIds&)>& visit) const;
   // Pool roles of `principal`: member path -> role ids (sorted, unique).
   std::map<std::string, std::vector<int>> PoolRoles(const std::string& principal) const;
 
@@ -95,12 +128,6 @@ class PermissionIndex {
                                                   const std::string& path) const;
 
  private:
-  struct Entry {
-    int path;
-    int cls;  // 0: the principal's own (user or token) entry, 1: a group's
-    int role;
-    bool propagate;
-  };
   void Entries(const std::string& principal, std::vector<Entry>* out) const;
   std::map<std::string, std::vector<int>> PoolRolesOf(const std::vector<Entry>& entries) const;
   int RoleId(const std::string& name) const;
@@ -111,12 +138,13 @@ class PermissionIndex {
   const PveConfig& cfg_;
   std::vector<std::string> paths_;
   std::vector<int> parent_, end_;
-  std::map<std::string, int> path_index_;
+  std::unordered_map<std::string, int> path_index_;
   std::vector<char> pool_member_;
   std::vector<std::string> role_names_;
   std::map<std::string, int> role_ids_;
-  // (type, name) -> entries (cls 0), sorted by path, role; last line wins.
-  std::map<std::pair<int, std::string>, std::vector<Entry>> entries_;
+  // '0' + type, then the name -> entries (cls 0), sorted by path, role;
+  // last line wins.
+  std::unordered_map<std::string, std::vector<Entry>> entries_;
   std::map<std::string, std::vector<std::string>> member_of_;
   struct Pool {
     std::vector<int> levels;  // indexes in paths() of "/", "/pool", "/pool/ID" when present

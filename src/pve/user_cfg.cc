@@ -4,7 +4,7 @@
 // checked against what earlier lines defined) and its warnings, verbatim.
 #include <algorithm>
 #include <climits>
-#include <tuple>
+#include <unordered_map>
 
 #include "pve/access_config.h"
 #include "pve/parse_util.h"
@@ -82,10 +82,20 @@ class UserCfgParser {
   }
 
   void ParseLine(std::string_view line) {
-    std::vector<std::string> fields = SplitColons(line);
-    for (std::string& f : fields) f = std::string(TrimSpace(f));
-    std::string et = fields.empty() ? "" : fields[0];
-    fields_.assign(fields.size() > 1 ? fields.begin() + 1 : fields.end(), fields.end());
+    // Perl split(/:/, $line) (trailing empty fields dropped), then every
+    // field trimmed. The fields go into strings reused from line to line.
+    views_.clear();
+    for (size_t start = 0;;) {
+      size_t colon = line.find(':', start);
+      views_.push_back(line.substr(start, colon == std::string_view::npos ? colon : colon - start));
+      if (colon == std::string_view::npos) break;
+      start = colon + 1;
+    }
+    while (!views_.empty() && views_.back().empty()) views_.pop_back();
+    std::string_view et = views_.empty() ? std::string_view() : TrimSpace(views_[0]);
+    nfields_ = views_.size() > 1 ? views_.size() - 1 : 0;
+    if (fields_.size() < nfields_) fields_.resize(nfields_);
+    for (size_t i = 0; i < nfields_; ++i) fields_[i].assign(TrimSpace(views_[i + 1]));
     // The type match is case-sensitive: "User:" is an unknown line.
     if (et == "user") {
       ParseUser();
@@ -107,7 +117,7 @@ class UserCfgParser {
   // Field i after the type; absent fields are Perl undef, i.e. "".
   const std::string& F(size_t i) const {
     static const std::string kEmpty;
-    return i < fields_.size() ? fields_[i] : kEmpty;
+    return i < nfields_ ? fields_[i] : kEmpty;
   }
 
   // "$expire = 0 if !$expire; ... m/^\d+$/". False: the entry is ignored.
@@ -189,14 +199,20 @@ class UserCfgParser {
 
   void AddAcl(const std::string& path, bool propagate, PrincipalType type,
               const std::string& principal, const std::string& role) {
-    auto key = std::make_tuple(path, type, principal, role);
-    if (auto it = acl_index_.find(key); it != acl_index_.end()) {
+    // Key: path, type, principal, role (none of them contains a NUL).
+    key_.assign(path);
+    key_.push_back('\0');
+    key_.push_back(char('0' + int(type)));
+    key_.append(principal);
+    key_.push_back('\0');
+    key_.append(role);
+    auto [it, fresh] = acl_index_.try_emplace(key_, cfg_.acls.size());
+    if (!fresh) {
       Acl& a = cfg_.acls[it->second];
       a.propagate = propagate;  // a later line overrides the flag
       a.line = line_;
       return;
     }
-    acl_index_[key] = cfg_.acls.size();
     cfg_.acls.push_back({path, propagate, type, principal, role, line_});
   }
 
@@ -208,6 +224,7 @@ class UserCfgParser {
       Warn("ignore invalid path in acl '" + pathtxt + "'");
       return;
     }
+    const std::vector<std::string> principals = SplitList(F(2));
     for (const std::string& role : SplitList(F(3))) {
       if (!ValidRoleName(role)) {
         Warn("ignore invalid role name '" + role + "' in acl");
@@ -217,7 +234,7 @@ class UserCfgParser {
         Warn("ignore invalid acl role '" + role + "'");
         continue;
       }
-      for (const std::string& ug : SplitList(F(2))) {
+      for (const std::string& ug : principals) {
         std::string group = ug.size() > 1 && ug[0] == '@' ? ug.substr(1) : "";
         if (PerlTrue(group) && ValidGroupName(group)) {
           if (!cfg_.groups.count(group)) Warn("ignore invalid acl group '" + group + "'");
@@ -306,9 +323,12 @@ class UserCfgParser {
 
   const std::string& file_;
   int line_ = 0;
-  std::vector<std::string> fields_;
+  std::vector<std::string_view> views_;
+  std::vector<std::string> fields_;  // the first nfields_ are this line's
+  size_t nfields_ = 0;
   AccessConfig cfg_;
-  std::map<std::tuple<std::string, PrincipalType, std::string, std::string>, size_t> acl_index_;
+  std::string key_;
+  std::unordered_map<std::string, size_t> acl_index_;  // AddAcl's key -> index in acls
   std::map<int, std::string> vm_pool_;
 };
 

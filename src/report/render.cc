@@ -1,6 +1,7 @@
 #include "report/render.h"
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace pveaudit::report {
@@ -283,11 +284,22 @@ void ReportWriter::EncodedRow(const std::string_view* cells, size_t n) {
   if (format_ != ReportFormat::kCsv && rows_) buf_ += pretty_ ? ",\n" : ",";
   if (pretty_ && !rows_) buf_ += "[\n";
   const std::string_view missing = format_ == ReportFormat::kCsv ? "" : "null";
+  // One resize, then plain copies: rows are short and many (millions in
+  // the ACL report), so per-append bookkeeping would dominate.
+  size_t size = l.tail.size();
+  for (const auto& [lit, cell] : l.segs)
+    size += lit.size() + (cell < n ? cells[cell] : missing).size();
+  const size_t at = buf_.size();
+  buf_.resize(at + size);
+  char* out = buf_.data() + at;
   for (const auto& [lit, cell] : l.segs) {
-    buf_ += lit;
-    buf_ += cell < n ? cells[cell] : missing;
+    std::memcpy(out, lit.data(), lit.size());
+    out += lit.size();
+    const std::string_view c = cell < n ? cells[cell] : missing;
+    if (!c.empty()) std::memcpy(out, c.data(), c.size());
+    out += c.size();
   }
-  buf_ += l.tail;
+  std::memcpy(out, l.tail.data(), l.tail.size());
   ++rows_;
   if (buf_.size() >= kFlushBytes) Flush();
 }

@@ -225,6 +225,14 @@ TEST_F(ReportTest, AclReportSections) {
           "VM.Config.Cloudinit,VM.Console,VM.GuestAgent.Audit,VM.GuestAgent.FileRead,"
           "VM.GuestAgent.FileSystemMgmt,VM.GuestAgent.FileWrite,VM.PowerMgmt\","
           "user disabled,,,,,,PVEVMUser,PVEVMUser,,"));
+  // Principals with the same cells on a path share a row; dave's differs
+  // only in its status (above) and keeps a row of its own.
+  EXPECT_TRUE(
+      has("coverage,/vms,,user,\"bob@pve,grace@pve\",,\"VM.Audit,VM.Backup,VM.Config.CDROM,"
+          "VM.Config.Cloudinit,VM.Console,VM.GuestAgent.Audit,VM.GuestAgent.FileRead,"
+          "VM.GuestAgent.FileSystemMgmt,VM.GuestAgent.FileWrite,VM.PowerMgmt\","
+          ",,,,,,PVEVMUser,PVEVMUser,,"));
+  EXPECT_EQ(csv.find(",bob@pve,,\"VM.Audit,VM.Backup,VM.Config.CDROM"), std::string::npos);
   // frank has no roles anywhere: no coverage rows.
   EXPECT_EQ(csv.find(",frank@pve,"), std::string::npos);
   // JSON: one array per section.
@@ -401,6 +409,7 @@ TEST_F(ReportTest, StreamedReportsEqualRendered) {
     Report acl = BuildAclReport(cfg_, opt_);
     EXPECT_EQ(counts.entries, acl.sections[0].table.rows.size());
     EXPECT_EQ(counts.coverage, acl.sections[3].table.rows.size());
+    EXPECT_GE(counts.coverage_pairs, counts.coverage);
     EXPECT_GT(counts.orphaned, 0u);
     for (const StoreFacts* sf : {&facts, &*no_store}) {
       bool local = f == ReportFormat::kText || f == ReportFormat::kHtml;
@@ -477,6 +486,62 @@ TEST(PathTest, ParentsFirst) {
   EXPECT_EQ(v, (std::vector<std::string>{"/", "/storage", "/vms", "/vms/1", "/vms-x"}));
 }
 
+std::string Keys(const std::map<std::string, bool>& m) {
+  std::string out;
+  for (const auto& [k, v] : m) out += (out.empty() ? "" : ",") + k;
+  return out;
+}
+
+// The coverage section lists every (principal, decided path) pair exactly
+// once, in a row whose principal cell names it among others with the same
+// cells: roles, privileges and inherited_below as pve::EffectiveRoles and
+// pve::EffectivePrivileges give them. Rows of one path never share all of
+// type, roles, privileges, inherited_below and status (they would be one).
+void ExpectCoverageMatchesPve(const pve::PveConfig& cfg) {
+  Report r = BuildAclReport(cfg, ReportOptions());
+  ASSERT_EQ(r.sections[3].name, "coverage");
+  struct Cells {
+    std::string roles, privs, below;
+  };
+  std::map<std::pair<std::string, std::string>, Cells> pairs;  // (principal, path)
+  std::set<std::vector<std::string>> combos;                   // per path
+  for (const auto& row : r.sections[3].table.rows) {
+    ASSERT_EQ(row.size(), 7u);
+    auto text = [&](size_t i) { return std::get<std::string>(row[i]); };
+    ASSERT_TRUE(combos.insert({text(0), text(1), text(3), text(4), text(5), text(6)}).second)
+        << "two rows for one combination on " << text(0);
+    std::string list = text(2);
+    ASSERT_FALSE(list.empty());
+    for (size_t b = 0; b <= list.size();) {
+      size_t e = std::min(list.find(',', b), list.size());
+      std::string who = list.substr(b, e - b);
+      EXPECT_EQ(text(1), cfg.access.tokens.count(who) ? "token" : "user") << who;
+      ASSERT_TRUE(
+          pairs.emplace(std::make_pair(who, text(0)), Cells{text(3), text(4), text(5)}).second)
+          << who << " twice on " << text(0);
+      b = e + 1;
+    }
+  }
+  AclIndex acl(cfg);
+  std::vector<std::string> principals;
+  for (const auto& [id, u] : cfg.access.users) principals.push_back(id);
+  for (const auto& [id, t] : cfg.access.tokens) principals.push_back(id);
+  size_t expected = 0;
+  for (const std::string& p : principals)
+    for (const AclIndex::Decided& d : acl.DecidedRoles(p)) {
+      if (d.roles.empty() && d.below.empty()) continue;
+      ++expected;
+      const std::string& path = acl.paths()[size_t(d.path)];
+      auto it = pairs.find({p, path});
+      ASSERT_NE(it, pairs.end()) << p << " has no coverage row on " << path;
+      EXPECT_EQ(it->second.roles, Keys(pve::EffectiveRoles(cfg, p, path))) << p << " " << path;
+      EXPECT_EQ(it->second.privs, Keys(pve::EffectivePrivileges(cfg, p, path))) << p << " " << path;
+      std::string child = path == "/" ? "/zz-child" : path + "/zz-child";
+      EXPECT_EQ(it->second.below, Keys(pve::EffectiveRoles(cfg, p, child))) << p << " " << child;
+    }
+  EXPECT_EQ(pairs.size(), expected);
+}
+
 // The report's evaluator must agree with pve::EffectiveRoles and
 // pve::EffectivePrivileges for every principal on every path.
 void ExpectSameAsPve(const pve::PveConfig& cfg, const std::vector<std::string>& extra_paths) {
@@ -504,6 +569,7 @@ void ExpectSameAsPve(const pve::PveConfig& cfg, const std::vector<std::string>& 
     for (size_t i = 0; i < acl.paths().size(); ++i)
       ASSERT_EQ(all[i], pve::EffectiveRoles(cfg, p, acl.paths()[i])) << p << " " << acl.paths()[i];
   }
+  ExpectCoverageMatchesPve(cfg);
 }
 
 TEST_F(ReportTest, EvaluatorMatchesPveOnFixture) {

@@ -221,9 +221,11 @@ std::vector<Section> AclSections(const pve::PveConfig& cfg, AclReportCounts* cou
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const pve::Acl* x, const pve::Acl* y) { return PathLess(x->path, y->path); });
   acl.table.rows.reserve(sorted.size());
+  std::map<std::string, std::string> role_privs;  // each role's list, joined once
+  for (const auto& [name, role] : ac.roles) role_privs.emplace(name, Join(role.privs, ","));
   for (const pve::Acl* a : sorted) {
-    auto role = ac.roles.find(a->role);
-    std::string privs = role == ac.roles.end() ? "" : Join(role->second.privs, ",");
+    auto role = role_privs.find(a->role);
+    std::string privs = role == role_privs.end() ? "" : role->second;
     std::string why = AclOrphanReason(cfg, *a);
     if (!why.empty()) ++counts->orphaned;
     acl.table.rows.push_back({a->path, int64_t(a->propagate ? 1 : 0),
@@ -246,7 +248,7 @@ std::vector<Section> AclSections(const pve::PveConfig& cfg, AclReportCounts* cou
   Section cov{"coverage", "Path coverage (effective roles and privileges)", {}};
   cov.table.columns = {"path",  "type", "principal", "roles", "privileges", "inherited_below",
                        "status"};
-  cov.table.max_width = {0, 0, 0, 0, 60, 0, 0};
+  cov.table.max_width = {0, 0, 60, 0, 60, 0, 0};
 
   Section warn{"warnings", "Configuration lines Proxmox ignores", {}};
   warn.table.columns = {"file", "line", "message"};
@@ -270,19 +272,33 @@ constexpr size_t kCoverageSection = 3;
 // without repeating inherited cells). Rows are small records of ids into
 // `principals` and `texts` (the few distinct role and privilege lists),
 // ordered by path, then principal: 16 bytes a row instead of seven strings.
+//
+// The output groups each path's rows: the principals of one type that get
+// the same roles, privileges, inherited_below and status there share one
+// row, whose principal cell lists them all. One row per (principal, path)
+// would repeat the same long privilege list for every member of a group
+// (1.5 M rows and 350 MB on the benchmark instead of 190 k rows).
 struct Coverage {
   struct Principal {
     std::string id;
     bool token;
     std::string status;
+    uint32_t status_id;  // equal status texts, equal ids
   };
   std::vector<Principal> principals;
   std::vector<std::string> texts;
   struct Row {
     uint32_t principal, roles, privs, below;
   };
-  std::vector<Row> rows;
+  std::vector<Row> rows;      // one per (principal, decided path)
   std::vector<size_t> begin;  // rows of paths()[i]: [begin[i], begin[i + 1])
+  struct Group {
+    size_t row;           // the first member's row (its cells are the group's)
+    size_t members, end;  // its principals: Coverage::members[members, end)
+  };
+  std::vector<Group> groups;        // by path, then first principal
+  std::vector<size_t> group_begin;  // groups of paths()[i]: [group_begin[i], group_begin[i + 1])
+  std::vector<uint32_t> members;    // principal indexes, ascending within a group
 };
 
 // Each worker of ComputeCoverage renders the cells of its rows into its own
@@ -296,6 +312,9 @@ struct LocalTexts {
   std::unordered_map<std::string, Cells> cells;  // role ids -> texts
   std::vector<std::string> texts;
   std::string key;
+  // The previous row's combination (unordered_map nodes are stable).
+  const Cells* last = nullptr;
+  std::string last_key;
   // Appends a role list to `key`: its length, then its ids.
   void Add(const pve::PermissionIndex::RoleIds& r) {
     const auto n = uint32_t(r.size());
@@ -314,11 +333,15 @@ Coverage ComputeCoverage(const pve::PveConfig& cfg, const ReportOptions& opt,
   using RoleIds = pve::PermissionIndex::RoleIds;
   using Decision = pve::PermissionIndex::Decision;
   Coverage cov;
+  std::map<std::string, uint32_t> statuses;
+  auto StatusId = [&](const std::string& st) {
+    return statuses.try_emplace(st, uint32_t(statuses.size())).first->second;
+  };
   for (const auto& [id, u] : ac.users) {
     std::string st = !u.enabled                      ? "user disabled"
                      : Expired(u.expire, opt.now_us) ? "user expired"
                                                      : "";
-    cov.principals.push_back({id, false, st});
+    cov.principals.push_back({id, false, st, StatusId(st)});
   }
   for (const auto& [id, t] : ac.tokens) {
     std::string st = Expired(t.expire, opt.now_us) ? "token expired" : "";
@@ -326,7 +349,7 @@ Coverage ComputeCoverage(const pve::PveConfig& cfg, const ReportOptions& opt,
     if (u != ac.users.end() && (!u->second.enabled || Expired(u->second.expire, opt.now_us)))
       st += std::string(st.empty() ? "" : ", ") + "user disabled or expired";
     if (!t.privsep) st += std::string(st.empty() ? "" : ", ") + "no privilege separation";
-    cov.principals.push_back({id, true, st});
+    cov.principals.push_back({id, true, st, StatusId(st)});
   }
 
   struct LocalRow {
@@ -351,12 +374,12 @@ Coverage ComputeCoverage(const pve::PveConfig& cfg, const ReportOptions& opt,
       if (const Decision* d = find(p)) return d->below;
     return kNone;
   };
+  std::vector<pve::PermissionIndex::DecideScratch> scratch(workers);
   ParallelFor(n, workers, [&](size_t w, size_t pi) {
     LocalTexts& L = locals[w];
     worker_of[pi] = uint8_t(w);
     const Coverage::Principal& p = cov.principals[pi];
     const pve::Token* tok = p.token ? &ac.tokens.at(p.id) : nullptr;
-    std::vector<Decision> decided = engine.Decide(p.id);
     std::vector<Decision> user_decided;
     const bool privsep = tok && tok->privsep;
     if (privsep && tok->userid != "root@pam") user_decided = engine.Decide(tok->userid);
@@ -373,30 +396,38 @@ Coverage ComputeCoverage(const pve::PveConfig& cfg, const ReportOptions& opt,
     // privileges (root@pam's are all of them).
     const bool intersect = privsep && tok->userid != "root@pam";
     std::vector<LocalRow>& rows = per[pi];
-    for (const Decision& d : decided) {
-      if (d.roles.empty() && d.below.empty()) continue;
-      const RoleIds* user_roles = intersect ? &roles_at(user_decided, d.path) : nullptr;
-      L.key.clear();
-      L.Add(d.roles);
-      L.Add(d.below);
-      if (user_roles) L.Add(*user_roles);
-      auto it = L.cells.find(L.key);
-      if (it == L.cells.end()) {
-        LocalTexts::Cells c;
-        c.roles = L.Text(names(d.roles));
-        c.below = L.Text(names(d.below));
-        std::set<std::string> own = privileges(d.roles);
-        if (user_roles) {
-          std::set<std::string> user = privileges(*user_roles), both;
-          for (const std::string& x : own)
-            if (user.count(x)) both.insert(x);
-          own = std::move(both);
-        }
-        c.privs = L.Text(Join(own, ","));
-        it = L.cells.emplace(L.key, c).first;
-      }
-      rows.push_back({uint32_t(d.path), it->second.roles, it->second.privs, it->second.below});
-    }
+    engine.ForEachDecision(
+        p.id, &scratch[w], [&](int path, const RoleIds& roles, const RoleIds& below) {
+          if (roles.empty() && below.empty()) return;
+          const RoleIds* user_roles = intersect ? &roles_at(user_decided, path) : nullptr;
+          L.key.clear();
+          L.Add(roles);
+          L.Add(below);
+          if (user_roles) L.Add(*user_roles);
+          // Neighbouring rows often repeat the last combination: skip the hash.
+          if (L.last && L.key == L.last_key) {
+            rows.push_back({uint32_t(path), L.last->roles, L.last->privs, L.last->below});
+            return;
+          }
+          auto it = L.cells.find(L.key);
+          if (it == L.cells.end()) {
+            LocalTexts::Cells c;
+            c.roles = L.Text(names(roles));
+            c.below = L.Text(names(below));
+            std::set<std::string> own = privileges(roles);
+            if (user_roles) {
+              std::set<std::string> user = privileges(*user_roles), both;
+              for (const std::string& x : own)
+                if (user.count(x)) both.insert(x);
+              own = std::move(both);
+            }
+            c.privs = L.Text(Join(own, ","));
+            it = L.cells.emplace(L.key, c).first;
+          }
+          L.last = &it->second;
+          L.last_key = L.key;
+          rows.push_back({uint32_t(path), it->second.roles, it->second.privs, it->second.below});
+        });
   });
 
   // One table of texts; the local ids mapped into it.
@@ -421,7 +452,60 @@ Coverage ComputeCoverage(const pve::PveConfig& cfg, const ReportOptions& opt,
       cov.rows[fill[r.path]++] = {uint32_t(pi), m[r.roles], m[r.privs], m[r.below]};
     std::vector<LocalRow>().swap(per[pi]);
   }
+
+  // Group each path's rows (rows are in principal order within a path).
+  struct Key {
+    uint64_t a, b;
+    bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return size_t((k.a * 0x9E3779B97F4A7C15ULL) ^ (k.b * 0xC2B2AE3D27D4EB4FULL));
+    }
+  };
+  std::unordered_map<Key, size_t, KeyHash> at;  // key -> group index within the path
+  std::vector<std::vector<uint32_t>> members;   // per group of the current path
+  cov.group_begin.assign(npaths + 1, 0);
+  cov.members.reserve(cov.rows.size());
+  for (size_t i = 0; i < npaths; ++i) {
+    const size_t first = cov.groups.size();
+    cov.group_begin[i] = first;
+    if (at.bucket_count() > 1024)
+      at = {};  // clear() would cost the buckets of the largest path every time
+    else
+      at.clear();
+    for (size_t k = cov.begin[i]; k < cov.begin[i + 1]; ++k) {
+      const Coverage::Row& r = cov.rows[k];
+      const Coverage::Principal& p = cov.principals[r.principal];
+      const Key key{uint64_t(r.roles) | uint64_t(r.privs) << 32,
+                    uint64_t(r.below) | uint64_t(p.status_id) << 32 | uint64_t(p.token) << 63};
+      auto [it, fresh] = at.try_emplace(key, cov.groups.size() - first);
+      if (fresh) {
+        cov.groups.push_back({k, 0, 0});
+        if (members.size() <= it->second) members.emplace_back();
+        members[it->second].clear();
+      }
+      members[it->second].push_back(r.principal);
+    }
+    for (size_t g = first; g < cov.groups.size(); ++g) {
+      const std::vector<uint32_t>& m = members[g - first];
+      cov.groups[g].members = cov.members.size();
+      cov.members.insert(cov.members.end(), m.begin(), m.end());
+      cov.groups[g].end = cov.members.size();
+    }
+  }
+  cov.group_begin[npaths] = cov.groups.size();
   return cov;
+}
+
+// The principal cell of group `g`: its principals' ids, comma-separated.
+std::string GroupPrincipals(const Coverage& cov, const Coverage::Group& g) {
+  std::string out;
+  for (size_t m = g.members; m < g.end; ++m) {
+    if (m > g.members) out.push_back(',');
+    out += cov.principals[cov.members[m]].id;
+  }
+  return out;
 }
 
 }  // namespace
@@ -434,15 +518,16 @@ Report BuildAclReport(const pve::PveConfig& cfg, const ReportOptions& opt) {
   pve::PermissionIndex engine(cfg);
   Coverage cov = ComputeCoverage(cfg, opt, engine);
   Table& t = r.sections[kCoverageSection].table;
-  t.rows.reserve(cov.rows.size());
+  t.rows.reserve(cov.groups.size());
   const std::string kUser = "user", kToken = "token";
   const auto& paths = engine.paths();
   for (size_t i = 0; i < paths.size(); ++i)
-    for (size_t k = cov.begin[i]; k < cov.begin[i + 1]; ++k) {
-      const Coverage::Row& row = cov.rows[k];
+    for (size_t g = cov.group_begin[i]; g < cov.group_begin[i + 1]; ++g) {
+      const Coverage::Row& row = cov.rows[cov.groups[g].row];
       const Coverage::Principal& p = cov.principals[row.principal];
-      t.rows.push_back({paths[i], p.token ? kToken : kUser, p.id, cov.texts[row.roles],
-                        cov.texts[row.privs], cov.texts[row.below], p.status});
+      t.rows.push_back({paths[i], p.token ? kToken : kUser, GroupPrincipals(cov, cov.groups[g]),
+                        cov.texts[row.roles], cov.texts[row.privs], cov.texts[row.below],
+                        p.status});
     }
   return r;
 }
@@ -459,11 +544,14 @@ bool WriteAclReport(const pve::PveConfig& cfg, const ReportOptions& opt, ReportF
         ++counts->orphaned;
     counts->entries = r.sections[0].table.rows.size();
     counts->coverage = r.sections[kCoverageSection].table.rows.size();
+    for (const auto& row : r.sections[kCoverageSection].table.rows)
+      if (auto* s = std::get_if<std::string>(&row[2]))
+        counts->coverage_pairs += size_t(std::count(s->begin(), s->end(), ',')) + 1;
     std::string text = RenderReport(r, format);
     return std::fwrite(text.data(), 1, text.size(), out) == text.size();
   }
-  // The first sections are built and written while the permission index
-  // is built on another thread.
+  // The first sections are built and written on another thread while the
+  // permission index is built and the coverage computed.
   std::vector<Section> sections;
   std::unique_ptr<ReportWriter> writer;
   auto first = std::async(std::launch::async, [&] {
@@ -475,10 +563,11 @@ bool WriteAclReport(const pve::PveConfig& cfg, const ReportOptions& opt, ReportF
     }
   });
   pve::PermissionIndex engine(cfg);
+  Coverage cov = ComputeCoverage(cfg, opt, engine);
   first.get();
   ReportWriter& w = *writer;
-  Coverage cov = ComputeCoverage(cfg, opt, engine);
-  counts->coverage = cov.rows.size();
+  counts->coverage = cov.groups.size();
+  counts->coverage_pairs = cov.rows.size();
   w.BeginSection(kCoverageSection);
   // Every cell but the path repeats across rows: encode each value once.
   auto enc = [&](const std::string& s) { return w.Encode(Cell(s)); };
@@ -491,15 +580,22 @@ bool WriteAclReport(const pve::PveConfig& cfg, const ReportOptions& opt, ReportF
   const std::string user = enc("user"), token = enc("token");
   const auto& paths = engine.paths();
   std::string_view cells[7];
+  std::string list;
   for (size_t i = 0; i < paths.size(); ++i) {
-    if (cov.begin[i] == cov.begin[i + 1]) continue;
+    if (cov.group_begin[i] == cov.group_begin[i + 1]) continue;
     const std::string path = enc(paths[i]);
     cells[0] = path;
-    for (size_t k = cov.begin[i]; k < cov.begin[i + 1]; ++k) {
-      const Coverage::Row& row = cov.rows[k];
+    for (size_t g = cov.group_begin[i]; g < cov.group_begin[i + 1]; ++g) {
+      const Coverage::Group& group = cov.groups[g];
+      const Coverage::Row& row = cov.rows[group.row];
       const bool is_token = cov.principals[row.principal].token;
       cells[1] = is_token ? token : user;
-      cells[2] = ids[row.principal];
+      if (group.end - group.members == 1) {
+        cells[2] = ids[row.principal];
+      } else {
+        list = enc(GroupPrincipals(cov, group));
+        cells[2] = list;
+      }
       cells[3] = texts[row.roles];
       cells[4] = texts[row.privs];
       cells[5] = texts[row.below];

@@ -35,9 +35,10 @@ bool WriteUserReport(const pve::PveConfig& cfg, const StoreFacts& facts, const R
 Report BuildAclReport(const pve::PveConfig& cfg, const ReportOptions& opt);
 
 struct AclReportCounts {
-  size_t entries = 0;   // rows of "acl"
-  size_t orphaned = 0;  // of which orphaned
-  size_t coverage = 0;  // rows of "coverage"
+  size_t entries = 0;         // rows of "acl"
+  size_t orphaned = 0;        // of which orphaned
+  size_t coverage = 0;        // rows of "coverage"
+  size_t coverage_pairs = 0;  // (principal, path) pairs those rows list
 };
 
 // The ACL report written to `out` in `format`, byte for byte

@@ -4,6 +4,13 @@
 // binary against the fixture config dir tests/data/e2e/pve and a store
 // imported from tests/data/e2e/pve/events.jsonl (the same config and events
 // as the unit tests' tests/data/report fixtures).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
 #include "e2e_util.h"
 
 namespace e2e {
@@ -136,6 +143,55 @@ TEST_F(PveumTest, AclReportAsOnTheProductPage) {
   for (const char* k : {"acl", "groups", "roles", "coverage", "warnings", "notes"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["acl"].size(), 11u);  // one entry per (path, principal, role)
+}
+
+// Regression: --output naming something that is not a regular file (here a
+// FIFO; in the field /dev/null) used to replace it with a regular file by
+// renaming the report over it. It must be written to, and stay what it is.
+TEST_F(PveumTest, OutputToAFifoWritesThroughItAndKeepsIt) {
+  std::string fifo = work_ + "/report.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // Opened before the command, non-blocking, so that a broken pveum that
+  // never opens the FIFO makes the test fail instead of hang.
+  int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  std::atomic<bool> done{false};
+  std::string got;
+  std::thread reader([&] {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        got.append(buf, size_t(n));
+      } else if (n == 0 && done) {
+        break;  // no writer left and the command has exited
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  });
+  RunResult r = Sh("pveum acl report --output " + fifo, PveEnv());
+  done = true;
+  reader.join();
+  close(fd);
+  ASSERT_EQ(r.code, 0) << r;
+  struct stat st;
+  ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
+  EXPECT_EQ(CsvLines(got).at(0).rfind("section,path,propagate,", 0), 0u) << got.substr(0, 200);
+}
+
+// Replacing an existing report swaps the new file in whole.
+TEST_F(PveumTest, ExistingReportFileIsReplacedWhole) {
+  std::string out = work_ + "/permission-report.csv";
+  WriteFile(out, std::string(1 << 20, 'x'));
+  RunResult r = Sh("pveum acl report --output " + out, PveEnv());
+  ASSERT_EQ(r.code, 0) << r;
+  std::string csv = ReadFile(out);
+  EXPECT_EQ(csv.rfind("section,path,propagate,", 0), 0u);
+  EXPECT_EQ(csv.find('x' + std::string(100, 'x')), std::string::npos) << "old bytes left";
+  for (const auto& e : std::filesystem::directory_iterator(work_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
 TEST_F(PveumTest, MissingConfigIsAnErrorNamingTheFile) {
