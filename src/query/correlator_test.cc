@@ -6,6 +6,7 @@
 #include <random>
 
 #include "query/log_query.h"
+#include "query/store_fixture.h"
 
 namespace pveaudit {
 namespace {
@@ -41,22 +42,7 @@ Event Task(int64_t t, const std::string& user, Outcome r) {
   return e;
 }
 
-class CorrelatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pveaudit-corr-" + std::to_string(std::random_device()()));
-    auto s = OpenSqliteStore(dir_.string(), StoreOptions{});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s.value());
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
-  std::unique_ptr<EventStore> store_;
-};
+using CorrelatorTest = StoreFixture;
 
 TEST_F(CorrelatorTest, TaskGetsTheRequestsIpAndTheResultIsShownOnce) {
   std::vector<Event> reqs = {Request(kT0, "alice@pve", "192.0.2.10"),

@@ -9,6 +9,7 @@
 
 #include "query/correlator.h"
 #include "query/log_query.h"
+#include "query/store_fixture.h"
 
 namespace pveaudit {
 namespace {
@@ -51,19 +52,8 @@ Event Task(int64_t t, const std::string& node = "pve2") {
   return e;
 }
 
-class ForwardedTest : public ::testing::Test {
+class ForwardedTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pveaudit-fwd-" + std::to_string(std::random_device()()));
-    auto s = OpenSqliteStore(dir_.string(), StoreOptions{});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s.value());
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   // Appends `events` (one batch); returns their ids.
   std::vector<uint64_t> Add(std::vector<Event> events) {
     EXPECT_TRUE(store_->Append(&events, {}, nullptr).ok());
@@ -88,8 +78,6 @@ class ForwardedTest : public ::testing::Test {
     for (const Event& e : v) ids.push_back(e.id);
     return ids;
   }
-  std::filesystem::path dir_;
-  std::unique_ptr<EventStore> store_;
 };
 
 TEST(RequestPathNodeTest, OnlyAccessLogPathsUnderNodes) {
