@@ -145,6 +145,12 @@ nlohmann::json StateJson(const FileSourceState& s) {
   o["offset"] = s.offset;
   o["size"] = s.size;
   o["lag_bytes"] = s.size > s.offset ? s.size - s.offset : 0;
+  // Seconds behind: while unread input is left, the age of the newest
+  // event stored from this source (docs/daemon.md); 0 when caught up.
+  int64_t now = NowUs();
+  o["lag_s"] = s.size > s.offset && s.last_event_us && now > s.last_event_us
+                   ? (now - s.last_event_us) / 1000000
+                   : 0;
   o["events"] = s.events;
   o["rejected"] = s.rejected;
   o["last_event"] = s.last_event_us ? FormatRfc3339Utc(s.last_event_us) : "";
@@ -195,6 +201,7 @@ class SyslogPolled : public PolledSource {
     o["offset"] = 0;
     o["size"] = 0;
     o["lag_bytes"] = 0;
+    o["lag_s"] = 0;
     o["events"] = src_.events();
     o["rejected"] = c.bad_frames;
     o["last_event"] = "";
