@@ -42,6 +42,8 @@ struct GroupRow {
 // is shown once, as the task event that carries its IP and request; a
 // request forwarded between nodes is shown once, as the forwarding node's
 // copy (ForwardMerger). Fills at least the fields the correlation reads.
+// With a limit only the end of the range is read: a window of one hour,
+// then 8x longer until it holds `limit` events (same result as a full scan).
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
 
