@@ -67,14 +67,16 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
                   daemon.value("updated", "").c_str(),
                   daemon.value("healthy", true) ? "" : " (store errors: retrying)");
       Table s;
-      s.columns = {"source", "path",         "state",    "lag_bytes", "lag_s",
-                   "events", "events_per_s", "rejected", "last_event"};
+      // cursor: bytes of the live file stored (for the journal: entries).
+      s.columns = {"source", "path",   "state",        "cursor",   "lag_bytes",
+                   "lag_s",  "events", "events_per_s", "rejected", "last_event"};
       for (const auto& src : daemon.value("sources", nlohmann::json::array()))
         s.rows.push_back({src.value("name", ""), src.value("path", ""),
                           src.value("ok", false) ? std::string("ok") : src.value("error", ""),
-                          src.value("lag_bytes", int64_t(0)), src.value("lag_s", int64_t(0)),
-                          src.value("events", int64_t(0)), src.value("events_per_s", int64_t(0)),
-                          src.value("rejected", int64_t(0)), src.value("last_event", "")});
+                          src.value("offset", int64_t(0)), src.value("lag_bytes", int64_t(0)),
+                          src.value("lag_s", int64_t(0)), src.value("events", int64_t(0)),
+                          src.value("events_per_s", int64_t(0)), src.value("rejected", int64_t(0)),
+                          src.value("last_event", "")});
       std::string so = RenderTable(s, OutputFormat::kText);
       std::fwrite(so.data(), 1, so.size(), stdout);
       if (daemon.contains("writer")) {  // the one writer (store/group_commit.h)
