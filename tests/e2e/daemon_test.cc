@@ -421,6 +421,11 @@ TEST_F(DaemonTest, JournalLoginsAndAccessLogLinesShareOneWriter) {
   EXPECT_TRUE(names.count("journal")) << j.dump(1);
   EXPECT_TRUE(names.count("access_log")) << j.dump(1);
   EXPECT_GE(j["daemon"]["writer"]["events"].get<uint64_t>(), 22u) << j.dump(1);
+  RunResult text = Pveam({"access", "status"});
+  ASSERT_EQ(text.code, 0) << text;
+  for (const char* col : {"SOURCE", "CURSOR", "LAG_BYTES", "LAG_S", "EVENTS_PER_S", "journal",
+                          "access_log", "writer: "})
+    EXPECT_TRUE(Contains(text.out, col)) << col << "\n" << text.out;
   EXPECT_EQ(StopDaemon(SIGTERM), 0);
   // A restart resumes both cursors: nothing is stored twice.
   StartDaemon({"--journal-dir", jdir});
