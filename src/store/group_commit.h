@@ -18,7 +18,9 @@
 // Reads (Scan, GetCursor, Info, ...) go straight to the underlying store,
 // serialised with the writer by one mutex (the SQLite backend is one
 // connection, not thread safe).
-// Thread safety: all methods may be called from any thread.
+// Thread safety: all methods may be called from any thread, but not
+// AppendBatch from inside a Scan/ScanKeys callback (the scan holds the
+// store's lock that the writer needs: deadlock).
 #pragma once
 
 #include <chrono>
