@@ -42,18 +42,13 @@ std::string HostName() {
   return s.empty() ? "localhost" : s;
 }
 
-// Sleeps up to `ms`, waking early for a stop or reload request.
-void Nap(int ms) {
+// Sleeps up to `ms`, waking early for a stop, and for a reload request
+// (main thread) or a stop of `lane` (a lane's thread: a reload stops the
+// lanes it replaces).
+void Nap(int ms, const std::atomic<bool>* lane = nullptr) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!g_stop && !g_reload && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
-}
-
-// A lane's sleep: wakes early for a stop of the daemon or of the lane (a
-// reload stops the lanes it replaces).
-void LaneNap(int ms, const std::atomic<bool>& lane_stop) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!g_stop && !lane_stop && std::chrono::steady_clock::now() < until)
+  while (!g_stop && !(lane ? lane->load() : g_reload.load()) &&
+         std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
 }
 
@@ -290,7 +285,7 @@ class Lane {
         if (!error) Log("info", name_ + ": recovered; ingest resumed from the stored cursors");
         failing_ = error;
       }
-      LaneNap(failing_ ? config_.retry_ms : config_.poll_ms, stop_);
+      Nap(failing_ ? config_.retry_ms : config_.poll_ms, &stop_);
     }
   }
 
