@@ -332,8 +332,15 @@ bool MakeLanes(const Config& c, Lanes* out) {
   out->lanes.push_back(std::move(logs));
 
   auto auth = std::make_unique<Lane>("auth", c);
-  if (auto s = file("auth", c.auth, "auth")) auth->Add(std::move(s));
-  if (JournalEnabled(c)) {  // docs/config.md: [sources.journal]
+  // "auto" chose the journal because the auth file is not there: do not
+  // also wait for that file, or a later rsyslog install would store every
+  // login twice (docs/config.md, [sources.journal]).
+  const bool journal = JournalEnabled(c);
+  const bool journal_instead_of_file =
+      journal && c.journal.enabled == JournalSourceConfig::Enabled::kAuto;
+  if (!journal_instead_of_file)
+    if (auto s = file("auth", c.auth, "auth")) auth->Add(std::move(s));
+  if (journal) {  // docs/config.md: [sources.journal]
     auto j = std::make_unique<JournalPolled>(c.journal.directory, c.node);
     Log("info", "following " + std::string(j->State()["path"]) + " (journal)");
     auth->Add(std::move(j));
