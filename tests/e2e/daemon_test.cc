@@ -500,5 +500,44 @@ TEST_F(DaemonTest, SigkillWhileTwoSourcesShareTheWriterLosesAndDuplicatesNothing
   ExpectVerified();
 }
 
+// [sources.journal] enabled = "auto" (the default) with the auth file
+// missing reads the journal and does not also wait for the file: a file
+// that appears later (rsyslog installed) must not store the logins twice.
+TEST_F(DaemonTest, AutoJournalDoesNotAlsoWaitForTheMissingAuthFile) {
+  std::string jdir = work_ + "/journal";
+  WriteJournal(jdir, "a", {"<root@pam> successful auth for user 'carol@pve'"});
+  std::string syslog = work_ + "/syslog";
+  WriteFile(config_,
+            "[sources.access_log]\nenabled = false\n[sources.tasks]\nenabled = false\n"
+            "[sources.auth]\npath = \"" +
+                syslog + "\"\n[sources.journal]\ndirectory = \"" + jdir + "\"\n");
+  pid_ = SpawnQuiet(kPveauditd, {"pveauditd", "--data-dir", data_dir_, "--pve-dir", work_}, Env());
+  ASSERT_GT(pid_, 0);
+  auto until = Clock::now() + std::chrono::seconds(10);
+  nlohmann::json events;
+  do {
+    RunResult r = Pveam({"access", "log", "--output-format", "json"});
+    if (r.code == 0) events = Json(r);
+    if (!events.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (Clock::now() < until);
+  ASSERT_EQ(events.size(), 1u);
+  // rsyslog starts writing the same login to the file.
+  WriteFile(syslog,
+            "2025-01-01T00:00:01+00:00 pve1 pvedaemon[1234]: <root@pam> successful auth for "
+            "user 'carol@pve'\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  RunResult st = Pveam({"access", "status", "--output-format", "json"});
+  ASSERT_EQ(st.code, 0) << st;
+  std::set<std::string> names;
+  const nlohmann::json status = Json(st);
+  for (const auto& s : status["daemon"]["sources"]) names.insert(s["name"].get<std::string>());
+  EXPECT_TRUE(names.count("journal")) << st.out;
+  EXPECT_FALSE(names.count("auth")) << st.out;
+  EXPECT_EQ(StopDaemon(SIGTERM), 0);
+  RunResult r = Pveam({"access", "log", "--output-format", "json"});
+  EXPECT_EQ(Json(r).size(), 1u) << r.out;
+}
+
 }  // namespace
 }  // namespace e2e
