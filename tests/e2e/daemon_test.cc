@@ -224,6 +224,7 @@ TEST_F(DaemonTest, RestartCatchesUpThroughCompressedRotations) {
 // and restarted. Afterwards every line is stored exactly once and the chain
 // verifies. PVEAUDIT_KILLS sets the number of kills (default 200).
 TEST_F(DaemonTest, SurvivesSigkillDuringAppendsAndRotations) {
+  constexpr int kRotate = 7;
   int kills = 200;
   if (const char* k = std::getenv("PVEAUDIT_KILLS")) kills = std::max(1, std::atoi(k));
   std::random_device rd;
@@ -240,9 +241,9 @@ TEST_F(DaemonTest, SurvivesSigkillDuringAppendsAndRotations) {
       Append(log_, seq, seq + n);
       seq += n;
       written = seq;
-      if (Clock::now() >= next_rotation) {  // rotate: .2 -> .3, .1 -> .2, live -> .1
+      if (Clock::now() >= next_rotation) {  // rotate 7 (as Proxmox): .6 -> .7, ..., live -> .1
         std::error_code ec;
-        for (int g = 2; g >= 1; --g)
+        for (int g = kRotate - 1; g >= 1; --g)
           std::filesystem::rename(log_ + "." + std::to_string(g),
                                   log_ + "." + std::to_string(g + 1), ec);
         std::filesystem::rename(log_, log_ + ".1", ec);
@@ -251,17 +252,21 @@ TEST_F(DaemonTest, SurvivesSigkillDuringAppendsAndRotations) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
+  int kill_ms = 65;
+  if (const char* k = std::getenv("PVEAUDIT_KILL_MS")) kill_ms = std::max(10, std::atoi(k));
   std::mt19937 krng(seed ^ 0x9e3779b9u);
   for (int k = 0; k < kills; ++k) {
     StartDaemon({});
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + krng() % 60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + krng() % unsigned(kill_ms - 5)));
     StopDaemon(SIGKILL);
   }
   stop = true;
   writer.join();
-  // The writer keeps three rotated files and rotates every 200-400 ms; the
-  // daemon, restarted every few tens of ms, reaches lines well before they
-  // fall off the end (as with logrotate's daily rotation and `rotate 7`).
+  // The writer keeps seven rotated files (Proxmox's `rotate 7`) and
+  // rotates every 200-400 ms: the daemon, restarted every few tens of ms,
+  // must reach lines before they fall off the end, 1.4-2.8 s later. Under
+  // the sanitizers a start takes ~60 ms; PVEAUDIT_KILL_MS (the longest
+  // life before a kill, default 65) gives it time to commit there.
   StartDaemon();
   auto seqs = WaitFor(size_t(written.load()), std::chrono::seconds(30));
   EXPECT_EQ(StopDaemon(SIGTERM), 0);
