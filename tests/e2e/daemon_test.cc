@@ -119,6 +119,19 @@ class DaemonTest : public E2eTest {
     } while (Clock::now() < until);
     return seqs;
   }
+  // Waits up to `limit` until at least `n` events are stored; returns the
+  // events seen last (JSON of `pveam access log`).
+  nlohmann::json WaitForEvents(size_t n, std::chrono::milliseconds limit) {
+    auto until = Clock::now() + limit;
+    nlohmann::json events = nlohmann::json::array();
+    do {
+      RunResult r = Pveam({"access", "log", "--output-format", "json"});
+      if (r.code == 0) events = Json(r);
+      if (events.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (Clock::now() < until);
+    return events;
+  }
   // Every sequence number in [0, n) exactly once.
   static void ExpectExactlyOnce(std::vector<int> seqs, int n) {
     std::sort(seqs.begin(), seqs.end());
@@ -404,14 +417,7 @@ TEST_F(DaemonTest, JournalLoginsAndAccessLogLinesShareOneWriter) {
                 "msg=invalid credentials"});
   Append(log_, 0, 20);
   StartDaemon({"--journal-dir", jdir});
-  auto until = Clock::now() + std::chrono::seconds(10);
-  nlohmann::json events;
-  do {
-    RunResult r = Pveam({"access", "log", "--output-format", "json"});
-    if (r.code == 0) events = Json(r);
-    if (events.size() >= 22) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (Clock::now() < until);
+  nlohmann::json events = WaitForEvents(22, std::chrono::seconds(10));
   ASSERT_EQ(events.size(), 22u);
   int logins = 0, failed = 0;
   for (const auto& e : events) {
@@ -479,14 +485,7 @@ TEST_F(DaemonTest, SigkillWhileTwoSourcesShareTheWriterLosesAndDuplicatesNothing
     StopDaemon(SIGKILL);
   }
   StartDaemon({"--journal-dir", jdir});
-  auto until = Clock::now() + std::chrono::seconds(60);
-  nlohmann::json events;
-  do {
-    RunResult r = Pveam({"access", "log", "--output-format", "json"});
-    if (r.code == 0) events = Json(r);
-    if (events.size() >= size_t(kEntries + written)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  } while (Clock::now() < until);
+  nlohmann::json events = WaitForEvents(size_t(kEntries + written), std::chrono::seconds(60));
   EXPECT_EQ(StopDaemon(SIGTERM), 0);
   std::map<std::string, int> journal_users;
   std::vector<int> seqs;
@@ -518,14 +517,7 @@ TEST_F(DaemonTest, AutoJournalDoesNotAlsoWaitForTheMissingAuthFile) {
                 syslog + "\"\n[sources.journal]\ndirectory = \"" + jdir + "\"\n");
   pid_ = SpawnQuiet(kPveauditd, {"pveauditd", "--data-dir", data_dir_, "--pve-dir", work_}, Env());
   ASSERT_GT(pid_, 0);
-  auto until = Clock::now() + std::chrono::seconds(10);
-  nlohmann::json events;
-  do {
-    RunResult r = Pveam({"access", "log", "--output-format", "json"});
-    if (r.code == 0) events = Json(r);
-    if (!events.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (Clock::now() < until);
+  nlohmann::json events = WaitForEvents(1, std::chrono::seconds(10));
   ASSERT_EQ(events.size(), 1u);
   // rsyslog starts writing the same login to the file.
   WriteFile(syslog,
