@@ -99,14 +99,7 @@ class ConfigWatchTest : public E2eTest {
     }
     FAIL() << "pveauditd did not publish its status";
   }
-  int StopDaemon(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  int StopDaemon(int sig = SIGTERM) { return StopProcess(&pid_, sig); }
   // The stored change events (source pve-config), oldest first.
   std::vector<nlohmann::json> Changes(const std::string& action = "") {
     std::vector<std::string> args = {"access", "log", "--output-format", "json"};

@@ -87,14 +87,7 @@ class DaemonTest : public E2eTest {
     pid_ = SpawnQuiet(kPveauditd, argv, Env());
     ASSERT_GT(pid_, 0);
   }
-  int StopDaemon(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  int StopDaemon(int sig = SIGTERM) { return StopProcess(&pid_, sig); }
   // Sequence numbers of the stored events (from their request lines).
   std::vector<int> StoredSeqs() {
     RunResult r = Pveam({"access", "log", "--output-format", "json"});

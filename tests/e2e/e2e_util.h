@@ -177,6 +177,17 @@ inline pid_t SpawnQuiet(const std::string& path, std::vector<std::string> args,
   return pid;
 }
 
+// Sends `sig` to *pid, reaps it and sets *pid to -1. Returns its exit code,
+// 128 + the signal that ended it, or -1 when there was no process.
+inline int StopProcess(pid_t* pid, int sig) {
+  if (*pid <= 0) return -1;
+  kill(*pid, sig);
+  int status = 0;
+  waitpid(*pid, &status, 0);
+  *pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
