@@ -115,6 +115,15 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
   }
 }
 
+Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint32_t fields,
+                    const std::function<bool(Event&&)>& emit) {
+  auto events = FindEvents(store, filter, limit, fields);
+  if (!events.ok()) return events.status();
+  for (Event& e : *events)
+    if (!emit(std::move(e))) break;
+  return Status::OK();
+}
+
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
                                           const CountSpec& spec) {
   uint32_t field = kFieldUser;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,12 @@ struct GroupRow {
 // then 8x longer until it holds `limit` events (same result as a full scan).
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
+
+// The events FindEvents returns, in the same order, handed to `emit` one at
+// a time (`emit` returns false to stop early, e.g. at a closed pipe), so a
+// caller can print them without holding them all.
+Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint32_t fields,
+                    const std::function<bool(Event&&)>& emit);
 
 // Groups with at least spec.min_count matching events, most events first
 // (ties by key). Events whose group key is empty (e.g. no user) form the
