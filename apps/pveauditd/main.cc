@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/help_formatter.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
       "pveauditd: follows Proxmox VE's logs (pveproxy access.log, authentication lines, task "
       "index) and stores every event exactly once in the pveaudit store",
       "pveauditd");
+  pveaudit::UseHelpFormatter(&app);
+  app.set_version_flag("--version", pveaudit::kPveauditVersion);
   std::string config_path, data_dir, access_log, auth_log, tasks_dir, node, pve_dir, syslog_listen,
       journal_dir;
   bool check = false, foreground = false, journal = false;
@@ -68,6 +71,9 @@ Signals: SIGTERM/SIGINT commit the current batch and exit; SIGHUP reloads the
 config file. See docs/config.md for every key.)");
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
@@ -77,6 +83,13 @@ config file. See docs/config.md for every key.)");
     std::cerr << "pveauditd: " << cfg.status().message() << "\n";
     return 2;
   }
+  // $TZ applies only when the config names no zone (LoadConfig checked that).
+  if (cfg->timezone.empty())
+    if (const char* tz = std::getenv("TZ"); tz && *tz)
+      if (pveaudit::Status st = pveaudit::CheckTimeZone(tz); !st.ok()) {
+        std::cerr << "pveauditd: environment variable TZ: " << st.message() << "\n";
+        return 2;
+      }
   if (check) {
     std::cout << "pveauditd: configuration OK ("
               << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";

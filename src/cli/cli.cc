@@ -10,6 +10,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/help_formatter.h"
 
 namespace pveaudit {
 namespace {
@@ -110,18 +111,36 @@ int RunTree(const std::string& prog, CLI::App& app,
   return kExitUsage;
 }
 
+// Commands of the product page that are not built yet: named as such rather
+// than answered with "did you mean 'log'" (they exit 2 like an unknown one).
+const char* PlannedCommand(const std::string& name) {
+  if (name == "syslog")
+    return "forwarding events to a syslog server (pveam access syslog --enable --server HOST)";
+  if (name == "notify")
+    return "alert notifications to webhooks and e-mail (pveam access notify --webhook URL)";
+  return nullptr;
+}
+
 int RunPveam(int argc, char** argv) {
   const std::string prog = "pveam";
   // Proxmox's own pveam (appliance manager) keeps every other subcommand.
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-')
     ExecSystemTool(prog, argv);
+  if (argc > 2 && std::strcmp(argv[1], "access") == 0) {
+    if (const char* what = PlannedCommand(argv[2]))
+      return Usage("pveam access " + std::string(argv[2]),
+                   std::string("not built yet in this version of pveaudit: ") + what +
+                       " is planned for a later release.\nRun 'pveam access --help' for the "
+                       "commands available now.");
+  }
 
   CLI::App app(
       "pveam access: audit who did what on a Proxmox VE cluster, from where, when, "
       "and whether it worked (pveaudit)",
       prog);
+  UseHelpFormatter(&app);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pveaudit 0.1.0");
+  app.set_version_flag("--version", kPveauditVersion);
   CLI::App* access =
       app.add_subcommand("access", "Access auditing: query, import and verify events");
   access->require_subcommand(0, 1);
@@ -165,8 +184,9 @@ int RunPveum(int argc, char** argv) {
   if (!ours()) ExecSystemTool(prog, argv);
 
   CLI::App app("pveum (pveaudit): access-control reports and reviews for Proxmox VE", prog);
+  UseHelpFormatter(&app);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pveaudit 0.1.0");
+  app.set_version_flag("--version", kPveauditVersion);
   std::vector<std::pair<CLI::App*, CommandRun>> commands;
   auto add = [&](CLI::App* parent, CommandRun run) {
     CLI::App* cmd = parent->get_subcommands({}).back();
