@@ -33,6 +33,12 @@ Env ResolveEnv(const CommonOptions& o) {
   auto cfg = LoadConfig(o.config);
   if (!cfg.ok()) throw UsageError{cfg.status().message()};
   env.config = *cfg;
+  // The config's zone was checked by LoadConfig; $TZ applies only without it.
+  // Regression: an unknown zone silently became UTC (glibc's fallback).
+  if (env.config.timezone.empty())
+    if (const char* tz = std::getenv("TZ"); tz && *tz)
+      if (Status st = CheckTimeZone(tz); !st.ok())
+        throw UsageError{"environment variable TZ: " + st.message()};
   SetClusterTimeZone(env.config.timezone);
   if (!o.data_dir.empty())
     env.data_dir = o.data_dir;

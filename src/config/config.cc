@@ -2,11 +2,72 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 namespace pveaudit {
+namespace {
+
+// A compiled zone file (tzfile(5)) starts with "TZif".
+bool IsZoneFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string(magic, 4) == "TZif";
+}
+
+// A POSIX TZ string (tzset(3)): std offset [dst [offset] [,rule,rule]].
+// The names are 3+ letters or <quoted>; the offset is required after std.
+bool IsPosixTz(const std::string& s) {
+  size_t i = 0;
+  auto name = [&]() {
+    if (i < s.size() && s[i] == '<') {
+      size_t close = s.find('>', i);
+      if (close == std::string::npos || close - i - 1 < 3) return false;
+      i = close + 1;
+      return true;
+    }
+    size_t b = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
+    return i - b >= 3;
+  };
+  auto offset = [&]() {
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t b = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == ':')) ++i;
+    return i > b && std::isdigit(static_cast<unsigned char>(s[b]));
+  };
+  if (!name() || !offset()) return false;
+  if (i == s.size()) return true;
+  if (!name()) return false;
+  if (i < s.size() && s[i] != ',' && !offset()) return false;
+  for (; i < s.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i])) && !std::strchr(",MJ./:+-", s[i]))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+Status CheckTimeZone(const std::string& tz) {
+  std::string name = !tz.empty() && tz[0] == ':' ? tz.substr(1) : tz;
+  if (name == "UTC" || name == "GMT" || IsPosixTz(name)) return Status::OK();
+  std::string dir = "/usr/share/zoneinfo";
+  if (const char* d = std::getenv("TZDIR"); d && *d) dir = d;
+  const bool absolute = !name.empty() && name[0] == '/';
+  if (!name.empty() && name.find("..") == std::string::npos &&
+      IsZoneFile(absolute ? name : dir + "/" + name))
+    return Status::OK();
+  return Status::InvalidArgument(
+      "unknown time zone '" + tz + "' (" +
+      (absolute ? std::string("not a zone file") : "no such zone in " + dir) +
+      "; expected a name such as Europe/Vienna or UTC)");
+}
 
 Result<Config> LoadConfig(const std::string& explicit_path) {
   Config cfg;
@@ -80,9 +141,13 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     std::string key(k.str());
     if (key == "data_dir")
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.data_dir));
-    else if (key == "timezone")
+    else if (key == "timezone") {
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.timezone));
-    else if (key == "node")
+      // Regression: an unknown zone silently became UTC (glibc's fallback).
+      if (!cfg.timezone.empty())
+        if (Status st = CheckTimeZone(cfg.timezone); !st.ok())
+          return Status::InvalidArgument(where(node) + ": key 'timezone': " + st.message());
+    } else if (key == "node")
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.node));
     else if (key == "pve_dir")
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.pve_dir));

@@ -36,7 +36,7 @@ struct JournalSourceConfig {
 struct Config {
   std::string source;  // file it came from; "" = defaults
   std::string data_dir = "/var/lib/pveaudit";
-  std::string timezone;  // cluster zone; "" = $TZ / system
+  std::string timezone;  // cluster zone; "" = $TZ / system (checked: CheckTimeZone)
   std::string node;      // this node's name; "" = hostname
   std::string pve_dir = "/etc/pve";
 
@@ -63,6 +63,14 @@ struct Config {
 // default path may be absent. Unknown keys and wrong types are errors that
 // name the key and its line: "/etc/pveaudit/pveaudit.toml:3: unknown key 'data-dir'".
 Result<Config> LoadConfig(const std::string& explicit_path);
+
+// Whether `tz` names a time zone the C library can load: a zone file under
+// $TZDIR (default /usr/share/zoneinfo) such as "Europe/Vienna", an absolute
+// path to one, "UTC"/"GMT", or a POSIX TZ string with an explicit offset
+// ("CET-1CEST,M3.5.0,M10.5.0/3"); a leading ':' is allowed. Anything else is
+// an error: glibc would silently use UTC instead, shifting every local time.
+// The message names the value; callers add the key it came from.
+Status CheckTimeZone(const std::string& tz);
 
 // Whether the daemon reads the journal: `journal.enabled` resolved, "auto"
 // against the file system now (true when `auth` is disabled, has no path or
