@@ -1,6 +1,8 @@
 // The SQLite backend of EventStore. Layout and the reasons for it are in
 // docs/storage.md; the chain and its checks in docs/integrity.md.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -105,6 +107,35 @@ struct BlockMeta {
   std::string summary;
 };
 
+// The store holds user names and client addresses: only its owner may read
+// it. Creates `dir` 0700 and `db` 0600 (SQLite gives the -wal and -shm files
+// the database file's mode), and tightens an existing store's modes to
+// those: a directory owned by us that holds the store or nothing (never a
+// shared one such as /tmp, whose sticky bit marks it), and the database,
+// -wal and -shm files owned by us. Only group/other bits are removed.
+Status SecureStoreFiles(const std::string& dir, const std::string& db) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
+  const bool empty_or_store = existed && (fs::is_empty(dir, ec) || fs::exists(db, ec));
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create data directory " + dir + ": " + ec.message());
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & S_ISVTX) &&
+      (!existed || empty_or_store) && (st.st_mode & 077) &&
+      chmod(dir.c_str(), st.st_mode & 07700) != 0)
+    return Status::IOError("cannot restrict " + dir + " to its owner: " + std::strerror(errno));
+  int fd = open(db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot open " + db + ": " + std::strerror(errno));
+  close(fd);
+  for (const std::string& f : {db, db + "-wal", db + "-shm"}) {
+    if (stat(f.c_str(), &st) != 0 || st.st_uid != geteuid() || !(st.st_mode & 077)) continue;
+    if (chmod(f.c_str(), st.st_mode & 0700) != 0)
+      return Status::IOError("cannot restrict " + f + " to its owner: " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
 class SqliteStore final : public EventStore {
  public:
   SqliteStore(std::string dir, StoreOptions opt) : dir_(std::move(dir)), opt_(opt) {}
@@ -119,8 +150,9 @@ class SqliteStore final : public EventStore {
         return Status::NotFound("no event store in " + dir_ +
                                 " (import events first: pveam access import FILE...)");
     } else {
-      std::filesystem::create_directories(dir_, ec);
-      if (ec) return Status::IOError("cannot create data directory " + dir_ + ": " + ec.message());
+      // Regression: the store was created 0644 in a 0755 directory,
+      // readable by every local account.
+      PVEAUDIT_RETURN_IF_ERROR(SecureStoreFiles(dir_, path));
     }
     path_ = path;
     PVEAUDIT_RETURN_IF_ERROR(db_.Open(path, opt_.read_only));
