@@ -1,5 +1,15 @@
 // pveam access status: the store and, when pveauditd runs, its sources.
+// Whether pveauditd is running is checked, not taken from its last status:
+// its pid must be alive and be a pveauditd, and the status it rewrites
+// every second must be recent. Exit 3 (like `systemctl status` of an
+// inactive unit) when a daemon that ran against this store is not running
+// now; a store only ever fed by `pveam access import` exits 0.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -8,12 +18,84 @@
 #include "core/time_spec.h"
 
 namespace pveaudit {
+namespace {
+
+constexpr int kExitNotRunning = 3;
+// The daemon rewrites its status every second; a minute without one means
+// it is stuck (e.g. the store cannot be written) even if its pid lives.
+constexpr int64_t kStaleUs = 60 * 1000000LL;
+
+std::string BaseName(std::string s) {
+  const std::string deleted = " (deleted)";  // the binary was replaced (upgrade)
+  if (s.size() > deleted.size() &&
+      s.compare(s.size() - deleted.size(), deleted.size(), deleted) == 0)
+    s.resize(s.size() - deleted.size());
+  auto slash = s.rfind('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+// The program running as `pid`, "" when there is no such process. The
+// executable's name when we may read it (same user or root), else argv[0]
+// from /proc/PID/cmdline (readable by everyone).
+std::string ProgramOf(long pid) {
+  if (pid <= 0 || (kill(pid_t(pid), 0) != 0 && errno == ESRCH)) return "";
+  const std::string proc = "/proc/" + std::to_string(pid);
+  char buf[4096];
+  ssize_t n = readlink((proc + "/exe").c_str(), buf, sizeof buf - 1);
+  if (n > 0) return BaseName(std::string(buf, size_t(n)));
+  std::ifstream in(proc + "/cmdline", std::ios::binary);
+  std::string argv0;
+  std::getline(in, argv0, '\0');
+  if (!argv0.empty()) return BaseName(argv0);
+  std::ifstream comm(proc + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name.empty() ? "?" : name;
+}
+
+struct DaemonState {
+  std::string state;   // "running", "not running", "stalled", "not started"
+  std::string detail;  // why, for people
+  int exit_code = kExitOk;
+};
+
+DaemonState CheckDaemon(const nlohmann::json& daemon) {
+  if (!daemon.is_object()) return {"not started", "has not run against this store", kExitOk};
+  const long pid =
+      daemon.value("pid", nlohmann::json()).is_number_integer() ? daemon["pid"].get<long>() : 0;
+  const std::string updated = daemon.value("updated", "");
+  auto t = ParseTimeSpec(updated, NowUs());
+  const int64_t age_us = t.ok() ? NowUs() - t->us : INT64_MAX;
+  const std::string seen = "last seen " + (updated.empty() ? std::string("never") : updated);
+  const std::string prog = ProgramOf(pid);
+  if (prog.empty())
+    return {"not running", seen + "; pid " + std::to_string(pid) + " has exited", kExitNotRunning};
+  if (prog != "pveauditd")
+    return {"not running",
+            seen + "; pid " + std::to_string(pid) + " is now '" + prog + "', not pveauditd",
+            kExitNotRunning};
+  if (age_us > kStaleUs)
+    return {"stalled",
+            "pid " + std::to_string(pid) + " is alive but has not updated its status for " +
+                std::to_string(age_us / 1000000) + " s (" + seen +
+                "); is the store writable? see its log",
+            kExitNotRunning};
+  return {"running", "pid " + std::to_string(pid) + ", updated " + updated, kExitOk};
+}
+
+}  // namespace
 
 CommandRun AddAccessStatusCommand(CLI::App* access) {
   auto o = std::make_shared<CommonOptions>();
   CLI::App* cmd =
-      access->add_subcommand("status", "Show the store's size, time range and chain head");
+      access->add_subcommand("status",
+                             "Show the store's size, time range and chain head, and whether "
+                             "pveauditd is running");
   AddCommonOptions(cmd, o.get(), true);
+  cmd->footer(R"(
+Exit status: 0, or 3 when a pveauditd that ran against this store is not
+running now (its pid has exited or is another program) or has not updated
+its status for a minute. A store only fed by 'pveam access import' exits 0.)");
   return [o]() -> int {
     Env env = ResolveEnv(*o);
     auto store = OpenStoreOrDie(env, /*read_only=*/true);
@@ -38,7 +120,10 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
     nlohmann::json daemon;
     if (status.ok() && status->has_value())
       daemon = nlohmann::json::parse(**status, nullptr, false);
+    const DaemonState ds = CheckDaemon(daemon);
     if (env.format != OutputFormat::kText) {
+      add("daemon_state", ds.state);
+      add("daemon_detail", ds.detail);
       nlohmann::ordered_json j;
       for (const auto& row : t.rows) {
         const std::string& k = std::get<std::string>(row[0]);
@@ -57,15 +142,15 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
         std::string out = RenderTable(t, env.format);
         std::fwrite(out.data(), 1, out.size(), stdout);
       }
-      return kExitOk;
+      return ds.exit_code;
     }
     std::string out = RenderTable(t, env.format);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    std::printf(
+        "\npveauditd: %s (%s)%s\n", ds.state.c_str(), ds.detail.c_str(),
+        ds.state == "running" && !daemon.value("healthy", true) ? " (store errors: retrying)" : "");
     if (daemon.is_object()) {
-      std::printf("\npveauditd: pid %s, updated %s%s\n",
-                  daemon.value("pid", nlohmann::json()).dump().c_str(),
-                  daemon.value("updated", "").c_str(),
-                  daemon.value("healthy", true) ? "" : " (store errors: retrying)");
+      if (ds.state != "running") std::printf("as last seen:\n");
       Table s;
       // cursor: bytes of the live file stored (for the journal: entries).
       s.columns = {"source", "path",   "state",        "cursor",   "lag_bytes",
@@ -87,10 +172,8 @@ CommandRun AddAccessStatusCommand(CLI::App* access) {
                     WithThousands(w.value("commits", uint64_t(0))).c_str(),
                     WithThousands(w.value("failed", uint64_t(0))).c_str());
       }
-    } else {
-      std::printf("\npveauditd: has not run against this store\n");
     }
-    return kExitOk;
+    return ds.exit_code;
   };
 }
 
