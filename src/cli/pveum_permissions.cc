@@ -82,7 +82,8 @@ Examples:
     if (!cfg.ok()) {
       if (cfg.status().code() == Status::Code::kNotFound)
         throw UsageError{cfg.status().message() +
-                         " (set the Proxmox config directory with --pve-dir or $PVEAUDIT_PVE_DIR)"};
+                         " (set the Proxmox config directory with --pve-dir, $PVEAUDIT_PVE_DIR or "
+                         "pve_dir in the config file)"};
       std::cerr << "error: " << cfg.status().message() << "\n";
       return kExitFailure;
     }

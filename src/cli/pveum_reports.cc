@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -73,8 +74,30 @@ int64_t ParseNow(const std::string& text) {
   return r->us;
 }
 
+// The format a --output name implies. Regression: names with another
+// extension (r.xlsx, r.pdf) were silently written as CSV; they are refused
+// (exit 2) unless --output-format says what to write. A name without an
+// extension ("report", /dev/stdout) is CSV.
+ReportFormat FormatFromOutputName(const std::string& output) {
+  const std::string name = std::filesystem::path(output).filename().string();
+  const size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0 && !output.empty() && output != "-") {
+    std::string ext = name.substr(dot);
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    static const char* kKnown[] = {".csv", ".json", ".html", ".htm", ".txt", ".yaml", ".yml"};
+    bool known = false;
+    for (const char* k : kKnown) known |= ext == k;
+    if (!known)
+      throw UsageError{"cannot tell the format of --output '" + output + "' from its extension '" +
+                       name.substr(dot) +
+                       "': pveaudit writes .csv, .json, .html (.htm), .txt and .yaml (.yml); "
+                       "name the file so, or give --output-format"};
+  }
+  return report::DefaultReportFormat(output);
+}
+
 ReportFormat ResolveFormat(const ReportCliOptions& o) {
-  if (o.output_format.empty()) return report::DefaultReportFormat(o.output);
+  if (o.output_format.empty()) return FormatFromOutputName(o.output);
   ReportFormat f;
   if (!report::ParseReportFormat(o.output_format, &f))
     throw UsageError{"invalid value '" + o.output_format +
@@ -84,9 +107,15 @@ ReportFormat ResolveFormat(const ReportCliOptions& o) {
 
 // A missing or unreadable config is a usage error naming the file (exit 2):
 // never an empty report presented as complete.
+// Without a readable user.cfg (not a Proxmox node, or not root) the message
+// says where the directory comes from.
 pve::PveConfig LoadPveOrThrow(const std::string& dir) {
   auto cfg = pve::LoadPveConfig(dir);
-  if (!cfg.ok()) throw UsageError{cfg.status().message()};
+  if (!cfg.ok())
+    throw UsageError{cfg.status().message() +
+                     "\nThe reports read the Proxmox config directory (user.cfg, priv/tfa.cfg, "
+                     "domains.cfg, nodes/): run on a Proxmox VE node as root, or point to a "
+                     "copy with --pve-dir DIR, $PVEAUDIT_PVE_DIR or pve_dir in the config file."};
   return std::move(cfg.value());
 }
 
