@@ -11,10 +11,23 @@
 // written in UTC (run importers with TZ=UTC). Classic syslog has no year; the
 // default window stays within one calendar year.
 //
-// Usage: pveaudit-gen --events N --out DIR [--seed S] [--start YYYY-MM-DD]
-//                     [--days D] [--nodes pve1,pve2,pve3] [--users 200]
+// The default window (--start 2025-01-01, 30 days) is fixed so benchmark
+// figures stay comparable. `--end-date today` makes a window that ends now,
+// for demos: its last three hours are busy (people at work, so sessions
+// are open now), and lines that would lie after now (renewals of those
+// sessions, tasks still running) are not written; MANIFEST.txt counts them
+// as cut_after_now. `--now` pins "now" for tests.
+//
+// `--pve-dir DIR` also writes a Proxmox config dir for the same world
+// (users, realms, tokens, nodes, guests), from its own random stream: the
+// logs are the same bytes with or without it.
+//
+// Usage: pveaudit-gen --events N --out DIR [--seed S]
+//                     [--start YYYY-MM-DD | --end-date today|YYYY-MM-DD [--now T]]
+//                     [--days D] [--nodes pve1,pve2,pve3] [--users 200] [--pve-dir DIR]
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -22,6 +35,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <queue>
@@ -170,7 +184,12 @@ class Out {
     return buf_.data() + n_;
   }
   // `t` is the time the line was written; the newest becomes the mtime.
+  // A line after the limit ("now") is dropped and counted.
   void Commit(char* end, int64_t t) {
+    if (t > limit_) {
+      ++cut_;
+      return;
+    }
     n_ = static_cast<size_t>(end - buf_.data());
     ++lines_;
     if (t > last_t_) last_t_ = t;
@@ -203,13 +222,16 @@ class Out {
     }
   }
   uint64_t lines() const { return lines_; }
+  uint64_t cut() const { return cut_; }
+  void set_limit(int64_t t) { limit_ = t; }
 
  private:
   std::string path_;
   std::vector<char> buf_;
   size_t n_ = 0;
-  uint64_t lines_ = 0;
+  uint64_t lines_ = 0, cut_ = 0;
   int64_t last_t_ = INT64_MIN;
+  int64_t limit_ = INT64_MAX;
   FILE* f_ = nullptr;
 };
 
@@ -272,29 +294,32 @@ struct Pending {
   bool operator>(const Pending& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
 
-// Hourly weights from which slot times are drawn.
-std::vector<double> HourWeights(int64_t start, int days, int style) {
-  std::vector<double> w(static_cast<size_t>(days) * 24);
-  for (int d = 0; d < days; ++d) {
-    const int wd = Weekday(start / 86400 + d);
+// Hourly weights from which slot times are drawn: `hours` hours from
+// `start` (a midnight). With `busy_tail`, people work in the last three
+// hours whatever the time of day (a demo ending now shows open sessions).
+std::vector<double> HourWeights(int64_t start, int64_t hours, int style, bool busy_tail) {
+  std::vector<double> w(static_cast<size_t>(hours));
+  for (int64_t b = 0; b < hours; ++b) {
+    const int64_t t = start + b * 3600;
+    const int h = static_cast<int>(t / 3600 % 24);
+    const int wd = Weekday(t / 86400);
     const bool weekend = wd == 0 || wd == 6;
-    for (int h = 0; h < 24; ++h) {
-      double x;
-      if (style == 0) {  // people: business hours, some off-hours
-        if (h >= 8 && h < 17)
-          x = 10;
-        else if (h == 7 || (h >= 17 && h < 20))
-          x = 4;
-        else
-          x = 0.8;
-        if (weekend) x *= 0.2;
-      } else if (style == 1) {  // machines and attackers: flat
-        x = 1;
-      } else {  // scheduled jobs: nights
-        x = (h >= 1 && h < 5) ? 12 : 0.5;
-      }
-      w[static_cast<size_t>(d) * 24 + h] = x;
+    double x;
+    if (style == 0) {  // people: business hours, some off-hours
+      if (h >= 8 && h < 17)
+        x = 10;
+      else if (h == 7 || (h >= 17 && h < 20))
+        x = 4;
+      else
+        x = 0.8;
+      if (weekend) x *= 0.2;
+    } else if (style == 1) {  // machines and attackers: flat
+      x = 1;
+    } else {  // scheduled jobs: nights
+      x = (h >= 1 && h < 5) ? 12 : 0.5;
     }
+    if (busy_tail && style == 0 && b >= hours - 3) x = 10;
+    w[static_cast<size_t>(b)] = x;
   }
   return w;
 }
@@ -344,14 +369,29 @@ struct Options {
   int days = 30;
   std::vector<std::string> nodes = {"pve1", "pve2", "pve3"};
   int users = 200;
+  std::string pve_dir;  // --pve-dir: also write a matching Proxmox config dir
+  bool start_given = false;
+  std::string end_date;  // "", "today" or YYYY-MM-DD
+  int64_t now = -1;      // --now, epoch seconds; -1: the current time
+  // Resolved by ResolveWindow: slot hours from the start, and the newest
+  // time a line may have (INT64_MAX: no limit).
+  int64_t hours = 0;
+  int64_t limit = INT64_MAX;
 };
 
 [[noreturn]] void Usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: pveaudit-gen --events N --out DIR [--seed S] [--start YYYY-MM-DD]\n"
-               "                    [--days D] [--nodes pve1,pve2,pve3] [--users 200]\n"
+               "usage: pveaudit-gen --events N --out DIR [--seed S]\n"
+               "         [--start YYYY-MM-DD | --end-date today|YYYY-MM-DD [--now TIME]]\n"
+               "         [--days D] [--nodes pve1,pve2,pve3] [--users 200]\n"
                "Writes DIR/<node>/access.log, DIR/<node>/auth.log, DIR/<node>/tasks/index\n"
-               "(N lines in total, ~85%% / 10%% / 5%%) and DIR/MANIFEST.txt. All times UTC.\n");
+               "(N lines in total, ~85%% / 10%% / 5%%) and DIR/MANIFEST.txt. All times UTC.\n"
+               "Window: D days (default 30) from --start (default 2025-01-01), or the D\n"
+               "days ending with --end-date; 'today' ends now (--now: epoch seconds or\n"
+               "YYYY-MM-DDTHH:MM:SSZ), dropping lines that would be later than now.\n"
+               "--pve-dir DIR also writes a Proxmox config dir (user.cfg, priv/tfa.cfg,\n"
+               "domains.cfg, storage.cfg, guest configs) with the same users, tokens,\n"
+               "nodes and guests as the logs.\n");
   std::exit(code);
 }
 
@@ -394,9 +434,31 @@ Options ParseArgs(int argc, char** argv) {
       o.seed = x;
     } else if (a == "--start") {
       o.start = v;
+      o.start_given = true;
+    } else if (a == "--end-date") {
+      o.end_date = v;
+    } else if (a == "--now") {
+      unsigned y, mo, d, hh, mm, ss;
+      char z, tail;
+      if (ParseU64(v, &x)) {
+        o.now = static_cast<int64_t>(x);
+      } else if (std::sscanf(v, "%4u-%2u-%2uT%2u:%2u:%2u%c%c", &y, &mo, &d, &hh, &mm, &ss, &z,
+                             &tail) == 7 &&
+                 z == 'Z' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && hh < 24 && mm < 60 &&
+                 ss < 60) {
+        o.now = DaysFromCivil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss;
+      } else {
+        std::fprintf(stderr,
+                     "pveaudit-gen: bad value for --now: '%s' (want epoch seconds or "
+                     "YYYY-MM-DDTHH:MM:SSZ)\n",
+                     v);
+        std::exit(2);
+      }
     } else if (a == "--days") {
       need_num(1, 3660);
       o.days = static_cast<int>(x);
+    } else if (a == "--pve-dir") {
+      o.pve_dir = v;
     } else if (a == "--users") {
       need_num(1, 99999);
       o.users = static_cast<int>(x);
@@ -432,6 +494,45 @@ bool ParseDate(const std::string& s, int64_t* days) {
   return IsoDate(*days) == s;
 }
 
+// Sets o->start, o->hours and o->limit from --start / --end-date; false
+// (after a message) on a bad value.
+bool ResolveWindow(Options* o) {
+  if (o->end_date.empty()) {
+    int64_t days;
+    if (!ParseDate(o->start, &days)) {
+      std::fprintf(stderr, "pveaudit-gen: bad --start '%s' (want YYYY-MM-DD)\n", o->start.c_str());
+      return false;
+    }
+    o->hours = static_cast<int64_t>(o->days) * 24;
+    return true;
+  }
+  if (o->start_given) {
+    std::fprintf(stderr, "pveaudit-gen: give --start or --end-date, not both\n");
+    return false;
+  }
+  int64_t end_day;
+  if (o->end_date == "today") {
+    const int64_t now = o->now >= 0 ? o->now : static_cast<int64_t>(std::time(nullptr));
+    end_day = now / 86400;
+    o->limit = now;
+    // Whole hours up to now (at least one); the last may pass now: its
+    // lines after now are cut like the renewals.
+    o->hours = std::max<int64_t>(1, (now / 3600 * 3600 - (end_day - o->days + 1) * 86400) / 3600);
+  } else if (ParseDate(o->end_date, &end_day)) {
+    o->hours = static_cast<int64_t>(o->days) * 24;
+  } else {
+    std::fprintf(stderr, "pveaudit-gen: bad --end-date '%s' (want today or YYYY-MM-DD)\n",
+                 o->end_date.c_str());
+    return false;
+  }
+  if (o->now >= 0 && o->end_date != "today") {
+    std::fprintf(stderr, "pveaudit-gen: --now needs --end-date today\n");
+    return false;
+  }
+  o->start = IsoDate(end_day - o->days + 1);
+  return true;
+}
+
 // --------------------------------------------------------------- generator --
 
 class Generator {
@@ -459,6 +560,7 @@ class Generator {
   void DoSession(int64_t t);
   void DoFailure(int64_t t, bool burst);
   void DoScheduledTask(int64_t t);
+  int WritePveDir();
   void FlushPending(int64_t upto);
   void RunPending(const Pending& p);
   void Push(int64_t t, PendingKind k, int node, uint32_t user, uint32_t ip_slot, uint8_t api) {
@@ -474,7 +576,7 @@ class Generator {
     return u < users_.size() ? std::string_view(users_[u].name) : unknown_names_[u - kUnknownBase];
   }
   void Count(uint32_t user, int64_t t) {
-    if (user >= users_.size()) return;
+    if (user >= users_.size() || t > o_.limit) return;  // a cut line is not counted
     const int64_t d = (t - start_) / 86400;
     if (t < start_ || d >= static_cast<int64_t>(per_day_cols_)) return;
     ++per_day_[user * per_day_cols_ + static_cast<size_t>(d)];
@@ -902,8 +1004,8 @@ void Generator::Task(int node, int64_t start, const std::string& upid, int64_t e
   *p++ = ' ';
   p = Put(p, status);
   *p++ = '\n';
-  o.Commit(p, end);
-  Count(user, start);
+  o.Commit(p, end);  // a task still running now is not in the index yet: cut
+  if (end <= o_.limit) Count(user, start);
   nodes_[node].last_upid = upid;
 }
 
@@ -1313,6 +1415,8 @@ int Generator::Run() {
     outs_.push_back(std::make_unique<Out>(base + "/auth.log"));
     outs_.push_back(std::make_unique<Out>(base + "/tasks/index"));
   }
+  for (auto& out : outs_) out->set_limit(o_.limit);
+  const bool busy_tail = o_.limit != INT64_MAX;
 
   // Three slot streams merged by time: people (business hours), machines and
   // attackers (flat), scheduled jobs (nights).
@@ -1320,9 +1424,9 @@ int Generator::Run() {
   uint64_t left[kTypes] = {access_only_, task_posts_,    sessions_.size(), failures_.size(),
                            noise_,       bursts_.size(), sched_tasks_};
   SlotStream people(left[kAO] + left[kTP] + left[kSess] + left[kFail], start_,
-                    HourWeights(start_, o_.days, 0));
-  SlotStream flat(left[kNoise] + left[kBurst], start_, HourWeights(start_, o_.days, 1));
-  SlotStream night(left[kSched], start_, HourWeights(start_, o_.days, 2));
+                    HourWeights(start_, o_.hours, 0, busy_tail));
+  SlotStream flat(left[kNoise] + left[kBurst], start_, HourWeights(start_, o_.hours, 1, false));
+  SlotStream night(left[kSched], start_, HourWeights(start_, o_.hours, 2, false));
   SlotStream* streams[3] = {&people, &flat, &night};
   // Types drawn without replacement within each stream, so totals are exact.
   auto draw = [&](std::initializer_list<int> types) {
@@ -1382,12 +1486,17 @@ int Generator::Run() {
   }
   FlushPending(INT64_MAX);
 
-  uint64_t per_kind[3] = {0, 0, 0};
-  for (size_t i = 0; i < outs_.size(); ++i) per_kind[i % 3] += outs_[i]->lines();
+  uint64_t per_kind[3] = {0, 0, 0}, cut[3] = {0, 0, 0};
+  for (size_t i = 0; i < outs_.size(); ++i) {
+    per_kind[i % 3] += outs_[i]->lines();
+    cut[i % 3] += outs_[i]->cut();
+  }
   for (auto& o : outs_) o->Close();
   const uint64_t total = per_kind[0] + per_kind[1] + per_kind[2];
-  if (total != o_.events || per_kind[0] != n_access_ || per_kind[1] != n_auth_ ||
-      per_kind[2] != n_task_) {
+  const uint64_t total_cut = cut[0] + cut[1] + cut[2];
+  // Every planned line is written or, after now, cut: none lost, none extra.
+  if (total + total_cut != o_.events || per_kind[0] + cut[0] != n_access_ ||
+      per_kind[1] + cut[1] != n_auth_ || per_kind[2] + cut[2] != n_task_) {
     std::fprintf(
         stderr,
         "pveaudit-gen: internal error: wrote %llu/%llu/%llu lines, planned %llu/%llu/%llu\n",
@@ -1437,6 +1546,14 @@ int Generator::Run() {
   if (y1 != y0)
     std::fprintf(mf, "# WARNING: window crosses into %lld; syslog lines carry no year\n",
                  static_cast<long long>(y1));
+  if (!o_.end_date.empty()) {  // only then: the default manifest stays as it was
+    std::fprintf(mf, "end_date=%s\n", IsoDate(start_day + o_.days - 1).c_str());
+    if (o_.limit != INT64_MAX) {
+      std::fprintf(mf, "# lines that would be later than now are not written\n");
+      std::fprintf(mf, "now=%lld\ncut_after_now=%llu\n", static_cast<long long>(o_.limit),
+                   static_cast<unsigned long long>(total_cut));
+    }
+  }
   for (size_t i = 0; i < nodes_.size(); ++i) {
     static const char* kFile[] = {"access.log", "auth.log", "tasks/index"};
     for (int k = 0; k < 3; ++k)
@@ -1463,18 +1580,189 @@ int Generator::Run() {
   std::printf("probe_user=%s probe_start=%s probe_end=%s probe_rows=%llu\n",
               users_[pu].name.c_str(), probe_start.c_str(), probe_end.c_str(),
               static_cast<unsigned long long>(probe_rows));
+  return o_.pve_dir.empty() ? 0 : WritePveDir();
+}
+
+// ------------------------------------------------------------- config dir --
+
+int Generator::WritePveDir() {
+  namespace fs = std::filesystem;
+  Rng r(o_.seed ^ 0x636f6e666967ull);
+  const fs::path dir(o_.pve_dir);
+  std::error_code ec;
+  fs::create_directories(dir / "priv", ec);
+  for (const Node& n : nodes_) {
+    if (!ec) fs::create_directories(dir / "nodes" / n.name / "qemu-server", ec);
+    if (!ec) fs::create_directories(dir / "nodes" / n.name / "lxc", ec);
+  }
+  if (ec) {
+    std::fprintf(stderr, "pveaudit-gen: mkdir %s: %s\n", o_.pve_dir.c_str(), ec.message().c_str());
+    return 1;
+  }
+  auto write = [&](const fs::path& p, const std::string& text) {
+    FILE* f = std::fopen(p.c_str(), "w");
+    if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0) {
+      std::fprintf(stderr, "pveaudit-gen: cannot write %s\n", p.c_str());
+      return false;
+    }
+    return true;
+  };
+  auto local = [](const std::string& id) { return id.substr(0, id.find('@')); };
+  auto cap = [](std::string w) {
+    if (!w.empty()) w[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(w[0])));
+    return w;
+  };
+
+  // user.cfg: the people of the logs, the service accounts behind the API
+  // tokens, groups, pools, a custom role and ACLs (write_user_config's
+  // field order; members and roles are defined before they are named).
+  std::string u;
+  std::vector<std::string> people;  // userNNNN, for groups and direct ACLs
+  for (size_t i = 0; i < n_humans_; ++i) {
+    const std::string& id = users_[i].name;
+    std::string first = cap(local(id)), last, comment;
+    bool enable = true;
+    int64_t expire = 0;
+    if (id == "root@pam") first.clear();
+    if (id == "admin@pve") first = "Ada", last = "Admin";
+    if (i >= 10) {
+      people.push_back(id);
+      first = "User", last = local(id).substr(4);
+      if (r.Chance(0.04))
+        enable = false, comment = "left%20the%20company";
+      else if (r.Chance(0.03))
+        expire = start_ - r.Range(86400, 86400 * 60), comment = "contractor";
+    }
+    u += "user:" + id + ":" + (enable ? "1" : "0") + ":" + std::to_string(expire) + ":" + first +
+         ":" + last + ":" + local(id) + "@example.com:" + comment + "::\n";
+  }
+  std::vector<std::string> service;
+  for (uint32_t t : token_ids_) {
+    const std::string owner = users_[t].name.substr(0, users_[t].name.find('!'));
+    bool seen = false;
+    for (size_t i = 0; i < n_humans_; ++i) seen |= users_[i].name == owner;
+    for (const std::string& sname : service) seen |= sname == owner;
+    if (seen) continue;
+    service.push_back(owner);
+    u += "user:" + owner + ":1:0:" + cap(local(owner)) + ":::service%20account::\n";
+  }
+  for (uint32_t t : token_ids_) {
+    const std::string& id = users_[t].name;
+    // terraform's token shares its user's privileges (no privilege
+    // separation): a finding of the quarterly review.
+    const bool privsep = id != "terraform@pve!tf";
+    u += "token:" + id + ":0:" + (privsep ? "1" : "0") + ":" + local(id.substr(id.find('!') + 1)) +
+         "::\n";
+  }
+  auto members = [&](double p) {
+    std::string m;
+    for (const std::string& id : people)
+      if (r.Chance(p)) m += (m.empty() ? "" : ",") + id;
+    return m;
+  };
+  u += "group:admins:admin@pve:Cluster%20administrators:\n";
+  u += "group:ops:alice@pve,bob@pve,carol@ldap,frank@ad:Operations:\n";
+  u += "group:auditors:dave@ldap,erin@ad:Compliance:\n";
+  u += "group:developers:" + members(0.4) + ":Developers:\n";
+  u += "group:helpdesk:grace@ldap,heidi@ad," + members(0.1) + ":Helpdesk:\n";
+  std::string prod, dev;
+  for (const Guest& g : guests_) {
+    const uint64_t x = r.Below(3);
+    if (x == 0) prod += (prod.empty() ? "" : ",") + std::to_string(g.vmid);
+    if (x == 1) dev += (dev.empty() ? "" : ",") + std::to_string(g.vmid);
+  }
+  u += "pool:prod:Production:" + prod + ":local-lvm,ceph-pool:\n";
+  u += "pool:dev:Development:" + dev + ":local-lvm:\n";
+  u += "role:VMOperator:VM.Audit,VM.Console,VM.PowerMgmt:\n";
+  u += "acl:1:/:@admins:Administrator:\n";
+  u += "acl:1:/:@auditors:PVEAuditor:\n";
+  u += "acl:1:/vms:@ops:PVEVMAdmin:\n";
+  u += "acl:1:/storage:@ops:PVEDatastoreUser:\n";
+  u += "acl:1:/pool/dev:@developers:PVEVMUser:\n";
+  u += "acl:1:/pool/prod:@helpdesk:VMOperator:\n";
+  u += "acl:1:/:monitoring@pve,monitoring@pve!prometheus:PVEAuditor:\n";
+  u += "acl:1:/vms:ci@pve,ci@pve!deploy:PVEVMAdmin:\n";
+  u += "acl:1:/:terraform@pve:PVEVMAdmin,PVEDatastoreAdmin:\n";
+  u += "acl:1:/:root@pam!backup:PVEDatastoreAdmin,PVEVMAdmin:\n";
+  for (int i = 0; i < 12 && !people.empty(); ++i)
+    u += "acl:0:/vms/" + std::to_string(guests_[r.Below(guests_.size())].vmid) + ":" +
+         people[r.Below(people.size())] + ":VMOperator:\n";
+  // A guest deleted long ago whose ACL stayed: an orphaned entry.
+  for (int v = 999; v >= 100; --v) {
+    bool used = false;
+    for (const Guest& g : guests_) used |= g.vmid == v;
+    if (used) continue;
+    u += "acl:1:/vms/" + std::to_string(v) + ":@ops:PVEVMUser:\n";
+    break;
+  }
+  if (!write(dir / "user.cfg", u)) return 1;
+
+  // priv/tfa.cfg (JSON): TOTP for the administrators and some others.
+  std::string tfa = "{\"users\":{";
+  bool first_user = true;
+  for (size_t i = 0; i < n_humans_; ++i) {
+    if (i >= 3 && !r.Chance(0.35)) continue;
+    char id[64];
+    std::snprintf(id, sizeof id, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                  static_cast<unsigned long long>(r.Next() & 0xffffffffull),
+                  static_cast<unsigned long long>(r.Below(0x10000)),
+                  static_cast<unsigned long long>(r.Below(0x1000)),
+                  static_cast<unsigned long long>(r.Below(0x1000)),
+                  static_cast<unsigned long long>(r.Next() & 0xffffffffffffull));
+    tfa += std::string(first_user ? "" : ",") + "\"" + users_[i].name + "\":{\"totp\":[{\"id\":\"" +
+           id + "\",\"description\":\"phone\",\"created\":" +
+           std::to_string(start_ - r.Range(86400, 86400 * 365)) + ",\"entry\":\"otpauth://totp/" +
+           local(users_[i].name) + "?secret=JBSWY3DPEHPK3PXP\"}]}";
+    first_user = false;
+  }
+  tfa += "}}\n";
+  if (!write(dir / "priv" / "tfa.cfg", tfa)) return 1;
+
+  if (!write(dir / "domains.cfg",
+             "pam: pam\n\tcomment Linux PAM standard authentication\n\n"
+             "pve: pve\n\tcomment Proxmox VE authentication server\n\tdefault 1\n\n"
+             "ldap: ldap\n\tbase_dn dc=example,dc=com\n\tserver1 ldap.example.com\n"
+             "\tuser_attr uid\n\tcomment Directory\n\n"
+             "ad: ad\n\tdomain example.com\n\tserver1 dc1.example.com\n"
+             "\tcomment Active Directory\n"))
+    return 1;
+  if (!write(dir / "storage.cfg",
+             "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n"
+             "lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n\n"
+             "rbd: ceph-pool\n\tpool ceph-pool\n\tcontent images,rootdir\n\tkrbd 0\n\n"
+             "nfs: nfs-backup\n\texport /backup\n\tpath /mnt/pve/nfs-backup\n"
+             "\tserver 192.0.2.50\n\tcontent backup\n"))
+    return 1;
+
+  static const char* kRole[] = {"web",       "db",      "cache", "mail",  "git",
+                                "ci-runner", "monitor", "dns",   "proxy", "app"};
+  for (const Guest& g : guests_) {
+    const std::string id = std::to_string(g.vmid);
+    const std::string name = std::string(kRole[r.Below(10)]) + "-" + id;
+    const std::string& node = nodes_[static_cast<size_t>(g.node)].name;
+    std::string conf;
+    if (g.lxc)
+      conf = "arch: amd64\ncores: " + std::to_string(1 + r.Below(4)) + "\nhostname: " + name +
+             "\nmemory: " + std::to_string(512 << r.Below(4)) +
+             "\nostype: debian\nrootfs: local-lvm:subvol-" + id + "-disk-0,size=8G\n";
+    else
+      conf = "boot: order=scsi0\ncores: " + std::to_string(1 + r.Below(8)) +
+             "\nmemory: " + std::to_string(1024 << r.Below(4)) + "\nname: " + name +
+             "\nnet0: virtio,bridge=vmbr0\nostype: l26\nscsi0: local-lvm:vm-" + id +
+             "-disk-0,size=32G\n";
+    if (!write(dir / "nodes" / node / (g.lxc ? "lxc" : "qemu-server") / (id + ".conf"), conf))
+      return 1;
+  }
+  std::printf("pve_dir=%s users=%zu tokens=%zu guests=%zu\n", o_.pve_dir.c_str(),
+              n_humans_ + service.size(), token_ids_.size(), guests_.size());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = ParseArgs(argc, argv);
-  int64_t days;
-  if (!ParseDate(o.start, &days)) {
-    std::fprintf(stderr, "pveaudit-gen: bad --start '%s' (want YYYY-MM-DD)\n", o.start.c_str());
-    return 2;
-  }
+  Options o = ParseArgs(argc, argv);
+  if (!ResolveWindow(&o)) return 2;
   Generator g(o);
   return g.Run();
 }
