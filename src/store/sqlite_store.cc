@@ -110,19 +110,22 @@ struct BlockMeta {
 // The store holds user names and client addresses: only its owner may read
 // it. Creates `dir` 0700 and `db` 0600 (SQLite gives the -wal and -shm files
 // the database file's mode), and tightens an existing store's modes to
-// those: a directory owned by us that holds the store or nothing (never a
-// shared one such as /tmp, whose sticky bit marks it), and the database,
-// -wal and -shm files owned by us. Only group/other bits are removed.
+// those: the database, -wal and -shm files owned by us, and the directory
+// when it is ours and holds nothing but the store (never a directory shared
+// with other files, such as /tmp). Only group/other bits are removed.
 Status SecureStoreFiles(const std::string& dir, const std::string& db) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const bool existed = fs::exists(dir, ec);
-  const bool empty_or_store = existed && (fs::is_empty(dir, ec) || fs::exists(db, ec));
+  const std::string base = fs::path(db).filename().string();
+  bool only_store = true;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    only_store &= n == base || n == base + "-wal" || n == base + "-shm" || n == base + "-journal";
+  }
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create data directory " + dir + ": " + ec.message());
   struct stat st;
-  if (stat(dir.c_str(), &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & S_ISVTX) &&
-      (!existed || empty_or_store) && (st.st_mode & 077) &&
+  if (only_store && stat(dir.c_str(), &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) &&
       chmod(dir.c_str(), st.st_mode & 07700) != 0)
     return Status::IOError("cannot restrict " + dir + " to its owner: " + std::strerror(errno));
   int fd = open(db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
