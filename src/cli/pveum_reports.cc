@@ -77,11 +77,14 @@ int64_t ParseNow(const std::string& text) {
 // The format a --output name implies. Regression: names with another
 // extension (r.xlsx, r.pdf) were silently written as CSV; they are refused
 // (exit 2) unless --output-format says what to write. A name without an
-// extension ("report", /dev/stdout) is CSV.
+// extension ("report", /dev/stdout) is CSV, and so is an existing FIFO or
+// device whatever its name (its name is not a file type).
 ReportFormat FormatFromOutputName(const std::string& output) {
   const std::string name = std::filesystem::path(output).filename().string();
   const size_t dot = name.rfind('.');
-  if (dot != std::string::npos && dot > 0 && !output.empty() && output != "-") {
+  struct stat st;
+  const bool special = stat(output.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  if (dot != std::string::npos && dot > 0 && !special && !output.empty() && output != "-") {
     std::string ext = name.substr(dot);
     for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
     static const char* kKnown[] = {".csv", ".json", ".html", ".htm", ".txt", ".yaml", ".yml"};

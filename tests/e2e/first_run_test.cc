@@ -342,6 +342,7 @@ TEST_F(FirstRunTest, ReportOutputWithAnUnknownExtensionIsRefused) {
     }
   }
   EXPECT_EQ(ReadFile(work_ + "/r.xlsx").rfind("section,", 0), 0u);  // the acl report, as CSV
+  // An existing FIFO's name is not a file type (PveumTest's report.fifo).
 }
 
 TEST_F(FirstRunTest, ReportWithoutUserCfgPointsToPveDir) {
