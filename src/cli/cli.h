@@ -4,7 +4,9 @@
 // pveaudit parts of `pveum` are handled here; any other subcommand is handed
 // to the system's own pveam/pveum (exec), so on a Proxmox node nothing is
 // shadowed. Exit codes: 0 success, 1 the operation failed (e.g. the chain
-// is broken, a file could not be read), 2 bad arguments.
+// is broken, a file could not be read), 2 bad arguments (also an unknown
+// time zone, and the product page's commands not built yet), 3 `pveam
+// access status`: pveauditd is not running.
 #pragma once
 
 namespace pveaudit {
