@@ -46,8 +46,8 @@ void AddReportOptions(CLI::App* cmd, ReportCliOptions* o, bool output_is_dir) {
         ->type_name("FILE");
     cmd->add_option("--output-format", o->output_format,
                     "csv, json, json-pretty, text, html or yaml (default: from the --output "
-                    "name: .csv csv, .json json-pretty, .html html, .txt text, other names csv; "
-                    "text on stdout)")
+                    "name: .csv csv, .json json-pretty, .html html, .txt text, .yaml yaml, no "
+                    "extension csv, another extension is an error; text on stdout)")
         ->type_name("FORMAT");
   }
   cmd->add_option("--now", o->now,
