@@ -75,10 +75,10 @@ class FirstRunTest : public E2eTest {
     FAIL() << "pveauditd did not publish its status";
   }
   // Writes the daemon's status row as a pveauditd with `pid` would.
-  void ForgeDaemonStatus(long pid) {
+  void ForgeDaemonStatus(long pid, time_t updated_at = 0) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    time_t now = time(nullptr);
+    time_t now = updated_at ? updated_at : time(nullptr);
     char updated[32];
     strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     nlohmann::json j = {{"pid", pid}, {"updated", updated}, {"healthy", true}};
@@ -310,6 +310,30 @@ TEST_F(FirstRunTest, StatusOfAPidReusedByAnotherProgram) {
   EXPECT_EQ(r.code, 3) << r;
   EXPECT_TRUE(Contains(r.out, "pveauditd: not running")) << r;
   EXPECT_TRUE(Contains(r.out, "not pveauditd")) << r;
+}
+
+// A live pveauditd whose status is two minutes old (here: one stuck
+// retrying a store it cannot create) is stalled, exit 3; with a fresh
+// status the same pid counts as running.
+TEST_F(FirstRunTest, StatusOfAStalledPveauditd) {
+  ImportStandard();
+  WriteFile(work_ + "/file", "");
+  daemon_ = SpawnQuiet(kPveauditd,
+                       {"pveauditd", "--data-dir", work_ + "/file/store", "--access-log",
+                        work_ + "/none.log", "--node", "pve1"},
+                       Env());
+  ASSERT_GT(daemon_, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ForgeDaemonStatus(daemon_, time(nullptr) - 120);
+  RunResult r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(Contains(r.out, "pveauditd: stalled (pid " + std::to_string(daemon_) +
+                                  " is alive but has not updated its status for 1"))
+      << r;
+  ForgeDaemonStatus(daemon_);
+  r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "pveauditd: running (pid " + std::to_string(daemon_))) << r;
 }
 
 TEST_F(FirstRunTest, StatusOfAStoreOnlyImportedExits0) {
