@@ -123,6 +123,94 @@ TEST_F(AuthTest, IsoAndRfc5424) {
   EXPECT_EQ(r.events[3].result, Outcome::kSuccess);
 }
 
+// journalctl -o short-unix ("%10llu.%06llu", systemd logs-show.c) and
+// -o short-full (TIMESTAMP_PRETTY: "Tue 2025-07-08 12:42:30 CEST").
+TEST_F(AuthTest, ShortUnixAndShortFull) {
+  const std::string msg =
+      " pve1 pvedaemon[1234]: authentication failure; rhost=::ffff:192.0.2.12 user=root@pam "
+      "msg=Authentication failure";
+  auto time_of = [&](const std::string& stamp) -> int64_t {
+    auto p = Make();
+    std::vector<Event> out;
+    std::string reason;
+    EXPECT_EQ(p->Parse(stamp + msg, 1, &out, &reason), LineVerdict::kEvents) << stamp << reason;
+    if (out.size() != 1) return -1;
+    EXPECT_EQ(out[0].user, "root@pam");
+    EXPECT_EQ(out[0].ip, "192.0.2.12");
+    EXPECT_EQ(out[0].node, "pve1");
+    return out[0].time_us;
+  };
+  EXPECT_EQ(time_of("1751971350.000000"), kT);
+  EXPECT_EQ(time_of("1751971350.250001"), kT + 250001);
+  EXPECT_EQ(time_of("Tue 2025-07-08 12:42:30 CEST"), kT);
+  EXPECT_EQ(time_of("Tue 2025-07-08 10:42:30 UTC"), kT);  // journalctl --utc
+  EXPECT_EQ(time_of("Tue 2025-07-08 13:42:30 +03"), kT);  // a zone without abbreviation
+  // When clocks go back, the abbreviation tells the two 02:30 apart.
+  EXPECT_EQ(time_of("Sun 2025-10-26 02:30:00 CEST"), CivilToUs(2025, 10, 26, 0, 30, 0));
+  EXPECT_EQ(time_of("Sun 2025-10-26 02:30:00 CET"), CivilToUs(2025, 10, 26, 1, 30, 0));
+  EXPECT_EQ(time_of("Sun 2025-01-12 09:00:00 CET"), CivilToUs(2025, 1, 12, 8, 0, 0));
+
+  auto p = Make();
+  std::vector<Event> out;
+  std::string reason;
+  // A zone that is not the cluster's: rejected, not guessed.
+  EXPECT_EQ(p->Parse("Tue 2025-07-08 12:42:30 EST" + msg, 1, &out, &reason),
+            LineVerdict::kRejected);
+  EXPECT_EQ(reason,
+            "time zone 'EST' is not the cluster time zone's at that time (CEST): set the cluster "
+            "time zone or export with journalctl --utc in 'Tue 2025-07-08 12:42:30 EST'");
+  // ... but only when the line is an audit record.
+  EXPECT_EQ(
+      p->Parse("Tue 2025-07-08 12:42:30 EST pve1 pvedaemon[1234]: worker exit", 2, &out, &reason),
+      LineVerdict::kIgnored);
+  EXPECT_EQ(p->Parse("Mon 2025-07-08 12:42:30 CEST" + msg, 3, &out, &reason),
+            LineVerdict::kRejected);
+  EXPECT_EQ(reason, "weekday does not match the date in 'Mon 2025-07-08 12:42:30 CEST'");
+  EXPECT_EQ(p->Parse("Tue 2025-07-32 12:42:30 CEST" + msg, 4, &out, &reason),
+            LineVerdict::kRejected);
+  EXPECT_EQ(reason, "bad date 'Tue 2025-07-32 12:42:30 CEST'");
+  EXPECT_EQ(p->Parse("99999999999999.5" + msg, 5, &out, &reason), LineVerdict::kRejected);
+  // Look-alikes that are not short-unix: a pveproxy peer address, seconds
+  // without the fraction.
+  EXPECT_EQ(p->Parse("192.0.2.10 pvedaemon[1]: authentication failure; rhost=x user=y msg=z", 6,
+                     &out, &reason),
+            LineVerdict::kRejected);
+  EXPECT_EQ(reason, "unrecognised syslog header");
+  EXPECT_EQ(p->Parse("1751971350" + msg, 7, &out, &reason), LineVerdict::kRejected);
+  EXPECT_EQ(reason, "unrecognised syslog header");
+  EXPECT_TRUE(out.empty());
+}
+
+// rsyslog's RSYSLOG_SyslogProtocol23Format: "<%PRI%>1 %TIMESTAMP:::date-
+// rfc3339% %HOSTNAME% %APP-NAME% %PROCID% %MSGID% %STRUCTURED-DATA%
+// %msg%\n"; %msg% keeps the space that followed "pvedaemon[1234]:", so
+// without structured data there are two spaces before the message.
+TEST_F(AuthTest, RsyslogProtocol23Format) {
+  SetClusterTimeZone("UTC");
+  auto p = Make();
+  std::vector<Event> out;
+  std::string reason;
+  EXPECT_EQ(p->Parse("<83>1 2025-07-08T12:42:30.123456+02:00 pve1 pvedaemon 1234 - -  "
+                     "authentication failure; rhost=::ffff:192.0.2.12 user=root@pam "
+                     "msg=Authentication failure",
+                     1, &out, &reason),
+            LineVerdict::kEvents)
+      << reason;
+  EXPECT_EQ(p->Parse("<30>1 2025-07-08T12:42:41+02:00 pve1 pvedaemon - - -  <root@pam> "
+                     "successful auth for user 'alice@pve'",
+                     2, &out, &reason),
+            LineVerdict::kEvents)
+      << reason;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].time_us, kT + 123456);
+  EXPECT_EQ(out[0].detail, "Authentication failure");
+  EXPECT_EQ(out[1].user, "alice@pve");
+  EXPECT_EQ(out[1].time_us, kT + 11 * kS);
+  auto d = DetectLineFormat({"<30>1 2025-07-08T12:42:41+02:00 pve1 systemd 1 - -  Started x."});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, LineFormat::kAuth);
+}
+
 TEST_F(AuthTest, Malformed) {
   auto p = Make();
   auto r = ParseAll(*p, ReadLines("auth-malformed.log"));

@@ -1,9 +1,11 @@
 // line_parser.h
 // LineParser turns one line of a Proxmox log into Events. There is one
 // parser per source format (pveproxy access.log, authentication lines in
-// syslog/journal form, task index/active, pveaudit JSON). Parsers are pure
-// line-at-a-time functions of (line, context): they never throw and never
-// crash on any byte sequence (each has a libFuzzer target in fuzz/).
+// syslog/journal form, task index/active, pveaudit JSON, journalctl JSON,
+// the cluster log). Parsers are pure line-at-a-time functions of (line,
+// context): they never throw and never crash on any byte sequence (each has
+// a libFuzzer target in fuzz/). The cluster log parser alone keeps state:
+// the lines of a pretty-printed entry until the entry is complete.
 // A line is either turned into events, ignored (well-formed but not an
 // audit record, e.g. an unrelated syslog line), or rejected with a reason
 // that names what was wrong; rejected lines are counted and kept by the
@@ -22,9 +24,16 @@
 
 namespace pveaudit {
 
-enum class LineFormat { kPveproxy, kAuth, kTasks, kJson };
+// Formats and their names (docs/formats.md):
+//   kPveproxy   "pveproxy"      pveproxy access.log
+//   kAuth       "auth"          syslog / journalctl text lines of pvedaemon, pveproxy
+//   kTasks      "tasks"         /var/log/pve/tasks/index, active
+//   kJson       "json"          pveaudit's own event JSON lines
+//   kJournalJson "journal-json" journalctl -o json / json-seq
+//   kClusterLog "clusterlog"    pvesh get /cluster/log --output-format json[-pretty]
+enum class LineFormat { kPveproxy, kAuth, kTasks, kJson, kJournalJson, kClusterLog };
 
-// "pveproxy", "auth", "tasks", "json".
+// The name of a format, as listed above.
 std::string_view LineFormatName(LineFormat f);
 // Parses a --format value (without "auto"); false when unknown.
 bool ParseLineFormat(std::string_view name, LineFormat* out);
@@ -56,7 +65,9 @@ class LineParser {
 std::unique_ptr<LineParser> MakeLineParser(LineFormat format, const ParseContext& ctx);
 
 // Guesses the format from the first non-empty lines of a file; NotFound
-// when none of the parsers recognises them.
+// when none of the parsers recognises them. The format recognising the most
+// lines wins; ties go to the stricter format (json, journal-json,
+// clusterlog, tasks, pveproxy, auth).
 Result<LineFormat> DetectLineFormat(const std::vector<std::string>& first_lines);
 
 }  // namespace pveaudit

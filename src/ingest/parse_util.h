@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ingest/line_parser.h"
 
@@ -112,10 +113,33 @@ inline std::string Excerpt(std::string_view s, size_t max = 40) {
   return out;
 }
 
+// One syslog-style entry whose message the auth rules look at (the
+// journal JSON and cluster log parsers share them with the auth parser).
+struct AuthEntry {
+  int64_t us = 0;         // UTC microseconds
+  std::string_view host;  // node name as logged (ctx.node overrides it)
+  std::string_view prog;  // SYSLOG_IDENTIFIER / tag: only pvedaemon and pveproxy count
+  std::string_view msg;   // the message, "<root@pam> " prefix allowed
+};
+// The auth parser's message rules (auth_parser.cc) applied to one entry:
+// events with source "auth", ignored, or rejected with a reason.
+LineVerdict ParseAuthEntry(const AuthEntry& entry, const ParseContext& ctx, uint64_t line_no,
+                           std::vector<Event>* out, std::string* reason);
+
 std::unique_ptr<LineParser> MakePveproxyParser(const ParseContext& ctx);
 std::unique_ptr<LineParser> MakeAuthParser(const ParseContext& ctx);
 std::unique_ptr<LineParser> MakeTasksParser(const ParseContext& ctx);
 std::unique_ptr<LineParser> MakeJsonParser(const ParseContext& ctx);
+std::unique_ptr<LineParser> MakeJournalJsonParser(const ParseContext& ctx);
+std::unique_ptr<LineParser> MakeClusterLogParser(const ParseContext& ctx);
+
+// True when `line` is one journalctl -o json / json-seq entry (an object
+// with __REALTIME_TIMESTAMP or __CURSOR); used by DetectLineFormat.
+bool IsJournalJsonLine(std::string_view line);
+// How many of `lines` belong to cluster log entries (pvesh get /cluster/log
+// --output-format json or json-pretty, or /etc/pve/.clusterlog); used by
+// DetectLineFormat.
+int ClusterLogLines(const std::vector<std::string>& lines);
 
 // True when `line` starts with a syslog header the auth parser understands
 // (any program); used by DetectLineFormat.

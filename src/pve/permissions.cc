@@ -293,12 +293,24 @@ std::vector<std::string> PathLevels(const std::string& path) {
 
 PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
   const AccessConfig& ac = cfg.access;
+  // Pool member paths are paths of their own even without an ACL entry:
+  // that is where pool roles are decided (`pveum user permissions` lists
+  // /vms/ID for a pool member), so the reports must have a row for them.
+  std::vector<std::vector<std::string>> pool_members;
+  pool_members.reserve(ac.pools.size());
+  for (const auto& [id, pool] : ac.pools) {
+    std::vector<std::string>& m = pool_members.emplace_back();
+    for (int vmid : pool.vms) m.push_back("/vms/" + std::to_string(vmid));
+    for (const std::string& st : pool.storages) m.push_back("/storage/" + st);
+  }
   {
     std::vector<const std::string*> sorted;
     sorted.reserve(ac.acls.size() + 1);
     static const std::string kRoot = "/";
     sorted.push_back(&kRoot);
     for (const Acl& a : ac.acls) sorted.push_back(&a.path);
+    for (const auto& m : pool_members)
+      for (const std::string& path : m) sorted.push_back(&path);
     std::sort(sorted.begin(), sorted.end(),
               [](const std::string* a, const std::string* b) { return PathParentsFirst(*a, *b); });
     sorted.erase(std::unique(sorted.begin(), sorted.end(),
@@ -351,16 +363,18 @@ PermissionIndex::PermissionIndex(const PveConfig& cfg) : cfg_(cfg) {
     for (const std::string& m : group.members) member_of_[m].push_back(name);
 
   std::set<std::string> members;
+  size_t pool_no = 0;
   for (const auto& [id, pool] : ac.pools) {
     Pool p;
-    p.levels.push_back(0);
-    if (int i = PathIndex("/pool"); i >= 0) p.levels.push_back(i);
-    if (int i = PathIndex("/pool/" + id); i >= 0) {
-      p.levels.push_back(i);
-      p.self = true;
-    }
-    for (int vmid : pool.vms) p.members.push_back("/vms/" + std::to_string(vmid));
-    for (const std::string& st : pool.storages) p.members.push_back("/storage/" + st);
+    // Every level of "/pool/ID" that is in paths(): a nested pool "a/b"
+    // inherits the ACLs of "/pool/a" (roles() walks the whole path).
+    const std::string self = "/pool/" + id;
+    for (const std::string& level : PathLevels(self))
+      if (int i = PathIndex(level); i >= 0) {
+        p.levels.push_back(i);
+        p.self = level == self;
+      }
+    p.members = std::move(pool_members[pool_no++]);
     for (const std::string& m : p.members) {
       members.insert(m);
       p.member_index.push_back(PathIndex(m));

@@ -61,8 +61,9 @@ class PermissionIndex {
 
   explicit PermissionIndex(const PveConfig& cfg);
 
-  // "/" and every ACL path, parents first (PathLess order: a depth-first
-  // walk of the tree).
+  // "/", every ACL path and every pool member path (/vms/ID, /storage/ID,
+  // ACL or not), parents first (PathLess order: a depth-first walk of the
+  // tree).
   const std::vector<std::string>& paths() const { return paths_; }
   // Index in paths() of the nearest proper ancestor in paths(); -1 for "/".
   const std::vector<int>& parent() const { return parent_; }
@@ -76,8 +77,8 @@ class PermissionIndex {
 
   // A path where `principal`'s roles are decided: "/", the ACL paths whose
   // entries name it or one of its groups (a privilege-separated token: the
-  // token; other tokens: their user's) and the pool member paths in paths()
-  // where it gets pool roles.
+  // token; other tokens: their user's) and the pool member paths where it
+  // gets pool roles.
   struct Decision {
     int path = 0;   // index in paths()
     RoleIds roles;  // EffectiveRoles there
@@ -147,10 +148,11 @@ class PermissionIndex {
   std::unordered_map<std::string, std::vector<Entry>> entries_;
   std::map<std::string, std::vector<std::string>> member_of_;
   struct Pool {
-    std::vector<int> levels;  // indexes in paths() of "/", "/pool", "/pool/ID" when present
+    std::vector<int> levels;  // indexes in paths() of the levels of "/pool/ID" ("/", "/pool",
+                              // "/pool/a" for "a/b", ...) that are in paths()
     bool self = false;        // levels.back() is "/pool/ID"
     std::vector<std::string> members;  // member paths
-    std::vector<int> member_index;     // their indexes in paths(), or -1
+    std::vector<int> member_index;     // their indexes in paths()
   };
   std::vector<Pool> pools_;
 };

@@ -90,13 +90,14 @@ class PermissionIndex {
   pve::PermissionIndex index_;
 };
 
-// Index of the ACL entries by path and principal. The paths are the ACL
-// paths plus "/" (pool member paths without ACL entries are not included).
+// Index of the ACL entries by path and principal. The paths are "/", the
+// ACL paths and the pool member paths (with or without ACL entries of their
+// own: pool roles are decided there).
 class AclIndex {
  public:
   explicit AclIndex(const pve::PveConfig& cfg);
 
-  // Every ACL path plus "/", parents before children.
+  // "/", every ACL path and every pool member path, parents before children.
   const std::vector<std::string>& paths() const { return engine().paths(); }
   // Index in paths() of the nearest proper ancestor in paths(), or -1 for "/".
   const std::vector<int>& parent() const { return engine().parent(); }

@@ -540,6 +540,45 @@ void ExpectCoverageMatchesPve(const pve::PveConfig& cfg) {
       EXPECT_EQ(it->second.below, Keys(pve::EffectiveRoles(cfg, p, child))) << p << " " << child;
     }
   EXPECT_EQ(pairs.size(), expected);
+
+  // Every path where `pveum user permissions USER` shows privileges is
+  // answered by the coverage section: by a row of its own or by the
+  // inherited_below of the user's nearest row above it.
+  for (const auto& [user, u] : cfg.access.users) {
+    for (const auto& [path, privs] : pve::PermissionTree(cfg, user)) {
+      std::string at = path;
+      std::set<std::string> got;
+      for (;;) {
+        if (auto it = pairs.find({user, at}); it != pairs.end()) {
+          if (at == path) {
+            got.clear();
+            std::string list = it->second.privs;
+            for (size_t b = 0; b < list.size();) {
+              size_t e = std::min(list.find(',', b), list.size());
+              got.insert(list.substr(b, e - b));
+              b = e + 1;
+            }
+          } else {
+            std::map<std::string, bool> roles;
+            std::string list = it->second.below;
+            for (size_t b = 0; b < list.size();) {
+              size_t e = std::min(list.find(',', b), list.size());
+              roles.emplace(list.substr(b, e - b), true);
+              b = e + 1;
+            }
+            got = PrivilegesOfRoles(cfg, roles);
+          }
+          break;
+        }
+        if (at == "/") break;
+        size_t slash = at.rfind('/');
+        at = slash == 0 ? "/" : at.substr(0, slash);
+      }
+      std::set<std::string> want;
+      for (const auto& [priv, prop] : privs) want.insert(priv);
+      EXPECT_EQ(got, want) << user << " on " << path << " (answered by the row on " << at << ")";
+    }
+  }
 }
 
 // The report's evaluator must agree with pve::EffectiveRoles and
@@ -598,7 +637,9 @@ TEST(EvaluatorTest, MatchesPveOnGeneratedConfigs) {
       text += "::\n";
     }
     text += "role:Custom:VM.Audit,Sys.Audit,Datastore.Audit:\n";
-    text += "pool:p1::100:local:\npool:p2::101::\n";
+    // p1/sub is nested (it inherits /pool/p1's ACLs); 102 and nfs are pool
+    // members that no ACL names.
+    text += "pool:p1::100:local:\npool:p2::101::\npool:p1/sub::102:nfs:\n";
     int n = 3 + int(rng() % 12);
     for (int i = 0; i < n; ++i) {
       int kind = int(rng() % 3);
@@ -614,6 +655,81 @@ TEST(EvaluatorTest, MatchesPveOnGeneratedConfigs) {
       return;
     }
   }
+}
+
+// Regression: with `acl:1:/pool/p:intern@pve:R:` and `pool:p::700::`,
+// `pveum user permissions intern@pve` shows /vms/700: VM.Audit, but the ACL
+// report's coverage had no /vms/700 row and the user report listed only
+// "/pool/p: R" (pool member paths without an ACL of their own were not
+// paths of the permission index).
+TEST(PoolReportTest, MemberPathWithoutAclAppearsInBothReports) {
+  pve::PveConfig cfg;
+  cfg.access = pve::ParseUserCfg(
+      "user:intern@pve:1:0::::::\n"
+      "user:other@pve:1:0::::::\n"
+      "role:R:VM.Audit:\n"
+      "pool:p::700:local:\n"
+      "acl:1:/pool/p:intern@pve:R:\n",
+      "user.cfg");
+  ASSERT_TRUE(cfg.warnings.empty()) << cfg.warnings[0].message;
+  ASSERT_EQ(pve::PermissionTree(cfg, "intern@pve").count("/vms/700"), 1u);
+
+  ReportOptions opt;
+  Report acl = BuildAclReport(cfg, opt);
+  const Table& cov = acl.sections[3].table;
+  std::vector<std::string> rows;
+  for (const auto& row : cov.rows) {
+    std::string line;
+    for (const Cell& c : row) line += (line.empty() ? "" : "|") + std::get<std::string>(c);
+    rows.push_back(line);
+  }
+  EXPECT_THAT(
+      rows,
+      ::testing::ElementsAre(
+          "/|user|root@pam|Administrator|" + Join(cfg.access.roles.at("Administrator").privs, ",") +
+              "|Administrator|",
+          "/pool/p|user|intern@pve|R|VM.Audit|R|", "/storage/local|user|intern@pve|R|VM.Audit||",
+          "/vms/700|user|intern@pve|R|VM.Audit||"));
+  // The streamed writer says the same.
+  EXPECT_EQ(Captured([&](std::FILE* out) {
+              return WriteAclReport(cfg, opt, ReportFormat::kCsv, out, nullptr);
+            }),
+            RenderReport(acl, ReportFormat::kCsv));
+
+  StoreFacts facts;
+  Report user = BuildUserReport(cfg, facts, opt, false);
+  auto lines = CsvLines(RenderReport(user, ReportFormat::kCsv));
+  EXPECT_EQ(lines["intern@pve"],
+            "intern@pve,pve,1,,,,,,,/pool/p: R; /storage/local: R (this path only); /vms/700: R "
+            "(this path only),none,");
+  // A look-alike: the user without the pool ACL gets no member rows.
+  EXPECT_EQ(lines["other@pve"], "other@pve,pve,1,,,,,,,,none,");
+}
+
+// Regression: a nested pool "a/b" inherits the ACLs of /pool/a (Proxmox's
+// roles() walks /pool/a/b from the root), but the permission index looked
+// only at "/", "/pool" and "/pool/a/b": the reports missed the roles that
+// `pveum user permissions` shows on the nested pool's members.
+TEST(PoolReportTest, NestedPoolInheritsParentPoolAcl) {
+  pve::PveConfig cfg;
+  cfg.access = pve::ParseUserCfg(
+      "user:intern@pve:1:0::::::\n"
+      "role:R:VM.Audit:\n"
+      "pool:a::::\n"
+      "pool:a/b::701::\n"
+      "acl:1:/pool/a:intern@pve:R:\n",
+      "user.cfg");
+  ASSERT_TRUE(cfg.warnings.empty()) << cfg.warnings[0].message;
+  ASSERT_EQ(pve::EffectivePrivileges(cfg, "intern@pve", "/vms/701").count("VM.Audit"), 1u);
+  Report acl = BuildAclReport(cfg, ReportOptions());
+  std::vector<std::string> rows;
+  for (const auto& row : acl.sections[3].table.rows)
+    if (std::get<std::string>(row[2]) == "intern@pve")
+      rows.push_back(std::get<std::string>(row[0]) + "|" + std::get<std::string>(row[3]) + "|" +
+                     std::get<std::string>(row[4]));
+  EXPECT_THAT(rows, ::testing::ElementsAre("/pool/a|R|VM.Audit", "/vms/701|R|VM.Audit"));
+  PermissionIndex idx(cfg);
+  EXPECT_EQ(idx.EffectiveRoles("intern@pve", "/vms/701"), (RoleSet{{"R", false}}));
 }
 
 }  // namespace
