@@ -67,6 +67,9 @@ const CellView& ViewAt(std::span<const CellView> row, size_t i) {
 
 // ----- text -----
 
+// Shown in a cell whose value is printed whole under its row.
+constexpr const char kSpilled[] = "\u2193";  // a downwards arrow, one column wide
+
 // Replaces anything unprintable (and invalid UTF-8) with '?', then cuts to
 // `max_width` code points (0 = no limit) with '~' as the last one.
 void SanitizeForText(std::string_view s, size_t max_width, std::string* text, size_t* width) {
@@ -303,13 +306,19 @@ std::vector<std::string> WrapText(std::string_view text, size_t max) {
   const size_t n = cps.size();
   size_t start = 0;
   while (n - start > max) {
-    // The best break in (start, start + max], not leaving a piece shorter
-    // than a third of the column; later breaks win ties.
+    // The best break in (start, start + max]: at the last space, else,
+    // not leaving a piece shorter than a third of the column, the longest
+    // piece, where a better place to break is worth two characters per
+    // quality step.
     size_t best = 0;
     int best_q = 0;
-    for (size_t i = start + std::max<size_t>(1, max / 3); i <= start + max && i < n; ++i) {
+    size_t best_score = 0;
+    for (size_t i = start + 1; i <= start + max && i < n; ++i) {
       const int q = BreakQuality(cps[i - 1], cps[i]);
-      if (q > 0 && q >= best_q) best = i, best_q = q;
+      if (q == 0 || (q < 4 && i - start < max / 3)) continue;
+      // Words (a header, a date and time) break at their spaces first.
+      const size_t score = i - start + 2 * static_cast<size_t>(q) + (q == 4 ? 1000 : 0);
+      if (score >= best_score) best = i, best_q = q, best_score = score;
     }
     size_t end = best ? best : start + max;
     pieces.emplace_back(text.substr(at[start], at[end] - at[start]));
@@ -489,7 +498,7 @@ void TableWriter::AddText(std::span<const CellView> row) {
     if (held_.size() >= sample_rows_) DecideWidths();
     return;
   }
-  EmitText(cells);
+  EmitText(cells, false);
 }
 
 void TableWriter::DecideWidths() {
@@ -500,10 +509,10 @@ void TableWriter::DecideWidths() {
     for (const auto& row : held_) width_[c] = std::max(width_[c], row[c].width);
   }
   if (line_width_ > 0 && n > 0) {
-    // Narrow, one column at a time, the column whose narrowing wraps the
-    // fewest sampled cells (header included), widest first on ties: a lone
-    // long path narrows its column for free, while the user column that
-    // every row fills keeps its width.
+    // Narrow, one column at a time, the column whose narrowing moves the
+    // fewest sampled cells (header included) out of their column, widest
+    // first on ties: a lone long path narrows its column for free, the user
+    // column that every row fills keeps its width.
     std::vector<std::vector<uint32_t>> count(columns_.size());  // [c][w]: cells w wide
     size_t total = gap_ * (n - 1);
     for (size_t c : inline_) {
@@ -513,28 +522,31 @@ void TableWriter::DecideWidths() {
       for (const auto& row : held_) ++count[c][std::min(row[c].width, width_[c])];
       total += width_[c];
     }
+    auto cost = [&](size_t c) { return count[c][width_[c]]; };  // cells that would spill
     while (total > line_width_) {
       size_t best = columns_.size();
+      uint64_t best_cost = 0;
       for (size_t c : inline_) {
         const size_t min =
             std::min(c < min_width_.size() && min_width_[c] ? min_width_[c] : 6, width_[c]);
         if (width_[c] <= min || width_[c] <= 1) continue;
-        if (best == columns_.size() || count[c][width_[c]] < count[best][width_[best]] ||
-            (count[c][width_[c]] == count[best][width_[best]] && width_[c] > width_[best]))
-          best = c;
+        const uint64_t k = cost(c);
+        if (best == columns_.size() || k < best_cost ||
+            (k == best_cost && width_[c] > width_[best]))
+          best = c, best_cost = k;
       }
       if (best == columns_.size()) break;  // cannot fit: lines stay longer than line_width_
       --width_[best];
       --total;
     }
   }
-  EmitText(header_);
-  for (const auto& row : held_) EmitText(row);
+  EmitText(header_, true);
+  for (const auto& row : held_) EmitText(row, false);
   held_.clear();
   held_.shrink_to_fit();
 }
 
-void TableWriter::EmitText(const std::vector<TextCell>& line) {
+void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
   const size_t n = inline_.size();
   std::string& b = out_->buffer();
   bool wraps = false;
@@ -546,7 +558,38 @@ void TableWriter::EmitText(const std::vector<TextCell>& line) {
       if (i + 1 < n) b.append(width_[c] - line[c].width + gap_, ' ');
     }
     b.push_back('\n');
+  } else if (!header) {
+    // A cell wider than its column is shown as kSpilled, and whole on a line
+    // of its own under the row: "name: value", indented to the second
+    // column (wrapped only when longer than the line).
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = inline_[i];
+      const bool spilled = line[c].width > width_[c];
+      b += spilled ? std::string_view(kSpilled) : std::string_view(line[c].text);
+      if (i + 1 < n) b.append(width_[c] - (spilled ? 1 : line[c].width) + gap_, ' ');
+    }
+    b.push_back('\n');
+    const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
+    for (size_t c : inline_) {
+      if (line[c].width <= width_[c]) continue;
+      const std::string label = columns_[c] + ": ";
+      const size_t at = indent + label.size();
+      const size_t room = line_width_ > at ? line_width_ - at : 0;
+      std::vector<std::string> pieces;
+      if (room == 0 || line[c].width <= room) {
+        pieces.push_back(line[c].text);
+      } else {
+        pieces = WrapText(line[c].text, room);
+      }
+      for (size_t k = 0; k < pieces.size(); ++k) {
+        b.append(k == 0 ? indent : at, ' ');
+        if (k == 0) b += label;
+        b += pieces[k];
+        b.push_back('\n');
+      }
+    }
   } else {
+    // A header wider than its column (a long time zone name) wraps in it.
     std::vector<std::vector<std::string>> pieces(n);
     size_t lines = 1;
     for (size_t i = 0; i < n; ++i) {
@@ -569,10 +612,7 @@ void TableWriter::EmitText(const std::vector<TextCell>& line) {
         }
         if (i + 1 < n) b.append(width_[c] - std::min(w, width_[c]) + gap_, ' ');
       }
-      // Continuation lines end where their last piece does.
-      if (k > 0) {
-        while (b.size() > begin && b.back() == ' ') b.pop_back();
-      }
+      while (b.size() > begin && b.back() == ' ') b.pop_back();
       b.push_back('\n');
     }
   }

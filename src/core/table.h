@@ -44,10 +44,12 @@ struct Table {
   // Text only: spaces between columns.
   size_t gap = 2;
   // Text only: the widest a line may be (0: no limit). When the columns do
-  // not fit, the ones whose narrowing wraps the fewest cells are narrowed,
-  // down to `min_width`; a cell wider than its column continues on the next
-  // lines, in its column, broken after '/', ':' or before '@', '!' where
-  // possible. Continuation lines leave the first column blank. Nothing is cut.
+  // not fit, the ones whose narrowing moves the fewest sampled cells out of
+  // their column are narrowed, down to `min_width`. A cell wider than its
+  // column shows "↓" (U+2193) and is printed whole on a line of its
+  // own under the row, "column: value", indented to the second column, and
+  // wrapped (at '/', ':', before '@', ...) only when longer than the line.
+  // A header wider than its column wraps in it. Nothing is ever cut.
   size_t width = 0;
   // Text only: the narrowest each column may become (default: 6, or its
   // natural width when smaller).
@@ -95,7 +97,8 @@ class OutputBuffer {
 // padded, nothing at all when there are no rows; CSV: header + rows, CRLF
 // line ends; YAML: a sequence of mappings, strings quoted when needed, "[]"
 // when empty. Text column widths are decided by the first `sample_rows`
-// rows (held until then); later rows wider than a column wrap in it.
+// rows (held until then); a later cell wider than its column goes under
+// its row as described at Table::width.
 class TableWriter {
  public:
   static constexpr size_t kDefaultSample = 1000;
@@ -120,7 +123,7 @@ class TableWriter {
   void AddYaml(std::span<const CellView> row);
   void AddText(std::span<const CellView> row);
   void DecideWidths();
-  void EmitText(const std::vector<TextCell>& line);
+  void EmitText(const std::vector<TextCell>& line, bool header);
 
   OutputFormat format_;
   OutputBuffer* out_;
@@ -145,10 +148,11 @@ std::string RenderTable(const Table& table, OutputFormat format);
 // prefixes a ' to cells that a spreadsheet would evaluate.
 std::string CsvEscape(std::string_view cell);
 
-// Splits `text` (valid UTF-8, `width` code points) into pieces of at most
-// `max` code points, broken where an id or path reads best: at a space
-// (dropped), after '/', ':', ',', '.', '-', '_', or before '@', '!'; else
-// hard. Joining the pieces (with the dropped spaces) gives `text` back.
+// Splits `text` (valid UTF-8) into pieces of at most `max` code points,
+// broken where an id or path reads best: at the last space (dropped), else
+// after '/', ':', ',', '.', '-', '_' or before '@', '!' (the longest piece,
+// a better kind of break counting for two characters), else hard. Joining
+// the pieces (with a space where one was dropped) gives `text` back.
 std::vector<std::string> WrapText(std::string_view text, size_t max);
 
 }  // namespace pveaudit
