@@ -23,9 +23,10 @@ CommandRun AddAccessRejectedCommand(CLI::App* access) {
       ->type_name("N");
   AddCommonOptions(cmd, &o->common, true);
   cmd->footer(R"(
-Text output: one row per line (time stored, in the cluster time zone, file,
-line number, reason) within 80 columns, the raw line indented under it (cut
-after two lines; JSON, CSV and YAML carry it whole, up to 4 KiB).
+Text output, within 80 columns: the time stored (in the cluster time zone),
+line number and reason, and under them the file ("origin: ...") and the raw
+line ("text: ...", cut at 100 characters; JSON, CSV and YAML carry it whole,
+up to 4 KiB).
 
 Example:
   pveam access rejected --limit 20)");
@@ -53,14 +54,14 @@ Example:
     Table t;
     t.columns = {"stored", "origin", "line", "reason", "text"};
     if (text) {
-      // Within 80 columns; the file path is never cut (it wraps in its
-      // column), the raw line goes under its row, cut after two lines (the
-      // JSON output has it whole).
+      // Within 80 columns: the time, line number and reason in columns, the
+      // file (never cut) and the raw line (cut after two lines; JSON, CSV
+      // and YAML have it whole) under them, as "origin: ..." and "text: ...".
       t.headers = {"STORED (" + TimeZoneName() + ")"};
       t.width = 80;
-      t.min_width = {19, 12, 4, 12};
-      t.own_line = {false, false, false, false, true};
-      t.max_width = {0, 0, 0, 0, 2 * 78};
+      t.min_width = {19, 0, 4, 12};
+      t.own_line = {false, true, false, false, true};
+      t.max_width = {0, 0, 0, 0, 2 * 50};
     }
     for (const RejectedLine& r : *rows)
       t.rows.push_back({text ? FormatLocal(r.stored_us) : FormatRfc3339Utc(r.stored_us), r.origin,

@@ -616,14 +616,26 @@ void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
       b.push_back('\n');
     }
   }
+  if (header) return;
+  // Own-line columns: like a spilled cell, "name: value" under the row.
+  const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
   for (size_t c : below_) {
     if (line[c].text.empty()) continue;
-    const size_t max = line_width_ > 2 ? line_width_ - 2 : 0;
-    if (max == 0 || line[c].width <= max) {
-      b += "  " + line[c].text + "\n";
-      continue;
+    const std::string label = columns_[c] + ": ";
+    const size_t at = indent + label.size();
+    const size_t room = line_width_ > at ? line_width_ - at : 0;
+    std::vector<std::string> pieces;
+    if (room == 0 || line[c].width <= room) {
+      pieces.push_back(line[c].text);
+    } else {
+      pieces = WrapText(line[c].text, room);
     }
-    for (const std::string& piece : WrapText(line[c].text, max)) b += "  " + piece + "\n";
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      b.append(k == 0 ? indent : at, ' ');
+      if (k == 0) b += label;
+      b += pieces[k];
+      b.push_back('\n');
+    }
   }
 }
 

@@ -54,9 +54,9 @@ struct Table {
   // Text only: the narrowest each column may become (default: 6, or its
   // natural width when smaller).
   std::vector<size_t> min_width;
-  // Text only: columns (by index) printed under their row, each on lines of
-  // its own indented two spaces (wrapped to `width`), not in a column: for a
-  // long value no column could hold, such as the raw text of a log line.
+  // Text only: columns (by index) always printed under their row, as a
+  // spilled cell is ("name: value"), not in a column: for a long value no
+  // column could hold, such as the raw text of a log line.
   std::vector<bool> own_line;
 };
 

@@ -498,7 +498,7 @@ TEST(TableWriterTest, OwnLineColumnGoesUnderItsRow) {
   t.rows.push_back({std::string("/var/log/x"), std::string("raw line")});
   t.rows.push_back({std::string("/y"), std::string("0123456789 0123456789")});
   EXPECT_EQ(RenderTable(t, OutputFormat::kText),
-            "ORIGIN\n  TEXT\n/var/log/x\n  raw line\n/y\n  0123456789\n  0123456789\n");
+            "ORIGIN\n/var/log/x\n  text: raw line\n/y\n  text: 0123456789\n        0123456789\n");
 }
 
 // Peak resident memory of this process, in KiB.
