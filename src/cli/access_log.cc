@@ -119,8 +119,10 @@ Table EventsTextLayout() {
   // /vms/100) then fits an 80-column terminal.
   t.gap = 1;
   t.width = kTextWidth;
-  // The time and result never leave their column, nor do most actions.
-  t.min_width = {19, 8, 8, 11, 8, 7};
+  // The time and result never leave their column, nor do users up to 17
+  // characters (admin@example.com) and most actions; the minimums leave 5
+  // columns to spare (19 + 17 + 8 + 11 + 8 + 7 + 5 gaps = 75).
+  t.min_width = {19, 17, 8, 11, 8, 7};
   return t;
 }
 
