@@ -220,13 +220,15 @@ bool YamlNeedsQuotes(std::string_view s) {
       std::string_view("-?:,[]{}#&*!|>'\"%@`.+~=<").find(first) != std::string_view::npos) {
     return true;
   }
-  std::string lower;
-  lower.reserve(s.size());
-  for (char c : s) lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  static constexpr std::string_view kReserved[] = {"true", "false", "yes", "no",   "on",
-                                                   "off",  "y",     "n",   "null", "~"};
-  for (std::string_view w : kReserved) {
-    if (lower == w) return true;
+  if (s.size() <= 5) {  // the longest reserved word is "false"
+    char lower[5];
+    for (size_t i = 0; i < s.size(); ++i)
+      lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+    static constexpr std::string_view kReserved[] = {"true", "false", "yes", "no",   "on",
+                                                     "off",  "y",     "n",   "null", "~"};
+    for (std::string_view w : kReserved) {
+      if (std::string_view(lower, s.size()) == w) return true;
+    }
   }
   size_t i = 0;
   while (i < s.size()) {
@@ -467,7 +469,11 @@ void TableWriter::AddYaml(std::span<const CellView> row) {
     b += ": ";
     const CellView& cell = ViewAt(row, c);
     if (const auto* s = std::get_if<std::string_view>(&cell)) {
-      b += YamlScalar(*s);
+      if (YamlNeedsQuotes(*s)) {
+        b += YamlScalar(*s);
+      } else {
+        b += *s;  // the common case, without a copy
+      }
     } else if (const auto* n = std::get_if<int64_t>(&cell)) {
       b += std::to_string(*n);
     } else {
@@ -700,24 +706,31 @@ std::string RenderTable(const Table& table, OutputFormat format) {
   return out.Take();
 }
 
+void AppendCsv(std::string_view cell, std::string* out) {
+  const bool guard = !cell.empty() &&
+                     std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
+                     !IsPlainNumber(cell);
+  const bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     (!cell.empty() && ((!guard && (cell.front() == ' ' || cell.front() == '\t')) ||
+                                        cell.back() == ' ' || cell.back() == '\t'));
+  if (quote) out->push_back('"');
+  if (guard) out->push_back('\'');
+  if (!quote) {
+    out->append(cell);
+    return;
+  }
+  size_t run = 0;
+  for (size_t q; (q = cell.find('"', run)) != std::string_view::npos; run = q + 1) {
+    out->append(cell.substr(run, q + 1 - run));
+    out->push_back('"');
+  }
+  out->append(cell.substr(run));
+  out->push_back('"');
+}
+
 std::string CsvEscape(std::string_view cell) {
-  std::string s;
-  s.reserve(cell.size() + 3);
-  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
-      !IsPlainNumber(cell)) {
-    s.push_back('\'');
-  }
-  s.append(cell);
-  const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
-                     (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' ||
-                                     s.back() == '\t'));
-  if (!quote) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  std::string out;
+  AppendCsv(cell, &out);
   return out;
 }
 

@@ -147,6 +147,8 @@ std::string RenderTable(const Table& table, OutputFormat format);
 // The CSV cell rules alone (used by reports): quotes when needed and
 // prefixes a ' to cells that a spreadsheet would evaluate.
 std::string CsvEscape(std::string_view cell);
+// The same, appended to *out.
+void AppendCsv(std::string_view cell, std::string* out);
 
 // Splits `text` (valid UTF-8) into pieces of at most `max` code points,
 // broken where an id or path reads best: at the last space (dropped), else
