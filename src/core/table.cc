@@ -469,10 +469,16 @@ void TableWriter::AddYaml(std::span<const CellView> row) {
     b += ": ";
     const CellView& cell = ViewAt(row, c);
     if (const auto* s = std::get_if<std::string_view>(&cell)) {
-      if (YamlNeedsQuotes(*s)) {
-        b += YamlScalar(*s);
+      if (!YamlNeedsQuotes(*s)) {
+        b += *s;  // the common cases, without a copy
+      } else if (std::all_of(s->begin(), s->end(), [](char ch) {
+                   return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+                 })) {
+        b.push_back('"');
+        b += *s;
+        b.push_back('"');
       } else {
-        b += *s;  // the common case, without a copy
+        b += YamlScalar(*s);
       }
     } else if (const auto* n = std::get_if<int64_t>(&cell)) {
       b += std::to_string(*n);
