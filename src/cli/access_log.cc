@@ -241,12 +241,13 @@ Examples:
   pveam access log --start 18:00 --end 08:00            off-hours activity, every day
   pveam access log --resource /vms/100 --output-format json
 
-Text output: one line per event within 80 columns; times in the cluster time
-zone (config 'timezone', else TZ), named in the header, e.g. TIME (UTC).
-Nothing is cut: a user, address or path longer than its column continues on
-the next line(s) in that column, with the TIME column left blank:
-  2025-01-08 12:42:27 admin@example.com -       login    /access/users/ success
-                                                         admin@example.com
+Text output fits 80 columns: one line per event, times in the cluster time
+zone (config 'timezone', else TZ), named in the header: TIME (UTC). Nothing
+is cut: a value too long for its column (a long user id, IPv6 address or
+path) shows a down arrow there and is printed whole under its row:
+  TIME (UTC)          USER              IP         ACTION      RESOURCE RESULT
+  2025-01-08 12:42:27 admin@example.com -          login       ↓        success
+                      resource: /access/users/admin@example.com
 JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.
 An unknown user or address is '-' in text (as any empty text cell), "" in
 JSON and YAML, and an empty cell in CSV; --count shows the group of events
