@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -230,10 +231,22 @@ bool YamlNeedsQuotes(std::string_view s) {
       if (std::string_view(lower, s.size()) == w) return true;
     }
   }
+  // Per byte: 1 = an indicator that needs quotes, 2 = not printable ASCII
+  // (decoded below), 0 = plain.
+  static const auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int b = 0; b < 256; ++b) t[static_cast<size_t>(b)] = b < 0x20 || b >= 0x7f ? 2 : 0;
+    for (char c : std::string_view(":#{}[],&*!|>'\"%@`\\")) t[static_cast<unsigned char>(c)] = 1;
+    return t;
+  }();
   size_t i = 0;
   while (i < s.size()) {
-    const char c = s[i];
-    if (std::string_view(":#{}[],&*!|>'\"%@`\\").find(c) != std::string_view::npos) return true;
+    const uint8_t k = kClass[static_cast<unsigned char>(s[i])];
+    if (k == 1) return true;
+    if (k == 0) {
+      ++i;
+      continue;
+    }
     const int32_t cp = NextCodePoint(s, &i);
     if (cp < 0 || IsUnsafeCodePoint(cp)) return true;
   }
