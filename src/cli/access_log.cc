@@ -1,5 +1,10 @@
 // pveam access log: the product page's query command.
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 
@@ -9,10 +14,15 @@
 #include "core/event_json.h"
 #include "core/filter.h"
 #include "core/time_spec.h"
+#include "core/time_zone_name.h"
 #include "query/log_query.h"
 
 namespace pveaudit {
 namespace {
+
+// Text tables fit a classic terminal, whatever its actual width, so the
+// same command prints the same lines in a terminal, a mail or a ticket.
+constexpr size_t kTextWidth = 80;
 
 struct LogOptions {
   CommonOptions common;
@@ -97,38 +107,88 @@ Filter BuildFilter(const LogOptions& o) {
   return f;
 }
 
-std::string Rfc(int64_t us) { return FormatRfc3339Utc(us); }
-
-Table EventsTable(const std::vector<Event>& events, OutputFormat fmt) {
+// The text table of events: the six columns an auditor reads, one line per
+// event in an 80-column terminal. Nothing is cut: a user id, address or
+// path longer than its column continues on the next line in that column
+// (TableWriter), and the header names the zone of the times.
+Table EventsTextLayout() {
   Table t;
-  if (fmt == OutputFormat::kText) {
-    t.columns = {"time", "user", "ip", "action", "resource", "result"};
-    t.max_width = {19, 24, 39, 20, 24, 7};
-    // One space between columns: a typical row (user@realm, IPv4, vm:shutdown,
-    // /vms/100) then fits an 80-column terminal.
-    t.gap = 1;
-    for (const Event& e : events)
-      t.rows.push_back({FormatLocal(e.time_us), e.user.empty() ? "-" : e.user,
-                        e.ip.empty() ? "-" : e.ip, e.action, e.resource.empty() ? "-" : e.resource,
-                        std::string(OutcomeName(e.result))});
-    return t;
-  }
+  t.columns = {"time", "user", "ip", "action", "resource", "result"};
+  t.headers = {"TIME (" + TimeZoneName() + ")"};
+  // One space between columns: a typical row (user@realm, IPv4, vm:shutdown,
+  // /vms/100) then fits an 80-column terminal.
+  t.gap = 1;
+  t.width = kTextWidth;
+  // The time and result never leave their column, nor do users up to 17
+  // characters (admin@example.com) and most actions; the minimums leave 5
+  // columns to spare (19 + 17 + 8 + 11 + 8 + 7 + 5 gaps = 75).
+  t.min_width = {19, 17, 8, 11, 8, 7};
+  return t;
+}
+
+Table EventsLayout() {
+  Table t;
   t.columns = {"id",     "time",   "node",   "user",    "ip",     "action", "resource",
                "result", "status", "source", "session", "detail", "origin", "line"};
-  for (const Event& e : events)
-    t.rows.push_back({int64_t(e.id), Rfc(e.time_us), e.node, e.user, e.ip, e.action, e.resource,
-                      std::string(OutcomeName(e.result)), e.status, e.source, e.session, e.detail,
-                      e.origin, int64_t(e.origin_line)});
   return t;
+}
+
+// Streams the matching events to stdout. Returns the number written, or
+// the store's error.
+Result<uint64_t> WriteEvents(EventStore& store, const Filter& f, size_t limit, OutputFormat fmt,
+                             OutputBuffer* out) {
+  const bool text = fmt == OutputFormat::kText;
+  TableWriter w(text ? EventsTextLayout() : EventsLayout(), fmt, out);
+  std::string time;
+  Status st;
+  if (text) {
+    // The unknown user or address (and an event without a resource) is "-",
+    // as every empty text cell.
+    auto dash = [](const std::string& v) { return v.empty() ? std::string_view("-") : v; };
+    st = ForEachEvent(store, f, limit, kFieldUser | kFieldIp | kFieldAction | kFieldResource,
+                      [&](Event&& e) {
+                        time = FormatLocal(e.time_us);
+                        const CellView row[] = {time,     dash(e.user),     dash(e.ip),
+                                                e.action, dash(e.resource), OutcomeName(e.result)};
+                        return w.Add(row);
+                      });
+  } else {
+    // The unknown user or address is the empty string: "" in JSON and YAML,
+    // an empty CSV cell (the JSON an import reads back).
+    st = ForEachEvent(store, f, limit, kFieldAll, [&](Event&& e) {
+      time = FormatRfc3339Utc(e.time_us);
+      const CellView row[] = {int64_t(e.id), time,
+                              e.node,        e.user,
+                              e.ip,          e.action,
+                              e.resource,    OutcomeName(e.result),
+                              e.status,      e.source,
+                              e.session,     e.detail,
+                              e.origin,      int64_t(e.origin_line)};
+      return w.Add(row);
+    });
+  }
+  if (!st.ok()) return st;
+  w.Finish();
+  return w.rows();
 }
 
 Table GroupsTable(const std::vector<GroupRow>& rows, GroupBy g, OutputFormat fmt) {
   Table t;
+  const bool text = fmt == OutputFormat::kText;
   t.columns = {GroupByName(g), "count", "first", "last"};
-  for (const GroupRow& r : rows)
-    t.rows.push_back({r.key, int64_t(r.count),
-                      fmt == OutputFormat::kText ? FormatLocal(r.first_us) : Rfc(r.first_us),
-                      fmt == OutputFormat::kText ? FormatLocal(r.last_us) : Rfc(r.last_us)});
+  if (text) {
+    t.headers = {"", "", "FIRST (" + TimeZoneName() + ")"};
+    t.width = kTextWidth;
+    t.min_width = {8, 5, 19, 19};
+  }
+  for (const GroupRow& r : rows) {
+    // CountGroups names the group of events without a key (no user, no
+    // address) "-"; outside text that is the empty string, as in the events.
+    std::string key = !text && r.key == "-" ? std::string() : r.key;
+    t.rows.push_back({std::move(key), int64_t(r.count),
+                      text ? FormatLocal(r.first_us) : FormatRfc3339Utc(r.first_us),
+                      text ? FormatLocal(r.last_us) : FormatRfc3339Utc(r.last_us)});
+  }
   return t;
 }
 
@@ -181,8 +241,18 @@ Examples:
   pveam access log --start 18:00 --end 08:00            off-hours activity, every day
   pveam access log --resource /vms/100 --output-format json
 
-Text output shows times in the cluster time zone (config 'timezone', else TZ);
-JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
+Text output fits 80 columns: one line per event, times in the cluster time
+zone (config 'timezone', else TZ), named in the header: TIME (UTC). Nothing
+is cut: a value too long for its column (a long user id, IPv6 address or
+path) shows a down arrow there and is printed whole under its row:
+  TIME (UTC)          USER              IP         ACTION      RESOURCE RESULT
+  2025-01-08 12:42:27 admin@example.com -          login       ↓        success
+                      resource: /access/users/admin@example.com
+JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.
+An unknown user or address is '-' in text (as any empty text cell), "" in
+JSON and YAML, and an empty cell in CSV; --count shows the group of events
+without one the same way. Output is written as it is read: `| head` ends
+the command quietly.)");
 
   return [o]() -> int {
     Env env = ResolveEnv(o->common);
@@ -212,7 +282,11 @@ JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
                 << "; see docs/actions.md\n";
     }
     auto store = OpenStoreOrDie(env, /*read_only=*/true);
-    Table table;
+    // A reader that goes away (`| head`) ends the output quietly: the write
+    // fails with EPIPE instead of killing us, and reading the store stops.
+    std::signal(SIGPIPE, SIG_IGN);
+    OutputBuffer out(STDOUT_FILENO);
+    uint64_t written = 0;
     if (counting) {
       auto rows = CountGroups(*store, f, spec);
       if (!rows.ok()) {
@@ -220,21 +294,27 @@ JSON, CSV and YAML carry RFC 3339 UTC times and every field of the event.)");
         return kExitFailure;
       }
       if (limit && rows->size() > limit) rows->resize(limit);
-      table = GroupsTable(*rows, spec.group_by, env.format);
+      Table table = GroupsTable(*rows, spec.group_by, env.format);
+      TableWriter w(table, env.format, &out, table.rows.size());
+      for (const auto& row : table.rows) w.Add(row);
+      w.Finish();
+      written = w.rows();
     } else {
-      auto events = FindEvents(*store, f, limit);
-      if (!events.ok()) {
-        std::cerr << "error: " << events.status().message() << "\n";
+      auto n = WriteEvents(*store, f, limit, env.format, &out);
+      if (!n.ok()) {
+        out.Flush();
+        std::cerr << "error: " << n.status().message() << "\n";
         return kExitFailure;
       }
-      table = EventsTable(*events, env.format);
+      written = *n;
     }
-    if (table.rows.empty() && env.format == OutputFormat::kText) {
+    if (out.error() == EPIPE) return kExitOk;
+    if (out.error() != 0) {
+      std::cerr << "error: cannot write the output: " << std::strerror(out.error()) << "\n";
+      return kExitFailure;
+    }
+    if (written == 0 && env.format == OutputFormat::kText)
       std::cerr << (counting ? "no group reaches the count\n" : "no matching events\n");
-      return kExitOk;
-    }
-    std::string out = RenderTable(table, env.format);
-    std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
   };
 }

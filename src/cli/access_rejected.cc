@@ -6,6 +6,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
+#include "core/time_zone_name.h"
 
 namespace pveaudit {
 
@@ -22,6 +23,11 @@ CommandRun AddAccessRejectedCommand(CLI::App* access) {
       ->type_name("N");
   AddCommonOptions(cmd, &o->common, true);
   cmd->footer(R"(
+Text output, within 80 columns: the time stored (in the cluster time zone),
+line number and reason, and under them the file ("origin: ...") and the raw
+line ("text: ...", cut at 100 characters; JSON, CSV and YAML carry it whole,
+up to 4 KiB).
+
 Example:
   pveam access rejected --limit 20)");
   return [o]() -> int {
@@ -44,13 +50,22 @@ Example:
       std::cerr << "no rejected lines\n";
       return kExitOk;
     }
+    const bool text = env.format == OutputFormat::kText;
     Table t;
     t.columns = {"stored", "origin", "line", "reason", "text"};
-    t.max_width = {0, 40, 0, 50, 60};
+    if (text) {
+      // Within 80 columns: the time, line number and reason in columns, the
+      // file (never cut) and the raw line (cut after two lines; JSON, CSV
+      // and YAML have it whole) under them, as "origin: ..." and "text: ...".
+      t.headers = {"STORED (" + TimeZoneName() + ")"};
+      t.width = 80;
+      t.min_width = {19, 0, 4, 12};
+      t.own_line = {false, true, false, false, true};
+      t.max_width = {0, 0, 0, 0, 2 * 50};
+    }
     for (const RejectedLine& r : *rows)
-      t.rows.push_back({env.format == OutputFormat::kText ? FormatLocal(r.stored_us)
-                                                          : FormatRfc3339Utc(r.stored_us),
-                        r.origin, int64_t(r.line), r.reason, r.text});
+      t.rows.push_back({text ? FormatLocal(r.stored_us) : FormatRfc3339Utc(r.stored_us), r.origin,
+                        int64_t(r.line), r.reason, r.text});
     std::string out = RenderTable(t, env.format);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;

@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
+#include "core/time_zone_name.h"
 #include "query/sessions.h"
 
 namespace pveaudit {
@@ -33,6 +34,12 @@ CommandRun AddAccessSessionsCommand(CLI::App* access) {
 A session starts at a successful login, is extended by the user's activity
 and ticket renewals on that node, and ends at logout or when its ticket
 expires (2 hours after the last renewal; [daemon] session_lifetime).
+
+Text output fits 80 columns: times are in the cluster time zone (named in
+the START header); LAST and EXPIRES show only the time of day when they fall
+on START's day; a long user or address continues on the next line in its
+column. An unknown address is '-' in text, "" in JSON and YAML, an empty
+cell in CSV.
 
 Examples:
   pveam access sessions
@@ -66,16 +73,33 @@ Examples:
     }
     std::map<std::string, int64_t> per_user;
     for (const Session& s : *sessions) ++per_user[s.user];
+    bool text = env.format == OutputFormat::kText;
     Table t;
     t.columns = {"user", "ip", "node", "start", "last", "expires"};
     if (!o->all) t.columns.push_back("concurrent");
-    bool text = env.format == OutputFormat::kText;
+    if (text) {
+      // Within 80 columns: the zone is named once, LAST and EXPIRES show
+      // only the time when on START's day, ids wrap in their column.
+      t.headers = {"", "", "", "START (" + TimeZoneName() + ")"};
+      t.gap = 1;
+      t.width = 80;
+      t.min_width = {8, 8, 4, 19, 8, 8, 10};
+    }
     auto when = [&](int64_t us) { return text ? FormatLocal(us) : FormatRfc3339Utc(us); };
+    // "2025-01-08 13:10:00" after a START of "2025-01-08 12:42:28" is "13:10:00".
+    auto later = [&](int64_t us, const std::string& start) {
+      std::string s = when(us);
+      return text && s.compare(0, 11, start, 0, 11) == 0 ? s.substr(11) : s;
+    };
     for (const Session& s : *sessions) {
       if (!o->user.empty() && s.user != o->user) continue;
-      std::vector<Cell> row = {s.user,          s.ip.empty() && text ? std::string("-") : s.ip,
-                               s.node,          when(s.start_us),
-                               when(s.last_us), when(s.expires_us)};
+      const std::string start = when(s.start_us);
+      std::vector<Cell> row = {s.user.empty() && text ? std::string("-") : s.user,
+                               s.ip.empty() && text ? std::string("-") : s.ip,
+                               s.node,
+                               start,
+                               later(s.last_us, start),
+                               later(s.expires_us, start)};
       if (!o->all) row.push_back(per_user[s.user]);
       t.rows.push_back(std::move(row));
     }

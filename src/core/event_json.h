@@ -3,7 +3,9 @@
 // prints and what `pveam access import --format json` reads back, one object
 // per line. Keys: id, time (RFC 3339 UTC), node, user, ip, action, resource,
 // result (success|failure|unknown), status, source, session, detail,
-// origin, line. Later tools and tests rely on these names.
+// origin, line. Later tools and tests rely on these names. Every value but
+// id and line is a string; an unknown user or address is "" (never null,
+// never "-": text output shows "-", CSV an empty cell).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,11 @@
 // table.cc
 #include "core/table.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -56,48 +61,52 @@ bool IsUnsafeCodePoint(int32_t cp) {
          (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
-std::string CellText(const Cell& cell) {
-  if (const auto* s = std::get_if<std::string>(&cell)) return *s;
-  if (const auto* n = std::get_if<int64_t>(&cell)) return std::to_string(*n);
-  return {};
-}
-
-const Cell& CellAt(const std::vector<Cell>& row, size_t i) {
-  static const Cell kNull;
+const CellView& ViewAt(std::span<const CellView> row, size_t i) {
+  static const CellView kNull;
   return i < row.size() ? row[i] : kNull;
 }
 
 // ----- text -----
 
-struct TextCell {
-  std::string text;  // valid UTF-8, no control characters
-  size_t width = 0;  // code points
-};
+// Shown in a cell whose value is printed whole under its row.
+constexpr const char kSpilled[] = "\u2193";  // a downwards arrow, one column wide
 
 // Replaces anything unprintable (and invalid UTF-8) with '?', then cuts to
 // `max_width` code points (0 = no limit) with '~' as the last one.
-TextCell SanitizeForText(std::string_view s, size_t max_width) {
-  TextCell out;
-  out.text.reserve(s.size());
-  std::vector<size_t> starts;  // byte offset of each code point, only when cutting
+void SanitizeForText(std::string_view s, size_t max_width, std::string* text, size_t* width) {
+  text->clear();
+  *width = 0;
+  // Fast path: printable ASCII is kept as it is, one column per byte.
+  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    if (max_width > 0 && s.size() > max_width) {
+      text->assign(s.substr(0, max_width - 1));
+      text->push_back('~');
+      *width = max_width;
+    } else {
+      text->assign(s);
+      *width = s.size();
+    }
+    return;
+  }
+  text->reserve(s.size());
+  size_t cut_at = 0;  // byte offset of code point max_width - 1
   size_t i = 0;
   while (i < s.size()) {
     const size_t begin = i;
     const int32_t cp = NextCodePoint(s, &i);
-    if (max_width > 0) starts.push_back(out.text.size());
+    if (max_width > 0 && *width == max_width - 1) cut_at = text->size();
     if (cp < 0 || IsUnsafeCodePoint(cp)) {
-      out.text.push_back('?');
+      text->push_back('?');
     } else {
-      out.text.append(s.substr(begin, i - begin));
+      text->append(s.substr(begin, i - begin));
     }
-    ++out.width;
+    ++*width;
   }
-  if (max_width > 0 && out.width > max_width) {
-    out.text.resize(starts[max_width - 1]);
-    out.text.push_back('~');
-    out.width = max_width;
+  if (max_width > 0 && *width > max_width) {
+    text->resize(cut_at);
+    text->push_back('~');
+    *width = max_width;
   }
-  return out;
 }
 
 std::string UpperCase(std::string s) {
@@ -107,61 +116,81 @@ std::string UpperCase(std::string s) {
   return s;
 }
 
-std::string RenderText(const Table& t) {
-  if (t.rows.empty()) return {};
-  const size_t ncol = t.columns.size();
-  std::vector<TextCell> header(ncol);
-  std::vector<size_t> width(ncol, 0);
-  for (size_t c = 0; c < ncol; ++c) {
-    const std::string h =
-        c < t.headers.size() && !t.headers[c].empty() ? t.headers[c] : UpperCase(t.columns[c]);
-    header[c] = SanitizeForText(h, 0);
-    width[c] = header[c].width;
-  }
-  std::vector<std::vector<TextCell>> cells(t.rows.size());
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    cells[r].resize(ncol);
-    for (size_t c = 0; c < ncol; ++c) {
-      const size_t max = c < t.max_width.size() ? t.max_width[c] : 0;
-      cells[r][c] = SanitizeForText(CellText(CellAt(t.rows[r], c)), max);
-      if (cells[r][c].width > width[c]) width[c] = cells[r][c].width;
-    }
-  }
-  std::string out;
-  auto emit = [&](const std::vector<TextCell>& line) {
-    for (size_t c = 0; c < ncol; ++c) {
-      out += line[c].text;
-      if (c + 1 < ncol) out.append(width[c] - line[c].width + t.gap, ' ');
-    }
-    out.push_back('\n');
-  };
-  emit(header);
-  for (const auto& line : cells) emit(line);
-  return out;
+// How good a place to break a wrapped cell is, before code point `next`
+// that follows `prev`: 4 at a space, 3 after a '/' (paths), 2 before '@' or
+// '!' (user@realm!token) and after ':' ',' ';' '=' (IPv6, lists), 1 after
+// '.' '-' '_'; 0 is no place to break.
+int BreakQuality(int32_t prev, int32_t next) {
+  if (next == ' ') return 4;
+  if (prev == '/') return 3;
+  if (next == '@' || next == '!' || prev == ':' || prev == ',' || prev == ';' || prev == '=')
+    return 2;
+  if (prev == '.' || prev == '-' || prev == '_') return 1;
+  return 0;
 }
 
 // ----- JSON -----
 
-std::string RenderJson(const Table& t, bool pretty) {
-  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-  for (const auto& row : t.rows) {
-    nlohmann::ordered_json obj = nlohmann::ordered_json::object();
-    for (size_t c = 0; c < t.columns.size(); ++c) {
-      const Cell& cell = CellAt(row, c);
-      if (const auto* s = std::get_if<std::string>(&cell)) {
-        obj[t.columns[c]] = *s;
-      } else if (const auto* n = std::get_if<int64_t>(&cell)) {
-        obj[t.columns[c]] = *n;
-      } else {
-        obj[t.columns[c]] = nullptr;
+// Appends `s` as a JSON string, byte for byte as nlohmann::json::dump
+// (ensure_ascii false, invalid UTF-8 replaced) writes it, without building
+// a json value per cell.
+void AppendJsonString(std::string_view s, std::string* out) {
+  const size_t start = out->size();
+  out->push_back('"');
+  size_t run = 0;
+  bool high = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      high = true;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        *out += buf;
       }
     }
-    arr.push_back(std::move(obj));
   }
-  std::string out =
-      arr.dump(pretty ? 4 : -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  out.push_back('\n');
-  return out;
+  out->append(s.substr(run));
+  out->push_back('"');
+  if (!high) return;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (NextCodePoint(s, &i) < 0) {
+      // Invalid UTF-8 is rare; let nlohmann replace it, so the bytes stay
+      // exactly what its error handler prints.
+      out->resize(start);
+      *out += nlohmann::json(std::string(s))
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
 }
 
 // ----- CSV -----
@@ -181,28 +210,6 @@ bool IsPlainNumber(std::string_view s) {
   return i == s.size();
 }
 
-std::string RenderCsv(const Table& t) {
-  std::string out;
-  for (size_t c = 0; c < t.columns.size(); ++c) {
-    if (c > 0) out.push_back(',');
-    out += CsvEscape(t.columns[c]);
-  }
-  out += "\r\n";
-  for (const auto& row : t.rows) {
-    for (size_t c = 0; c < t.columns.size(); ++c) {
-      if (c > 0) out.push_back(',');
-      const Cell& cell = CellAt(row, c);
-      if (const auto* s = std::get_if<std::string>(&cell)) {
-        out += CsvEscape(*s);
-      } else if (const auto* n = std::get_if<int64_t>(&cell)) {
-        out += std::to_string(*n);
-      }
-    }
-    out += "\r\n";
-  }
-  return out;
-}
-
 // ----- YAML -----
 
 bool YamlNeedsQuotes(std::string_view s) {
@@ -214,18 +221,32 @@ bool YamlNeedsQuotes(std::string_view s) {
       std::string_view("-?:,[]{}#&*!|>'\"%@`.+~=<").find(first) != std::string_view::npos) {
     return true;
   }
-  std::string lower;
-  lower.reserve(s.size());
-  for (char c : s) lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  static constexpr std::string_view kReserved[] = {"true", "false", "yes", "no",   "on",
-                                                   "off",  "y",     "n",   "null", "~"};
-  for (std::string_view w : kReserved) {
-    if (lower == w) return true;
+  if (s.size() <= 5) {  // the longest reserved word is "false"
+    char lower[5];
+    for (size_t i = 0; i < s.size(); ++i)
+      lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+    static constexpr std::string_view kReserved[] = {"true", "false", "yes", "no",   "on",
+                                                     "off",  "y",     "n",   "null", "~"};
+    for (std::string_view w : kReserved) {
+      if (std::string_view(lower, s.size()) == w) return true;
+    }
   }
+  // Per byte: 1 = an indicator that needs quotes, 2 = not printable ASCII
+  // (decoded below), 0 = plain.
+  static const auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int b = 0; b < 256; ++b) t[static_cast<size_t>(b)] = b < 0x20 || b >= 0x7f ? 2 : 0;
+    for (char c : std::string_view(":#{}[],&*!|>'\"%@`\\")) t[static_cast<unsigned char>(c)] = 1;
+    return t;
+  }();
   size_t i = 0;
   while (i < s.size()) {
-    const char c = s[i];
-    if (std::string_view(":#{}[],&*!|>'\"%@`\\").find(c) != std::string_view::npos) return true;
+    const uint8_t k = kClass[static_cast<unsigned char>(s[i])];
+    if (k == 1) return true;
+    if (k == 0) {
+      ++i;
+      continue;
+    }
     const int32_t cp = NextCodePoint(s, &i);
     if (cp < 0 || IsUnsafeCodePoint(cp)) return true;
   }
@@ -285,36 +306,399 @@ std::string YamlScalar(std::string_view s) {
   return out;
 }
 
-std::string RenderYaml(const Table& t) {
-  if (t.rows.empty()) return "[]\n";
-  std::vector<std::string> keys;
-  keys.reserve(t.columns.size());
-  for (const auto& c : t.columns) keys.push_back(YamlScalar(c));
-  std::string out;
-  for (const auto& row : t.rows) {
-    if (t.columns.empty()) {
-      out += "- {}\n";
-      continue;
-    }
-    for (size_t c = 0; c < t.columns.size(); ++c) {
-      out += c == 0 ? "- " : "  ";
-      out += keys[c];
-      out += ": ";
-      const Cell& cell = CellAt(row, c);
-      if (const auto* s = std::get_if<std::string>(&cell)) {
-        out += YamlScalar(*s);
-      } else if (const auto* n = std::get_if<int64_t>(&cell)) {
-        out += std::to_string(*n);
-      } else {
-        out += "null";
-      }
-      out.push_back('\n');
-    }
+}  // namespace
+
+std::vector<std::string> WrapText(std::string_view text, size_t max) {
+  std::vector<std::string> pieces;
+  if (max == 0) max = 1;
+  std::vector<size_t> at;  // byte offset of each code point, then the end
+  std::vector<int32_t> cps;
+  for (size_t i = 0; i < text.size();) {
+    at.push_back(i);
+    cps.push_back(NextCodePoint(text, &i));
   }
-  return out;
+  at.push_back(text.size());
+  const size_t n = cps.size();
+  size_t start = 0;
+  while (n - start > max) {
+    // The best break in (start, start + max]: at the last space, else,
+    // not leaving a piece shorter than a third of the column, the longest
+    // piece, where a better place to break is worth two characters per
+    // quality step.
+    size_t best = 0;
+    int best_q = 0;
+    size_t best_score = 0;
+    for (size_t i = start + 1; i <= start + max && i < n; ++i) {
+      const int q = BreakQuality(cps[i - 1], cps[i]);
+      if (q == 0 || (q < 4 && i - start < max / 3)) continue;
+      // Words (a header, a date and time) break at their spaces first.
+      const size_t score = i - start + 2 * static_cast<size_t>(q) + (q == 4 ? 1000 : 0);
+      if (score >= best_score) best = i, best_q = q, best_score = score;
+    }
+    size_t end = best ? best : start + max;
+    pieces.emplace_back(text.substr(at[start], at[end] - at[start]));
+    start = end;
+    if (best_q == 4) ++start;  // the space itself is where the line breaks
+  }
+  pieces.emplace_back(text.substr(at[start]));
+  return pieces;
 }
 
-}  // namespace
+TableWriter::TableWriter(const Table& layout, OutputFormat format, OutputBuffer* out,
+                         size_t sample_rows)
+    : format_(format),
+      out_(out),
+      columns_(layout.columns),
+      max_width_(layout.max_width),
+      min_width_(layout.min_width),
+      gap_(layout.gap),
+      line_width_(layout.width),
+      sample_rows_(std::max<size_t>(1, sample_rows)) {
+  const size_t n = columns_.size();
+  switch (format_) {
+    case OutputFormat::kText:
+      header_.resize(n);
+      for (size_t c = 0; c < n; ++c) {
+        (c < layout.own_line.size() && layout.own_line[c] ? below_ : inline_).push_back(c);
+        const std::string h = c < layout.headers.size() && !layout.headers[c].empty()
+                                  ? layout.headers[c]
+                                  : UpperCase(columns_[c]);
+        SanitizeForText(h, 0, &header_[c].text, &header_[c].width);
+      }
+      break;
+    case OutputFormat::kJson:
+    case OutputFormat::kJsonPretty:
+      for (const auto& c : columns_) {
+        std::string k;
+        AppendJsonString(c, &k);
+        keys_.push_back(std::move(k));
+      }
+      break;
+    case OutputFormat::kCsv: {
+      std::string& b = out_->buffer();
+      for (size_t c = 0; c < n; ++c) {
+        if (c > 0) b.push_back(',');
+        b += CsvEscape(columns_[c]);
+      }
+      b += "\r\n";
+      break;
+    }
+    case OutputFormat::kYaml:
+      for (const auto& c : columns_) keys_.push_back(YamlScalar(c));
+      break;
+  }
+}
+
+bool TableWriter::Add(const std::vector<Cell>& row) {
+  std::vector<CellView> v;
+  v.reserve(row.size());
+  for (const Cell& cell : row) {
+    if (const auto* s = std::get_if<std::string>(&cell)) {
+      v.emplace_back(std::string_view(*s));
+    } else if (const auto* n = std::get_if<int64_t>(&cell)) {
+      v.emplace_back(*n);
+    } else {
+      v.emplace_back();
+    }
+  }
+  return Add(std::span<const CellView>(v));
+}
+
+bool TableWriter::Add(std::span<const CellView> row) {
+  if (out_->error() != 0) return false;
+  switch (format_) {
+    case OutputFormat::kText:
+      AddText(row);
+      break;
+    case OutputFormat::kJson:
+    case OutputFormat::kJsonPretty:
+      AddJson(row);
+      break;
+    case OutputFormat::kCsv:
+      AddCsv(row);
+      break;
+    case OutputFormat::kYaml:
+      AddYaml(row);
+      break;
+  }
+  ++rows_;
+  return out_->Wrote();
+}
+
+void TableWriter::AddJson(std::span<const CellView> row) {
+  const bool pretty = format_ == OutputFormat::kJsonPretty;
+  std::string& b = out_->buffer();
+  if (pretty) {
+    b += rows_ == 0 ? "[\n    {" : ",\n    {";
+  } else {
+    b += rows_ == 0 ? "[{" : ",{";
+  }
+  for (size_t c = 0; c < keys_.size(); ++c) {
+    if (pretty) {
+      b += c == 0 ? "\n        " : ",\n        ";
+      b += keys_[c];
+      b += ": ";
+    } else {
+      if (c > 0) b.push_back(',');
+      b += keys_[c];
+      b.push_back(':');
+    }
+    const CellView& cell = ViewAt(row, c);
+    if (const auto* s = std::get_if<std::string_view>(&cell)) {
+      AppendJsonString(*s, &b);
+    } else if (const auto* n = std::get_if<int64_t>(&cell)) {
+      b += std::to_string(*n);
+    } else {
+      b += "null";
+    }
+  }
+  if (pretty && !keys_.empty()) b += "\n    ";
+  b.push_back('}');
+}
+
+void TableWriter::AddCsv(std::span<const CellView> row) {
+  std::string& b = out_->buffer();
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (c > 0) b.push_back(',');
+    const CellView& cell = ViewAt(row, c);
+    if (const auto* s = std::get_if<std::string_view>(&cell)) {
+      b += CsvEscape(*s);
+    } else if (const auto* n = std::get_if<int64_t>(&cell)) {
+      b += std::to_string(*n);
+    }
+  }
+  b += "\r\n";
+}
+
+void TableWriter::AddYaml(std::span<const CellView> row) {
+  std::string& b = out_->buffer();
+  if (columns_.empty()) {
+    b += "- {}\n";
+    return;
+  }
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    b += c == 0 ? "- " : "  ";
+    b += keys_[c];
+    b += ": ";
+    const CellView& cell = ViewAt(row, c);
+    if (const auto* s = std::get_if<std::string_view>(&cell)) {
+      if (!YamlNeedsQuotes(*s)) {
+        b += *s;  // the common cases, without a copy
+      } else if (std::all_of(s->begin(), s->end(), [](char ch) {
+                   return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+                 })) {
+        b.push_back('"');
+        b += *s;
+        b.push_back('"');
+      } else {
+        b += YamlScalar(*s);
+      }
+    } else if (const auto* n = std::get_if<int64_t>(&cell)) {
+      b += std::to_string(*n);
+    } else {
+      b += "null";
+    }
+    b.push_back('\n');
+  }
+}
+
+void TableWriter::AddText(std::span<const CellView> row) {
+  const size_t n = columns_.size();
+  std::vector<TextCell>& cells = scratch_;
+  cells.resize(n);
+  for (size_t c = 0; c < n; ++c) {
+    const CellView& cell = ViewAt(row, c);
+    const size_t max = c < max_width_.size() ? max_width_[c] : 0;
+    if (const auto* s = std::get_if<std::string_view>(&cell)) {
+      SanitizeForText(*s, max, &cells[c].text, &cells[c].width);
+    } else if (const auto* i = std::get_if<int64_t>(&cell)) {
+      SanitizeForText(std::to_string(*i), max, &cells[c].text, &cells[c].width);
+    } else {
+      cells[c].text.clear();
+      cells[c].width = 0;
+    }
+  }
+  if (width_.empty()) {
+    held_.push_back(cells);
+    if (held_.size() >= sample_rows_) DecideWidths();
+    return;
+  }
+  EmitText(cells, false);
+}
+
+void TableWriter::DecideWidths() {
+  const size_t n = inline_.size();
+  width_.assign(columns_.size(), 0);
+  for (size_t c : inline_) {
+    width_[c] = header_[c].width;
+    for (const auto& row : held_) width_[c] = std::max(width_[c], row[c].width);
+  }
+  if (line_width_ > 0 && n > 0) {
+    // Narrow, one column at a time, the column whose narrowing moves the
+    // fewest sampled cells (header included) out of their column, widest
+    // first on ties: a lone long path narrows its column for free, the user
+    // column that every row fills keeps its width.
+    std::vector<std::vector<uint32_t>> count(columns_.size());  // [c][w]: cells w wide
+    size_t total = gap_ * (n - 1);
+    for (size_t c : inline_) {
+      width_[c] = std::min(width_[c], line_width_);
+      count[c].assign(width_[c] + 1, 0);
+      ++count[c][std::min(header_[c].width, width_[c])];
+      for (const auto& row : held_) ++count[c][std::min(row[c].width, width_[c])];
+      total += width_[c];
+    }
+    auto cost = [&](size_t c) { return count[c][width_[c]]; };  // cells that would spill
+    while (total > line_width_) {
+      size_t best = columns_.size();
+      uint64_t best_cost = 0;
+      for (size_t c : inline_) {
+        const size_t min =
+            std::min(c < min_width_.size() && min_width_[c] ? min_width_[c] : 6, width_[c]);
+        if (width_[c] <= min || width_[c] <= 1) continue;
+        const uint64_t k = cost(c);
+        if (best == columns_.size() || k < best_cost ||
+            (k == best_cost && width_[c] > width_[best]))
+          best = c, best_cost = k;
+      }
+      if (best == columns_.size()) break;  // cannot fit: lines stay longer than line_width_
+      --width_[best];
+      --total;
+    }
+  }
+  EmitText(header_, true);
+  for (const auto& row : held_) EmitText(row, false);
+  held_.clear();
+  held_.shrink_to_fit();
+}
+
+void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
+  const size_t n = inline_.size();
+  std::string& b = out_->buffer();
+  bool wraps = false;
+  for (size_t c : inline_) wraps |= line[c].width > width_[c];
+  if (!wraps) {
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = inline_[i];
+      b += line[c].text;
+      if (i + 1 < n) b.append(width_[c] - line[c].width + gap_, ' ');
+    }
+    b.push_back('\n');
+  } else if (!header) {
+    // A cell wider than its column is shown as kSpilled, and whole on a line
+    // of its own under the row: "name: value", indented to the second
+    // column (wrapped only when longer than the line).
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = inline_[i];
+      const bool spilled = line[c].width > width_[c];
+      b += spilled ? std::string_view(kSpilled) : std::string_view(line[c].text);
+      if (i + 1 < n) b.append(width_[c] - (spilled ? 1 : line[c].width) + gap_, ' ');
+    }
+    b.push_back('\n');
+    const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
+    for (size_t c : inline_) {
+      if (line[c].width <= width_[c]) continue;
+      const std::string label = columns_[c] + ": ";
+      const size_t at = indent + label.size();
+      const size_t room = line_width_ > at ? line_width_ - at : 0;
+      std::vector<std::string> pieces;
+      if (room == 0 || line[c].width <= room) {
+        pieces.push_back(line[c].text);
+      } else {
+        pieces = WrapText(line[c].text, room);
+      }
+      for (size_t k = 0; k < pieces.size(); ++k) {
+        b.append(k == 0 ? indent : at, ' ');
+        if (k == 0) b += label;
+        b += pieces[k];
+        b.push_back('\n');
+      }
+    }
+  } else {
+    // A header wider than its column (a long time zone name) wraps in it.
+    std::vector<std::vector<std::string>> pieces(n);
+    size_t lines = 1;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = inline_[i];
+      if (line[c].width > width_[c]) {
+        pieces[i] = WrapText(line[c].text, width_[c]);
+      } else {
+        pieces[i].push_back(line[c].text);
+      }
+      lines = std::max(lines, pieces[i].size());
+    }
+    for (size_t k = 0; k < lines; ++k) {
+      const size_t begin = b.size();
+      for (size_t i = 0; i < n; ++i) {
+        const size_t c = inline_[i];
+        size_t w = 0;
+        if (k < pieces[i].size()) {
+          b += pieces[i][k];
+          for (size_t j = 0; j < pieces[i][k].size();) NextCodePoint(pieces[i][k], &j), ++w;
+        }
+        if (i + 1 < n) b.append(width_[c] - std::min(w, width_[c]) + gap_, ' ');
+      }
+      while (b.size() > begin && b.back() == ' ') b.pop_back();
+      b.push_back('\n');
+    }
+  }
+  if (header) return;
+  // Own-line columns: like a spilled cell, "name: value" under the row.
+  const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
+  for (size_t c : below_) {
+    if (line[c].text.empty()) continue;
+    const std::string label = columns_[c] + ": ";
+    const size_t at = indent + label.size();
+    const size_t room = line_width_ > at ? line_width_ - at : 0;
+    std::vector<std::string> pieces;
+    if (room == 0 || line[c].width <= room) {
+      pieces.push_back(line[c].text);
+    } else {
+      pieces = WrapText(line[c].text, room);
+    }
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      b.append(k == 0 ? indent : at, ' ');
+      if (k == 0) b += label;
+      b += pieces[k];
+      b.push_back('\n');
+    }
+  }
+}
+
+bool TableWriter::Finish() {
+  std::string& b = out_->buffer();
+  switch (format_) {
+    case OutputFormat::kText:
+      if (width_.empty() && rows_ > 0) DecideWidths();
+      break;
+    case OutputFormat::kJson:
+      b += rows_ == 0 ? "[]\n" : "]\n";
+      break;
+    case OutputFormat::kJsonPretty:
+      b += rows_ == 0 ? "[]\n" : "\n]\n";
+      break;
+    case OutputFormat::kCsv:
+      break;
+    case OutputFormat::kYaml:
+      if (rows_ == 0) b += "[]\n";
+      break;
+  }
+  return out_->Flush();
+}
+
+bool OutputBuffer::Flush() {
+  if (fd_ < 0) return error_ == 0;
+  size_t done = 0;
+  while (error_ == 0 && done < buf_.size()) {
+    const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      error_ = errno;
+    }
+  }
+  buf_.clear();
+  return error_ == 0;
+}
 
 bool ParseOutputFormat(std::string_view name, OutputFormat* out) {
   if (name == "text") {
@@ -334,39 +718,38 @@ bool ParseOutputFormat(std::string_view name, OutputFormat* out) {
 }
 
 std::string RenderTable(const Table& table, OutputFormat format) {
-  switch (format) {
-    case OutputFormat::kText:
-      return RenderText(table);
-    case OutputFormat::kJson:
-      return RenderJson(table, false);
-    case OutputFormat::kJsonPretty:
-      return RenderJson(table, true);
-    case OutputFormat::kCsv:
-      return RenderCsv(table);
-    case OutputFormat::kYaml:
-      return RenderYaml(table);
+  OutputBuffer out;
+  TableWriter w(table, format, &out, std::numeric_limits<size_t>::max());
+  for (const auto& row : table.rows) w.Add(row);
+  w.Finish();
+  return out.Take();
+}
+
+void AppendCsv(std::string_view cell, std::string* out) {
+  const bool guard = !cell.empty() &&
+                     std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
+                     !IsPlainNumber(cell);
+  const bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     (!cell.empty() && ((!guard && (cell.front() == ' ' || cell.front() == '\t')) ||
+                                        cell.back() == ' ' || cell.back() == '\t'));
+  if (quote) out->push_back('"');
+  if (guard) out->push_back('\'');
+  if (!quote) {
+    out->append(cell);
+    return;
   }
-  return {};
+  size_t run = 0;
+  for (size_t q; (q = cell.find('"', run)) != std::string_view::npos; run = q + 1) {
+    out->append(cell.substr(run, q + 1 - run));
+    out->push_back('"');
+  }
+  out->append(cell.substr(run));
+  out->push_back('"');
 }
 
 std::string CsvEscape(std::string_view cell) {
-  std::string s;
-  s.reserve(cell.size() + 3);
-  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
-      !IsPlainNumber(cell)) {
-    s.push_back('\'');
-  }
-  s.append(cell);
-  const bool quote = s.find_first_of(",\"\r\n") != std::string::npos ||
-                     (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' ||
-                                     s.back() == '\t'));
-  if (!quote) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  std::string out;
+  AppendCsv(cell, &out);
   return out;
 }
 
