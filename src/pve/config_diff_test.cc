@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <map>
 
+#include "core/actions.h"
+
 namespace pveaudit::pve {
 namespace {
 

@@ -60,8 +60,9 @@ bool OnlyModifyActions(const std::string& spec) {
 
 // What the store selects before the views: the time range widened by
 // kViewMarginUs (partners and competitors of events at the edges), the user
-// (a join never changes the user of an event that has one, except a config
-// change, stored without user: docs/correlation.md "Limits"), failures only
+// (a join never changes the user of an event that has one; a config change,
+// stored without user, is read with the requests around it: ChangeWindows),
+// failures only
 // (a failure absorbs only failures or unknown results), and the class
 // "modify" for a state-changing --action. Every other field is compared
 // after the join (PostMatch), because the joined event takes it from the
@@ -98,6 +99,46 @@ bool PostMatch(const Filter& f, const Event& e) {
   return true;
 }
 
+// With --user U the store is asked for U's events only, but a config change
+// is stored without user, and which request made it depends on every
+// candidate around it, of any user. So the changes of the range are found
+// first (events without user, class modify: few), then every state change
+// in the window around each (kChangeRequestBeforeUs before to
+// kChangeRequestAfterUs after, plus the forwarded tolerance), and these are
+// fed to the view beside U's events: U's changes are then attributed
+// exactly as without --user. Sorted by (time, id), without duplicates.
+Result<std::vector<Event>> ChangeWindows(EventStore& store, const Filter& pushed) {
+  std::vector<int64_t> times;
+  Filter changes = pushed;
+  changes.user = "";
+  changes.action = "modify";
+  changes.failed.reset();
+  Status st = store.Scan(changes, kFieldSource, [&](const Event& e) {
+    if (e.source == kConfigChangeSourceName) times.push_back(e.time_us);
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<Event> side;
+  size_t i = 0;
+  while (i < times.size()) {
+    // One scan per run of changes whose windows overlap.
+    int64_t lo = times[i] - kChangeRequestBeforeUs - kForwardEarlierUs;
+    int64_t hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
+    while (++i < times.size() && times[i] - kChangeRequestBeforeUs - kForwardEarlierUs <= hi)
+      hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
+    Filter w;
+    w.start_us = lo;
+    w.end_us = hi;
+    w.action = "modify";
+    st = store.Scan(w, kFieldAll, [&](const Event& e) {
+      side.push_back(e);
+      return true;
+    });
+    if (!st.ok()) return st;
+  }
+  return side;
+}
+
 // Streams the joined events that match `filter`, in time order, to `emit`
 // (false: stop).
 Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
@@ -107,11 +148,26 @@ Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
     if (stop || !PostMatch(filter, e)) return;
     if (!emit(std::move(e))) stop = true;
   });
-  Status st = store.Scan(Pushdown(filter), fields | kViewFields, [&](const Event& e) {
-    view.Add(e);
+  const Filter pushed = Pushdown(filter);
+  std::vector<Event> side;
+  if (pushed.user && !pushed.failed) {  // a change is never a failure
+    auto w = ChangeWindows(store, pushed);
+    if (!w.ok()) return w.status();
+    side = std::move(*w);
+  }
+  std::unordered_set<uint64_t> side_ids;
+  for (const Event& e : side) side_ids.insert(e.id);
+  size_t next = 0;
+  auto before = [](const Event& a, const Event& b) {
+    return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
+  };
+  Status st = store.Scan(pushed, fields | kViewFields, [&](const Event& e) {
+    while (next < side.size() && before(side[next], e)) view.Add(side[next++]);
+    if (!side_ids.count(e.id)) view.Add(e);
     return !stop;
   });
   if (!st.ok()) return st;
+  while (!stop && next < side.size()) view.Add(side[next++]);
   if (!stop) view.Finish();
   return Status::OK();
 }

@@ -426,7 +426,37 @@ TEST_F(ViewsTest, ChangeAndItsRequestAreOneEvent) {
               (std::map<std::string, uint64_t>{{"alice@pve", 1}, {"eve@pve", 1}, {"old@pve", 1}}));
     f.user = "alice@pve";
     EXPECT_EQ(Count(f), (std::map<std::string, uint64_t>{{"alice@pve", 1}}));
+    v = Find(f);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].source, "pve-config");
   }
+}
+
+// --user reads only that user's events from the store, but a change is
+// stored without user and its request is chosen among every user's: the
+// change must be attributed as without --user (not to the only candidate
+// --user lets through).
+TEST_F(ViewsTest, UserFilterAttributesChangesAsWithoutIt) {
+  auto ids = Add({Req(kT0 - 2 * kS, "alice@pve", "192.0.2.10", "PUT", "/access/acl"),
+                  Change("acl:modify", "/vms/100", kT0),
+                  Req(kT0 + 1 * kS, "bob@pve", "192.0.2.20", "PUT", "/access/acl")});
+  Filter f;
+  f.user = "bob@pve";
+  std::vector<Event> v = Find(f);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].id, ids[1]);
+  EXPECT_EQ(v[0].resource, "/vms/100");
+  EXPECT_EQ(v[0].ip, "192.0.2.20");
+  f.resource = "/vms/100";
+  EXPECT_EQ(Find(f).size(), 1u);
+  f = Filter{};
+  f.user = "alice@pve";
+  v = Find(f);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].id, ids[0]);  // her request, which changed nothing seen
+  EXPECT_EQ(Count(f), (std::map<std::string, uint64_t>{{"alice@pve", 1}}));
+  f.resource = "/vms/100";
+  EXPECT_TRUE(Find(f).empty());
 }
 
 TEST_F(ViewsTest, ChangeWithoutItsRequestIsActorUnknown) {
