@@ -43,8 +43,8 @@ bool IsForwardedCopy(const Event& a, const Event& b) {
   return !target.empty() && target == b.node && b.source == a.source;
 }
 
-ForwardMerger::Slot* ForwardMerger::Find(const Event& e, Role want) {
-  auto it = by_detail_.find(DetailHash(e));
+ForwardMerger::Slot* ForwardMerger::Find(const Event& e, size_t hash, Role want) {
+  auto it = by_detail_.find(hash);
   if (it == by_detail_.end()) return nullptr;
   Slot* best = nullptr;
   for (uint64_t seq : it->second) {
@@ -64,7 +64,7 @@ void ForwardMerger::Flush(int64_t before_us) {
   while (!pending_.empty() && pending_.front().e.time_us < before_us) {
     Slot& s = pending_.front();
     if (s.role != kNone) {
-      auto it = by_detail_.find(DetailHash(s.e));
+      auto it = by_detail_.find(s.hash);
       if (it != by_detail_.end()) {
         auto& v = it->second;
         v.erase(std::remove(v.begin(), v.end(), first_seq_), v.end());
@@ -93,15 +93,16 @@ void ForwardMerger::Add(const Event& e) {
   Slot slot;
   slot.e = e;
   slot.role = role;
+  if (role != kNone) slot.hash = DetailHash(e);
   if (role == kTarget) {
-    if (Slot* a = Find(e, kOrigin)) {  // a logged before b (clock skew): absorb b now
+    if (Slot* a = Find(e, slot.hash, kOrigin)) {  // a logged before b (clock skew): absorb b now
       a->partner_id = e.id;
       a->partner_node = e.node;
       ++merged_;
       return;
     }
   } else if (role == kOrigin) {
-    if (Slot* b = Find(e, kTarget)) {
+    if (Slot* b = Find(e, slot.hash, kTarget)) {
       b->partner_id = e.id;
       slot.partner_id = b->e.id;
       slot.partner_node = b->e.node;
@@ -110,7 +111,7 @@ void ForwardMerger::Add(const Event& e) {
   }
   pending_.push_back(std::move(slot));
   if (role != kNone && !pending_.back().partner_id)
-    by_detail_[DetailHash(pending_.back().e)].push_back(first_seq_ + pending_.size() - 1);
+    by_detail_[pending_.back().hash].push_back(first_seq_ + pending_.size() - 1);
 }
 
 void ForwardMerger::Finish() { Flush(INT64_MAX); }
@@ -403,8 +404,8 @@ void ActionJoiner::Advance(int64_t now_us) {
   while (!pending_.empty() && first_seq_ < next_anchor_ &&
          (now_us == INT64_MAX || pending_.front().e.time_us + kViewHoldUs < now_us)) {
     Slot& s = pending_.front();
-    if (MayStartTask(s.e)) Unindex(&task_requests_, TaskKey(s.e), first_seq_);
-    if (IsFailedTicketRequest(s.e)) Unindex(&ticket_requests_, TicketKey(s.e), first_seq_);
+    if (!s.task_key.empty()) Unindex(&task_requests_, s.task_key, first_seq_);
+    if (!s.ticket_key.empty()) Unindex(&ticket_requests_, s.ticket_key, first_seq_);
     if (s.kind == kTask) {
       auto it = tasks_.find(Upid(s.e));
       if (it != tasks_.end() && it->second == first_seq_) tasks_.erase(it);
@@ -441,9 +442,15 @@ void ActionJoiner::Add(Event&& e) {
     kind = kChange;
   }
   const uint64_t seq = first_seq_ + pending_.size();
-  if (kind == kPlain && MayStartTask(e)) task_requests_[TaskKey(e)].push_back(seq);
-  if (kind == kPlain && IsFailedTicketRequest(e)) ticket_requests_[TicketKey(e)].push_back(seq);
   Slot& s = pending_.emplace_back();
+  if (kind == kPlain && MayStartTask(e)) {
+    s.task_key = TaskKey(e);
+    task_requests_[s.task_key].push_back(seq);
+  }
+  if (kind == kPlain && IsFailedTicketRequest(e)) {
+    s.ticket_key = TicketKey(e);
+    ticket_requests_[s.ticket_key].push_back(seq);
+  }
   s.e = std::move(e);
   s.kind = kind;
 }

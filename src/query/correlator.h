@@ -130,9 +130,10 @@ class ForwardMerger {
     Role role = kNone;
     uint64_t partner_id = 0;   // paired: a's absorbed b / b's absorbing a (0: none yet)
     std::string partner_node;  // a: b's node (appended to a's detail when emitted)
+    size_t hash = 0;           // of e.detail (kOrigin, kTarget)
   };
   void Flush(int64_t before_us);
-  Slot* Find(const Event& e, Role want);
+  Slot* Find(const Event& e, size_t hash, Role want);
 
   std::function<void(Event&&)> emit_;
   std::deque<Slot> pending_;
@@ -182,8 +183,10 @@ class ActionJoiner {
   struct Slot {
     Event e;
     Kind kind = kPlain;
-    bool dropped = false;  // absorbed into another event: not emitted
-    bool claimed = false;  // started a task or was a login's request (exclusive)
+    bool dropped = false;    // absorbed into another event: not emitted
+    bool claimed = false;    // started a task or was a login's request (exclusive)
+    std::string task_key;    // its key in task_requests_, or ""
+    std::string ticket_key;  // its key in ticket_requests_, or ""
   };
   Slot& At(uint64_t seq) { return pending_[seq - first_seq_]; }
   void Decide(uint64_t seq);

@@ -42,10 +42,10 @@ const char* GroupByName(GroupBy g) {
 
 namespace {
 
-// Fields the views read (query/correlator.h).
+// Fields the views read (query/correlator.h); a joined event also carries
+// the session when the caller asks for it.
 constexpr uint32_t kViewFields = kFieldNode | kFieldUser | kFieldIp | kFieldAction |
-                                 kFieldResource | kFieldStatus | kFieldSource | kFieldSession |
-                                 kFieldDetail;
+                                 kFieldResource | kFieldStatus | kFieldSource | kFieldDetail;
 
 // True when every action `spec` can match is a state change (class
 // modify): then every event that can be joined with a matching one is a
