@@ -301,7 +301,9 @@ void ActionJoiner::DecideTask(Slot& t) {
     Slot& r = At(seq);
     if (r.claimed) continue;
     if (legacy) {
-      if (r.e.id != legacy) continue;
+      // The stored id may be the executing node's copy of a forwarded
+      // request, now part of the forwarding node's (" forwarded=#<id>").
+      if (r.e.id != legacy && IdAfter(r.e.detail, kForwardedMark) != legacy) continue;
       best = &r;
       break;
     }
