@@ -53,7 +53,7 @@ class PveConfigSource {
 
   explicit PveConfigSource(PveConfigSourceOptions options);
 
-  // Stats the files and, when due, diffs, attributes and stores the
+  // Stats the files and, when due, diffs and stores the
   // changes. Errors are store errors; nothing is lost on error (the same
   // change is tried again on the next poll).
   Status Poll(EventStore& store);
