@@ -48,6 +48,7 @@ constexpr VerbClasses kVerbs[] = {
     {"template", kClassConfig | kM},
     {"rollback", kClassConfig | kM},
     {"unlock", kClassConfig | kM},
+    {"lock", kClassConfig | kM},  // tfa:lock (too many failed second factors)
     {"disk", kClassConfig | kM},
     {"sync", kClassConfig | kM},
     {"update", kM},
@@ -88,9 +89,9 @@ constexpr std::string_view kKnown[] = {
     "user:create", "user:modify", "user:delete", "user:read", "user:password", "group:create",
     "group:modify", "group:delete", "group:read", "role:create", "role:modify", "role:delete",
     "role:read", "acl:modify", "acl:read", "token:create", "token:modify", "token:delete",
-    "token:read", "tfa:add", "tfa:modify", "tfa:remove", "tfa:read", "tfa:unlock", "realm:create",
-    "realm:modify", "realm:delete", "realm:read", "realm:sync", "pool:create", "pool:modify",
-    "pool:delete", "pool:read",
+    "token:read", "tfa:add", "tfa:modify", "tfa:remove", "tfa:read", "tfa:unlock", "tfa:lock",
+    "realm:create", "realm:modify", "realm:delete", "realm:read", "realm:sync", "pool:create",
+    "pool:modify", "pool:delete", "pool:read",
     // cluster, tasks
     "cluster:config", "cluster:read", "cluster:modify", "access:modify", "task:read", "task:cancel",
     "task:modify"};
@@ -615,6 +616,17 @@ bool ActionMatches(std::string_view spec, std::string_view action) {
     if (c && (ActionClasses(action) & c)) return true;
   }
   return false;
+}
+
+bool RequestCanStartTask(std::string_view request_action, std::string_view request_resource,
+                         std::string_view task_action, std::string_view task_resource) {
+  std::string_view ro = ObjectOf(request_action), to = ObjectOf(task_action);
+  if (ro != to && !(to == "guest" && (ro == "vm" || ro == "ct"))) return false;
+  std::string_view rv = VerbOf(request_action), tv = VerbOf(task_action);
+  if (rv.empty() || (rv != tv && !(rv == "create" && tv == "restore"))) return false;
+  if (request_resource == task_resource) return true;
+  return request_resource == "/vms" && task_resource.size() > 5 &&
+         task_resource.substr(0, 5) == "/vms/";
 }
 
 }  // namespace pveaudit

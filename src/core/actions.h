@@ -70,4 +70,16 @@ std::vector<std::string> KnownActions();
 // ("vm:start"), object prefix ("vm" matches "vm:*"), or class ("power").
 bool ActionMatches(std::string_view spec, std::string_view action);
 
+// True when an API request mapped to (request_action, request_resource) can
+// be the request that started a task mapped to (task_action,
+// task_resource), as far as the taxonomy can tell (docs/correlation.md,
+// "Task and request"): the same object, or a `guest:` task for a `vm:` or
+// `ct:` request (hastart, vncproxy, resize, vzdump do not say which); the
+// same verb, or a `restore` task for a `create` request (POST .../qemu with
+// an archive); the same resource, or a task below `/vms` for a request on
+// the collection `/vms` (POST /nodes/N/qemu -> qmcreate:299 on /vms/299,
+// POST /nodes/N/vzdump -> vzdump:100 on /vms/100).
+bool RequestCanStartTask(std::string_view request_action, std::string_view request_resource,
+                         std::string_view task_action, std::string_view task_resource);
+
 }  // namespace pveaudit

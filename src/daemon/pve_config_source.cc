@@ -229,7 +229,8 @@ Status PveConfigSource::PollAt(EventStore& store, int64_t now_us) {
     }
     times.insert(e.time_us);
   }
-  PVEAUDIT_RETURN_IF_ERROR(pve::AttributeChanges(store, &events, opt_.attribution));
+  // Stored as the files say: who made the change is a view
+  // (query/correlator.h) joining it with the request at query time.
 
   std::string text = pve::SerializeDiffSnapshot(cfg, now_us);
   const std::string id = pve::ChangeId(snapshot_text_, text);

@@ -2,12 +2,13 @@
 // PveConfigSource watches the Proxmox access-control files under the
 // config dir (default /etc/pve): user.cfg, priv/tfa.cfg and domains.cfg.
 // Each daemon poll it compares their mtime/size/inode with what it last
-// read; when one changed (and has been quiet for `settle_us`, so the
-// matching access.log line is stored too) it reads the model, diffs it
-// against the snapshot kept in the store (setting "pve.snapshot"),
-// attributes each change to the request that made it and appends the
-// events. The first start only takes a baseline; later starts diff against
-// the stored snapshot, so changes made while the daemon was down are seen.
+// read; when one changed (and has been quiet for `settle_us`) it reads the
+// model, diffs it against the snapshot kept in the store (setting
+// "pve.snapshot") and appends one event per change, without actor: the
+// query views (query/correlator.h) join each change with the access.log
+// request that made it, whenever that request is stored. The first start only takes a baseline;
+// later starts diff against the stored snapshot, so changes made while the daemon was down are
+// seen.
 //
 // Exactly once: before appending, the new snapshot and the change id
 // (written into every event's detail as "; change <id>") are saved as
@@ -41,7 +42,6 @@ struct PveConfigSourceOptions {
   // A change is read once the file has been quiet this long (or the change
   // was first seen this long ago).
   int64_t settle_us = 1'000'000;
-  pve::AttributionOptions attribution;
   // Informational messages ("info", "warning"); may be empty.
   std::function<void(const char* level, const std::string& msg)> log;
 };
@@ -53,7 +53,7 @@ class PveConfigSource {
 
   explicit PveConfigSource(PveConfigSourceOptions options);
 
-  // Stats the files and, when due, diffs, attributes and stores the
+  // Stats the files and, when due, diffs and stores the
   // changes. Errors are store errors; nothing is lost on error (the same
   // change is tried again on the next poll).
   Status Poll(EventStore& store);

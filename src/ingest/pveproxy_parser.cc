@@ -159,7 +159,13 @@ class PveproxyParser : public LineParser {
     e.source = "pveproxy";
     e.origin = ctx_.origin;
     e.origin_line = line_no;
-    e.result = code_num < 400 ? Outcome::kSuccess : Outcome::kFailure;
+    // Status classes (docs/actions.md "Results"): 1xx (101: a websocket
+    // was opened) and 2xx did what was asked; 3xx did not do it (a 308 is
+    // pveproxy sending a plain-HTTP client to HTTPS) but did not refuse
+    // either; 4xx and 5xx refused or failed.
+    e.result = code_num < 300   ? Outcome::kSuccess
+               : code_num < 400 ? Outcome::kUnknown
+                                : Outcome::kFailure;
     if (method.empty() || target.empty()) {
       // "-" (no request line was read) or a bare word.
       e.action = "http:request";

@@ -76,7 +76,7 @@ TEST_F(PveproxyTest, Fixture) {
   EXPECT_EQ(r.events[5].time_us, 1492070462 * kS);
   EXPECT_EQ(r.events[5].action, "http:read");
   EXPECT_EQ(r.events[5].resource, "/");
-  EXPECT_EQ(r.events[5].result, Outcome::kSuccess);
+  EXPECT_EQ(r.events[5].result, Outcome::kUnknown);  // 3xx: neither (docs/actions.md)
   EXPECT_EQ(r.events[5].status, "304");
 
   // console websocket; the ticket in the query string is redacted
@@ -93,6 +93,28 @@ TEST_F(PveproxyTest, Fixture) {
   EXPECT_EQ(r.events[8].action, "ct:stop");
   EXPECT_EQ(r.events[8].result, Outcome::kFailure);
   EXPECT_EQ(r.events[8].origin_line, 9u);
+}
+
+// Regression: pveproxy's 308 (plain HTTP redirected to HTTPS) on a ticket
+// request was stored as a successful ticket request. Status classes: 1xx
+// and 2xx success, 3xx unknown, 4xx and 5xx failure.
+TEST_F(PveproxyTest, StatusClasses) {
+  auto p = Make();
+  auto line = [](const char* code) {
+    return std::string("::ffff:192.0.2.12 - - [08/07/2025:12:42:30 +0000] ") +
+           "\"POST /api2/json/access/ticket HTTP/1.1\" " + code + " 0";
+  };
+  const std::pair<const char*, Outcome> kCases[] = {
+      {"101", Outcome::kSuccess}, {"200", Outcome::kSuccess}, {"204", Outcome::kSuccess},
+      {"299", Outcome::kSuccess}, {"300", Outcome::kUnknown}, {"301", Outcome::kUnknown},
+      {"308", Outcome::kUnknown}, {"399", Outcome::kUnknown}, {"400", Outcome::kFailure},
+      {"401", Outcome::kFailure}, {"500", Outcome::kFailure}, {"599", Outcome::kFailure}};
+  for (const auto& [code, want] : kCases) {
+    auto r = ParseAll(*p, {line(code)});
+    ASSERT_EQ(r.events.size(), 1u) << code;
+    EXPECT_EQ(r.events[0].result, want) << code;
+    EXPECT_EQ(r.events[0].status, code);
+  }
 }
 
 TEST_F(PveproxyTest, Malformed) {

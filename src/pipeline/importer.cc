@@ -13,7 +13,6 @@
 #include "core/time_spec.h"
 #include "ingest/login_tracker.h"
 #include "pipeline/line_reader.h"
-#include "query/correlator.h"
 
 namespace pveaudit {
 namespace {
@@ -263,15 +262,6 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
     if (!b.error.ok()) {
       result = b.error;
       break;
-    }
-    // Task events get the IP and request of the access.log line that started
-    // them (docs/correlation.md), before they are hashed.
-    if (format == LineFormat::kTasks && !b.events.empty()) {
-      Status cs = EnrichTasks(store, &b.events);
-      if (!cs.ok()) {
-        result = cs;
-        break;
-      }
     }
     // Nothing new (a tailer polling an idle file): no transaction at all.
     const std::vector<Hash256>* digests = format == LineFormat::kTasks ? nullptr : &b.digests;

@@ -1,6 +1,6 @@
 // config_diff.cc
-// DiffPveConfig, the persisted DiffSnapshot and AttributeChanges; see
-// config_diff.h and docs/config-changes.md.
+// DiffPveConfig and the persisted DiffSnapshot; see config_diff.h and
+// docs/config-changes.md.
 #include "pve/config_diff.h"
 
 #include <algorithm>
@@ -12,11 +12,8 @@
 #include <tuple>
 #include <type_traits>
 
-#include "core/actions.h"
-#include "core/filter.h"
 #include "core/time_spec.h"
 #include "pve/parse_util.h"
-#include "store/event_store.h"
 
 namespace pveaudit::pve {
 namespace {
@@ -397,36 +394,6 @@ class Differ {
   std::vector<Event> out_;
 };
 
-// ---- attribution ----
-
-std::string_view ObjectOf(std::string_view action) { return action.substr(0, action.find(':')); }
-std::string_view VerbOf(std::string_view action) {
-  size_t c = action.find(':');
-  return c == std::string_view::npos ? std::string_view() : action.substr(c + 1);
-}
-
-// "/access/users/x" -> "/access/users"; "/pool/a/b" -> "/pool"; else "".
-std::string Collection(const std::string& path) {
-  for (const char* c : {"/access/users/", "/access/groups/", "/access/realm/", "/pool/"}) {
-    std::string_view p(c);
-    if (path.size() > p.size() && path.compare(0, p.size(), p) == 0)
-      return std::string(p.substr(0, p.size() - 1));
-  }
-  return "";
-}
-
-// True when `req` names a different object of the same collection as the
-// change (PUT /access/users/bob cannot have changed alice).
-bool OtherObject(const std::string& req, const std::string& change) {
-  std::string cc = Collection(change);
-  if (cc.empty() || Collection(req) != cc) return false;
-  return !ResourceCovers(req, change);
-}
-
-int64_t FloorSec(int64_t us) {
-  return us >= 0 ? us / kUsPerSec : -((-us + kUsPerSec - 1) / kUsPerSec);
-}
-
 }  // namespace
 
 std::vector<Event> DiffPveConfig(const PveConfig& before, const PveConfig& after, int64_t now_us,
@@ -610,101 +577,6 @@ std::string ChangeId(std::string_view before, std::string_view after) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
-}
-
-std::vector<std::string> CandidateRequestActions(const Event& change) {
-  std::string_view obj = ObjectOf(change.action), verb = VerbOf(change.action);
-  auto same = [&] { return std::vector<std::string>{change.action}; };
-  if (obj == "acl")
-    return {"acl:modify",  "user:delete",  "group:delete",
-            "role:delete", "token:delete", "pool:delete"};
-  if (obj == "user") {
-    if (verb == "create") return {"user:create", "realm:sync"};
-    if (verb == "delete") return {"user:delete", "realm:sync"};
-    return {"user:modify", "group:create", "group:modify", "group:delete",
-            "tfa:add",     "tfa:modify",   "tfa:remove",   "realm:sync"};
-  }
-  if (obj == "token") {
-    if (verb == "delete") return {"token:delete", "user:delete"};
-    return same();
-  }
-  if (obj == "group") {
-    if (verb == "modify")
-      return {"group:modify", "user:create", "user:modify", "user:delete", "realm:sync"};
-    return same();
-  }
-  if (obj == "role" || obj == "realm") return same();
-  if (obj == "pool") {
-    if (verb == "modify")
-      return {"pool:modify", "vm:create", "ct:create", "vm:delete", "ct:delete"};
-    return same();
-  }
-  if (obj == "tfa") {
-    if (change.resource.rfind("/access/realm/", 0) == 0) return {"realm:modify", "realm:create"};
-    if (verb == "add") return {"tfa:add", "tfa:modify"};
-    if (verb == "remove") return {"tfa:remove", "tfa:modify", "user:delete"};
-    if (verb == "modify") return {"tfa:modify"};
-    if (verb == "unlock") return {"tfa:unlock"};
-    return {};  // tfa:lock: failed logins, not a request
-  }
-  return {};
-}
-
-Status AttributeChanges(EventStore& store, std::vector<Event>* changes,
-                        const AttributionOptions& options) {
-  if (changes->empty()) return Status::OK();
-  std::set<std::string> objects;
-  int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-  for (const Event& c : *changes) {
-    for (const std::string& a : CandidateRequestActions(c)) objects.emplace(ObjectOf(a));
-    tmin = std::min(tmin, c.time_us);
-    tmax = std::max(tmax, c.time_us);
-  }
-  std::vector<Event> requests;
-  for (const std::string& obj : objects) {
-    Filter f;
-    f.action = obj;
-    f.start_us = tmin - options.before_us;
-    f.end_us = tmax + options.after_us + 1;
-    PVEAUDIT_RETURN_IF_ERROR(
-        store.Scan(f,
-                   kFieldNode | kFieldUser | kFieldIp | kFieldAction | kFieldResource |
-                       kFieldSource | kFieldSession | kFieldDetail,
-                   [&](const Event& e) {
-                     if (e.source != kConfigChangeSource && e.result != Outcome::kFailure &&
-                         VerbOf(e.action) != "read")
-                       requests.push_back(e);
-                     return true;
-                   }));
-  }
-  for (Event& c : *changes) {
-    std::vector<std::string> acts = CandidateRequestActions(c);
-    const Event* best = nullptr;
-    std::tuple<int, int, int, int64_t, int64_t> best_key{};
-    int64_t csec = FloorSec(c.time_us);
-    for (const Event& r : requests) {
-      if (std::find(acts.begin(), acts.end(), r.action) == acts.end()) continue;
-      if (r.time_us < c.time_us - options.before_us || r.time_us > c.time_us + options.after_us)
-        continue;
-      if (OtherObject(r.resource, c.resource)) continue;
-      int64_t rsec = FloorSec(r.time_us);
-      std::tuple<int, int, int, int64_t, int64_t> key{
-          r.resource == c.resource ? 0 : 1, rsec >= csec ? 0 : 1, r.node == c.node ? 0 : 1,
-          rsec >= csec ? rsec - csec : csec - rsec, -static_cast<int64_t>(r.id)};
-      if (!best || key < best_key) best = &r, best_key = key;
-    }
-    if (best) {
-      c.user = best->user;
-      c.ip = best->ip;
-      c.session = best->session;
-      std::string req =
-          best->detail.size() > 200 ? best->detail.substr(0, 200) + "..." : best->detail;
-      c.detail += "; attributed from event " + std::to_string(best->id) + " (" + req + ")";
-    } else {
-      c.detail += "; actor unknown";
-    }
-  }
-  return Status::OK();
 }
 
 }  // namespace pveaudit::pve

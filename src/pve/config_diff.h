@@ -8,11 +8,11 @@
 //  - Serialize/ParseDiffSnapshot keep the audit-relevant part of a model
 //    (never a secret) as JSON, so the daemon can persist it in the store and
 //    see changes made while it was not running;
-//  - AttributeChanges fills in who made each change from the newest
-//    matching access.log request (PUT /access/acl, POST /access/users, ...).
+// Who made a change is not known here: the events are stored without actor,
+// and the query views (query/correlator.h) join each with the access.log
+// request that made it (PUT /access/acl, POST /access/users, ...).
 // docs/config-changes.md describes the detail format and the rules.
-// Thread safety: pure functions except AttributeChanges, which reads the
-// store given to it (one EventStore per thread, as always).
+// Thread safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +23,6 @@
 #include "core/event.h"
 #include "core/status.h"
 #include "pve/access_config.h"
-
-namespace pveaudit {
-class EventStore;
-}
 
 namespace pveaudit::pve {
 
@@ -70,30 +66,5 @@ Result<DiffSnapshot> ParseDiffSnapshot(std::string_view json);
 // ("; change <id>") so a restarted daemon can tell whether a change set
 // was already stored.
 std::string ChangeId(std::string_view before, std::string_view after);
-
-struct AttributionOptions {
-  // A request is considered when it was logged at most `before_us` before
-  // and at most `after_us` after the change time (pveproxy logs a request
-  // when it answers, i.e. after the file was written, to the second).
-  int64_t before_us = 30'000'000;
-  int64_t after_us = 5'000'000;
-};
-
-// The request actions (as the taxonomy names them) that can have made the
-// change `change` (an event of DiffPveConfig), e.g. acl:modify ->
-// {acl:modify, user:delete, group:delete, ...}. Empty when no request can
-// (tfa:lock happens through failed logins).
-std::vector<std::string> CandidateRequestActions(const Event& change);
-
-// For each change event, finds the matching request in `store` (any source
-// except pve-config; not a failure; action in CandidateRequestActions; in
-// the time window) and copies its user, ip and session, appending
-// "; attributed from event <id> (<request detail>)" to the detail; with no
-// match, appends "; actor unknown". Preference among matches: a request on
-// the changed object itself (PUT /access/users/alice for alice) over one on
-// a collection; a request logged at or after the change's second over one
-// logged before; the same node; the nearest in time; the newest id.
-Status AttributeChanges(EventStore& store, std::vector<Event>* changes,
-                        const AttributionOptions& options = {});
 
 }  // namespace pveaudit::pve

@@ -2,39 +2,19 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <tuple>
-#include <unordered_set>
+
+#include "core/actions.h"
+#include "core/filter.h"
 
 namespace pveaudit {
 namespace {
 
-using Key = std::tuple<std::string, std::string, std::string, std::string>;  // node,user,action,res
-
 constexpr std::string_view kForwardedMark = " forwarded=#";
-
-// Among `cands` (time order), the newest not after `hi`, not before `lo`,
-// not yet used.
-const Event* Newest(const std::vector<Event>& cands, int64_t lo, int64_t hi,
-                    const std::unordered_set<uint64_t>& used) {
-  const Event* best = nullptr;
-  for (const Event& r : cands) {
-    if (r.time_us > hi) break;
-    if (r.time_us >= lo && !used.count(r.id)) best = &r;
-  }
-  return best;
-}
 
 size_t DetailHash(const Event& e) { return std::hash<std::string>()(e.detail); }
 
 }  // namespace
-
-uint64_t AbsorbedRequestId(const Event& e) {
-  if (e.source != "tasks") return 0;
-  auto p = e.detail.find("request=#");
-  if (p == std::string::npos) return 0;
-  return std::strtoull(e.detail.c_str() + p + 9, nullptr, 10);
-}
 
 std::string_view RequestPathNode(const Event& e) {
   if (e.source != "pveproxy") return {};
@@ -63,8 +43,8 @@ bool IsForwardedCopy(const Event& a, const Event& b) {
   return !target.empty() && target == b.node && b.source == a.source;
 }
 
-ForwardMerger::Slot* ForwardMerger::Find(const Event& e, Role want) {
-  auto it = by_detail_.find(DetailHash(e));
+ForwardMerger::Slot* ForwardMerger::Find(const Event& e, size_t hash, Role want) {
+  auto it = by_detail_.find(hash);
   if (it == by_detail_.end()) return nullptr;
   Slot* best = nullptr;
   for (uint64_t seq : it->second) {
@@ -84,7 +64,7 @@ void ForwardMerger::Flush(int64_t before_us) {
   while (!pending_.empty() && pending_.front().e.time_us < before_us) {
     Slot& s = pending_.front();
     if (s.role != kNone) {
-      auto it = by_detail_.find(DetailHash(s.e));
+      auto it = by_detail_.find(s.hash);
       if (it != by_detail_.end()) {
         auto& v = it->second;
         v.erase(std::remove(v.begin(), v.end(), first_seq_), v.end());
@@ -113,123 +93,370 @@ void ForwardMerger::Add(const Event& e) {
   Slot slot;
   slot.e = e;
   slot.role = role;
+  if (role != kNone) slot.hash = DetailHash(e);
   if (role == kTarget) {
-    if (Slot* a = Find(e, kOrigin)) {  // a logged before b (clock skew): absorb b now
+    if (Slot* a = Find(e, slot.hash, kOrigin)) {  // a logged before b (clock skew): absorb b now
       a->partner_id = e.id;
       a->partner_node = e.node;
-      pairs_[a->e.id] = e.id;
+      ++merged_;
       return;
     }
   } else if (role == kOrigin) {
-    if (Slot* b = Find(e, kTarget)) {
+    if (Slot* b = Find(e, slot.hash, kTarget)) {
       b->partner_id = e.id;
       slot.partner_id = b->e.id;
       slot.partner_node = b->e.node;
-      pairs_[e.id] = b->e.id;
+      ++merged_;
     }
   }
   pending_.push_back(std::move(slot));
   if (role != kNone && !pending_.back().partner_id)
-    by_detail_[DetailHash(pending_.back().e)].push_back(first_seq_ + pending_.size() - 1);
+    by_detail_[pending_.back().hash].push_back(first_seq_ + pending_.size() - 1);
 }
 
 void ForwardMerger::Finish() { Flush(INT64_MAX); }
 
-Status EnrichTasks(EventStore& store, std::vector<Event>* events) {
-  int64_t lo = INT64_MAX, hi = INT64_MIN;
-  for (const Event& e : *events) {
-    if (e.source != "tasks" || e.user.empty()) continue;
-    lo = std::min(lo, e.time_us);
-    hi = std::max(hi, e.time_us);
-  }
-  if (lo > hi) return Status::OK();
-  // Requests that start tasks change state: the "modify" class narrows the
-  // scan to a small share of the access log. The forwarding node's copy of
-  // a forwarded request may be logged up to kForwardEarlierUs later.
-  Filter f;
-  f.start_us = lo - kTaskRequestBeforeUs;
-  f.end_us = hi + kTaskRequestAfterUs + kForwardEarlierUs + 1;
-  f.action = "modify";
-  std::map<Key, std::vector<Event>> requests;   // by the node that logged them
-  std::map<Key, std::vector<Event>> forwarded;  // logged elsewhere, by the node their path names
-  Status st = store.Scan(f, kFieldAll, [&](const Event& r) {
-    if (r.source != "pveproxy" || r.result == Outcome::kFailure) return true;
-    // A request naming another node was executed there: it can start a
-    // task on that node only.
-    std::string_view target = RequestPathNode(r);
-    if (!target.empty() && !r.node.empty() && target != r.node)
-      forwarded[Key{std::string(target), r.user, r.action, r.resource}].push_back(r);
-    else
-      requests[Key{r.node, r.user, r.action, r.resource}].push_back(r);
-    return true;
-  });
-  if (!st.ok()) return st;
-  if (requests.empty() && forwarded.empty()) return Status::OK();
-  std::unordered_set<uint64_t> used;
-  for (Event& e : *events) {
-    if (e.source != "tasks" || e.user.empty() || AbsorbedRequestId(e)) continue;
-    Key key{e.node, e.user, e.action, e.resource};
-    auto it = requests.find(key);
-    auto fw = forwarded.find(key);
-    // The newest request not after start + kAfter, not before start - kBefore.
-    const Event* best = it == requests.end() ? nullptr
-                                             : Newest(it->second, e.time_us - kTaskRequestBeforeUs,
-                                                      e.time_us + kTaskRequestAfterUs, used);
-    const Event* client = nullptr;  // the forwarding node's copy of `best`
-    if (best && fw != forwarded.end()) {
-      for (const Event& a : fw->second)
-        if (!used.count(a.id) && IsForwardedCopy(a, *best)) {
-          client = &a;
-          break;
-        }
-    } else if (!best && fw != forwarded.end()) {
-      // Only the forwarding node's copy is stored (its node's log alone).
-      best = Newest(fw->second, e.time_us - kTaskRequestBeforeUs,
-                    e.time_us + kTaskRequestAfterUs + kForwardEarlierUs, used);
-    }
-    if (!best) continue;
-    used.insert(best->id);
-    if (e.ip.empty()) e.ip = client ? client->ip : best->ip;
-    e.detail += " request=#" + std::to_string(best->id) + " " + best->detail;
-    if (client) {
-      used.insert(client->id);
-      e.detail +=
-          std::string(kForwardedMark) + std::to_string(client->id) + " from " + client->node;
-    }
-  }
-  return Status::OK();
+bool CanStartTask(const Event& r, const Event& t) {
+  if (r.source != "pveproxy" || t.source != "tasks") return false;
+  if (r.result == Outcome::kFailure || (!r.status.empty() && r.status[0] == '3')) return false;
+  if (r.user.empty() || r.user != t.user) return false;
+  if (r.time_us < t.time_us - kTaskRequestBeforeUs || r.time_us > t.time_us + kTaskRequestAfterUs)
+    return false;
+  std::string_view target = RequestPathNode(r);
+  if ((target.empty() ? std::string_view(r.node) : target) != t.node) return false;
+  return RequestCanStartTask(r.action, r.resource, t.action, t.resource);
 }
 
-void DropAbsorbedRequests(std::vector<Event>* events,
-                          const std::unordered_map<uint64_t, uint64_t>* forwarded) {
-  std::unordered_set<uint64_t> absorbed;
-  for (const Event& e : *events)
-    if (uint64_t id = AbsorbedRequestId(e)) absorbed.insert(id);
-  if (absorbed.empty()) return;
-  if (forwarded && !forwarded->empty()) {
-    std::unordered_map<uint64_t, uint64_t> a_of_b;
-    for (const auto& [a, b] : *forwarded) a_of_b[b] = a;
-    std::unordered_map<uint64_t, const Event*> by_id;
-    for (const Event& e : *events)
-      if (forwarded->count(e.id)) by_id[e.id] = &e;
-    for (Event& t : *events) {
-      uint64_t r = AbsorbedRequestId(t);
-      if (!r) continue;
-      uint64_t a = forwarded->count(r) ? r : a_of_b.count(r) ? a_of_b[r] : 0;
-      if (!a) continue;
-      absorbed.insert(a);
-      auto it = by_id.find(a);
-      if (it == by_id.end()) continue;  // outside the --limit window
-      t.ip = it->second->ip;
-      if (t.detail.find(kForwardedMark) == std::string::npos)
-        t.detail += std::string(kForwardedMark) +
-                    (r == a ? std::to_string(forwarded->at(a)) + " executed on " + t.node
-                            : std::to_string(a) + " from " + it->second->node);
-    }
-  }
-  events->erase(std::remove_if(events->begin(), events->end(),
-                               [&](const Event& e) { return absorbed.count(e.id) > 0; }),
-                events->end());
+namespace {
+
+// An anonymous ticket request whose answer says the login failed: 401, or
+// 200 through /api2/extjs (the extjs formatter reports the 401 in the
+// body; a json 200 has result success).
+bool IsFailedTicketRequest(const Event& r) {
+  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
+         (r.status == "401" || (r.status == "200" && r.result == Outcome::kUnknown));
 }
+
+bool IsLoginFailure(const Event& e) {
+  return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
+}
+
+}  // namespace
+
+bool IsLoginRequest(const Event& a, const Event& r) {
+  if (!IsLoginFailure(a) || !IsFailedTicketRequest(r)) return false;
+  if (a.node.empty() || a.node != r.node || a.ip.empty() || a.ip != r.ip) return false;
+  return r.time_us >= a.time_us - kLoginRequestBeforeUs &&
+         r.time_us <= a.time_us + kLoginRequestAfterUs;
+}
+
+namespace {
+
+std::string_view ObjectOf(std::string_view action) { return action.substr(0, action.find(':')); }
+std::string_view VerbOf(std::string_view action) {
+  size_t c = action.find(':');
+  return c == std::string_view::npos ? std::string_view() : action.substr(c + 1);
+}
+
+// "/access/users/x" -> "/access/users"; "/pool/a/b" -> "/pool"; else "".
+std::string_view Collection(std::string_view path) {
+  for (std::string_view p : {"/access/users/", "/access/groups/", "/access/realm/", "/pool/"}) {
+    if (path.size() > p.size() && path.substr(0, p.size()) == p) return p.substr(0, p.size() - 1);
+  }
+  return {};
+}
+
+// True when `req` names a different object of the same collection as the
+// change (PUT /access/users/bob cannot have changed alice).
+bool OtherObject(const std::string& req, const std::string& change) {
+  std::string_view cc = Collection(change);
+  if (cc.empty() || Collection(req) != cc) return false;
+  return !ResourceCovers(req, change);
+}
+
+int64_t FloorSec(int64_t us) {
+  constexpr int64_t kUsPerSec = 1000000;
+  return us >= 0 ? us / kUsPerSec : -((-us + kUsPerSec - 1) / kUsPerSec);
+}
+
+// The id after `mark` in `detail` ("... request=#12 ..."), or 0.
+uint64_t IdAfter(const std::string& detail, std::string_view mark) {
+  size_t p = detail.find(mark);
+  if (p == std::string::npos) return 0;
+  return std::strtoull(detail.c_str() + p + mark.size(), nullptr, 10);
+}
+
+constexpr std::string_view kRequestMark = " request=#";
+constexpr std::string_view kAttributedMark = "; attributed from event ";
+constexpr std::string_view kActorUnknown = "; actor unknown";
+
+// An anchor is decided once the stream has passed the latest time at which
+// one of its candidates can be logged.
+constexpr int64_t kDecideUs =
+    std::max({kTaskRequestAfterUs, kLoginRequestAfterUs, kChangeRequestAfterUs});
+
+std::string Upid(const Event& e) { return e.detail.substr(0, e.detail.find(' ')); }
+
+bool Finished(const Event& e) { return !e.status.empty() && e.status != "running"; }
+
+}  // namespace
+
+std::vector<std::string> CandidateRequestActions(const Event& change) {
+  std::string_view obj = ObjectOf(change.action), verb = VerbOf(change.action);
+  auto same = [&] { return std::vector<std::string>{change.action}; };
+  if (obj == "acl")
+    return {"acl:modify",  "user:delete",  "group:delete",
+            "role:delete", "token:delete", "pool:delete"};
+  if (obj == "user") {
+    if (verb == "create") return {"user:create", "realm:sync"};
+    if (verb == "delete") return {"user:delete", "realm:sync"};
+    return {"user:modify", "group:create", "group:modify", "group:delete",
+            "tfa:add",     "tfa:modify",   "tfa:remove",   "realm:sync"};
+  }
+  if (obj == "token") {
+    if (verb == "delete") return {"token:delete", "user:delete"};
+    return same();
+  }
+  if (obj == "group") {
+    if (verb == "modify")
+      return {"group:modify", "user:create", "user:modify", "user:delete", "realm:sync"};
+    return same();
+  }
+  if (obj == "role" || obj == "realm") return same();
+  if (obj == "pool") {
+    if (verb == "modify")
+      return {"pool:modify", "vm:create", "ct:create", "vm:delete", "ct:delete"};
+    return same();
+  }
+  if (obj == "tfa") {
+    if (change.resource.rfind("/access/realm/", 0) == 0) return {"realm:modify", "realm:create"};
+    if (verb == "add") return {"tfa:add", "tfa:modify"};
+    if (verb == "remove") return {"tfa:remove", "tfa:modify", "user:delete"};
+    if (verb == "modify") return {"tfa:modify"};
+    if (verb == "unlock") return {"tfa:unlock"};
+    return {};  // tfa:lock: failed logins, not a request
+  }
+  return {};
+}
+
+bool CanHaveMadeChange(const Event& r, const Event& c) {
+  if (r.source == kConfigChangeSourceName || r.source == "tasks" || r.source == "auth")
+    return false;
+  if (r.result == Outcome::kFailure || VerbOf(r.action) == "read") return false;
+  if (r.time_us < c.time_us - kChangeRequestBeforeUs ||
+      r.time_us > c.time_us + kChangeRequestAfterUs)
+    return false;
+  std::vector<std::string> acts = CandidateRequestActions(c);
+  if (std::find(acts.begin(), acts.end(), r.action) == acts.end()) return false;
+  return !OtherObject(r.resource, c.resource);
+}
+
+// ---- ActionJoiner ----
+
+void ActionJoiner::Unindex(std::unordered_map<std::string, std::vector<uint64_t>>* index,
+                           const std::string& key, uint64_t seq) {
+  auto it = index->find(key);
+  if (it == index->end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), seq), v.end());
+  if (v.empty()) index->erase(it);
+}
+
+namespace {
+
+std::string TaskKey(const Event& r) {
+  std::string_view target = RequestPathNode(r);
+  std::string k(target.empty() ? std::string_view(r.node) : target);
+  k += '\n';
+  k += r.user;
+  return k;
+}
+
+std::string TicketKey(const Event& r) { return r.node + "\n" + r.ip; }
+
+// A request that may have started a task: from access.log, by a user, not
+// refused, not a redirect, not a read.
+bool MayStartTask(const Event& r) {
+  return r.source == "pveproxy" && !r.user.empty() && r.result != Outcome::kFailure &&
+         (r.status.empty() || r.status[0] != '3') && VerbOf(r.action) != "read";
+}
+
+}  // namespace
+
+void ActionJoiner::Drop(Slot& s) {
+  if (s.dropped) return;
+  s.dropped = true;
+  ++absorbed_;
+}
+
+void ActionJoiner::DecideTask(Slot& t) {
+  if (t.e.user.empty()) return;
+  auto it = task_requests_.find(t.e.node + "\n" + t.e.user);
+  if (it == task_requests_.end()) return;
+  // Stored by an older version with the join written in: that request.
+  const uint64_t legacy = IdAfter(t.e.detail, kRequestMark);
+  Slot* best = nullptr;
+  std::tuple<int, int64_t, uint64_t> best_key{};
+  for (uint64_t seq : it->second) {
+    Slot& r = At(seq);
+    if (r.claimed) continue;
+    if (legacy) {
+      // The stored id may be the executing node's copy of a forwarded
+      // request, now part of the forwarding node's (" forwarded=#<id>").
+      if (r.e.id != legacy && IdAfter(r.e.detail, kForwardedMark) != legacy) continue;
+      best = &r;
+      break;
+    }
+    if (!CanStartTask(r.e, t.e)) continue;
+    // pveproxy logs the request when it answers, after the worker was
+    // forked: the nearest request at or after the start, else before.
+    int64_t d = r.e.time_us - t.e.time_us;
+    std::tuple<int, int64_t, uint64_t> key{d < 0 ? 1 : 0, d < 0 ? -d : d, r.e.id};
+    if (!best || key < best_key) best = &r, best_key = key;
+  }
+  if (!best) return;
+  best->claimed = true;
+  Drop(*best);
+  if (legacy) return;
+  if (t.e.ip.empty()) t.e.ip = best->e.ip;
+  if (t.e.session.empty()) t.e.session = best->e.session;
+  t.e.detail += std::string(kRequestMark) + std::to_string(best->e.id) + " " + best->e.detail;
+}
+
+void ActionJoiner::DecideLogin(Slot& a) {
+  auto it = ticket_requests_.find(TicketKey(a.e));
+  if (it == ticket_requests_.end()) return;
+  const uint64_t legacy = IdAfter(a.e.detail, kRequestMark);
+  for (uint64_t seq : it->second) {  // ascending time: the earliest unpaired wins
+    Slot& r = At(seq);
+    if (r.claimed || (legacy ? r.e.id != legacy : !IsLoginRequest(a.e, r.e))) continue;
+    r.claimed = true;
+    Drop(r);
+    if (legacy) return;
+    if (a.e.status.empty()) a.e.status = r.e.status;
+    a.e.detail += std::string(kRequestMark) + std::to_string(r.e.id) + " " + r.e.detail;
+    return;
+  }
+}
+
+void ActionJoiner::DecideChange(Slot& c) {
+  const int64_t lo = c.e.time_us - kChangeRequestBeforeUs;
+  const int64_t hi = c.e.time_us + kChangeRequestAfterUs;
+  auto first = std::lower_bound(pending_.begin(), pending_.end(), lo,
+                                [](const Slot& s, int64_t t) { return s.e.time_us < t; });
+  if (uint64_t legacy = IdAfter(c.e.detail, kAttributedMark)) {
+    for (auto it = first; it != pending_.end() && it->e.time_us <= hi; ++it)
+      if (it->e.id == legacy) Drop(*it);
+    return;
+  }
+  if (!c.e.user.empty() || c.e.detail.find(kActorUnknown) != std::string::npos) return;
+  Slot* best = nullptr;
+  std::tuple<int, int, int, int64_t, int64_t> best_key{};
+  const int64_t csec = FloorSec(c.e.time_us);
+  for (auto it = first; it != pending_.end() && it->e.time_us <= hi; ++it) {
+    Slot& r = *it;
+    if (r.kind != kPlain || !CanHaveMadeChange(r.e, c.e)) continue;
+    // docs/config-changes.md: the changed object itself; answered at or
+    // after the write; the watcher's node; nearest; newest.
+    const int64_t rsec = FloorSec(r.e.time_us);
+    std::tuple<int, int, int, int64_t, int64_t> key{
+        r.e.resource == c.e.resource ? 0 : 1, rsec >= csec ? 0 : 1, r.e.node == c.e.node ? 0 : 1,
+        rsec >= csec ? rsec - csec : csec - rsec, -static_cast<int64_t>(r.e.id)};
+    if (!best || key < best_key) best = &r, best_key = key;
+  }
+  if (!best) {
+    c.e.detail += kActorUnknown;
+    return;
+  }
+  Drop(*best);
+  c.e.user = best->e.user;
+  c.e.ip = best->e.ip;
+  c.e.session = best->e.session;
+  c.e.node = best->e.node;
+  const std::string& d = best->e.detail;
+  c.e.detail += std::string(kAttributedMark) + std::to_string(best->e.id) + " (" +
+                (d.size() > 200 ? d.substr(0, 200) + "..." : d) + ")";
+}
+
+void ActionJoiner::Decide(uint64_t seq) {
+  Slot& s = At(seq);
+  if (s.dropped) return;
+  switch (s.kind) {
+    case kTask:
+      DecideTask(s);
+      break;
+    case kLoginFailure:
+      DecideLogin(s);
+      break;
+    case kChange:
+      DecideChange(s);
+      break;
+    case kPlain:
+      break;
+  }
+}
+
+void ActionJoiner::Advance(int64_t now_us) {
+  const uint64_t end = first_seq_ + pending_.size();
+  while (next_anchor_ < end) {
+    const int64_t t = At(next_anchor_).e.time_us;
+    if (now_us != INT64_MAX && t + kDecideUs >= now_us) break;
+    Decide(next_anchor_++);
+  }
+  while (!pending_.empty() && first_seq_ < next_anchor_ &&
+         (now_us == INT64_MAX || pending_.front().e.time_us + kViewHoldUs < now_us)) {
+    Slot& s = pending_.front();
+    if (!s.task_key.empty()) Unindex(&task_requests_, s.task_key, first_seq_);
+    if (!s.ticket_key.empty()) Unindex(&ticket_requests_, s.ticket_key, first_seq_);
+    if (s.kind == kTask) {
+      auto it = tasks_.find(Upid(s.e));
+      if (it != tasks_.end() && it->second == first_seq_) tasks_.erase(it);
+    }
+    if (!s.dropped) emit_(std::move(s.e));
+    pending_.pop_front();
+    ++first_seq_;
+  }
+}
+
+void ActionJoiner::Add(Event&& e) {
+  Advance(e.time_us);
+  Kind kind = kPlain;
+  if (e.source == "tasks") {
+    kind = kTask;
+    // The same UPID in tasks/active and tasks/index (or in several
+    // snapshots of active): one task, with the final status. All copies
+    // carry the UPID's start time, so they are pending together.
+    std::string upid = Upid(e);
+    auto it = tasks_.find(upid);
+    if (it != tasks_.end() && At(it->second).e.time_us == e.time_us) {
+      Slot& s = At(it->second);
+      ++absorbed_;
+      if (!Finished(s.e) && Finished(e)) {
+        // Keep a join already written into the stored line.
+        s.e = std::move(e);
+      }
+      return;
+    }
+    tasks_[std::move(upid)] = first_seq_ + pending_.size();
+  } else if (IsLoginFailure(e)) {
+    kind = kLoginFailure;
+  } else if (e.source == kConfigChangeSourceName) {
+    kind = kChange;
+  }
+  const uint64_t seq = first_seq_ + pending_.size();
+  Slot& s = pending_.emplace_back();
+  if (kind == kPlain && MayStartTask(e)) {
+    s.task_key = TaskKey(e);
+    task_requests_[s.task_key].push_back(seq);
+  }
+  if (kind == kPlain && IsFailedTicketRequest(e)) {
+    s.ticket_key = TicketKey(e);
+    ticket_requests_[s.ticket_key].push_back(seq);
+  }
+  s.e = std::move(e);
+  s.kind = kind;
+}
+
+void ActionJoiner::Finish() { Advance(INT64_MAX); }
 
 }  // namespace pveaudit

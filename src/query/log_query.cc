@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/actions.h"
+#include "core/time_spec.h"
 #include "query/correlator.h"
 
 namespace pveaudit {
@@ -40,51 +42,152 @@ const char* GroupByName(GroupBy g) {
 
 namespace {
 
-// The filter widened by the forwarded-pair tolerance, so that both copies of
-// a pair near the edges of the time range are seen: a pair is one event at
-// its forwarding copy's time, shown when that time is in the range.
-Filter Widened(const Filter& f) {
-  Filter w = f;
-  if (w.start_us && *w.start_us > INT64_MIN + kForwardEarlierUs) *w.start_us -= kForwardEarlierUs;
-  if (w.end_us && *w.end_us < INT64_MAX - kForwardEarlierUs) *w.end_us += kForwardEarlierUs;
-  return w;
+// Fields the views read (query/correlator.h); a joined event also carries
+// the session when the caller asks for it.
+constexpr uint32_t kViewFields = kFieldNode | kFieldUser | kFieldIp | kFieldAction |
+                                 kFieldResource | kFieldStatus | kFieldSource | kFieldDetail;
+
+// True when every action `spec` can match is a state change (class
+// modify): then every event that can be joined with a matching one is a
+// state change too (a task and its request share the verb; a config change
+// and its request are state changes), and the store may select "modify".
+bool OnlyModifyActions(const std::string& spec) {
+  if (!IsKnownActionSpec(spec)) return false;
+  for (const std::string& a : KnownActions())
+    if (ActionMatches(spec, a) && !(ActionClasses(a) & kClassModify)) return false;
+  return true;
 }
 
-bool InRange(const Filter& f, int64_t t) {
-  return (!f.start_us || t >= *f.start_us) && (!f.end_us || t < *f.end_us);
+// What the store selects before the views: the time range widened by
+// kViewMarginUs (partners and competitors of events at the edges), the user
+// (a join never changes the user of an event that has one; a config change,
+// stored without user, is read with the requests around it: ChangeWindows),
+// failures only
+// (a failure absorbs only failures or unknown results), and the class
+// "modify" for a state-changing --action. Every other field is compared
+// after the join (PostMatch), because the joined event takes it from the
+// other side: a task's address, a request's resource, a login's user.
+Filter Pushdown(const Filter& f) {
+  Filter p;
+  if (f.start_us)
+    p.start_us = *f.start_us > INT64_MIN + kViewMarginUs ? *f.start_us - kViewMarginUs : INT64_MIN;
+  if (f.end_us)
+    p.end_us = *f.end_us < INT64_MAX - kViewMarginUs ? *f.end_us + kViewMarginUs : INT64_MAX;
+  p.user = f.user;
+  if (f.failed && *f.failed) p.failed = true;
+  if (f.action && OnlyModifyActions(*f.action)) p.action = "modify";
+  return p;
 }
 
-// Fields ForwardMerger and the task absorption read.
-constexpr uint32_t kCorrelationFields =
-    kFieldNode | kFieldUser | kFieldIp | kFieldStatus | kFieldSource | kFieldDetail;
+// The whole filter, on a joined event.
+bool PostMatch(const Filter& f, const Event& e) {
+  if (f.start_us && e.time_us < *f.start_us) return false;
+  if (f.end_us && e.time_us >= *f.end_us) return false;
+  if (f.user && e.user != *f.user) return false;
+  // A request that names another node in its path ran there: it is that
+  // node's too (a forwarded pair is one event on the forwarding node).
+  if (f.node && e.node != *f.node && RequestPathNode(e) != *f.node) return false;
+  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
+  if (f.action && !ActionMatches(*f.action, e.action)) return false;
+  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
+  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
+  if (f.tod_start || f.tod_end) {
+    int s = SecondsOfDayLocal(e.time_us);
+    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
+    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
+  }
+  return true;
+}
 
-}  // namespace
+// With --user U the store is asked for U's events only, but a config change
+// is stored without user, and which request made it depends on every
+// candidate around it, of any user. So the changes of the range are found
+// first (events without user, class modify: few), then every state change
+// in the window around each (kChangeRequestBeforeUs before to
+// kChangeRequestAfterUs after, plus the forwarded tolerance), and these are
+// fed to the view beside U's events: U's changes are then attributed
+// exactly as without --user. Sorted by (time, id), without duplicates.
+Result<std::vector<Event>> ChangeWindows(EventStore& store, const Filter& pushed) {
+  std::vector<int64_t> times;
+  Filter changes = pushed;
+  changes.user = "";
+  changes.action = "modify";
+  changes.failed.reset();
+  Status st = store.Scan(changes, kFieldSource, [&](const Event& e) {
+    if (e.source == kConfigChangeSourceName) times.push_back(e.time_us);
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<Event> side;
+  size_t i = 0;
+  while (i < times.size()) {
+    // One scan per run of changes whose windows overlap.
+    int64_t lo = times[i] - kChangeRequestBeforeUs - kForwardEarlierUs;
+    int64_t hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
+    while (++i < times.size() && times[i] - kChangeRequestBeforeUs - kForwardEarlierUs <= hi)
+      hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
+    Filter w;
+    w.start_us = lo;
+    w.end_us = hi;
+    w.action = "modify";
+    st = store.Scan(w, kFieldAll, [&](const Event& e) {
+      side.push_back(e);
+      return true;
+    });
+    if (!st.ok()) return st;
+  }
+  return side;
+}
 
-namespace {
+// Streams the joined events that match `filter`, in time order, to `emit`
+// (false: stop).
+Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
+                const std::function<bool(Event&&)>& emit) {
+  bool stop = false;
+  EventView view([&](Event&& e) {
+    if (stop || !PostMatch(filter, e)) return;
+    if (!emit(std::move(e))) stop = true;
+  });
+  const Filter pushed = Pushdown(filter);
+  std::vector<Event> side;
+  if (pushed.user && !pushed.failed) {  // a change is never a failure
+    auto w = ChangeWindows(store, pushed);
+    if (!w.ok()) return w.status();
+    side = std::move(*w);
+  }
+  std::unordered_set<uint64_t> side_ids;
+  for (const Event& e : side) side_ids.insert(e.id);
+  size_t next = 0;
+  auto before = [](const Event& a, const Event& b) {
+    return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
+  };
+  Status st = store.Scan(pushed, fields | kViewFields, [&](const Event& e) {
+    while (next < side.size() && before(side[next], e)) view.Add(side[next++]);
+    if (!side_ids.count(e.id)) view.Add(e);
+    return !stop;
+  });
+  if (!st.ok()) return st;
+  while (!stop && next < side.size()) view.Add(side[next++]);
+  if (!stop) view.Finish();
+  return Status::OK();
+}
 
 // FindEvents over the whole of `filter`'s range. `shown`, when given, gets
-// the number of events in range after the forwarded-pair merge (before the
-// limit).
+// the number of joined events in range (before the limit).
 Result<std::vector<Event>> FindInRange(EventStore& store, const Filter& filter, size_t limit,
                                        uint32_t fields, uint64_t* shown) {
   std::deque<Event> out;
   uint64_t n = 0;
-  ForwardMerger merger([&](Event&& e) {
-    if (!InRange(filter, e.time_us)) return;
+  Status st = ViewScan(store, filter, fields, [&](Event&& e) {
     ++n;
     out.push_back(std::move(e));
     if (limit && out.size() > limit) out.pop_front();
-  });
-  Status st = store.Scan(Widened(filter), fields | kCorrelationFields, [&](const Event& e) {
-    merger.Add(e);
     return true;
   });
   if (!st.ok()) return st;
-  merger.Finish();
-  std::vector<Event> v(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
-  DropAbsorbedRequests(&v, &merger.pairs());
   if (shown) *shown = n;
-  return v;
+  return std::vector<Event>(std::make_move_iterator(out.begin()),
+                            std::make_move_iterator(out.end()));
 }
 
 }  // namespace
@@ -95,9 +198,9 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
   // The newest `limit` events: scan only the end of the range, one hour,
   // then 8x more each time, until the window holds `limit` events. The
   // result is the same as a scan of the whole range (every event of the
-  // window is newer than every event before it; merges and task joins at
-  // the window's start are handled as at an explicit --start), but
-  // `pveam access log --limit 20` on a year of events reads a few blocks
+  // window is newer than every event before it; the views see
+  // kViewMarginUs beyond the window's start, as at an explicit --start),
+  // but `pveam access log --limit 20` on a year of events reads a few blocks
   // instead of all of them.
   auto info = store.Info();
   if (!info.ok()) return info.status();
@@ -117,6 +220,7 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
 
 Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint32_t fields,
                     const std::function<bool(Event&&)>& emit) {
+  if (limit == 0) return ViewScan(store, filter, fields, emit);
   auto events = FindEvents(store, filter, limit, fields);
   if (!events.ok()) return events.status();
   for (Event& e : *events)
@@ -124,90 +228,58 @@ Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint3
   return Status::OK();
 }
 
-Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
-                                          const CountSpec& spec) {
-  uint32_t field = kFieldUser;
-  switch (spec.group_by) {
+std::string GroupKey(const Event& e, GroupBy g) {
+  const std::string* v = &e.user;
+  switch (g) {
     case GroupBy::kUser:
-      field = kFieldUser;
+      if (e.user.empty()) return e.ip.empty() ? std::string("-") : "- (" + e.ip + ")";
       break;
     case GroupBy::kIp:
-      field = kFieldIp;
+      v = &e.ip;
       break;
     case GroupBy::kResource:
-      field = kFieldResource;
+      v = &e.resource;
       break;
     case GroupBy::kAction:
-      field = kFieldAction;
+      v = &e.action;
       break;
   }
+  return v->empty() ? std::string("-") : *v;
+}
+
+Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
+                                          const CountSpec& spec) {
   struct Acc {
     GroupRow best;
     std::deque<int64_t> window;  // times inside the current window
   };
-  // Keys are dictionary ids: a vector beats hashing strings per event.
-  std::vector<Acc> groups;
-  std::vector<std::string> names;
-  // A request absorbed by the task it started is the same action, and so
-  // is the copy of a forwarded request that the executing node logged:
-  // count each once (query/correlator.h). Only requests whose path names a
-  // node can be forwarded copies; only they go through the merger.
-  // Absorbed requests never failed, so a failures-only count needs no
-  // look-up; it keeps the milliseconds of brute-force detection and counts
-  // a failed forwarded request on each node that logged it
-  // (docs/correlation.md, "Limits").
-  std::unordered_set<uint64_t> absorbed;
-  std::vector<uint64_t> task_requests;
-  if (!(filter.failed && *filter.failed)) {
-    ForwardMerger merger([](Event&&) {});
-    Status st = store.Scan(Widened(filter), kCorrelationFields, [&](const Event& e) {
-      if (uint64_t id = AbsorbedRequestId(e)) {
-        if (InRange(filter, e.time_us)) task_requests.push_back(id);
-      } else if (!RequestPathNode(e).empty()) {
-        merger.Add(e);
-      }
+  std::unordered_map<std::string, Acc> groups;
+  // The same joined events as the listing (FindEvents), so that counts
+  // equal what `pveam access log` lists with the same filter.
+  Status st = ViewScan(store, filter, 0, [&](Event&& e) {
+    const int64_t t = e.time_us;
+    Acc& a = groups[GroupKey(e, spec.group_by)];
+    if (!spec.window_us) {
+      if (a.best.count == 0) a.best.first_us = t;
+      ++a.best.count;
+      a.best.last_us = t;
       return true;
-    });
-    if (!st.ok()) return st;
-    merger.Finish();
-    std::unordered_map<uint64_t, uint64_t> a_of_b;
-    for (const auto& [a, b] : merger.pairs()) {
-      absorbed.insert(b);
-      a_of_b[b] = a;
     }
-    for (uint64_t r : task_requests) {
-      absorbed.insert(r);                     // and the pair's shown copy, when r is one of a pair
-      if (merger.pairs().count(r)) continue;  // r is a: already in
-      if (auto it = a_of_b.find(r); it != a_of_b.end()) absorbed.insert(it->second);
+    // Events arrive in time order: keep those within window_us of this one.
+    a.window.push_back(t);
+    while (t - a.window.front() >= *spec.window_us) a.window.pop_front();
+    if (a.window.size() > a.best.count) {
+      a.best.count = a.window.size();
+      a.best.first_us = a.window.front();
+      a.best.last_us = t;
     }
-  }
-  Status st =
-      store.ScanKeys(filter, EventField(field), &names, [&](int64_t t, uint32_t key, uint64_t id) {
-        if (!absorbed.empty() && absorbed.count(id)) return true;
-        if (key >= groups.size()) groups.resize(key + 1);
-        Acc& a = groups[key];
-        if (!spec.window_us) {
-          if (a.best.count == 0) a.best.first_us = t;
-          ++a.best.count;
-          a.best.last_us = t;
-          return true;
-        }
-        // Events arrive in time order: keep those within window_us of this one.
-        a.window.push_back(t);
-        while (t - a.window.front() >= *spec.window_us) a.window.pop_front();
-        if (a.window.size() > a.best.count) {
-          a.best.count = a.window.size();
-          a.best.first_us = a.window.front();
-          a.best.last_us = t;
-        }
-        return true;
-      });
+    return true;
+  });
   if (!st.ok()) return st;
   std::vector<GroupRow> rows;
-  for (size_t key = 0; key < groups.size(); ++key) {
-    Acc& a = groups[key];
+  for (auto& [key, a] : groups) {
     if (a.best.count < spec.min_count) continue;
-    a.best.key = key < names.size() && !names[key].empty() ? names[key] : std::string("-");
+    a.best.key = key;
     rows.push_back(std::move(a.best));
   }
   std::sort(rows.begin(), rows.end(), [](const GroupRow& x, const GroupRow& y) {
@@ -215,5 +287,4 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
   });
   return rows;
 }
-
 }  // namespace pveaudit

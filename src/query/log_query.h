@@ -37,27 +37,37 @@ struct GroupRow {
   int64_t first_us = 0, last_us = 0;  // of that window (or of all matches)
 };
 
-// Matching events in time order. `limit` 0 = all; otherwise the newest
-// `limit` events (still printed oldest first, like `journalctl -n`). An
-// access.log request absorbed by the task it started (query/correlator.h)
-// is shown once, as the task event that carries its IP and request; a
-// request forwarded between nodes is shown once, as the forwarding node's
-// copy (ForwardMerger). Fills at least the fields the correlation reads.
+// Matching events in time order, one per action: the views of
+// query/correlator.h (EventView) join the evidence of one action (a task
+// and its request, a forwarded request's two copies, a failed login's auth
+// line and ticket request, a config change and its request, a task's
+// active and index lines) before the filter is applied to the joined event,
+// so a VM create is found by --resource /vms/299 and by the client's --ip.
+// `limit` 0 = all; otherwise the newest `limit` events (still printed oldest
+// first, like `journalctl -n`). Fills at least the fields the views read.
 // With a limit only the end of the range is read: a window of one hour,
 // then 8x longer until it holds `limit` events (same result as a full scan).
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
 
 // The events FindEvents returns, in the same order, handed to `emit` one at
-// a time (`emit` returns false to stop early, e.g. at a closed pipe), so a
-// caller can print them without holding them all.
+// a time (`emit` returns false to stop early, e.g. at a closed pipe). With
+// `limit` 0 it streams: memory is bounded by the views' time window
+// (kViewHoldUs of events), not by the number of events; with a limit it
+// holds the `limit` newest.
 Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint32_t fields,
                     const std::function<bool(Event&&)>& emit);
 
+// The group an event counts in: the user, the IP, the resource or the
+// action; "-" when empty, except that an event without user is grouped by
+// its address, "- (192.0.2.12)" (an anonymous request, a failed openid
+// login), so that anonymous failures from one address show as one group
+// and never as a user named "-".
+std::string GroupKey(const Event& e, GroupBy g);
+
 // Groups with at least spec.min_count matching events, most events first
-// (ties by key). Events whose group key is empty (e.g. no user) form the
-// group "-". Absorbed requests and forwarded copies are counted once, except
-// with filter.failed == true (docs/correlation.md, "Limits").
+// (ties by key). Counts the events FindEvents lists with the same filter
+// (the same views), grouped by GroupKey.
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
                                           const CountSpec& spec);
 
