@@ -17,6 +17,8 @@ namespace pveaudit {
 struct FileSourceConfig {
   bool enabled = true;
   std::string path;
+  // Where logrotate puts rotated copies (its `olddir`); "" = beside path.
+  std::string rotated_dir;
 };
 
 // The systemd journal source ([sources.journal]): authentication lines of
