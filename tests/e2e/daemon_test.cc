@@ -91,8 +91,8 @@ class DaemonTest : public E2eTest {
   void StartDaemon(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--access-log",
                                      log_,        "--node",     "pve1"};
-    if (!config_.empty())  // the sources come from the config file
-      argv = {"pveauditd", "--data-dir", data_dir_, "--config", config_, "--node", "pve1"};
+    if (!daemon_config_.empty())  // the sources come from the config file
+      argv = {"pveauditd", "--data-dir", data_dir_, "--config", daemon_config_, "--node", "pve1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = SpawnQuiet(kPveauditd, argv, Env());
     ASSERT_GT(pid_, 0);
@@ -158,7 +158,7 @@ class DaemonTest : public E2eTest {
   void CrashTest(Rotation mode, int kills);
 
   std::string log_ = "";
-  std::string config_;  // when set, StartDaemon passes --config instead of --access-log
+  std::string daemon_config_;  // when set, StartDaemon passes --config, not --access-log
   pid_t pid_ = -1;
   void SetUp() override {
     E2eTest::SetUp();
@@ -254,10 +254,11 @@ void DaemonTest::CrashTest(Rotation mode, int kills) {
   std::string olddir = work_ + "/old";
   if (mode == Rotation::kOlddir) {
     std::filesystem::create_directories(olddir);
-    config_ = work_ + "/pveaudit.toml";
-    WriteFile(config_, "[sources.access_log]\npath = \"" + log_ + "\"\nrotated_dir = \"" + olddir +
-                           "\"\n[sources.auth]\nenabled = false\n[sources.tasks]\nenabled = "
-                           "false\n[sources.journal]\nenabled = false\n");
+    daemon_config_ = work_ + "/pveauditd.toml";
+    WriteFile(daemon_config_, "[sources.access_log]\npath = \"" + log_ + "\"\nrotated_dir = \"" +
+                                  olddir +
+                                  "\"\n[sources.auth]\nenabled = false\n[sources.tasks]\nenabled = "
+                                  "false\n[sources.journal]\nenabled = false\n");
   }
   std::random_device rd;
   unsigned seed = rd();
