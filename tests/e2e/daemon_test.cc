@@ -375,6 +375,26 @@ TEST_F(DaemonTest, SurvivesSigkillDuringDateextRotations) { CrashTest(Rotation::
 // logrotate's olddir: rotated files in another directory (rotated_dir).
 TEST_F(DaemonTest, SurvivesSigkillDuringOlddirRotations) { CrashTest(Rotation::kOlddir, 100); }
 
+// The GUI renews its ticket every 15 minutes; right after a rotation the
+// renewal is the first line of the new file. Regression: the login tracker
+// lived in each file's cursor, so it counted as a new login.
+TEST_F(DaemonTest, RenewalAfterRotationIsNotANewLogin) {
+  std::string auth = work_ + "/syslog";
+  WriteFile(auth,
+            "Jan 10 17:34:01 pve1 pvedaemon[1234]: <root@pam> successful auth for user "
+            "'root@pam'\n");
+  StartDaemon({"--auth-log", auth});
+  ASSERT_EQ(WaitForEvents(1, std::chrono::seconds(10)).size(), 1u);
+  std::filesystem::rename(auth, auth + ".1");
+  WriteFile(auth,
+            "Jan 10 17:49:01 pve1 pvedaemon[1234]: <root@pam> successful auth for user "
+            "'root@pam'\n");
+  nlohmann::json ev = WaitForEvents(2, std::chrono::seconds(10));
+  ASSERT_EQ(ev.size(), 2u) << ev.dump();
+  EXPECT_EQ(ev[0]["action"], "login");
+  EXPECT_EQ(ev[1]["action"], "session:renew");
+}
+
 // A full disk: ingest pauses (the daemon keeps retrying, cursors stay),
 // nothing is lost, and it resumes when space returns. Needs root to mount
 // a small tmpfs; skipped elsewhere.
