@@ -110,11 +110,14 @@ Status FileSource::ImportOne(EventStore& store, const std::string& file, bool li
   auto st = ImportFile(store, file, options_, nullptr);
   if (!st.ok()) return st.status();
   if (!st->damaged.empty()) {
-    // The lines before the damage are stored; the file is not "done", so
-    // each poll tries again (and stores nothing twice).
+    // The lines before the damage are stored. The file cannot be read
+    // further: it must not hold back the others (nor be retried on every
+    // poll), so it is remembered as done and reported in the state.
     state_.events += st->stored;
-    return Status::Corruption(file + " is damaged after " + std::to_string(st->lines) +
-                              " lines: " + st->damaged);
+    damage_ = file + " is damaged after " + std::to_string(st->lines) + " lines (" + st->damaged +
+              "); the lines before the damage are stored";
+    if (!live) done_.insert(FileId{st->device, st->inode, st->size});
+    return live ? Status::Corruption(damage_) : Status::OK();
   }
   // Remember rotated files read to their very end, by the identity of the
   // file actually read (the path may have been renamed meanwhile).
@@ -166,8 +169,8 @@ Status FileSource::Poll(EventStore& store) {
     return Status::OK();
   }
   Status s = ImportOne(store, state_.path, true);
-  state_.ok = s.ok();
-  state_.error = s.ok() ? std::string() : s.message();
+  state_.ok = s.ok() && damage_.empty();
+  state_.error = s.ok() ? damage_ : s.message();
   return s;
 }
 

@@ -79,6 +79,7 @@ class FileSource {
   std::string rotated_dir_;
   FileSourceState state_;
   std::set<FileId> done_;
+  std::string damage_;  // the last damaged rotated file met, for the state
 };
 
 }  // namespace pveaudit

@@ -120,5 +120,32 @@ TEST_F(FileSourceTest, CatchUpReadsUnfinishedDateextAndOlddirFilesOnce) {
   for (size_t i = 1; i < times.size(); ++i) EXPECT_EQ(times[i] - times[i - 1], 1000000);
 }
 
+TEST_F(FileSourceTest, ADamagedRotatedGzipDoesNotHoldBackTheLiveFile) {
+  auto s = OpenSqliteStore(root_ + "/store", StoreOptions{});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  store_ = std::move(s.value());
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += Access(i);
+  Touch("log/access.log.2", text);
+  ASSERT_EQ(std::system(("gzip -n " + root_ + "/log/access.log.2").c_str()), 0);
+  const std::string gz = root_ + "/log/access.log.2.gz";
+  fs::resize_file(gz, fs::file_size(gz) / 2);
+  Touch("log/access.log", Access(4000) + Access(4001));
+  ImportOptions o;
+  o.format = "pveproxy";
+  o.node = "pve1";
+  FileSource src("access_log", root_ + "/log/access.log", o);
+  ASSERT_TRUE(src.CatchUp(*store_).ok());
+  uint64_t before_damage = src.state().events - 2;
+  EXPECT_GT(before_damage, 0u);
+  EXPECT_LT(before_damage, 3000u);
+  EXPECT_FALSE(src.state().ok);
+  EXPECT_NE(src.state().error.find("access.log.2.gz is damaged"), std::string::npos)
+      << src.state().error;
+  std::ofstream(root_ + "/log/access.log", std::ios::app) << Access(4002);
+  ASSERT_TRUE(src.Poll(*store_).ok());
+  EXPECT_EQ(src.state().events, before_damage + 3);
+}
+
 }  // namespace
 }  // namespace pveaudit
