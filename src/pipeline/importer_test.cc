@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -285,6 +286,19 @@ TEST_F(ImporterTest, StopRequestCommitsWhatWasReadAndARerunContinues) {
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.stored, 5000u - s.stored);
   EXPECT_EQ(DetailCounts().size(), 5000u);
+}
+
+TEST_F(ImporterTest, ReportsTheDeviceAndInodeOfTheFileRead) {
+  // Regression: LineReader never filled them in (always 0), so the daemon's
+  // "rotated file already read to its end" memory never matched and every
+  // poll reopened every rotated file.
+  std::string p = Write("access.log", Access("x?1", 1));
+  struct stat st;
+  ASSERT_EQ(stat(p.c_str(), &st), 0);
+  ImportStats s = Import(p);
+  EXPECT_EQ(s.device, uint64_t(st.st_dev));
+  EXPECT_EQ(s.inode, uint64_t(st.st_ino));
+  EXPECT_NE(s.inode, 0u);
 }
 
 }  // namespace
