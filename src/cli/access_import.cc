@@ -86,8 +86,7 @@ Examples:
     int rc = kExitOk;
     g_stop = false;
     opt.stop = &g_stop;
-    struct sigaction sa {
-    }, old_int{}, old_term{};
+    struct sigaction sa = {}, old_int = {}, old_term = {};
     sa.sa_handler = OnStopSignal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
