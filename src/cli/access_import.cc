@@ -31,6 +31,13 @@ std::string Summary(const ImportStats& s) {
          " ignored, " + WithThousands(s.rejected) + " rejected";
 }
 
+// "cannot decompress FILE: unexpected end of file" -> "unexpected end of
+// file" when the message names `file` (the caller names it already).
+std::string DamageReason(const std::string& message, const std::string& file) {
+  std::string prefix = "cannot decompress " + file + ": ";
+  return message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+}
+
 }  // namespace
 
 CommandRun AddAccessImportCommand(CLI::App* access) {
@@ -124,8 +131,8 @@ Examples:
         std::fprintf(stderr,
                      "error: %s is damaged (%s): %s before the damage %s stored; the rest "
                      "cannot be read\n",
-                     f.c_str(), st->damaged.c_str(), Count(st->lines, "line", "lines").c_str(),
-                     st->lines == 1 ? "is" : "are");
+                     f.c_str(), DamageReason(st->damaged, f).c_str(),
+                     Count(st->lines, "line", "lines").c_str(), st->lines == 1 ? "is" : "are");
         rc = kExitFailure;
       }
       if (st->interrupted) {

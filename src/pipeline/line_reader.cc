@@ -11,7 +11,18 @@ namespace pveaudit {
 
 namespace {
 constexpr size_t kChunk = 1 << 20;
+
+// zlib's message for a gzdopen'ed file starts "<fd:N>: "; the caller names
+// the file itself.
+std::string ZlibMessage(gzFile gz, int* err) {
+  std::string m = gzerror(gz, err);
+  if (m.compare(0, 4, "<fd:") == 0) {
+    size_t p = m.find(">: ");
+    if (p != std::string::npos) m.erase(0, p + 3);
+  }
+  return m;
 }
+}  // namespace
 
 LineReader::~LineReader() {
   if (gz_)
@@ -76,7 +87,7 @@ bool LineReader::Fill() {
     n = gzread(gz_, buf_.data() + end_, unsigned(room));
     if (n < 0) {
       int err = 0;
-      status_ = Status::IOError("cannot decompress " + path_ + ": " + gzerror(gz_, &err));
+      status_ = Status::IOError("cannot decompress " + path_ + ": " + ZlibMessage(gz_, &err));
       eof_ = true;
       return false;
     }
