@@ -105,7 +105,7 @@ bool LineReader::Fill() {
     // A truncated gzip file ends without an error from gzread; zlib
     // records "unexpected end of file" (Z_BUF_ERROR) instead.
     int err = Z_OK;
-    const char* msg = gz_ ? gzerror(gz_, &err) : nullptr;
+    std::string msg = gz_ ? ZlibMessage(gz_, &err) : std::string();
     if (gz_ && err != Z_OK) status_ = Status::Corruption("cannot decompress " + path_ + ": " + msg);
     eof_ = true;
     return false;
