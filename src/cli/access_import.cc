@@ -1,6 +1,8 @@
 // pveam access import: feed log files into the store, exactly once.
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +12,33 @@
 #include "pipeline/importer.h"
 
 namespace pveaudit {
+namespace {
+
+// Set by SIGINT/SIGTERM: the importer commits what it has read and stops.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void OnStopSignal(int) { g_stop.store(true); }
+
+// "1 line", "2 lines", "1,000 lines".
+std::string Count(uint64_t n, const char* one, const char* many) {
+  return WithThousands(n) + " " + (n == 1 ? one : many);
+}
+
+std::string Summary(const ImportStats& s) {
+  return Count(s.lines, "line", "lines") + " read, " + WithThousands(s.stored) + " stored, " +
+         Count(s.duplicates, "duplicate", "duplicates") + " skipped, " + WithThousands(s.ignored) +
+         " ignored, " + WithThousands(s.rejected) + " rejected";
+}
+
+// "cannot decompress FILE: unexpected end of file" -> "unexpected end of
+// file" when the message names `file` (the caller names it already).
+std::string DamageReason(const std::string& message, const std::string& file) {
+  std::string prefix = "cannot decompress " + file + ": ";
+  return message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+}
+
+}  // namespace
 
 CommandRun AddAccessImportCommand(CLI::App* access) {
   struct Opts {
@@ -22,7 +51,9 @@ CommandRun AddAccessImportCommand(CLI::App* access) {
       "import", "Import Proxmox log files (plain or .gz) into the store, exactly once");
   cmd->add_option("--format", o->format,
                   "auto (default), pveproxy (access.log), auth (pvedaemon/pveproxy syslog or "
-                  "journal lines), tasks (task index/active), json (one event per line)")
+                  "journal lines), tasks (task index/active), json (one event per line), "
+                  "journal-json (journalctl -o json|json-seq), clusterlog (pvesh get "
+                  "/cluster/log --output-format json)")
       ->type_name("FORMAT");
   cmd->add_option("--node", o->node,
                   "Node the files come from (default: from the lines; for access.log this host)")
@@ -30,9 +61,13 @@ CommandRun AddAccessImportCommand(CLI::App* access) {
   cmd->add_option("files", o->files, "Log files")->required()->type_name("FILE...");
   AddCommonOptions(cmd, &o->common, false);
   cmd->footer(R"(
-Each file is recognised by its first line: importing it again, or its rotated
-copy, stores only lines not stored before. Lines that cannot be parsed are
-counted and kept in the store with file, line number and reason.
+Each file is recognised by its first line and the bytes read of it before:
+importing it again, or its rotated copy, stores only lines not stored before;
+a file that starts like an earlier one but differs is read as a new file.
+tasks/active is read as a snapshot (only tasks new or changed since an earlier
+snapshot are stored). Lines that cannot be parsed are counted and kept in the
+store with file, line number and reason. Ctrl-C stops after committing what
+was read; running the same command again continues.
 
 Examples:
   pveam access import /var/log/pveproxy/access.log /var/log/pveproxy/access.log.1
@@ -41,10 +76,12 @@ Examples:
 
   return [o]() -> int {
     Env env = ResolveEnv(o->common);
-    static const char* kFormats[] = {"auto", "pveproxy", "auth", "tasks", "json"};
+    static const char* kFormats[] = {"auto", "pveproxy",     "auth",      "tasks",
+                                     "json", "journal-json", "clusterlog"};
     if (std::find(std::begin(kFormats), std::end(kFormats), o->format) == std::end(kFormats))
       throw UsageError{"invalid value '" + o->format +
-                       "' for --format: expected auto, pveproxy, auth, tasks or json"};
+                       "' for --format: expected auto, pveproxy, auth, tasks, json, "
+                       "journal-json or clusterlog"};
     // Check every file before importing any: bad input changes nothing.
     for (const std::string& f : o->files) {
       struct stat st;
@@ -58,7 +95,19 @@ Examples:
     ImportStats total;
     int64_t t0 = NowUs();
     int rc = kExitOk;
+    g_stop = false;
+    opt.stop = &g_stop;
+    struct sigaction sa = {}, old_int = {}, old_term = {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    bool interrupted = false;
     for (const std::string& f : o->files) {
+      if (g_stop) {
+        interrupted = true;
+        break;
+      }
       Progress progress("importing " + f);
       auto st = ImportFile(*store, f, opt,
                            [&](uint64_t done, uint64_t all) { progress.Update(done, all); });
@@ -70,29 +119,48 @@ Examples:
         rc = kExitFailure;
         continue;
       }
-      std::printf(
-          "%s (%s): %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
-          f.c_str(), st->format.c_str(), WithThousands(st->lines).c_str(),
-          WithThousands(st->stored).c_str(), WithThousands(st->duplicates).c_str(),
-          WithThousands(st->ignored).c_str(), WithThousands(st->rejected).c_str());
+      if (st->changed_file)
+        std::fprintf(stderr,
+                     "%s: starts like a file read before but differs from it: reading it as a "
+                     "new file\n",
+                     f.c_str());
+      std::printf("%s (%s): %s\n", f.c_str(), st->format.c_str(), Summary(*st).c_str());
       total.lines += st->lines;
       total.stored += st->stored;
       total.duplicates += st->duplicates;
       total.ignored += st->ignored;
       total.rejected += st->rejected;
+      if (!st->damaged.empty()) {
+        // What was read before the damage is evidence: it stays stored.
+        std::fprintf(stderr,
+                     "error: %s is damaged (%s): %s before the damage %s stored; the rest "
+                     "cannot be read\n",
+                     f.c_str(), DamageReason(st->damaged, f).c_str(),
+                     Count(st->lines, "line", "lines").c_str(), st->lines == 1 ? "is" : "are");
+        rc = kExitFailure;
+      }
+      if (st->interrupted) {
+        interrupted = true;
+        break;
+      }
+    }
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    if (interrupted) {
+      std::fprintf(stderr,
+                   "interrupted: %s of this run safely stored; run the same command again to "
+                   "continue where it stopped\n",
+                   Count(total.stored, "event", "events").c_str());
+      return 130;
     }
     double secs = double(NowUs() - t0) / 1e6;
-    if (o->files.size() > 1)
-      std::printf(
-          "total: %s lines read, %s stored, %s duplicates skipped, %s ignored, %s rejected\n",
-          WithThousands(total.lines).c_str(), WithThousands(total.stored).c_str(),
-          WithThousands(total.duplicates).c_str(), WithThousands(total.ignored).c_str(),
-          WithThousands(total.rejected).c_str());
+    if (o->files.size() > 1) std::printf("total: %s\n", Summary(total).c_str());
     std::fprintf(stderr, "%.2f s, %s events/s\n", secs,
                  WithThousands(uint64_t(secs > 0 ? double(total.stored) / secs : 0)).c_str());
     if (total.rejected)
-      std::fprintf(stderr, "%s lines were rejected; see them with: pveam access rejected\n",
-                   WithThousands(total.rejected).c_str());
+      std::fprintf(stderr, "%s rejected; see %s with: pveam access rejected\n",
+                   Count(total.rejected, "line was", "lines were").c_str(),
+                   total.rejected == 1 ? "it" : "them");
     return rc;
   };
 }

@@ -132,6 +132,8 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
         PVEAUDIT_RETURN_IF_ERROR(boolean(v, name + "." + key, &fs->enabled));
       else if (key == "path")
         PVEAUDIT_RETURN_IF_ERROR(str(v, name + "." + key, &fs->path));
+      else if (key == "rotated_dir")
+        PVEAUDIT_RETURN_IF_ERROR(str(v, name + "." + key, &fs->rotated_dir));
       else
         return unknown(v, name + "." + key);
     }

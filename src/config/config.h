@@ -15,8 +15,12 @@ namespace pveaudit {
 // One file source of the daemon ([sources.access_log], [sources.auth],
 // [sources.tasks]).
 struct FileSourceConfig {
+  FileSourceConfig() = default;
+  FileSourceConfig(bool e, std::string p) : enabled(e), path(std::move(p)) {}
   bool enabled = true;
   std::string path;
+  // Where logrotate puts rotated copies (its `olddir`); "" = beside path.
+  std::string rotated_dir;
 };
 
 // The systemd journal source ([sources.journal]): authentication lines of

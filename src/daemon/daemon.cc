@@ -154,7 +154,8 @@ nlohmann::json StateJson(const FileSourceState& s) {
 
 class FilePolled : public PolledSource {
  public:
-  FilePolled(const char* name, const std::string& path, ImportOptions o) : src_(name, path, o) {}
+  FilePolled(const char* name, const FileSourceConfig& fs, ImportOptions o)
+      : src_(name, fs.path, o, fs.rotated_dir) {}
   Status Poll(EventStore& store, bool first) override {
     return first ? src_.CatchUp(store) : src_.Poll(store);
   }
@@ -319,7 +320,7 @@ bool MakeLanes(const Config& c, Lanes* out) {
     o.format = format;
     o.node = std::string(format) == "pveproxy" ? node : c.node;
     Log("info", "following " + fs.path + " (" + name + ")");
-    return std::make_unique<FilePolled>(name, fs.path, o);
+    return std::make_unique<FilePolled>(name, fs, o);
   };
   auto logs = std::make_unique<Lane>("logs", c);
   if (auto s = file("access_log", c.access_log, "pveproxy")) logs->Add(std::move(s));

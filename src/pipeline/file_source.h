@@ -1,8 +1,11 @@
 // file_source.h
 // FileSource follows one log file (e.g. /var/log/pveproxy/access.log)
 // across rotations and feeds it into the store exactly once, through the
-// importer's fingerprint cursors (a file is known by its first line, so a
-// renamed file keeps its cursor):
+// importer's cursors (a file is found by its first line and proven by the
+// bytes its cursor consumed, so a renamed or compressed file keeps its
+// cursor whatever its name). Rotated files are those logrotate names:
+// PATH.N[.gz] (numbered), PATH-<digits>[.gz] (dateext, any dateformat of
+// digits), in PATH's directory or in `rotated_dir` (logrotate's olddir).
 //  - rename + create (logrotate default): the old file, now PATH.1, is read
 //    to its end before the new PATH, so lines written between the last poll
 //    and the rotation are not lost;
@@ -43,7 +46,10 @@ struct FileSourceState {
 
 class FileSource {
  public:
-  FileSource(std::string name, std::string path, ImportOptions options);
+  // `rotated_dir`: where rotated files go ("" = beside `path`; both are
+  // searched).
+  FileSource(std::string name, std::string path, ImportOptions options,
+             std::string rotated_dir = "");
 
   // Imports rotated files the store has not fully seen (start-up).
   Status CatchUp(EventStore& store);
@@ -52,8 +58,11 @@ class FileSource {
 
   const FileSourceState& state() const { return state_; }
 
-  // PATH.1, PATH.1.gz, PATH.2, PATH.2.gz ... that exist, newest first.
-  static std::vector<std::string> RotatedFiles(const std::string& path);
+  // The rotated files of `path` that exist (see above), oldest first:
+  // numbered ones by falling number, dateext ones by rising date; when both
+  // kinds exist, the kind whose newest file is older comes first.
+  static std::vector<std::string> RotatedFiles(const std::string& path,
+                                               const std::string& rotated_dir = "");
 
  private:
   Status ImportOne(EventStore& store, const std::string& file, bool live);
@@ -67,8 +76,10 @@ class FileSource {
   };
 
   ImportOptions options_;
+  std::string rotated_dir_;
   FileSourceState state_;
   std::set<FileId> done_;
+  std::string damage_;  // the last damaged rotated file met, for the state
 };
 
 }  // namespace pveaudit

@@ -11,7 +11,18 @@ namespace pveaudit {
 
 namespace {
 constexpr size_t kChunk = 1 << 20;
+
+// zlib's message for a gzdopen'ed file starts "<fd:N>: "; the caller names
+// the file itself.
+std::string ZlibMessage(gzFile gz, int* err) {
+  std::string m = gzerror(gz, err);
+  if (m.compare(0, 4, "<fd:") == 0) {
+    size_t p = m.find(">: ");
+    if (p != std::string::npos) m.erase(0, p + 3);
+  }
+  return m;
 }
+}  // namespace
 
 LineReader::~LineReader() {
   if (gz_)
@@ -20,25 +31,40 @@ LineReader::~LineReader() {
     close(fd_);
 }
 
-Status LineReader::Open(const std::string& path) {
-  path_ = path;
+Status LineReader::Open(const std::string& path, const std::string& display) {
+  path_ = display.empty() ? path : display;
   fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (fd_ < 0) return Status::IOError("cannot open " + path_ + ": " + std::strerror(errno));
   struct stat st;
   if (fstat(fd_, &st) == 0) {
     if (S_ISDIR(st.st_mode))
-      return Status::InvalidArgument(path + " is a directory, not a log file");
+      return Status::InvalidArgument(path_ + " is a directory, not a log file");
     file_size_ = uint64_t(st.st_size);
+    dev_ = uint64_t(st.st_dev);
+    ino_ = uint64_t(st.st_ino);
   }
   unsigned char magic[2] = {0, 0};
   ssize_t n = pread(fd_, magic, 2, 0);
   if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
     gz_ = gzdopen(fd_, "rb");
-    if (!gz_) return Status::IOError("cannot read " + path + " as gzip");
+    if (!gz_) return Status::IOError("cannot read " + path_ + " as gzip");
     gzbuffer(gz_, 1 << 18);
   }
   buf_.resize(kChunk * 2);
   return Status::OK();
+}
+
+bool LineReader::ReadAt(uint64_t pos, size_t n, std::string* out) const {
+  if (gz_ || fd_ < 0) return false;
+  out->resize(n);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd_, out->data() + got, n - got, off_t(pos + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    got += size_t(r);
+  }
+  return true;
 }
 
 uint64_t LineReader::disk_position() const {
@@ -61,7 +87,7 @@ bool LineReader::Fill() {
     n = gzread(gz_, buf_.data() + end_, unsigned(room));
     if (n < 0) {
       int err = 0;
-      status_ = Status::IOError("cannot decompress " + path_ + ": " + gzerror(gz_, &err));
+      status_ = Status::IOError("cannot decompress " + path_ + ": " + ZlibMessage(gz_, &err));
       eof_ = true;
       return false;
     }
@@ -76,6 +102,11 @@ bool LineReader::Fill() {
     raw_read_ += uint64_t(n);
   }
   if (n == 0) {
+    // A truncated gzip file ends without an error from gzread; zlib
+    // records "unexpected end of file" (Z_BUF_ERROR) instead.
+    int err = Z_OK;
+    std::string msg = gz_ ? ZlibMessage(gz_, &err) : std::string();
+    if (gz_ && err != Z_OK) status_ = Status::Corruption("cannot decompress " + path_ + ": " + msg);
     eof_ = true;
     return false;
   }
@@ -91,6 +122,7 @@ bool LineReader::Next(std::string_view* line) {
       size_t len = size_t(static_cast<const char*>(nl) - b);
       *line = std::string_view(b, len);
       if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+      crc_ = uint32_t(crc32_z(crc_, reinterpret_cast<const Bytef*>(b), len + 1));
       start_ += len + 1;
       offset_ += len + 1;
       return true;
@@ -99,6 +131,7 @@ bool LineReader::Next(std::string_view* line) {
       if (end_ > start_ && status_.ok() && !complete_only_) {  // last line without newline
         size_t len = end_ - start_;
         *line = std::string_view(buf_.data() + start_, len);
+        crc_ = uint32_t(crc32_z(crc_, reinterpret_cast<const Bytef*>(line->data()), len));
         start_ = end_;
         offset_ += len;
         return true;

@@ -24,7 +24,9 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  Status Open(const std::string& path);
+  // `display` names the file in error messages (default: `path`), so a
+  // reader opened through SameFilePath() still names the user's file.
+  Status Open(const std::string& path, const std::string& display = "");
   // Tail mode: a last line without "\n" is not returned (a writer may be
   // in the middle of it); offset() then stays before it.
   void set_complete_lines_only(bool v) { complete_only_ = v; }
@@ -42,6 +44,14 @@ class LineReader {
   // the next call.
   bool Next(std::string_view* line);
   uint64_t offset() const { return offset_; }  // after the last returned line
+  // A running CRC-32 (zlib's, the one a gzip trailer holds) of every byte
+  // consumed from the (decompressed) stream, starting from `initial` = the
+  // CRC of the bytes before the offset this reader resumes at: the cursor
+  // keeps it so that a resumed or rotated copy can be proven the same.
+  void set_crc(uint32_t initial) { crc_ = initial; }
+  uint32_t crc() const { return crc_; }
+  // Reads `n` bytes of the plain file at `pos` (false for gzip or short).
+  bool ReadAt(uint64_t pos, size_t n, std::string* out) const;
   bool compressed() const { return gz_ != nullptr; }
   Status status() const { return status_; }
   // Size of the file on disk (compressed size for .gz), for progress.
@@ -61,6 +71,7 @@ class LineReader {
   bool complete_only_ = false;
   uint64_t dev_ = 0, ino_ = 0;
   uint64_t offset_ = 0, file_size_ = 0, raw_read_ = 0;
+  uint32_t crc_ = 0;
   Status status_;
 };
 

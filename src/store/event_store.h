@@ -25,14 +25,14 @@
 namespace pveaudit {
 
 // Where a file source stands: the importer and the daemon's tailer resume
-// from it. Identified by a fingerprint of the file's first line, so a
-// rotated or re-imported file is recognised whatever its name.
+// from it. Found by a fingerprint of the file's first line; `state` proves
+// the file is the one read (docs/rotation.md).
 struct SourceCursor {
-  std::string key;      // "fp:<hex sha256 of the first line>"
+  std::string key;      // "fp:<sha256 of the first line>:<format>:<node>[#N]", "snap:...", ...
   std::string path;     // last path it was read from (informational)
   uint64_t offset = 0;  // bytes of the (decompressed) stream consumed
   uint64_t line = 0;    // lines consumed
-  std::string state;    // parser state blob (e.g. LoginTracker) at `offset`
+  std::string state;    // importer state at `offset` (CRC/tail check, snapshot ids, logins)
 };
 
 // A line a parser could not use, kept aside for the operator.

@@ -1,8 +1,12 @@
 // pveam access import: summary lines, exactly-once semantics (re-import,
 // .gz copy, appended lines), rejected lines, bad arguments.
+#include <signal.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include "e2e_util.h"
 
@@ -21,9 +25,10 @@ class ImportTest : public E2eTest {
   }
   static std::string Summary(const std::string& path, const std::string& fmt, int lines, int stored,
                              int dups, int ignored, int rejected) {
-    return path + " (" + fmt + "): " + std::to_string(lines) + " lines read, " +
-           std::to_string(stored) + " stored, " + std::to_string(dups) + " duplicates skipped, " +
-           std::to_string(ignored) + " ignored, " + std::to_string(rejected) + " rejected\n";
+    return path + " (" + fmt + "): " + std::to_string(lines) + (lines == 1 ? " line" : " lines") +
+           " read, " + std::to_string(stored) + " stored, " + std::to_string(dups) +
+           (dups == 1 ? " duplicate" : " duplicates") + " skipped, " + std::to_string(ignored) +
+           " ignored, " + std::to_string(rejected) + " rejected\n";
   }
 };
 
@@ -253,6 +258,156 @@ TEST_F(ImportTest, RenewalDetectedAcrossResumedImport) {
   EXPECT_EQ(j[0]["action"], "login");
   EXPECT_EQ(j[1]["action"], "session:renew");
   EXPECT_EQ(j[1]["time"], "2025-01-08T12:57:27Z");
+}
+
+TEST_F(ImportTest, OneLineSaysOneLine) {
+  std::string one = work_ + "/one.log";
+  WriteFile(one,
+            "::ffff:192.0.2.10 - admin@example.com [02/02/2025:09:00:00 +0000] \"POST "
+            "/api2/json/nodes/pve1/qemu/100/status/start HTTP/1.1\" 200 69\n");
+  RunResult r = Pveam({"access", "import", "--node", "pve1", one});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, one +
+                       " (pveproxy): 1 line read, 1 stored, 0 duplicates skipped, 0 ignored, "
+                       "0 rejected\n");
+  r = Pveam({"access", "import", "--node", "pve1", one});
+  EXPECT_EQ(r.out, one +
+                       " (pveproxy): 1 line read, 0 stored, 1 duplicate skipped, 0 ignored, "
+                       "0 rejected\n");
+}
+
+TEST_F(ImportTest, TwoAuthLogsSharingTheirFirstLineAreBothStoredEntirely) {
+  // Regression: the second file was recognised by its first line alone and
+  // resumed at the first one's offset: "3 lines read, 1 stored, 2
+  // duplicates skipped", its own second and third lines lost.
+  const std::string first =
+      "Jan 10 17:34:01 pve1 pvedaemon[1234]: authentication failure; rhost=::ffff:192.0.2.12 "
+      "user=root@pam msg=Authentication failure\n";
+  std::string a = work_ + "/auth-a.log", b = work_ + "/auth-b.log";
+  WriteFile(a, first +
+                   "Jan 10 17:34:09 pve1 pvedaemon[1234]: authentication failure; "
+                   "rhost=::ffff:192.0.2.13 user=bob@pve msg=Authentication failure\n" +
+                   "Jan 10 17:35:00 pve1 pvedaemon[1234]: <root@pam> successful auth for user "
+                   "'alice@pve'\n");
+  WriteFile(b, first +
+                   "Jan 10 17:34:09 pve1 pvedaemon[1234]: authentication failure; "
+                   "rhost=::ffff:192.0.2.14 user=carol@pve msg=Authentication failure\n" +
+                   "Jan 10 17:35:00 pve1 pvedaemon[1234]: <root@pam> successful auth for user "
+                   "'dave@pve'\n");
+  SetMtime(a, kAuthMtime);
+  SetMtime(b, kAuthMtime);
+  RunResult r = Pveam({"access", "import", "--node", "pve1", a});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(a, "auth", 3, 3, 0, 0, 0));
+  r = Pveam({"access", "import", "--node", "pve1", b});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, Summary(b, "auth", 3, 3, 0, 0, 0));
+  EXPECT_TRUE(Contains(r.err, "differs from it: reading it as a new file")) << r.err;
+  for (const std::string& f : {a, b}) {
+    r = Pveam({"access", "import", "--node", "pve1", f});
+    EXPECT_EQ(r.out, Summary(f, "auth", 3, 0, 3, 0, 0));
+    EXPECT_FALSE(Contains(r.err, "new file")) << r.err;
+  }
+  EXPECT_EQ(EventCount(), 6);
+  for (const char* user : {"carol@pve", "dave@pve"}) {
+    r = Pveam({"access", "log", "--user", user, "--output-format", "json"});
+    EXPECT_EQ(Json(r).size(), 1u) << user << "\n" << r;
+  }
+}
+
+TEST_F(ImportTest, TruncatedGzipIsReportedAsDamagedAndKeepsItsLines) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "::ffff:192.0.2.10 - u%d@pve [02/02/2025:%02d:%02d:%02d +0000] \"GET "
+                  "/api2/json/nodes/pve1/qemu/%d/config?x=%d HTTP/1.1\" 200 69\n",
+                  i % 31, i / 3600 % 24, i / 60 % 60, i % 60, 100 + i % 7, i * 7919 % 100003);
+    text += line;
+  }
+  std::string plain = work_ + "/access.log.2";
+  WriteFile(plain, text);
+  std::string gz = plain + ".gz";
+  Gzip(plain, gz);
+  std::filesystem::resize_file(gz, std::filesystem::file_size(gz) / 2);
+  RunResult r = Pveam({"access", "import", "--node", "pve1", gz});
+  EXPECT_EQ(r.code, 1) << r;
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(r.err, m,
+                        std::regex("error: " + std::regex_replace(gz, std::regex("\\."), "\\.") +
+                                   R"( is damaged \([^)]*\): ([0-9,]+) lines before the )"
+                                   R"(damage are stored; the rest cannot be read)")))
+      << r.err;
+  EXPECT_FALSE(Contains(r.err, "/proc/self")) << r.err;
+  EXPECT_FALSE(Contains(r.err, "<fd:")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "(unexpected end of file)")) << r.err;
+  EXPECT_FALSE(Contains(r.err, "run the import again")) << r.err;
+  std::string n = std::regex_replace(m[1].str(), std::regex(","), "");
+  EXPECT_GT(std::stoi(n), 1000);
+  EXPECT_EQ(EventCount(), std::stoi(n));
+  // Again: the same damage, nothing stored twice.
+  r = Pveam({"access", "import", "--node", "pve1", gz});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, " is damaged ")) << r.err;
+  EXPECT_EQ(EventCount(), std::stoi(n));
+}
+
+TEST_F(ImportTest, CtrlCSaysWhatIsStoredAndARerunContinues) {
+  constexpr int kLines = 600000;
+  std::string big = work_ + "/access.log";
+  {
+    std::string text;
+    text.reserve(size_t(kLines) * 130);
+    char line[256];
+    for (int i = 0; i < kLines; ++i) {
+      int len =
+          std::snprintf(line, sizeof line,
+                        "::ffff:10.0.%d.%d - u%d@pve [02/02/2025:%02d:%02d:%02d +0000] "
+                        "\"GET /api2/json/nodes/pve1/qemu/100/config?i=%d HTTP/1.1\" 200 "
+                        "69\n",
+                        (i >> 8) & 255, i & 255, i % 31, i / 3600 % 24, i / 60 % 60, i % 60, i);
+      text.append(line, size_t(len));
+    }
+    WriteFile(big, text);
+  }
+  std::string out = work_ + "/out", err = work_ + "/err";
+  pid_t pid = SpawnQuiet(
+      "/bin/sh",
+      {"sh", "-c",
+       "exec " + kPveam + " access import --node pve1 " + big + " >" + out + " 2>" + err},
+      Env());
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  if (WEXITSTATUS(status) == 0) GTEST_SKIP() << "the import finished before Ctrl-C";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::string e = ReadFile(err);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(e, m,
+                                std::regex(R"(interrupted: ([0-9,]+) events? of this run safely )"
+                                           R"(stored; run the same command again to continue)")))
+      << e;
+  int stored = std::stoi(std::regex_replace(m[1].str(), std::regex(","), ""));
+  EXPECT_EQ(EventCount(), stored);
+  EXPECT_LT(stored, kLines);
+  RunResult r = Pveam({"access", "import", "--node", "pve1", big});
+  ASSERT_EQ(r.code, 0) << r;
+  auto th = [](int n) {  // 1234567 -> "1,234,567"
+    std::string s = std::to_string(n), out;
+    for (size_t k = 0; k < s.size(); ++k) {
+      if (k > 0 && (s.size() - k) % 3 == 0) out += ',';
+      out += s[k];
+    }
+    return out;
+  };
+
+  EXPECT_EQ(r.out, big + " (pveproxy): " + th(kLines) + " lines read, " + th(kLines - stored) +
+                       " stored, " + th(stored) + " duplicates skipped, 0 ignored, 0 rejected\n");
+  EXPECT_EQ(EventCount(), kLines);
 }
 
 }  // namespace
