@@ -1,6 +1,8 @@
 // The SQLite backend of EventStore. Layout and the reasons for it are in
 // docs/storage.md; the chain and its checks in docs/integrity.md.
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,8 +110,8 @@ struct BlockMeta {
 };
 
 // The store holds user names and client addresses: only its owner may read
-// it. Creates `dir` 0700 and `db` 0600 (SQLite gives the -wal and -shm files
-// the database file's mode), and tightens an existing store's modes to
+// it. Creates `dir` 0700 (CreateStore makes `db` 0600; SQLite gives the -wal
+// and -shm files the database file's mode), and tightens an existing store's modes to
 // those: the database, -wal and -shm files owned by us, and the directory
 // when it is ours and holds nothing but the store (never a directory shared
 // with other files, such as /tmp). Only group/other bits are removed.
@@ -128,13 +130,63 @@ Status SecureStoreFiles(const std::string& dir, const std::string& db) {
   if (only_store && stat(dir.c_str(), &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) &&
       chmod(dir.c_str(), st.st_mode & 07700) != 0)
     return Status::IOError("cannot restrict " + dir + " to its owner: " + std::strerror(errno));
-  int fd = open(db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot open " + db + ": " + std::strerror(errno));
-  close(fd);
   for (const std::string& f : {db, db + "-wal", db + "-shm"}) {
     if (stat(f.c_str(), &st) != 0 || st.st_uid != geteuid() || !(st.st_mode & 077)) continue;
     if (chmod(f.c_str(), st.st_mode & 0700) != 0)
       return Status::IOError("cannot restrict " + f + " to its owner: " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+constexpr const char kPragmas[] =
+    "PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;";
+
+// Creates the store `db` when it does not exist. It is built under a
+// temporary name (0600) and renamed into place once its schema is
+// committed, so a kill during creation never leaves a half-made database
+// that every later command would reject as "not a pveaudit store"; only a
+// temporary file, which the next creation removes. Two processes creating
+// the store at once: the first rename wins, the other uses that store.
+Status CreateStore(const std::string& dir, const std::string& db) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(db, ec)) return Status::OK();
+  const std::string prefix = fs::path(db).filename().string() + ".new.";
+  for (const auto& e : fs::directory_iterator(dir, ec)) {  // left by killed creators
+    const std::string n = e.path().filename().string();
+    if (n.rfind(prefix, 0) != 0) continue;
+    pid_t pid = pid_t(std::atoi(n.c_str() + prefix.size()));
+    if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH)) continue;  // still creating
+    fs::remove(e.path(), ec);
+  }
+  const std::string tmp = db + ".new." + std::to_string(getpid());
+  for (const std::string& f : {tmp, tmp + "-wal", tmp + "-shm"}) fs::remove(f, ec);
+  int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  close(fd);
+  {
+    Db d;
+    Status st = d.Open(tmp, false);
+    if (st.ok()) st = d.Exec(kPragmas);
+    if (st.ok())
+      st = d.Exec(std::string("BEGIN IMMEDIATE;") + kSchema +
+                  "INSERT OR IGNORE INTO meta VALUES('schema', '" + std::to_string(kSchemaVersion) +
+                  "'); COMMIT;");
+    if (!st.ok()) {
+      fs::remove(tmp, ec);
+      return st;
+    }
+  }  // closed: the WAL is checkpointed into `tmp` and removed
+  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, db.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    fs::remove(tmp, ec);
+    if (err != EEXIST) return Status::IOError("cannot create " + db + ": " + std::strerror(err));
+  }
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);  // the rename is durable before anything is stored in the store
+    close(dfd);
   }
   return Status::OK();
 }
@@ -156,13 +208,12 @@ class SqliteStore final : public EventStore {
       // Regression: the store was created 0644 in a 0755 directory,
       // readable by every local account.
       PVEAUDIT_RETURN_IF_ERROR(SecureStoreFiles(dir_, path));
+      PVEAUDIT_RETURN_IF_ERROR(CreateStore(dir_, path));
     }
     path_ = path;
     PVEAUDIT_RETURN_IF_ERROR(db_.Open(path, opt_.read_only));
     if (!opt_.read_only) {
-      PVEAUDIT_RETURN_IF_ERROR(
-          db_.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
-                   "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"));
+      PVEAUDIT_RETURN_IF_ERROR(db_.Exec(kPragmas));
       PVEAUDIT_RETURN_IF_ERROR(db_.Exec(std::string("BEGIN IMMEDIATE;") + kSchema +
                                         "INSERT OR IGNORE INTO meta VALUES('schema', '" +
                                         std::to_string(kSchemaVersion) + "'); COMMIT;"));
