@@ -175,19 +175,23 @@ Result<uint64_t> WriteEvents(EventStore& store, const Filter& f, size_t limit, O
 Table GroupsTable(const std::vector<GroupRow>& rows, GroupBy g, OutputFormat fmt) {
   Table t;
   const bool text = fmt == OutputFormat::kText;
+  // Text shows each group's label ("- (192.0.2.12)" for the anonymous events
+  // of one address); the other formats give the value ("" when unknown, as
+  // in the events) and, grouping by user, the anonymous group's address.
+  const bool anon_ip = !text && g == GroupBy::kUser;
   t.columns = {GroupByName(g), "count", "first", "last"};
+  if (anon_ip) t.columns.insert(t.columns.begin() + 1, "ip");
   if (text) {
     t.headers = {"", "", "FIRST (" + TimeZoneName() + ")"};
     t.width = kTextWidth;
     t.min_width = {8, 5, 19, 19};
   }
   for (const GroupRow& r : rows) {
-    // CountGroups names the group of events without a key (no user, no
-    // address) "-"; outside text that is the empty string, as in the events.
-    std::string key = !text && r.key == "-" ? std::string() : r.key;
-    t.rows.push_back({std::move(key), int64_t(r.count),
-                      text ? FormatLocal(r.first_us) : FormatRfc3339Utc(r.first_us),
-                      text ? FormatLocal(r.last_us) : FormatRfc3339Utc(r.last_us)});
+    std::vector<Cell> row = {text ? r.key : r.value, int64_t(r.count),
+                             text ? FormatLocal(r.first_us) : FormatRfc3339Utc(r.first_us),
+                             text ? FormatLocal(r.last_us) : FormatRfc3339Utc(r.last_us)};
+    if (anon_ip) row.insert(row.begin() + 1, r.anonymous_ip);
+    t.rows.push_back(std::move(row));
   }
   return t;
 }

@@ -258,7 +258,25 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
   // equal what `pveam access log` lists with the same filter.
   Status st = ViewScan(store, filter, 0, [&](Event&& e) {
     const int64_t t = e.time_us;
-    Acc& a = groups[GroupKey(e, spec.group_by)];
+    auto [it, added] = groups.try_emplace(GroupKey(e, spec.group_by));
+    Acc& a = it->second;
+    if (added) {
+      switch (spec.group_by) {
+        case GroupBy::kUser:
+          a.best.value = e.user;
+          if (e.user.empty()) a.best.anonymous_ip = e.ip;
+          break;
+        case GroupBy::kIp:
+          a.best.value = e.ip;
+          break;
+        case GroupBy::kResource:
+          a.best.value = e.resource;
+          break;
+        case GroupBy::kAction:
+          a.best.value = e.action;
+          break;
+      }
+    }
     if (!spec.window_us) {
       if (a.best.count == 0) a.best.first_us = t;
       ++a.best.count;

@@ -32,7 +32,11 @@ struct CountSpec {
 };
 
 struct GroupRow {
-  std::string key;
+  std::string key;  // GroupKey: the label text output shows ("-", "- (192.0.2.12)")
+  // The group's value in machine formats: the user, IP, resource or action,
+  // "" when the events have none; and, for an anonymous group of --group-by
+  // user, its address ("" otherwise).
+  std::string value, anonymous_ip;
   uint64_t count = 0;                 // with a window: the most events in any one window
   int64_t first_us = 0, last_us = 0;  // of that window (or of all matches)
 };

@@ -250,7 +250,7 @@ TEST_F(LogTest, ObjectPrefixAndGuest) {
 TEST_F(LogTest, RepeatedFailures) {
   RunResult r = Sh("pveam access log --failed 1 --count 5 --output-format json");
   ASSERT_EQ(r.code, 0) << r;
-  EXPECT_EQ(Json(r), nlohmann::json::parse(R"([{"user":"root@pam","count":6,
+  EXPECT_EQ(Json(r), nlohmann::json::parse(R"([{"user":"root@pam","ip":"","count":6,
       "first":"2025-01-09T10:00:00Z","last":"2025-01-09T10:10:00Z"}])"));
   r = Sh("pveam access log --failed 1 --count 5");
   ASSERT_EQ(r.code, 0) << r;
@@ -313,7 +313,7 @@ TEST_F(LogTest, ResourceSpam) {
   RunResult r = Sh("pveam access log --action vm:create --count 10 --hour 1 --output-format json");
   ASSERT_EQ(r.code, 0) << r;
   // bob: 10 creates in 45 minutes; carol: 10 over 3 hours (at most 4 per hour).
-  EXPECT_EQ(Json(r), nlohmann::json::parse(R"([{"user":"bob@pve","count":10,
+  EXPECT_EQ(Json(r), nlohmann::json::parse(R"([{"user":"bob@pve","ip":"","count":10,
       "first":"2025-01-20T09:00:00Z","last":"2025-01-20T09:45:00Z"}])"));
   r = Sh("pveam access log --action vm:create --count 10 --hour 1");
   ASSERT_EQ(r.code, 0) << r;
@@ -323,8 +323,8 @@ TEST_F(LogTest, ResourceSpam) {
   // Without the window both reach 10.
   r = Sh("pveam access log --action vm:create --count 10 --output-format json");
   EXPECT_EQ(Json(r), nlohmann::json::parse(R"([
-      {"user":"bob@pve","count":10,"first":"2025-01-20T09:00:00Z","last":"2025-01-20T09:45:00Z"},
-      {"user":"carol@pve","count":10,"first":"2025-01-21T09:00:00Z","last":"2025-01-21T12:00:00Z"}])"));
+      {"user":"bob@pve","ip":"","count":10,"first":"2025-01-20T09:00:00Z","last":"2025-01-20T09:45:00Z"},
+      {"user":"carol@pve","ip":"","count":10,"first":"2025-01-21T09:00:00Z","last":"2025-01-21T12:00:00Z"}])"));
   // Within 4 hours carol reaches 10 too.
   r = Sh("pveam access log --action vm:create --count 10 --hour 4 --output-format json");
   EXPECT_EQ(Json(r).size(), 2u) << r;
