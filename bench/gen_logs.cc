@@ -1337,9 +1337,9 @@ void Generator::DoSession(int64_t t) {
   Access(node, t, u.ip, UINT32_MAX, "POST", "/api2/extjs/access/ticket", 200,
          s.tfa ? rng_.Range(420, 460) : TicketLen());
   AuthSuccess(node, t, s.user);
-  if (s.tfa) Push(t + rng_.Range(4, 25), kPendTfa, node, s.user, 0, 0);
+  if (s.tfa) Push(t + rng_.Range(4, 25), kPendTfa, node, s.user, UINT32_MAX, 0);
   for (int i = 1; i <= s.renewals; ++i)
-    Push(t + 900 * i + rng_.Range(0, 2), kPendRenew, node, s.user, 0, 0);
+    Push(t + 900 * i + rng_.Range(0, 2), kPendRenew, node, s.user, UINT32_MAX, 0);
 }
 
 void Generator::DoFailure(int64_t t, bool burst) {
