@@ -141,6 +141,26 @@ bool IsLoginFailure(const Event& e) {
   return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
 }
 
+// pvedaemon's "successful auth for user 'X'" (a login, a ticket renewal):
+// the line names no address.
+bool IsLoginSuccess(const Event& e) {
+  return e.source == "auth" && (e.action == "login" || e.action == "session:renew") &&
+         e.result == Outcome::kSuccess && e.ip.empty() && !e.node.empty();
+}
+
+// An anonymous POST .../access/ticket that was answered 2xx (200 through
+// /api2/extjs is "unknown": that formatter always says 200).
+bool IsGrantedTicketRequest(const Event& r) {
+  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
+         !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
+         r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
+}
+
+bool InGrantWindow(const Event& a, const Event& r) {
+  return r.time_us >= a.time_us - kGrantRequestBeforeUs &&
+         r.time_us <= a.time_us + kGrantRequestAfterUs;
+}
+
 }  // namespace
 
 bool IsLoginRequest(const Event& a, const Event& r) {
@@ -193,7 +213,9 @@ constexpr std::string_view kActorUnknown = "; actor unknown";
 // An anchor is decided once the stream has passed the latest time at which
 // one of its candidates can be logged.
 constexpr int64_t kDecideUs =
-    std::max({kTaskRequestAfterUs, kLoginRequestAfterUs, kChangeRequestAfterUs});
+    std::max({kTaskRequestAfterUs, kLoginRequestAfterUs, kChangeRequestAfterUs,
+              // a success line's competitors for its request
+              kGrantRequestAfterUs + kGrantRequestBeforeUs});
 
 std::string Upid(const Event& e) { return e.detail.substr(0, e.detail.find(' ')); }
 
@@ -339,6 +361,31 @@ void ActionJoiner::DecideLogin(Slot& a) {
   }
 }
 
+void ActionJoiner::DecideLoginSuccess(Slot& a) {
+  auto reqs = granted_requests_.find(a.e.node);
+  if (reqs == granted_requests_.end()) return;
+  Slot* only = nullptr;
+  for (uint64_t seq : reqs->second) {
+    Slot& r = At(seq);
+    if (r.claimed || !InGrantWindow(a.e, r.e)) continue;
+    if (only) return;  // two requests could be this login's: join neither
+    only = &r;
+  }
+  if (!only) return;
+  // Every other success line that this request could belong to and that
+  // has not absorbed a request of its own makes the pair ambiguous.
+  for (uint64_t seq : success_logins_[a.e.node]) {
+    const Slot& b = At(seq);
+    if (&b != &a && !b.joined && !b.dropped && InGrantWindow(b.e, only->e)) return;
+  }
+  only->claimed = true;
+  Drop(*only);
+  a.joined = true;
+  a.e.ip = only->e.ip;
+  if (a.e.status.empty()) a.e.status = only->e.status;
+  a.e.detail += std::string(kRequestMark) + std::to_string(only->e.id) + " " + only->e.detail;
+}
+
 void ActionJoiner::DecideChange(Slot& c) {
   const int64_t lo = c.e.time_us - kChangeRequestBeforeUs;
   const int64_t hi = c.e.time_us + kChangeRequestAfterUs;
@@ -388,6 +435,9 @@ void ActionJoiner::Decide(uint64_t seq) {
     case kLoginFailure:
       DecideLogin(s);
       break;
+    case kLoginSuccess:
+      DecideLoginSuccess(s);
+      break;
     case kChange:
       DecideChange(s);
       break;
@@ -408,6 +458,9 @@ void ActionJoiner::Advance(int64_t now_us) {
     Slot& s = pending_.front();
     if (!s.task_key.empty()) Unindex(&task_requests_, s.task_key, first_seq_);
     if (!s.ticket_key.empty()) Unindex(&ticket_requests_, s.ticket_key, first_seq_);
+    if (s.granted)
+      Unindex(s.kind == kLoginSuccess ? &success_logins_ : &granted_requests_, s.e.node,
+              first_seq_);
     if (s.kind == kTask) {
       auto it = tasks_.find(Upid(s.e));
       if (it != tasks_.end() && it->second == first_seq_) tasks_.erase(it);
@@ -440,6 +493,8 @@ void ActionJoiner::Add(Event&& e) {
     tasks_[std::move(upid)] = first_seq_ + pending_.size();
   } else if (IsLoginFailure(e)) {
     kind = kLoginFailure;
+  } else if (IsLoginSuccess(e)) {
+    kind = kLoginSuccess;
   } else if (e.source == kConfigChangeSourceName) {
     kind = kChange;
   }
@@ -452,6 +507,10 @@ void ActionJoiner::Add(Event&& e) {
   if (kind == kPlain && IsFailedTicketRequest(e)) {
     s.ticket_key = TicketKey(e);
     ticket_requests_[s.ticket_key].push_back(seq);
+  }
+  if ((kind == kPlain && IsGrantedTicketRequest(e)) || kind == kLoginSuccess) {
+    s.granted = true;
+    (kind == kLoginSuccess ? success_logins_ : granted_requests_)[e.node].push_back(seq);
   }
   s.e = std::move(e);
   s.kind = kind;

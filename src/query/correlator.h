@@ -51,6 +51,13 @@ constexpr int64_t kForwardLaterUs = 2 * 1000000LL;
 constexpr int64_t kLoginRequestBeforeUs = 1 * 1000000LL;
 constexpr int64_t kLoginRequestAfterUs = 5 * 1000000LL;
 
+// A successful login's (or ticket renewal's) ticket request is answered
+// without delay, right after pvedaemon logged "successful auth": it lies
+// between kGrantRequestBeforeUs before and kGrantRequestAfterUs after the
+// authentication line (whole seconds on both sides).
+constexpr int64_t kGrantRequestBeforeUs = 1 * 1000000LL;
+constexpr int64_t kGrantRequestAfterUs = 2 * 1000000LL;
+
 // The request that made an access-control change lies between
 // kChangeRequestBeforeUs before and kChangeRequestAfterUs after the change
 // (the file's modification time; pveproxy logs when it answers).
@@ -157,6 +164,15 @@ class ForwardMerger {
 //    (IsLoginRequest; the earliest unpaired one wins): it takes the
 //    request's address when it has none and its HTTP status, and its detail
 //    gains " request=#<id> <request line>";
+//  - a successful login or ticket renewal (auth line, which has no
+//    address) absorbs its anonymous ticket request (answered 2xx, or 200
+//    through /api2/extjs) on the same node, between kGrantRequestBeforeUs
+//    before and kGrantRequestAfterUs after it, only when the pair is
+//    unambiguous: exactly one such request for the line and no other
+//    unpaired success line for that request (two logins on one node in the
+//    same seconds keep their lines apart rather than risk swapping their
+//    addresses); it takes the request's address and status, and its detail
+//    gains " request=#<id> <request line>";
 //  - an access-control change (source pve-config, stored without actor)
 //    takes user, address, session and node from the request that made it
 //    (CanHaveMadeChange; preference in docs/config-changes.md), which is
@@ -179,7 +195,7 @@ class ActionJoiner {
   size_t pending() const { return pending_.size(); }
 
  private:
-  enum Kind : uint8_t { kPlain, kTask, kLoginFailure, kChange };
+  enum Kind : uint8_t { kPlain, kTask, kLoginFailure, kLoginSuccess, kChange };
   struct Slot {
     Event e;
     Kind kind = kPlain;
@@ -187,11 +203,14 @@ class ActionJoiner {
     bool claimed = false;    // started a task or was a login's request (exclusive)
     std::string task_key;    // its key in task_requests_, or ""
     std::string ticket_key;  // its key in ticket_requests_, or ""
+    bool granted = false;    // in granted_requests_ / success_logins_ (by node)
+    bool joined = false;     // a success line that absorbed its request
   };
   Slot& At(uint64_t seq) { return pending_[seq - first_seq_]; }
   void Decide(uint64_t seq);
   void DecideTask(Slot& t);
   void DecideLogin(Slot& a);
+  void DecideLoginSuccess(Slot& a);
   void DecideChange(Slot& c);
   void Drop(Slot& s);
   void Advance(int64_t now_us);
@@ -206,6 +225,10 @@ class ActionJoiner {
   std::unordered_map<std::string, std::vector<uint64_t>> task_requests_;
   // Pending anonymous ticket requests, by "<node>\n<ip>".
   std::unordered_map<std::string, std::vector<uint64_t>> ticket_requests_;
+  // Pending anonymous ticket requests that did not fail, and pending
+  // successful authentication lines without address, by node.
+  std::unordered_map<std::string, std::vector<uint64_t>> granted_requests_;
+  std::unordered_map<std::string, std::vector<uint64_t>> success_logins_;
   // Pending task events by UPID.
   std::unordered_map<std::string, uint64_t> tasks_;
   uint64_t absorbed_ = 0;
