@@ -594,25 +594,8 @@ void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
       if (i + 1 < n) b.append(width_[c] - (spilled ? 1 : line[c].width) + gap_, ' ');
     }
     b.push_back('\n');
-    const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
-    for (size_t c : inline_) {
-      if (line[c].width <= width_[c]) continue;
-      const std::string label = columns_[c] + ": ";
-      const size_t at = indent + label.size();
-      const size_t room = line_width_ > at ? line_width_ - at : 0;
-      std::vector<std::string> pieces;
-      if (room == 0 || line[c].width <= room) {
-        pieces.push_back(line[c].text);
-      } else {
-        pieces = WrapText(line[c].text, room);
-      }
-      for (size_t k = 0; k < pieces.size(); ++k) {
-        b.append(k == 0 ? indent : at, ' ');
-        if (k == 0) b += label;
-        b += pieces[k];
-        b.push_back('\n');
-      }
-    }
+    for (size_t c : inline_)
+      if (line[c].width > width_[c]) EmitBelow(c, line[c]);
   } else {
     // A header wider than its column (a long time zone name) wraps in it.
     std::vector<std::vector<std::string>> pieces(n);
@@ -643,24 +626,29 @@ void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
   }
   if (header) return;
   // Own-line columns: like a spilled cell, "name: value" under the row.
-  const size_t indent = n > 1 ? width_[inline_[0]] + gap_ : 2;
-  for (size_t c : below_) {
-    if (line[c].text.empty()) continue;
-    const std::string label = columns_[c] + ": ";
-    const size_t at = indent + label.size();
-    const size_t room = line_width_ > at ? line_width_ - at : 0;
-    std::vector<std::string> pieces;
-    if (room == 0 || line[c].width <= room) {
-      pieces.push_back(line[c].text);
-    } else {
-      pieces = WrapText(line[c].text, room);
-    }
-    for (size_t k = 0; k < pieces.size(); ++k) {
-      b.append(k == 0 ? indent : at, ' ');
-      if (k == 0) b += label;
-      b += pieces[k];
-      b.push_back('\n');
-    }
+  for (size_t c : below_)
+    if (!line[c].text.empty()) EmitBelow(c, line[c]);
+}
+
+void TableWriter::EmitBelow(size_t c, const TextCell& cell) {
+  // "name: value" on a line of its own, indented to the second column;
+  // wrapped only when longer than the line.
+  std::string& b = out_->buffer();
+  const size_t indent = inline_.size() > 1 ? width_[inline_[0]] + gap_ : 2;
+  const std::string label = columns_[c] + ": ";
+  const size_t at = indent + label.size();
+  const size_t room = line_width_ > at ? line_width_ - at : 0;
+  std::vector<std::string> pieces;
+  if (room == 0 || cell.width <= room) {
+    pieces.push_back(cell.text);
+  } else {
+    pieces = WrapText(cell.text, room);
+  }
+  for (size_t k = 0; k < pieces.size(); ++k) {
+    b.append(k == 0 ? indent : at, ' ');
+    if (k == 0) b += label;
+    b += pieces[k];
+    b.push_back('\n');
   }
 }
 

@@ -124,6 +124,8 @@ class TableWriter {
   void AddText(std::span<const CellView> row);
   void DecideWidths();
   void EmitText(const std::vector<TextCell>& line, bool header);
+  // A cell of column `c` whole on a line of its own under its row.
+  void EmitBelow(size_t c, const TextCell& cell);
 
   OutputFormat format_;
   OutputBuffer* out_;

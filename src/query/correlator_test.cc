@@ -42,20 +42,7 @@ Event Task(int64_t t, const std::string& user, Outcome r) {
   return e;
 }
 
-class CorrelatorTest : public StoreFixture {
- protected:
-  std::vector<uint64_t> Add(std::vector<Event> events) {
-    EXPECT_TRUE(store_->Append(&events, {}, nullptr).ok());
-    std::vector<uint64_t> ids;
-    for (const Event& e : events) ids.push_back(e.id);
-    return ids;
-  }
-  std::vector<Event> Find(const Filter& f = {}) {
-    auto r = FindEvents(*store_, f, 0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : std::vector<Event>{};
-  }
-};
+using CorrelatorTest = StoreFixture;
 
 TEST_F(CorrelatorTest, TaskGetsTheRequestsIpAndTheResultIsShownOnce) {
   auto req = Add({Request(kT0, "alice@pve", "192.0.2.10"),

@@ -55,18 +55,6 @@ Event Task(int64_t t, const std::string& node = "pve2") {
 
 class ForwardedTest : public StoreFixture {
  protected:
-  // Appends `events` (one batch); returns their ids.
-  std::vector<uint64_t> Add(std::vector<Event> events) {
-    EXPECT_TRUE(store_->Append(&events, {}, nullptr).ok());
-    std::vector<uint64_t> ids;
-    for (const Event& e : events) ids.push_back(e.id);
-    return ids;
-  }
-  std::vector<Event> Find(const Filter& f = {}, size_t limit = 0) {
-    auto r = FindEvents(*store_, f, limit);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : std::vector<Event>{};
-  }
   std::vector<GroupRow> Count(GroupBy g, const Filter& f = {}) {
     CountSpec spec;
     spec.group_by = g;

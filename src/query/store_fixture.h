@@ -1,7 +1,7 @@
 // store_fixture.h (tests only)
 // StoreFixture: a GoogleTest fixture with a real SQLite store in a fresh
-// temporary directory, removed after the test. Query tests run against it
-// rather than a fake.
+// temporary directory, removed after the test, with Add and Find helpers.
+// Query tests run against it rather than a fake.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,7 +10,9 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "query/log_query.h"
 #include "store/event_store.h"
 
 namespace pveaudit {
@@ -27,6 +29,19 @@ class StoreFixture : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+  // Appends `events` (one batch); returns their ids.
+  std::vector<uint64_t> Add(std::vector<Event> events) {
+    EXPECT_TRUE(store_->Append(&events, {}, nullptr).ok());
+    std::vector<uint64_t> ids;
+    for (const Event& e : events) ids.push_back(e.id);
+    return ids;
+  }
+  // What `pveam access log` lists (FindEvents) for `f`.
+  std::vector<Event> Find(const Filter& f = {}, size_t limit = 0) {
+    auto r = FindEvents(*store_, f, limit);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::vector<Event>{};
   }
   std::filesystem::path dir_;
   std::unique_ptr<EventStore> store_;

@@ -117,12 +117,6 @@ Event Change(const std::string& action, const std::string& resource, int64_t t,
 
 class ViewsTest : public StoreFixture {
  protected:
-  std::vector<uint64_t> Add(std::vector<Event> events) {
-    EXPECT_TRUE(store_->Append(&events, {}, nullptr).ok());
-    std::vector<uint64_t> ids;
-    for (const Event& e : events) ids.push_back(e.id);
-    return ids;
-  }
   // Stores `events` one batch per event, in the order given by `order`;
   // returns the ids by the events' index in `events`.
   std::vector<uint64_t> AddInOrder(const std::vector<Event>& events,
@@ -130,11 +124,6 @@ class ViewsTest : public StoreFixture {
     std::vector<uint64_t> ids(events.size());
     for (size_t i : order) ids[i] = Add({events[i]})[0];
     return ids;
-  }
-  std::vector<Event> Find(const Filter& f = {}, size_t limit = 0) {
-    auto r = FindEvents(*store_, f, limit);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : std::vector<Event>{};
   }
   std::map<std::string, uint64_t> Count(const Filter& f = {}, GroupBy g = GroupBy::kUser,
                                         std::optional<int64_t> window = {}) {
