@@ -116,8 +116,12 @@ void ForwardMerger::Add(const Event& e) {
 
 void ForwardMerger::Finish() { Flush(INT64_MAX); }
 
+bool IsTaskEvent(const Event& e) {
+  return e.source == "tasks" || (e.source == "clusterlog" && e.detail.rfind("UPID:", 0) == 0);
+}
+
 bool CanStartTask(const Event& r, const Event& t) {
-  if (r.source != "pveproxy" || t.source != "tasks") return false;
+  if (r.source != "pveproxy" || !IsTaskEvent(t)) return false;
   if (r.result == Outcome::kFailure || (!r.status.empty() && r.status[0] == '3')) return false;
   if (r.user.empty() || r.user != t.user) return false;
   if (r.time_us < t.time_us - kTaskRequestBeforeUs || r.time_us > t.time_us + kTaskRequestAfterUs)
@@ -262,8 +266,7 @@ std::vector<std::string> CandidateRequestActions(const Event& change) {
 }
 
 bool CanHaveMadeChange(const Event& r, const Event& c) {
-  if (r.source == kConfigChangeSourceName || r.source == "tasks" || r.source == "auth")
-    return false;
+  if (r.source == kConfigChangeSourceName || IsTaskEvent(r) || r.source == "auth") return false;
   if (r.result == Outcome::kFailure || VerbOf(r.action) == "read") return false;
   if (r.time_us < c.time_us - kChangeRequestBeforeUs ||
       r.time_us > c.time_us + kChangeRequestAfterUs)
@@ -474,7 +477,7 @@ void ActionJoiner::Advance(int64_t now_us) {
 void ActionJoiner::Add(Event&& e) {
   Advance(e.time_us);
   Kind kind = kPlain;
-  if (e.source == "tasks") {
+  if (IsTaskEvent(e)) {
     kind = kTask;
     // The same UPID in tasks/active and tasks/index (or in several
     // snapshots of active): one task, with the final status. All copies

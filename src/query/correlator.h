@@ -86,8 +86,13 @@ std::string_view RequestPathNode(const Event& e);
 // [a.time - kForwardEarlierUs, a.time + kForwardLaterUs].
 bool IsForwardedCopy(const Event& a, const Event& b);
 
-// True when access.log request `r` can have started task `t` (source
-// "tasks"): r did not fail and is not a redirect (status not 3xx/4xx/5xx);
+// A task line: from the task index or tasks/active (source "tasks"), or the
+// cluster log's "starting task UPID" / "end task UPID" (source
+// "clusterlog", detail the UPID); all name the task by its UPID.
+bool IsTaskEvent(const Event& e);
+
+// True when access.log request `r` can have started task `t`
+// (IsTaskEvent): r did not fail and is not a redirect (status not 3xx/4xx/5xx);
 // the node that executed r (the one its path names, else the one that
 // logged it) is t's node; same non-empty user (or token); the taxonomy
 // allows it (RequestCanStartTask in core/actions.h); r.time in

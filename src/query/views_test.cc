@@ -762,3 +762,41 @@ TEST_F(ViewsTest, LookAlikeSuccessPairsAreNotJoined) {
 
 }  // namespace
 }  // namespace pveaudit
+
+namespace pveaudit {
+namespace {
+
+// The cluster log's "starting task" / "end task" lines as the clusterlog
+// parser stores them: task events with source "clusterlog".
+Event ClusterLogTask(Event task) {
+  task.source = "clusterlog";
+  task.origin = "clusterlog.json";
+  return task;
+}
+
+// Regression: a task imported from the cluster log (its start and end
+// lines) and from the task index was three events, and the cluster log's
+// lines never took the request's address. Look-alike: another task of the
+// same second (other pid, other user) stays its own event.
+TEST_F(ViewsTest, ClusterLogTaskLinesAndTheIndexAreOneTask) {
+  const std::vector<Event> parts = {
+      Req(kT0, "alice@pve", "192.0.2.10", "POST", "/nodes/pve1/qemu/100/status/start"),
+      ClusterLogTask(Task(kT0, "alice@pve", "qmstart", "100", "running")),
+      ClusterLogTask(Task(kT0, "alice@pve", "qmstart", "100", "OK")),
+      Task(kT0, "alice@pve", "qmstart", "100", "OK"),
+      ClusterLogTask(Task(kT0, "bob@pve", "qmstart", "100", "OK", "pve1", "00001A2C")),
+  };
+  for (const auto& order : {std::vector<size_t>{0, 1, 2, 3, 4}, std::vector<size_t>{4, 3, 2, 1, 0},
+                            std::vector<size_t>{3, 1, 4, 0, 2}}) {
+    SCOPED_TRACE(::testing::PrintToString(order));
+    Reset();
+    AddInOrder(parts, order);
+    std::vector<std::string> rows = Rows(Find());  // same time: order by id, so by import
+    std::sort(rows.begin(), rows.end());
+    EXPECT_EQ(rows, (std::vector<std::string>{"vm:start /vms/100 - bob@pve success",
+                                              "vm:start /vms/100 192.0.2.10 alice@pve success"}));
+  }
+}
+
+}  // namespace
+}  // namespace pveaudit
