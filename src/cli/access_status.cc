@@ -146,9 +146,12 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
     }
     std::string out = RenderTable(t, env.format);
     std::fwrite(out.data(), 1, out.size(), stdout);
-    std::printf(
-        "\npveauditd: %s (%s)%s\n", ds.state.c_str(), ds.detail.c_str(),
-        ds.state == "running" && !daemon.value("healthy", true) ? " (store errors: retrying)" : "");
+    std::printf("\npveauditd: %s (%s)%s\n", ds.state.c_str(), ds.detail.c_str(),
+                ds.state != "running"            ? ""
+                : !daemon.value("healthy", true) ? " (store errors: retrying)"
+                : !daemon.value("caught_up", true)
+                    ? " (catching up: its sources are being read a first time)"
+                    : "");
     if (daemon.is_object()) {
       if (ds.state != "running") std::printf("as last seen:\n");
       Table s;

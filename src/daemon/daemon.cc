@@ -249,6 +249,9 @@ class Lane {
     if (thread_.joinable()) thread_.join();
   }
   bool failing() const { return failing_; }
+  // Every source of the lane has been polled once since the lane started
+  // (the start-up catch-up and the access-control baseline are done).
+  bool first_round_done() const { return rounds_ > 0; }
   // Set when a store error met on_store_error = "exit".
   bool fatal() const { return fatal_; }
   std::vector<nlohmann::json> States() const {
@@ -282,6 +285,7 @@ class Lane {
         }
       }
       if (!error) caught_up = true;
+      ++rounds_;
       if (error != failing_) {
         if (!error) Log("info", name_ + ": recovered; ingest resumed from the stored cursors");
         failing_ = error;
@@ -296,6 +300,7 @@ class Lane {
   mutable std::mutex mu_;
   std::vector<nlohmann::json> states_;  // guarded by mu_
   std::atomic<bool> stop_{false}, failing_{false}, fatal_{false};
+  std::atomic<uint64_t> rounds_{0};
   std::thread thread_;
 };
 
@@ -397,6 +402,7 @@ int Daemon::Run() {
   lanes.Start(store);
 
   int64_t last_status = 0;
+  bool last_caught_up = false;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
   int rc = 0;
   while (!g_stop) {
@@ -421,23 +427,27 @@ int Daemon::Run() {
         }
       }
     }
-    bool fatal = false, failing = false;
+    bool fatal = false, failing = false, caught_up = true;
     for (auto& l : lanes.lanes) {
       fatal |= l->fatal();
       failing |= l->failing();
+      caught_up &= l->first_round_done();
     }
     if (fatal) {
       rc = 1;
       break;
     }
     int64_t now = NowUs();
-    if (now - last_status >= 1000000) {
+    // Published every second, and at once when the first rounds are done.
+    if (now - last_status >= 1000000 || caught_up != last_caught_up) {
+      last_caught_up = caught_up;
       int64_t last_status_prev = last_status;
       last_status = now;
       nlohmann::json j;
       j["pid"] = getpid();
       j["updated"] = FormatRfc3339Utc(now);
       j["healthy"] = !failing;
+      j["caught_up"] = caught_up;
       double secs = last_status_prev ? double(now - last_status_prev) / 1e6 : 0;
       for (auto& l : lanes.lanes) {
         for (nlohmann::json o : l->States()) {

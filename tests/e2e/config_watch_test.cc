@@ -83,8 +83,11 @@ class ConfigWatchTest : public E2eTest {
                       Env());
     ASSERT_GT(pid_, 0);
   }
-  // Waits until the daemon published its status once (its first loop,
-  // including the config baseline, is done).
+  // Waits until the daemon says it has caught up: every lane polled its
+  // sources once, so the access-control baseline is stored. Regression: this
+  // waited for any status, published before the baseline, and a SIGKILL
+  // right after it left no baseline; the next start took one that already
+  // held the change written meanwhile, and that change was never reported.
   void WaitForDaemon() {
     auto until = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < until) {
@@ -92,12 +95,12 @@ class ConfigWatchTest : public E2eTest {
       if (r.code == 0) {
         auto j = nlohmann::json::parse(r.out, nullptr, false);
         if (j.is_object() && j.contains("daemon") && j["daemon"].is_object() &&
-            j["daemon"].value("pid", -1) == pid_)
+            j["daemon"].value("pid", -1) == pid_ && j["daemon"].value("caught_up", false))
           return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    FAIL() << "pveauditd did not publish its status";
+    FAIL() << "pveauditd did not say it has caught up";
   }
   int StopDaemon(int sig = SIGTERM) { return StopProcess(&pid_, sig); }
   // The stored change events (source pve-config), oldest first.
