@@ -119,6 +119,26 @@ class EventStore {
   virtual Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
                           const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) = 0;
 
+  // For consumers (alert engine, exporters) that follow the store as it
+  // grows: calls `fn` for events with id > `after_id` in id order (the order
+  // they were stored, not their time), at most `limit` of them (0 = no
+  // limit), with the fields in `fields` filled. `fn` returns false to stop.
+  virtual Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
+                           const std::function<bool(const Event&)>& fn) = 0;
+
+  // A consumer's durable position: the id of the last event it is done
+  // with. GetConsumer: nullopt when the consumer has none yet. PutConsumer
+  // returns once the position is durable. ListConsumers: every consumer,
+  // by name.
+  struct ConsumerPosition {
+    std::string name;
+    uint64_t last_id = 0;
+    int64_t updated_us = 0;
+  };
+  virtual Result<std::optional<uint64_t>> GetConsumer(const std::string& name) = 0;
+  virtual Status PutConsumer(const std::string& name, uint64_t last_id) = 0;
+  virtual Result<std::vector<ConsumerPosition>> ListConsumers() = 0;
+
   // Recomputes the hash chain over every stored event and compares it with
   // the stored per-event hashes, block heads and the chain head record.
   // `progress` (may be empty) gets (events checked, total).

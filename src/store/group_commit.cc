@@ -166,6 +166,27 @@ Result<StoreInfo> GroupCommitStore::Info() {
   return base_.Info();
 }
 
+Status GroupCommitStore::ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
+                                   const std::function<bool(const Event&)>& fn) {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.ScanAfter(after_id, limit, fields, fn);
+}
+
+Result<std::optional<uint64_t>> GroupCommitStore::GetConsumer(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.GetConsumer(name);
+}
+
+Status GroupCommitStore::PutConsumer(const std::string& name, uint64_t last_id) {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.PutConsumer(name, last_id);
+}
+
+Result<std::vector<EventStore::ConsumerPosition>> GroupCommitStore::ListConsumers() {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.ListConsumers();
+}
+
 Status GroupCommitStore::PutSetting(const std::string& key, const std::string& value,
                                     const std::string& changed_by) {
   std::lock_guard<std::recursive_mutex> l(base_mu_);

@@ -78,6 +78,11 @@ class GroupCommitStore final : public EventStore {
               const std::function<bool(const Event&)>& fn) override;
   Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
                   const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override;
+  Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
+                   const std::function<bool(const Event&)>& fn) override;
+  Result<std::optional<uint64_t>> GetConsumer(const std::string& name) override;
+  Status PutConsumer(const std::string& name, uint64_t last_id) override;
+  Result<std::vector<ConsumerPosition>> ListConsumers() override;
   Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& progress) override;
   Result<StoreInfo> Info() override;
   Status PutSetting(const std::string& key, const std::string& value,

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS blocks(id INTEGER PRIMARY KEY, first_id INTEGER NOT N
   last_id INTEGER NOT NULL, n INTEGER NOT NULL, t_min INTEGER NOT NULL, t_max INTEGER NOT NULL,
   failures INTEGER NOT NULL, head BLOB NOT NULL, summary BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_tmax ON blocks(t_max);
+CREATE INDEX IF NOT EXISTS blocks_last ON blocks(last_id);
 CREATE TABLE IF NOT EXISTS block_cols(key INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chain_head(id INTEGER PRIMARY KEY CHECK (id = 1),
   last_id INTEGER NOT NULL, hash BLOB NOT NULL, updated INTEGER NOT NULL);
@@ -901,6 +902,84 @@ class SqliteStore final : public EventStore {
       }
     }
     return Status::OK();
+  }
+
+  Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
+                   const std::function<bool(const Event&)>& fn) override {
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status st = ScanAfterInTxn(after_id, limit, fields, fn);
+    (void)db_.Exec("COMMIT");
+    return st;
+  }
+
+  Status ScanAfterInTxn(uint64_t after_id, size_t limit, uint32_t fields,
+                        const std::function<bool(const Event&)>& fn) {
+    PVEAUDIT_RETURN_IF_ERROR(RefreshReaderCaches());
+    for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
+      if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
+    const Filter all;
+    Plan plan;
+    PVEAUDIT_RETURN_IF_ERROR(MakePlan(all, &plan));
+    // Blocks hold consecutive ids (a block is sealed before the next one
+    // starts), so walking them by first_id visits ids in order.
+    auto s = db_.Prepare(
+        "SELECT id,first_id,last_id,n,t_min,t_max,failures,summary FROM blocks"
+        " WHERE last_id > ?1 ORDER BY first_id");
+    if (!s.ok()) return s.status();
+    s->Bind(1, int64_t(after_id));
+    std::vector<BlockMeta> blocks;
+    while (s->Step()) {
+      BlockMeta b;
+      b.id = s->Int(0);
+      b.first_id = uint64_t(s->Int(1));
+      b.last_id = uint64_t(s->Int(2));
+      b.n = uint32_t(s->Int(3));
+      b.t_min = s->Int(4);
+      b.t_max = s->Int(5);
+      b.failures = uint32_t(s->Int(6));
+      b.summary = std::string(s->Text(7));
+      blocks.push_back(std::move(b));
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    size_t emitted = 0;
+    std::vector<Row> rows;
+    Event e;
+    for (const BlockMeta& b : blocks) {
+      PVEAUDIT_RETURN_IF_ERROR(MatchBlock(b, all, plan, fields, &rows));
+      std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.id < y.id; });
+      for (const Row& r : rows) {
+        if (r.id <= after_id) continue;
+        PVEAUDIT_RETURN_IF_ERROR(ToEvent(r, fields, &e));
+        if (!fn(e)) return Status::OK();
+        if (limit && ++emitted >= limit) return Status::OK();
+      }
+    }
+    return Status::OK();
+  }
+
+  Result<std::optional<uint64_t>> GetConsumer(const std::string& name) override {
+    auto s = db_.Prepare("SELECT last_id FROM consumers WHERE name=?");
+    if (!s.ok()) return s.status();
+    s->Bind(1, name);
+    if (s->Step()) return std::optional<uint64_t>(uint64_t(s->Int(0)));
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return std::optional<uint64_t>();
+  }
+
+  Status PutConsumer(const std::string& name, uint64_t last_id) override {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    auto s = db_.Prepare("INSERT OR REPLACE INTO consumers(name,last_id,updated) VALUES(?,?,?)");
+    if (!s.ok()) return s.status();
+    return s->Bind(1, name).Bind(2, int64_t(last_id)).Bind(3, NowUs()).Run();
+  }
+
+  Result<std::vector<ConsumerPosition>> ListConsumers() override {
+    auto s = db_.Prepare("SELECT name,last_id,updated FROM consumers ORDER BY name");
+    if (!s.ok()) return s.status();
+    std::vector<ConsumerPosition> out;
+    while (s->Step()) out.push_back({std::string(s->Text(0)), uint64_t(s->Int(1)), s->Int(2)});
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return out;
   }
 
   // ------------------------------------------------------------- verifying

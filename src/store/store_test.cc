@@ -116,6 +116,61 @@ TYPED_TEST(StoreContractTest, AppendAssignsIdsAndRoundTripsEveryField) {
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], want[i]) << i;
 }
 
+// Consumers follow the store in the order events were stored: a late
+// batch with older times comes after, not before, what was stored earlier.
+TYPED_TEST(StoreContractTest, ScanAfterVisitsIdsInStoredOrderFromACursor) {
+  auto s = this->Open(/*block=*/4);
+  std::vector<Event> a, b;
+  for (int i = 0; i < 7; ++i) a.push_back(Ev(kT0 + 100 + i, "alice@pve", "vm:start", "/vms/100"));
+  for (int i = 0; i < 6; ++i)
+    b.push_back(Ev(kT0 + i, i % 2 ? "bob@pve" : "carol@pve", "vm:stop", "/vms/101"));
+  ASSERT_TRUE(s->Append(&a, {}, nullptr).ok());
+  ASSERT_TRUE(s->Append(&b, {}, nullptr).ok());
+  auto after = [&](uint64_t id, size_t limit) {
+    std::vector<Event> out;
+    Status st = s->ScanAfter(id, limit, kFieldAll, [&](const Event& e) {
+      out.push_back(e);
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  };
+  std::vector<Event> all = after(0, 0);
+  ASSERT_EQ(all.size(), 13u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].id, i + 1);
+  EXPECT_EQ(all[7].user, "carol@pve");  // the first event of the late batch, fields filled
+  EXPECT_EQ(all[7].time_us, kT0 * 1000000);
+  EXPECT_EQ(all[7].action, "vm:stop");
+  std::vector<Event> part = after(5, 4);
+  ASSERT_EQ(part.size(), 4u);
+  EXPECT_EQ(this->Ids(part), (std::vector<uint64_t>{6, 7, 8, 9}));
+  EXPECT_TRUE(after(13, 0).empty());
+}
+
+TYPED_TEST(StoreContractTest, ConsumerPositionsAreKeptAcrossReopen) {
+  {
+    auto s = this->Open();
+    auto none = s->GetConsumer("export:siem");
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->has_value());
+    ASSERT_TRUE(s->PutConsumer("export:siem", 42).ok());
+    ASSERT_TRUE(s->PutConsumer("alert", 7).ok());
+    ASSERT_TRUE(s->PutConsumer("export:siem", 43).ok());
+  }
+  auto s = this->Open();
+  auto got = s->GetConsumer("export:siem");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, 43u);
+  auto list = s->ListConsumers();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "alert");
+  EXPECT_EQ((*list)[0].last_id, 7u);
+  EXPECT_EQ((*list)[1].name, "export:siem");
+  EXPECT_GT((*list)[1].updated_us, 0);
+}
+
 TYPED_TEST(StoreContractTest, ScanIsInTimeOrderAcrossOverlappingBatches) {
   auto s = this->Open();
   std::vector<Event> a, b;
