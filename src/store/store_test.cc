@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/time_spec.h"
+#include "store/audited_setting.h"
 #include "store/block_codec.h"
 #include "store/event_store.h"
 #include "store/group_commit.h"
@@ -169,6 +170,36 @@ TYPED_TEST(StoreContractTest, ConsumerPositionsAreKeptAcrossReopen) {
   EXPECT_EQ((*list)[0].last_id, 7u);
   EXPECT_EQ((*list)[1].name, "export:siem");
   EXPECT_GT((*list)[1].updated_us, 0);
+}
+
+// Who changed pveaudit's own configuration is evidence: the event is
+// stored with the actor, the before and after values, then the setting.
+TYPED_TEST(StoreContractTest, AuditedSettingRecordsWhoChangedWhatBeforeTheSetting) {
+  auto s = this->Open();
+  Actor actor{"root@pam", "", "sudo by alice"};
+  SettingChange c;
+  c.key = "export.syslog.siem";
+  c.before = "{\"enabled\":true}";
+  c.after = "{\"enabled\":false}";
+  c.action = "pveaudit:syslog-disable";
+  c.resource = "/pveaudit/syslog/siem";
+  c.summary = "syslog destination siem disabled";
+  c.node = "pve1";
+  uint64_t id = 0;
+  ASSERT_TRUE(PutAuditedSetting(*s, actor, c, &id).ok());
+  auto v = s->GetSetting("export.syslog.siem");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(**v, "{\"enabled\":false}");
+  auto all = this->All(*s);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id, id);
+  EXPECT_EQ(all[0].user, "root@pam");
+  EXPECT_EQ(all[0].action, "pveaudit:syslog-disable");
+  EXPECT_EQ(all[0].resource, "/pveaudit/syslog/siem");
+  EXPECT_EQ(all[0].source, "pveaudit");
+  EXPECT_EQ(all[0].detail,
+            "syslog destination siem disabled (sudo by alice); before: {\"enabled\":true}; "
+            "after: {\"enabled\":false}");
 }
 
 TYPED_TEST(StoreContractTest, ScanIsInTimeOrderAcrossOverlappingBatches) {
