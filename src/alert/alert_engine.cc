@@ -1,0 +1,518 @@
+#include "alert/alert_engine.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/actions.h"
+#include "query/correlator.h"
+#include "query/log_query.h"
+
+namespace pveaudit {
+namespace {
+
+// The kinds of lines the view joins (query/correlator.cc); the pairing
+// itself is decided by the view's own predicates (IsLoginRequest,
+// CanStartTask, IsForwardedCopy).
+bool IsFailedAuth(const Event& e) {
+  return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
+}
+bool IsFailedTicket(const Event& r) {
+  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
+         (r.status == "401" || (r.status == "200" && r.result == Outcome::kUnknown));
+}
+bool IsSuccessAuth(const Event& e) {
+  return e.source == "auth" && e.action == "login" && e.result == Outcome::kSuccess &&
+         e.ip.empty() && !e.node.empty();
+}
+bool IsGrantedTicket(const Event& r) {
+  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
+         !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
+         r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
+}
+bool InGrantWindow(const Event& a, const Event& r) {
+  return a.node == r.node && r.time_us >= a.time_us - kGrantRequestBeforeUs &&
+         r.time_us <= a.time_us + kGrantRequestAfterUs;
+}
+std::string_view Upid(const Event& e) {
+  std::string_view d = e.detail;
+  return d.substr(0, d.find(' '));
+}
+
+bool IsPrivilegeChange(const Event& e) {
+  if (e.source != kConfigChangeSourceName) return false;
+  std::string_view obj = std::string_view(e.action).substr(0, e.action.find(':'));
+  for (std::string_view o : {"acl", "user", "group", "role", "token", "tfa", "realm"})
+    if (obj == o) return true;
+  return false;
+}
+
+std::string Signature(const AlertRule& r) {
+  AlertRule s = r;
+  s.enabled = true;
+  s.notify.clear();
+  s.created_by.clear();
+  return AlertRuleToJson(s);
+}
+
+std::string JoinIds(const std::vector<uint64_t>& ids) {
+  std::string s;
+  for (uint64_t id : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(id);
+  }
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- pairer
+
+std::vector<uint64_t>* ActionPairer::Bucket(const std::string& key) {
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return nullptr;
+  auto& v = it->second;
+  // Sequence numbers of pruned lines are dropped lazily.
+  size_t stale = 0;
+  while (stale < v.size() && v[stale] < first_seq_) ++stale;
+  v.erase(v.begin(), v.begin() + int64_t(stale));
+  if (v.empty()) {
+    buckets_.erase(it);
+    return nullptr;
+  }
+  return &v;
+}
+
+ActionPairer::Result ActionPairer::Add(const Event& e) {
+  Result res;
+  res.action_id = e.id;
+  newest_us_ = std::max(newest_us_, e.time_us);
+  Prune();
+  const bool failed_auth = IsFailedAuth(e), failed_ticket = IsFailedTicket(e);
+  const bool ok_auth = IsSuccessAuth(e), ok_ticket = IsGrantedTicket(e);
+  const bool task = IsTaskEvent(e);
+  const bool request = e.source == "pveproxy";
+  const bool login = failed_auth || failed_ticket || ok_auth || ok_ticket;
+  if (!login && !task && !request) return res;
+
+  std::vector<std::string> keys;  // the buckets this line joins
+  Slot* partner = nullptr;
+  bool mark = true;  // the partner takes no other line
+  // Oldest first: the earliest candidate wins, as in the view.
+  auto scan = [&](const std::string& key, auto&& pred) {
+    keys.push_back(key);
+    if (partner) return;
+    std::vector<uint64_t>* v = Bucket(key);
+    if (!v) return;
+    for (uint64_t seq : *v) {
+      Slot& s = pending_[seq - first_seq_];
+      if (pred(s)) {
+        partner = &s;
+        return;
+      }
+    }
+  };
+  if (login)
+    scan("L" + e.node, [&](Slot& s) {
+      if (s.paired) return false;
+      if (failed_auth && IsLoginRequest(e, s.e)) return true;
+      if (failed_ticket && IsLoginRequest(s.e, e)) return true;
+      if (ok_auth && IsGrantedTicket(s.e) && InGrantWindow(e, s.e)) {
+        res.login_known = true;
+        res.login_user = e.user;
+        res.login_ip = s.e.ip;
+        res.login_time_us = e.time_us;
+        return true;
+      }
+      if (ok_ticket && IsSuccessAuth(s.e) && InGrantWindow(s.e, e)) {
+        res.login_known = true;
+        res.login_user = s.e.user;
+        res.login_ip = e.ip;
+        res.login_time_us = s.e.time_us;
+        return true;
+      }
+      return false;
+    });
+  if (task) {
+    scan("U" + std::string(Upid(e)), [&](Slot&) {
+      mark = false;  // another line of the same task: it may still take a request
+      return true;
+    });
+    scan("T" + e.node + "\n" + e.user,
+         [&](Slot& s) { return !s.paired && s.e.source == "pveproxy" && CanStartTask(s.e, e); });
+  } else if (request) {
+    std::string_view target = RequestPathNode(e);
+    std::string exec = target.empty() ? e.node : std::string(target);
+    scan("T" + exec + "\n" + e.user,
+         [&](Slot& s) { return !s.paired && IsTaskEvent(s.e) && CanStartTask(e, s.e); });
+    scan("F" + e.detail, [&](Slot& s) {
+      return !s.paired && s.e.source == "pveproxy" &&
+             (IsForwardedCopy(s.e, e) || IsForwardedCopy(e, s.e));
+    });
+  }
+  Slot slot;
+  slot.e = e;
+  slot.e.session.clear();
+  slot.e.origin.clear();
+  slot.action_id = e.id;
+  if (partner) {
+    res.action_id = partner->action_id;
+    slot.action_id = partner->action_id;
+    if (mark) {
+      partner->paired = true;
+      slot.paired = true;
+    }
+  }
+  const uint64_t seq = first_seq_ + pending_.size();
+  pending_.push_back(std::move(slot));
+  for (const std::string& k : keys) buckets_[k].push_back(seq);
+  return res;
+}
+
+void ActionPairer::Prune() {
+  // Lines arrive roughly in time order (each source in order, sources a
+  // few seconds apart); beyond kPairHoldUs a line has found its partner.
+  // A flood of stale lines cannot grow the list without bound.
+  while (!pending_.empty() &&
+         (pending_.front().e.time_us < newest_us_ - kPairHoldUs || pending_.size() > 200000)) {
+    pending_.pop_front();
+    ++first_seq_;
+  }
+  // Now and then, drop the buckets of lines long gone.
+  if (++added_ % 8192 == 0)
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      auto& v = it->second;
+      if (v.empty() || v.back() < first_seq_)
+        it = buckets_.erase(it);
+      else
+        ++it;
+    }
+}
+
+// ---------------------------------------------------------------- engine
+
+void AlertEngine::SetRules(const AlertRuleSet& set) {
+  errors_.clear();
+  std::vector<RuleState> next;
+  for (const AlertRule& r : set.rules) {
+    if (!r.enabled) continue;
+    auto m = MakeRuleMatcher(r);
+    GroupBy g;
+    if (!m.ok()) {
+      errors_.push_back(m.status().message());
+      continue;
+    }
+    if (!ParseGroupBy(r.group_by, &g)) {
+      errors_.push_back("alert rule " + std::to_string(r.id) + ": invalid group_by '" + r.group_by +
+                        "'");
+      continue;
+    }
+    RuleState st;
+    st.rule = r;
+    st.matcher = *m;
+    st.signature = Signature(r);
+    // Keep the windows of an unchanged rule.
+    for (RuleState& old : rules_)
+      if (old.rule.id == r.id && old.signature == st.signature) {
+        st.groups = std::move(old.groups);
+        st.counted = std::move(old.counted);
+      }
+    if (auto it = loaded_.find(r.id); it != loaded_.end()) {
+      if (it->second.signature == st.signature) {
+        st.groups = std::move(it->second.groups);
+        st.counted = std::move(it->second.counted);
+      }
+      loaded_.erase(it);
+    }
+    next.push_back(std::move(st));
+  }
+  rules_ = std::move(next);
+}
+
+bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id,
+                        int64_t* fired_at) {
+  const AlertRule& rule = r.rule;
+  auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), time_us,
+                              [](int64_t t, const Entry& e) { return t < e.time_us; });
+  g.entries.insert(pos, Entry{time_us, action_id});
+  r.counted[action_id] = time_us;
+  // The windows (t'-W, t'] that hold the new event: the one ending at it
+  // and, for a late event, those ending at later events within W. The
+  // fullest decides; a window never holds events later than its end.
+  uint64_t best = 0;
+  int64_t best_end = time_us;
+  for (const Entry& end : g.entries) {
+    if (end.time_us < time_us || end.time_us >= time_us + rule.window_us) continue;
+    uint64_t c = 0;
+    for (const Entry& e : g.entries)
+      if (e.time_us > end.time_us - rule.window_us && e.time_us <= end.time_us) ++c;
+    if (c > best) {
+      best = c;
+      best_end = end.time_us;
+    }
+  }
+  // Only the newest N+1 matter for the decision (exactly N, or more).
+  if (g.entries.size() > rule.threshold + 1)
+    g.entries.erase(g.entries.begin(), g.entries.end() - int64_t(rule.threshold + 1));
+  if (best < rule.threshold) return false;
+  // Exactly N: just before this event the window held fewer than N, so the
+  // rule was armed (a new burst). More than N: the burst goes on; fire
+  // again only once the cooldown has passed since the last alert.
+  bool fire = best == rule.threshold ||
+              (g.last_fire_us != INT64_MIN && best_end - g.last_fire_us >= rule.cooldown_us);
+  if (!fire) return false;
+  g.last_fire_us = best_end;
+  *fired_at = best_end;
+  return true;
+}
+
+void AlertEngine::Prune(RuleState& r, int64_t now_us) {
+  const int64_t keep = std::max(r.rule.window_us, r.rule.cooldown_us);
+  for (auto it = r.groups.begin(); it != r.groups.end();) {
+    const Group& g = it->second;
+    int64_t newest = g.entries.empty() ? INT64_MIN : g.entries.back().time_us;
+    if (newest < now_us - keep - kPairHoldUs)
+      it = r.groups.erase(it);
+    else
+      ++it;
+  }
+  for (auto it = r.counted.begin(); it != r.counted.end();) {
+    if (it->second < now_us - 2 * kPairHoldUs)
+      it = r.counted.erase(it);
+    else
+      ++it;
+  }
+}
+
+Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Group& g,
+                             int64_t time_us, const std::string& what) const {
+  const AlertRule& rule = r.rule;
+  Event a;
+  a.time_us = time_us;
+  a.node = trigger.node;
+  a.user = rule.group_by == "ip" ? std::string() : trigger.user;
+  a.ip = trigger.ip;
+  a.action = std::string("alert:") + AlertTypeName(rule.type);
+  a.resource = "/pveaudit/alerts/" + std::to_string(rule.id);
+  a.result = Outcome::kUnknown;
+  a.status = "fired";
+  a.source = std::string(kAlertSource);
+  std::vector<uint64_t> ids;
+  for (const Entry& e : g.entries)
+    if (e.time_us > time_us - rule.window_us && e.time_us <= time_us) ids.push_back(e.action_id);
+  if (std::find(ids.begin(), ids.end(), trigger.id) == ids.end()) ids.push_back(trigger.id);
+  std::sort(ids.begin(), ids.end());
+  a.detail = "rule " + std::to_string(rule.id) + " " + AlertTypeName(rule.type) + ": " + what +
+             "; events " + JoinIds(ids);
+  a.origin = "pveauditd:alert";
+  return a;
+}
+
+void AlertEngine::Replay(const Event& e) {
+  if (e.source == kAlertSource || e.source == "pveaudit") return;
+  (void)pairer_.Add(e);
+}
+
+void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
+  if (e.source == kAlertSource || e.source == "pveaudit") return;
+  const ActionPairer::Result pr = pairer_.Add(e);
+  const bool second_line = pr.action_id != e.id;
+  if (++judged_ % 4096 == 0)
+    for (RuleState& r : rules_) Prune(r, pairer_.newest_us());
+
+  for (RuleState& r : rules_) {
+    const AlertRule& rule = r.rule;
+    if (e.id <= rule.from_id) continue;
+    // The other line of an action this rule already counted.
+    if (second_line && r.counted.count(pr.action_id)) continue;
+    GroupBy gb = GroupBy::kUser;
+    ParseGroupBy(rule.group_by, &gb);
+    // The group of `ev`; "" = not counted. A failed ticket request has no
+    // user yet: per user, its auth line counts the attempt.
+    auto group_of = [&](const Event& ev) -> std::string {
+      if (gb == GroupBy::kIp && ev.ip.empty()) return {};
+      if (gb == GroupBy::kUser && ev.user.empty() && IsFailedTicket(ev)) return {};
+      return GroupKey(ev, gb);
+    };
+    const std::string n = std::to_string(rule.threshold), w = FormatDuration(rule.window_us);
+    switch (rule.type) {
+      case AlertType::kFailedLogin: {
+        if (!IsFailedAuth(e) && !IsFailedTicket(e)) break;
+        if (!RuleMatches(r.matcher, e)) break;
+        std::string key = group_of(e);
+        if (key.empty()) break;
+        Group& g = r.groups[key];
+        int64_t at = 0;
+        if (Count(r, g, e.time_us, pr.action_id, &at))
+          alerts->push_back(
+              MakeAlert(r, e, g, at, n + " failed logins within " + w + " for " + key));
+        break;
+      }
+      case AlertType::kBruteForceSuccess: {
+        if (IsFailedAuth(e) || IsFailedTicket(e)) {
+          if (!RuleMatches(r.matcher, e)) break;
+          std::string key = group_of(e);
+          if (key.empty()) break;
+          Group& g = r.groups[key];
+          // Failures are counted, never fired on; only the success fires.
+          int64_t last = g.last_fire_us, at = 0;
+          Count(r, g, e.time_us, pr.action_id, &at);
+          g.last_fire_us = last;
+          break;
+        }
+        // Per user: pvedaemon's "successful auth" line; per address: the
+        // ticket request answered 200 through /api2/json.
+        bool success = gb == GroupBy::kIp ? IsGrantedTicket(e) && e.result == Outcome::kSuccess
+                                          : IsSuccessAuth(e);
+        if (!success) break;
+        RuleMatcher m = r.matcher;
+        if (e.ip.empty()) m.filter.ip.reset();  // the auth line names no address
+        if (!RuleMatches(m, e)) break;
+        std::string key = GroupKey(e, gb);
+        auto it = r.groups.find(key);
+        if (it == r.groups.end()) break;
+        Group& g = it->second;
+        uint64_t c = 0;
+        int64_t newest = INT64_MIN;
+        for (const Entry& x : g.entries)
+          if (x.time_us > e.time_us - rule.window_us && x.time_us <= e.time_us) {
+            ++c;
+            newest = std::max(newest, x.time_us);
+          }
+        // Once per burst: a later success fires again only after new
+        // failures.
+        if (c < rule.threshold || newest <= g.fired_newest_us) break;
+        g.fired_newest_us = newest;
+        g.last_fire_us = e.time_us;
+        r.counted[pr.action_id] = e.time_us;
+        alerts->push_back(MakeAlert(r, e, g, e.time_us,
+                                    "successful login for " + key + " after " + std::to_string(c) +
+                                        " failed logins within " + w));
+        break;
+      }
+      case AlertType::kActionRate:
+      case AlertType::kOffHours:
+      case AlertType::kPrivilegeChange: {
+        if (rule.type == AlertType::kPrivilegeChange && !IsPrivilegeChange(e)) break;
+        if (!RuleMatches(r.matcher, e)) break;
+        std::string key = group_of(e);
+        if (key.empty()) break;
+        Group& g = r.groups[key];
+        int64_t at = 0;
+        if (!Count(r, g, e.time_us, pr.action_id, &at)) break;
+        std::string what;
+        if (rule.type == AlertType::kActionRate)
+          what = n + " x " + rule.action + " within " + w + " by " + key;
+        else if (rule.type == AlertType::kOffHours)
+          what = e.action + " by " + key + " outside working hours (" + rule.start + "-" +
+                 rule.end + (rule.days.empty() ? std::string() : " " + rule.days) + ")";
+        else
+          what = e.action + " on " + e.resource;
+        alerts->push_back(MakeAlert(r, e, g, at, what));
+        break;
+      }
+      case AlertType::kNewIp: {
+        if (!pr.login_known || !seen_login_) break;
+        Event login = e;
+        login.user = pr.login_user;
+        login.ip = pr.login_ip;
+        login.time_us = pr.login_time_us;
+        login.action = "login";
+        if (!RuleMatches(r.matcher, login)) break;
+        // A user seen before, from another address only (a user's very
+        // first login is not "new": every login would be on a fresh
+        // install).
+        int seen = seen_login_(login.user, login.ip, login.time_us - rule.window_us, login.time_us);
+        if (seen != 1) break;
+        Group& g = r.groups[login.user + "\n" + login.ip];
+        g.entries.assign(1, Entry{login.time_us, pr.action_id});
+        g.last_fire_us = login.time_us;
+        r.counted[pr.action_id] = login.time_us;
+        alerts->push_back(MakeAlert(r, login, g, login.time_us,
+                                    "login of " + login.user + " from " + login.ip +
+                                        ", not seen for this user within " + w));
+        break;
+      }
+    }
+  }
+}
+
+std::string AlertEngine::SaveState() const {
+  nlohmann::json j;
+  j["v"] = 1;
+  j["rules"] = nlohmann::json::object();
+  for (const RuleState& r : rules_) {
+    nlohmann::json o;
+    o["sig"] = r.signature;
+    nlohmann::json groups = nlohmann::json::object();
+    for (const auto& [key, g] : r.groups) {
+      nlohmann::json entries = nlohmann::json::array();
+      for (const Entry& e : g.entries) entries.push_back({e.time_us, e.action_id});
+      groups[key] = {{"e", entries}, {"f", g.last_fire_us}, {"n", g.fired_newest_us}};
+    }
+    o["groups"] = std::move(groups);
+    nlohmann::json counted = nlohmann::json::array();
+    for (const auto& [id, t] : r.counted) counted.push_back({id, t});
+    o["counted"] = std::move(counted);
+    j["rules"][std::to_string(r.rule.id)] = std::move(o);
+  }
+  return j.dump();
+}
+
+Status AlertEngine::LoadState(std::string_view text) {
+  loaded_.clear();
+  if (text.empty()) return Status::OK();
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    for (auto it = j.at("rules").begin(); it != j.at("rules").end(); ++it) {
+      uint64_t id = std::stoull(it.key());
+      const auto& o = it.value();
+      Loaded l;
+      l.signature = o.at("sig").get<std::string>();
+      for (auto g = o.at("groups").begin(); g != o.at("groups").end(); ++g) {
+        Group group;
+        for (const auto& e : g.value().at("e"))
+          group.entries.push_back(Entry{e.at(0).get<int64_t>(), e.at(1).get<uint64_t>()});
+        group.last_fire_us = g.value().at("f").get<int64_t>();
+        group.fired_newest_us = g.value().at("n").get<int64_t>();
+        l.groups[g.key()] = std::move(group);
+      }
+      for (const auto& c : o.at("counted"))
+        l.counted[c.at(0).get<uint64_t>()] = c.at(1).get<int64_t>();
+      loaded_[id] = std::move(l);
+    }
+  } catch (const std::exception& e) {
+    loaded_.clear();
+    return Status::Corruption(std::string("alert engine state: ") + e.what());
+  }
+  return Status::OK();
+}
+
+uint64_t AlertRuleId(const Event& e) {
+  constexpr std::string_view kPrefix = "/pveaudit/alerts/";
+  if (e.source != kAlertSource || e.resource.rfind(kPrefix, 0) != 0) return 0;
+  std::string_view rest = std::string_view(e.resource).substr(kPrefix.size());
+  if (rest.empty() || rest.find_first_not_of("0123456789") != std::string_view::npos ||
+      rest.size() > 18)
+    return 0;
+  return std::stoull(std::string(rest));
+}
+
+std::vector<uint64_t> AlertTriggerIds(const Event& e) {
+  std::vector<uint64_t> ids;
+  size_t p = e.detail.rfind("; events ");
+  if (p == std::string::npos) return ids;
+  std::string_view s = std::string_view(e.detail).substr(p + 9);
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view part = s.substr(0, comma);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string_view::npos ||
+        part.size() > 18)
+      break;
+    ids.push_back(std::stoull(std::string(part)));
+    if (comma == std::string_view::npos) break;
+    s = s.substr(comma + 1);
+  }
+  return ids;
+}
+
+}  // namespace pveaudit

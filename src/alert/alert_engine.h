@@ -1,0 +1,161 @@
+// alert_engine.h
+// AlertEngine judges stored events, in the order they were stored, against
+// the alert rules (alert_rule.h) and returns the alerts that fire, as
+// events to append to the store (action "alert:<type>", source
+// "pveaudit-alert"). docs/alerts.md has the semantics: a window is
+// (t-W, t] on event time; a rule fires when the Nth matching action of a
+// group arrives and once per burst (again after the cooldown, or once the
+// window held fewer than N).
+//
+// One real action = one event (docs/correlation.md): the lines Proxmox
+// writes for one action (a failed login's auth line and its ticket request,
+// a task and the request that started it, a task's active and index lines,
+// the two copies of a forwarded request) count once, whichever of them is
+// stored first, using the view's own predicates (query/correlator.h). The
+// engine counts the first line at once instead of waiting for the view's
+// join window, so an alert fires as soon as the Nth attempt's first line is
+// stored.
+//
+// State: the windows are saved with SaveState into the engine's cursor and
+// committed in the same transaction as the alerts (daemon/alert_runner.h),
+// so a crash neither loses nor repeats an alert. Which line pairs with
+// which is rebuilt after a restart by feeding the events of the last
+// minutes again with Replay.
+// Thread safety: one thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "alert/alert_rule.h"
+#include "core/event.h"
+#include "core/status.h"
+
+namespace pveaudit {
+
+// How far back (event time) lines are kept to find the other line of the
+// same action; Replay must be given the events of this span before the
+// cursor's newest event time.
+constexpr int64_t kPairHoldUs = 60 * 1000000LL;
+
+// Finds the earlier stored line of the same action, if any.
+class ActionPairer {
+ public:
+  struct Result {
+    uint64_t action_id = 0;  // id of the action's first stored line (== e.id when it is new)
+    // A successful login whose address became known by this line (the
+    // auth line and its ticket request): user and ip of the login.
+    bool login_known = false;
+    std::string login_user, login_ip;
+    int64_t login_time_us = 0;
+  };
+  Result Add(const Event& e);
+  int64_t newest_us() const { return newest_us_; }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  struct Slot {
+    Event e;  // without session and origin
+    uint64_t action_id = 0;
+    bool paired = false;  // took its one partner line
+  };
+  // Candidates by what a partner must share: "L<node>" login lines,
+  // "T<node>\n<user>" tasks and requests, "U<upid>" task lines, "F<request
+  // line>" forwarded copies. Values: sequence numbers into pending_.
+  std::vector<uint64_t>* Bucket(const std::string& key);
+  void Prune();
+  std::deque<Slot> pending_;
+  uint64_t first_seq_ = 0;
+  std::unordered_map<std::string, std::vector<uint64_t>> buckets_;
+  uint64_t added_ = 0;
+  int64_t newest_us_ = INT64_MIN;
+};
+
+// A lookup in the store for new-ip: the successful logins of `user` at a
+// time in [from_us, before_us): 0 = none, 1 = some, none from `ip`, 2 = one
+// from `ip`.
+using SeenLoginFn = std::function<int(const std::string& user, const std::string& ip,
+                                      int64_t from_us, int64_t before_us)>;
+
+class AlertEngine {
+ public:
+  explicit AlertEngine(SeenLoginFn seen_login = nullptr) : seen_login_(std::move(seen_login)) {}
+
+  // Uses these rules from now on. The windows of rules that are still the
+  // same are kept; a rule that is new, changed, disabled or removed starts
+  // from empty windows. Invalid rules are skipped and listed by errors().
+  void SetRules(const AlertRuleSet& rules);
+  const std::vector<std::string>& errors() const { return errors_; }
+  size_t active_rules() const { return rules_.size(); }
+
+  // Judges the stored event `e` (events must come in id order); fired
+  // alerts are appended to `alerts`. Events from pveaudit itself (alerts,
+  // audit events of its own settings) are not judged.
+  void Add(const Event& e, std::vector<Event>* alerts);
+
+  // After LoadState: feeds events already judged (id <= the saved
+  // position), so the pairing of lines is as before the restart. Nothing
+  // is counted or fired.
+  void Replay(const Event& e);
+
+  // The windows as JSON, and back. LoadState before SetRules.
+  std::string SaveState() const;
+  Status LoadState(std::string_view json);
+  // The newest event time seen (for Replay's range); INT64_MIN when none.
+  int64_t newest_us() const { return pairer_.newest_us(); }
+
+ private:
+  struct Entry {
+    int64_t time_us;
+    uint64_t action_id;
+  };
+  struct Group {
+    std::vector<Entry> entries;  // in time order
+    int64_t last_fire_us = INT64_MIN;
+    int64_t fired_newest_us = INT64_MIN;  // newest entry at the last firing
+  };
+  struct RuleState {
+    AlertRule rule;
+    RuleMatcher matcher;
+    std::string signature;  // what must stay equal for the windows to be kept
+    std::map<std::string, Group> groups;
+    // Actions counted lately (id -> time): their other line is skipped.
+    std::unordered_map<uint64_t, int64_t> counted;
+  };
+  struct Loaded {
+    std::string signature;
+    std::map<std::string, Group> groups;
+    std::unordered_map<uint64_t, int64_t> counted;
+  };
+
+  // Counts action `action_id` at `time_us` in `g`; true when the rule
+  // fires, with the end of the window that reached the threshold in
+  // `fired_at`.
+  bool Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id, int64_t* fired_at);
+  void Prune(RuleState& r, int64_t now_us);
+  Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
+                  const std::string& what) const;
+
+  SeenLoginFn seen_login_;
+  ActionPairer pairer_;
+  std::vector<RuleState> rules_;
+  std::vector<std::string> errors_;
+  // Windows loaded by LoadState, by rule id, until SetRules claims them.
+  std::map<uint64_t, Loaded> loaded_;
+  uint64_t judged_ = 0;
+};
+
+// The rule id of an alert event ("/pveaudit/alerts/<id>"), 0 when `e` is
+// not one.
+uint64_t AlertRuleId(const Event& e);
+// The ids of the events that triggered alert `e` (from its detail).
+std::vector<uint64_t> AlertTriggerIds(const Event& e);
+
+}  // namespace pveaudit

@@ -1,0 +1,463 @@
+// The alert engine on hand-made event streams: every type fires and does
+// not fire, the window edges (N-1 events, events exactly W apart, late
+// arrival), once per burst and re-arming, the two lines of one failed login
+// counted once in either order, and a restart from the saved state.
+#include "alert/alert_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "core/time_spec.h"
+
+namespace pveaudit {
+namespace {
+
+constexpr int64_t kS = 1000000;
+constexpr int64_t kMin = 60 * kS;
+// 2025-01-08 (a Wednesday) 12:00:00 UTC.
+constexpr int64_t kNoon = 1736337600LL * kS;
+
+class AlertEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SetClusterTimeZone("UTC"); }
+
+  Event Base(int64_t t) {
+    Event e;
+    e.id = ++next_id_;
+    e.time_us = t;
+    e.node = "pve1";
+    return e;
+  }
+  // pvedaemon's "authentication failure; rhost=IP user=USER".
+  Event FailedAuth(int64_t t, const std::string& user, const std::string& ip) {
+    Event e = Base(t);
+    e.user = user;
+    e.ip = ip;
+    e.action = "login";
+    e.resource = "/access";
+    e.result = Outcome::kFailure;
+    e.source = "auth";
+    e.detail = "authentication failure";
+    return e;
+  }
+  // pveproxy's anonymous POST /access/ticket answered 401.
+  Event FailedTicket(int64_t t, const std::string& ip) {
+    Event e = Base(t);
+    e.ip = ip;
+    e.action = "access:ticket";
+    e.resource = "/access";
+    e.result = Outcome::kFailure;
+    e.status = "401";
+    e.source = "pveproxy";
+    e.detail = "POST /api2/json/access/ticket";
+    return e;
+  }
+  Event SuccessAuth(int64_t t, const std::string& user) {
+    Event e = Base(t);
+    e.user = user;
+    e.action = "login";
+    e.resource = "/access";
+    e.result = Outcome::kSuccess;
+    e.source = "auth";
+    e.detail = "successful auth for user '" + user + "'";
+    return e;
+  }
+  Event GrantedTicket(int64_t t, const std::string& ip) {
+    Event e = FailedTicket(t, ip);
+    e.result = Outcome::kSuccess;
+    e.status = "200";
+    return e;
+  }
+  Event CreateRequest(int64_t t, const std::string& user) {
+    Event e = Base(t);
+    e.user = user;
+    e.ip = "192.0.2.10";
+    e.action = "vm:create";
+    e.resource = "/vms";
+    e.result = Outcome::kSuccess;
+    e.status = "200";
+    e.source = "pveproxy";
+    e.detail = "POST /api2/json/nodes/pve1/qemu";
+    return e;
+  }
+  Event CreateTask(int64_t t, const std::string& user, int vmid) {
+    Event e = Base(t);
+    e.user = user;
+    e.action = "vm:create";
+    e.resource = "/vms/" + std::to_string(vmid);
+    e.result = Outcome::kSuccess;
+    e.status = "OK";
+    e.source = "tasks";
+    e.detail =
+        "UPID:pve1:00001A2B:0000ABCD:677E6F20:qmcreate:" + std::to_string(vmid) + ":" + user + ":";
+    return e;
+  }
+  Event Change(int64_t t, const std::string& action, const std::string& resource) {
+    Event e = Base(t);
+    e.action = action;
+    e.resource = resource;
+    e.result = Outcome::kSuccess;
+    e.source = "pve-config";
+    e.detail = "added: acl path=/ principal=mallory@pve role=Administrator propagate=1";
+    return e;
+  }
+
+  AlertRule Rule(AlertType t) {
+    AlertRule r = DefaultRule(t);
+    r.id = ++next_rule_;
+    return r;
+  }
+  void Use(std::vector<AlertRule> rules) {
+    AlertRuleSet set;
+    set.rules = std::move(rules);
+    set.next_id = next_rule_ + 1;
+    engine_.SetRules(set);
+    ASSERT_TRUE(engine_.errors().empty()) << engine_.errors().front();
+  }
+  // Feeds `events` in order; returns the alerts fired.
+  std::vector<Event> Feed(const std::vector<Event>& events) { return Feed(engine_, events); }
+  static std::vector<Event> Feed(AlertEngine& engine, const std::vector<Event>& events) {
+    std::vector<Event> alerts;
+    for (const Event& e : events) engine.Add(e, &alerts);
+    return alerts;
+  }
+
+  uint64_t next_id_ = 0, next_rule_ = 0;
+  AlertEngine engine_;
+};
+
+TEST_F(AlertEngineTest, FailedLoginFiresAtTheThirdAttemptOnlyOnce) {
+  Use({Rule(AlertType::kFailedLogin)});  // 3 within 15m per user
+  std::vector<Event> alerts = Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                                    FailedAuth(kNoon + kMin, "alice@pve", "203.0.113.5")});
+  EXPECT_TRUE(alerts.empty()) << "N-1 attempts must not fire";
+  alerts = Feed({FailedAuth(kNoon + 2 * kMin, "alice@pve", "203.0.113.6")});
+  ASSERT_EQ(alerts.size(), 1u);
+  const Event& a = alerts[0];
+  EXPECT_EQ(a.action, "alert:failed-login");
+  EXPECT_EQ(a.source, "pveaudit-alert");
+  EXPECT_EQ(a.user, "alice@pve");
+  EXPECT_EQ(a.time_us, kNoon + 2 * kMin);
+  EXPECT_EQ(AlertRuleId(a), 1u);
+  EXPECT_EQ(AlertTriggerIds(a), (std::vector<uint64_t>{1, 2, 3}));
+  // The 4th and 5th of the same burst: no new alert.
+  alerts = Feed({FailedAuth(kNoon + 3 * kMin, "alice@pve", "203.0.113.5"),
+                 FailedAuth(kNoon + 4 * kMin, "alice@pve", "203.0.113.5")});
+  EXPECT_TRUE(alerts.empty());
+  // Another user's attempts are another group.
+  alerts = Feed({FailedAuth(kNoon + 5 * kMin, "bob@pve", "203.0.113.5")});
+  EXPECT_TRUE(alerts.empty());
+}
+
+TEST_F(AlertEngineTest, WindowIsHalfOpen) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.threshold = 2;
+  r.window_us = 10 * kMin;
+  Use({r});
+  // Exactly W apart: the first lies outside (t-W, t].
+  EXPECT_TRUE(Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 10 * kMin, "alice@pve", "203.0.113.5")})
+                  .empty());
+  // 1 us less than W apart: both inside.
+  EXPECT_EQ(Feed({FailedAuth(kNoon + 30 * kMin, "alice@pve", "203.0.113.5"),
+                  FailedAuth(kNoon + 40 * kMin - 1, "alice@pve", "203.0.113.5")})
+                .size(),
+            1u);
+}
+
+TEST_F(AlertEngineTest, ReArmsWhenTheWindowHeldFewerThanNOrAfterTheCooldown) {
+  AlertRule r = Rule(AlertType::kFailedLogin);  // 3 within 15m, cooldown 15m
+  Use({r});
+  // One attempt a minute for 40 minutes: the window never holds fewer than
+  // 3, so the rule fires at minute 2 and then once per cooldown: 17 and 32.
+  std::vector<Event> events;
+  for (int m = 0; m < 40; ++m)
+    events.push_back(FailedAuth(kNoon + m * kMin, "eve@pve", "198.51.100.1"));
+  std::vector<Event> alerts = Feed(events);
+  ASSERT_EQ(alerts.size(), 3u);
+  EXPECT_EQ(alerts[0].time_us, kNoon + 2 * kMin);
+  EXPECT_EQ(alerts[1].time_us, kNoon + 17 * kMin);
+  EXPECT_EQ(alerts[2].time_us, kNoon + 32 * kMin);
+  // A pause longer than the window: the next 3 are a new burst.
+  int64_t t = kNoon + 60 * kMin;
+  alerts =
+      Feed({FailedAuth(t, "eve@pve", "198.51.100.1"), FailedAuth(t + kS, "eve@pve", "198.51.100.1"),
+            FailedAuth(t + 2 * kS, "eve@pve", "198.51.100.1")});
+  EXPECT_EQ(alerts.size(), 1u);
+}
+
+TEST_F(AlertEngineTest, LateEventsAreJudgedOnTheirOwnTime) {
+  Use({Rule(AlertType::kFailedLogin)});
+  // Two recent attempts, then one from an hour earlier (a rotated file read
+  // late): it is not in their window, nothing fires.
+  EXPECT_TRUE(Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + kMin, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon - 60 * kMin, "alice@pve", "203.0.113.5")})
+                  .empty());
+  // One that belongs between them completes the burst of three.
+  std::vector<Event> alerts = Feed({FailedAuth(kNoon + 30 * kS, "alice@pve", "203.0.113.5")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].time_us, kNoon + kMin) << "the window that reached 3 ends at the newest";
+}
+
+TEST_F(AlertEngineTest, AuthLineAndTicketRequestAreOneAttemptInEitherOrder) {
+  for (std::string group : {"user", "ip"}) {
+    for (bool requests_first : {false, true}) {
+      SCOPED_TRACE(group + (requests_first ? ", requests stored first" : ", auth lines first"));
+      AlertEngine engine;
+      AlertRule r = Rule(AlertType::kFailedLogin);
+      r.group_by = group;
+      AlertRuleSet set;
+      set.rules = {r};
+      engine.SetRules(set);
+      // Two attempts, each logged twice (auth line; 401 three seconds later).
+      std::vector<Event> auth, req;
+      for (int i = 0; i < 2; ++i) {
+        auth.push_back(FailedAuth(kNoon + i * 10 * kS, "alice@pve", "203.0.113.5"));
+        req.push_back(FailedTicket(kNoon + i * 10 * kS + 3 * kS, "203.0.113.5"));
+      }
+      std::vector<Event> order = requests_first ? req : auth;
+      order.insert(order.end(), (requests_first ? auth : req).begin(),
+                   (requests_first ? auth : req).end());
+      // Ids in stored order.
+      for (size_t i = 0; i < order.size(); ++i) order[i].id = 1000 * next_rule_ + i + 1;
+      EXPECT_TRUE(Feed(engine, order).empty()) << "4 lines of 2 attempts must not count as 3";
+      // The third attempt fires at its first line.
+      Event third = FailedAuth(kNoon + 30 * kS, "alice@pve", "203.0.113.5");
+      third.id = 1000 * next_rule_ + 10;
+      std::vector<Event> alerts = Feed(engine, {third});
+      ASSERT_EQ(alerts.size(), 1u);
+      Event third_req = FailedTicket(kNoon + 33 * kS, "203.0.113.5");
+      third_req.id = third.id + 1;
+      EXPECT_TRUE(Feed(engine, {third_req}).empty());
+      EXPECT_EQ(AlertTriggerIds(alerts[0]).size(), 3u);
+    }
+  }
+}
+
+TEST_F(AlertEngineTest, PerIpCountsAnonymousRequestsAlone) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.group_by = "ip";
+  Use({r});
+  // Only access.log is followed: three 401s from one address.
+  std::vector<Event> alerts =
+      Feed({FailedTicket(kNoon, "203.0.113.7"), FailedTicket(kNoon + 5 * kS, "203.0.113.7"),
+            FailedTicket(kNoon + 10 * kS, "203.0.113.7")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].ip, "203.0.113.7");
+  EXPECT_EQ(alerts[0].user, "");
+}
+
+TEST_F(AlertEngineTest, FiltersOfTheRule) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.ip = "203.0.113.0/24";
+  r.node = "pve1";
+  Use({r});
+  EXPECT_TRUE(Feed({FailedAuth(kNoon, "alice@pve", "198.51.100.1"),
+                    FailedAuth(kNoon + kS, "alice@pve", "198.51.100.1"),
+                    FailedAuth(kNoon + 2 * kS, "alice@pve", "198.51.100.1")})
+                  .empty());
+  EXPECT_EQ(Feed({FailedAuth(kNoon, "bob@pve", "203.0.113.1"),
+                  FailedAuth(kNoon + kS, "bob@pve", "203.0.113.2"),
+                  FailedAuth(kNoon + 2 * kS, "bob@pve", "203.0.113.3")})
+                .size(),
+            1u);
+}
+
+TEST_F(AlertEngineTest, RestartFromSavedStateNeitherLosesNorRepeats) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  std::vector<Event> stream;
+  for (int i = 0; i < 7; ++i)
+    stream.push_back(FailedAuth(kNoon + i * kS, "alice@pve", "203.0.113.5"));
+  for (int i = 0; i < 3; ++i)
+    stream.push_back(FailedAuth(kNoon + 20 * kMin + i * kS, "alice@pve", "203.0.113.5"));
+  AlertRuleSet set;
+  set.rules = {r};
+  AlertEngine whole;
+  whole.SetRules(set);
+  std::vector<Event> expected = Feed(whole, stream);
+  ASSERT_EQ(expected.size(), 2u);
+  // Stop after every possible event, save, and go on in a new engine.
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    SCOPED_TRACE("restart after event " + std::to_string(cut));
+    AlertEngine before;
+    before.SetRules(set);
+    std::vector<Event> got =
+        Feed(before, std::vector<Event>(stream.begin(), stream.begin() + int64_t(cut)));
+    AlertEngine after;
+    ASSERT_TRUE(after.LoadState(before.SaveState()).ok());
+    after.SetRules(set);
+    for (size_t i = 0; i < cut; ++i) after.Replay(stream[i]);
+    std::vector<Event> rest =
+        Feed(after, std::vector<Event>(stream.begin() + int64_t(cut), stream.end()));
+    got.insert(got.end(), rest.begin(), rest.end());
+    EXPECT_EQ(got, expected);
+  }
+}
+
+TEST_F(AlertEngineTest, ChangedRuleStartsAfreshUnchangedKeepsItsWindows) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  Use({r});
+  Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+        FailedAuth(kNoon + kS, "alice@pve", "203.0.113.5")});
+  Use({r});  // re-read, unchanged
+  EXPECT_EQ(Feed({FailedAuth(kNoon + 2 * kS, "alice@pve", "203.0.113.5")}).size(), 1u);
+  r.threshold = 4;
+  Use({r});
+  EXPECT_TRUE(Feed({FailedAuth(kNoon + 3 * kS, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 4 * kS, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 5 * kS, "alice@pve", "203.0.113.5")})
+                  .empty());
+  // Events stored before a rule was added are not judged by it.
+  AlertRule late = Rule(AlertType::kFailedLogin);
+  late.from_id = next_id_ + 2;
+  Use({late});
+  EXPECT_TRUE(Feed({FailedAuth(kNoon + 6 * kS, "carol@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 7 * kS, "carol@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 8 * kS, "carol@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + 9 * kS, "carol@pve", "203.0.113.5")})
+                  .empty());
+}
+
+TEST_F(AlertEngineTest, BruteForceSuccess) {
+  Use({Rule(AlertType::kBruteForceSuccess)});
+  // Two failures, then a success: not enough.
+  EXPECT_TRUE(Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                    FailedAuth(kNoon + kS, "alice@pve", "203.0.113.5"),
+                    SuccessAuth(kNoon + 2 * kS, "alice@pve")})
+                  .empty());
+  // Three failures, then a success: fires, on the success.
+  std::vector<Event> alerts = Feed({FailedAuth(kNoon + kMin, "bob@pve", "203.0.113.9"),
+                                    FailedAuth(kNoon + kMin + kS, "bob@pve", "203.0.113.9"),
+                                    FailedAuth(kNoon + kMin + 2 * kS, "bob@pve", "203.0.113.9")});
+  EXPECT_TRUE(alerts.empty()) << "failures alone never fire this rule";
+  Event ok = SuccessAuth(kNoon + kMin + 3 * kS, "bob@pve");
+  alerts = Feed({ok});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].action, "alert:brute-force-success");
+  EXPECT_EQ(alerts[0].user, "bob@pve");
+  EXPECT_EQ(AlertTriggerIds(alerts[0]).size(), 4u);
+  // A second success after the same failures: the same burst.
+  EXPECT_TRUE(Feed({SuccessAuth(kNoon + kMin + 30 * kS, "bob@pve")}).empty());
+}
+
+TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
+  AlertRule r = Rule(AlertType::kActionRate);
+  r.action = "vm:create";
+  r.threshold = 3;
+  r.window_us = 60 * kMin;
+  Use({r});
+  // Two VM creations: request and task each, in both orders.
+  EXPECT_TRUE(Feed({CreateRequest(kNoon + kS, "alice@pve"), CreateTask(kNoon, "alice@pve", 201),
+                    CreateTask(kNoon + kMin, "alice@pve", 202),
+                    CreateRequest(kNoon + kMin + kS, "alice@pve")})
+                  .empty());
+  std::vector<Event> alerts = Feed({CreateTask(kNoon + 2 * kMin, "alice@pve", 203)});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].action, "alert:action-rate");
+  EXPECT_TRUE(Feed({CreateRequest(kNoon + 2 * kMin + kS, "alice@pve")}).empty());
+  // The same task's index line after its active line: one task.
+  AlertEngine other;
+  AlertRuleSet set;
+  set.rules = {r};
+  other.SetRules(set);
+  Event active = CreateTask(kNoon, "bob@pve", 300);
+  Event index = active;
+  index.id = ++next_id_;
+  Event active2 = CreateTask(kNoon + kMin, "bob@pve", 301);
+  Event index2 = active2;
+  index2.id = ++next_id_;
+  EXPECT_TRUE(Feed(other, {active, index, active2, index2}).empty());
+}
+
+TEST_F(AlertEngineTest, OffHours) {
+  AlertRule r = Rule(AlertType::kOffHours);
+  r.start = "18:00";
+  r.end = "08:00";
+  r.days = "mon-fri";
+  Use({r});
+  // Wednesday noon: working hours.
+  EXPECT_TRUE(Feed({CreateRequest(kNoon, "alice@pve")}).empty());
+  // Wednesday 19:00: fires once; again 5 minutes later: the same burst.
+  std::vector<Event> alerts = Feed({CreateRequest(kNoon + 7 * 60 * kMin, "alice@pve")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].action, "alert:off-hours");
+  EXPECT_TRUE(Feed({CreateRequest(kNoon + 7 * 60 * kMin + 5 * kMin, "alice@pve")}).empty());
+  // Thursday 02:00 belongs to Wednesday's night: fires (another burst).
+  EXPECT_EQ(Feed({CreateRequest(kNoon + 14 * 60 * kMin, "alice@pve")}).size(), 1u);
+  // Saturday 20:00 (not mon-fri): nothing.
+  EXPECT_TRUE(
+      Feed({CreateRequest(kNoon + 3 * 24 * 60 * kMin + 8 * 60 * kMin, "alice@pve")}).empty());
+}
+
+TEST_F(AlertEngineTest, PrivilegeChange) {
+  Use({Rule(AlertType::kPrivilegeChange)});
+  EXPECT_TRUE(
+      Feed({CreateRequest(kNoon, "alice@pve"), Change(kNoon, "pool:modify", "/pool/dev")}).empty());
+  std::vector<Event> alerts =
+      Feed({Change(kNoon + kS, "acl:modify", "/"), Change(kNoon + 2 * kS, "acl:modify", "/")});
+  ASSERT_EQ(alerts.size(), 2u) << "every change is its own alert";
+  EXPECT_EQ(alerts[0].action, "alert:privilege-change");
+}
+
+TEST_F(AlertEngineTest, NewIp) {
+  int seen = 1;
+  std::string asked;
+  AlertEngine engine(
+      [&](const std::string& user, const std::string& ip, int64_t from, int64_t before) {
+        asked = user + " " + ip + " " + std::to_string((before - from) / kS);
+        return seen;
+      });
+  AlertRuleSet set;
+  set.rules = {Rule(AlertType::kNewIp)};
+  engine.SetRules(set);
+  std::vector<Event> alerts =
+      Feed(engine, {SuccessAuth(kNoon, "alice@pve"), GrantedTicket(kNoon + kS, "203.0.113.5")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(asked, "alice@pve 203.0.113.5 7776000");
+  EXPECT_EQ(alerts[0].user, "alice@pve");
+  EXPECT_EQ(alerts[0].ip, "203.0.113.5");
+  seen = 2;  // seen from that address before
+  EXPECT_TRUE(Feed(engine, {SuccessAuth(kNoon + kMin, "alice@pve"),
+                            GrantedTicket(kNoon + kMin, "203.0.113.5")})
+                  .empty());
+  seen = 0;  // the user's first login ever
+  EXPECT_TRUE(Feed(engine, {GrantedTicket(kNoon + 2 * kMin, "203.0.113.6"),
+                            SuccessAuth(kNoon + 2 * kMin, "bob@pve")})
+                  .empty());
+}
+
+TEST(AlertRuleTest, DurationsWeekdaysAndJson) {
+  int64_t us = 0;
+  EXPECT_TRUE(ParseDuration("15m", &us));
+  EXPECT_EQ(us, 15 * kMin);
+  EXPECT_TRUE(ParseDuration("90", &us));
+  EXPECT_EQ(us, 90 * kS);
+  for (const char* bad : {"15x", "", "m", "0", "-5m", "1.5h", "99999999999w"})
+    EXPECT_FALSE(ParseDuration(bad, &us)) << bad;
+  EXPECT_EQ(FormatDuration(15 * kMin), "15m");
+  EXPECT_EQ(FormatDuration(90 * kMin), "90m");
+  EXPECT_EQ(FormatDuration(2 * 3600 * kS), "2h");
+  uint8_t m = 0;
+  EXPECT_TRUE(ParseWeekdays("mon-fri", &m));
+  EXPECT_EQ(m, 0b0111110);
+  EXPECT_TRUE(ParseWeekdays("fri-mon", &m));
+  EXPECT_EQ(m, 0b1100011);
+  EXPECT_FALSE(ParseWeekdays("mon-funday", &m));
+  AlertRuleSet set;
+  set.next_id = 3;
+  AlertRule r = DefaultRule(AlertType::kOffHours);
+  r.id = 2;
+  r.start = "18:00";
+  r.end = "08:00";
+  r.ip = "10.0.0.0/8";
+  set.rules = {r};
+  auto back = AlertRuleSetFromJson(AlertRuleSetToJson(set));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->next_id, 3u);
+  ASSERT_EQ(back->rules.size(), 1u);
+  EXPECT_EQ(AlertRuleToJson(back->rules[0]), AlertRuleToJson(r));
+  EXPECT_FALSE(AlertRuleSetFromJson(R"({"next_id":1,"rules":[{"id":1,"type":"nope"}]})").ok());
+}
+
+}  // namespace
+}  // namespace pveaudit
