@@ -439,6 +439,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
 std::string AlertEngine::SaveState() const {
   nlohmann::json j;
   j["v"] = 1;
+  j["newest"] = pairer_.newest_us();
   j["rules"] = nlohmann::json::object();
   for (const RuleState& r : rules_) {
     nlohmann::json o;
@@ -463,6 +464,7 @@ Status AlertEngine::LoadState(std::string_view text) {
   if (text.empty()) return Status::OK();
   try {
     nlohmann::json j = nlohmann::json::parse(text);
+    loaded_newest_us_ = j.value("newest", INT64_MIN);
     for (auto it = j.at("rules").begin(); it != j.at("rules").end(); ++it) {
       uint64_t id = std::stoull(it.key());
       const auto& o = it.value();

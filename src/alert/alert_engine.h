@@ -108,8 +108,10 @@ class AlertEngine {
   // The windows as JSON, and back. LoadState before SetRules.
   std::string SaveState() const;
   Status LoadState(std::string_view json);
-  // The newest event time seen (for Replay's range); INT64_MIN when none.
+  // The newest event time seen, and the one saved in the state LoadState
+  // read (Replay's range starts kPairHoldUs before it); INT64_MIN: none.
   int64_t newest_us() const { return pairer_.newest_us(); }
+  int64_t loaded_newest_us() const { return loaded_newest_us_; }
 
  private:
   struct Entry {
@@ -150,6 +152,7 @@ class AlertEngine {
   // Windows loaded by LoadState, by rule id, until SetRules claims them.
   std::map<uint64_t, Loaded> loaded_;
   uint64_t judged_ = 0;
+  int64_t loaded_newest_us_ = INT64_MIN;
 };
 
 // The rule id of an alert event ("/pveaudit/alerts/<id>"), 0 when `e` is

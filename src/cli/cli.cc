@@ -157,6 +157,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessStatusCommand(access));
   add(AddAccessRejectedCommand(access));
   add(AddAccessSessionsCommand(access));
+  AddAccessAlertCommands(access, &commands);
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace pveaudit {
 
@@ -16,6 +18,10 @@ CommandRun AddAccessVerifyCommand(CLI::App* access);
 CommandRun AddAccessStatusCommand(CLI::App* access);
 CommandRun AddAccessRejectedCommand(CLI::App* access);
 CommandRun AddAccessSessionsCommand(CLI::App* access);
+// pveam access alert add|list|remove|enable|disable and pveam access alerts:
+// adds them and registers each runnable subcommand in `commands`.
+void AddAccessAlertCommands(CLI::App* access,
+                            std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/time_spec.h"
+#include "daemon/alert_runner.h"
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
@@ -400,6 +401,8 @@ int Daemon::Run() {
       opt_.config.tasks.path.empty() && !opt_.config.syslog_enabled && !JournalEnabled(opt_.config))
     Log("warning", "no log source is enabled; only access-control changes are followed");
   lanes.Start(store);
+  AlertRunner alert_runner(store, Log);  // docs/alerts.md
+  alert_runner.Start();
 
   int64_t last_status = 0;
   bool last_caught_up = false;
@@ -464,11 +467,13 @@ int Daemon::Run() {
                      {"batches", gs.calls},
                      {"events", gs.events},
                      {"failed", gs.failed}};
+      j["alerts"] = alert_runner.State();
       (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
     }
     Nap(50);
   }
   lanes.Stop();
+  alert_runner.Stop();
   Log("info", rc ? "stopped on a store error" : "stopped");
   return rc;
 }

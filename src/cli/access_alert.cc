@@ -1,0 +1,582 @@
+// pveam access alert add|list|remove|enable|disable and pveam access
+// alerts: the alert rules pveauditd applies (docs/alerts.md) and the
+// alerts it fired. Rules live in the store's settings (key "alert.rules"),
+// so every node's CLI sees the same ones; every change is recorded as an
+// audit event (store/audited_setting.h) before it is written.
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <optional>
+
+#include "alert/alert_engine.h"
+#include "alert/alert_rule.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "core/actions.h"
+#include "core/time_spec.h"
+#include "core/time_zone_name.h"
+#include "query/log_query.h"
+#include "store/audited_setting.h"
+
+namespace pveaudit {
+namespace {
+
+constexpr size_t kTextWidth = 80;
+
+template <typename Range>
+std::string Join(const Range& items, const char* sep) {
+  std::string s;
+  for (const auto& i : items) {
+    if (!s.empty()) s += sep;
+    s += i;
+  }
+  return s;
+}
+
+uint64_t ParseWhole(const std::string& flag, const std::string& v, uint64_t min) {
+  bool digits =
+      !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos;
+  uint64_t n = digits ? std::stoull(v) : 0;
+  if (!digits || n < min)
+    throw UsageError{"invalid value '" + v + "' for " + flag +
+                     ": expected a whole number >= " + std::to_string(min)};
+  return n;
+}
+
+int64_t ParseDurationArg(const std::string& flag, const std::string& v, bool zero_ok) {
+  int64_t us = 0;
+  if (zero_ok && (v == "0" || v == "0s" || v == "0m")) return 0;
+  if (!ParseDuration(v, &us))
+    throw UsageError{"invalid value '" + v + "' for " + flag +
+                     ": expected a duration such as 90s, 15m, 2h, 1d or 1w"};
+  return us;
+}
+
+std::string NodeName(const Env& env) {
+  if (!env.config.node.empty()) return env.config.node;
+  char h[256] = {};
+  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
+  std::string s = h;
+  if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
+  return s.empty() ? "localhost" : s;
+}
+
+// The stored rules and their text (nullopt: none stored yet).
+struct Loaded {
+  std::optional<std::string> text;
+  AlertRuleSet set;
+};
+
+Loaded LoadRules(EventStore& store) {
+  Loaded l;
+  auto t = store.GetSetting(std::string(kAlertRulesKey));
+  if (!t.ok()) {
+    std::cerr << "error: " << t.status().message() << "\n";
+    std::exit(kExitFailure);
+  }
+  l.text = *t;
+  auto set = AlertRuleSetFromJson(l.text.value_or(""));
+  if (!set.ok()) {
+    std::cerr << "error: " << set.status().message() << "\n";
+    std::exit(kExitFailure);
+  }
+  l.set = *set;
+  return l;
+}
+
+// Writes the rules, recorded as an audit event (who, before, after).
+void SaveRules(EventStore& store, const Env& env, const Loaded& before, const AlertRuleSet& after,
+               const std::string& action, uint64_t id, const std::string& summary) {
+  SettingChange c;
+  c.key = std::string(kAlertRulesKey);
+  c.before = before.text;
+  c.after = AlertRuleSetToJson(after);
+  c.action = action;
+  c.resource = "/pveaudit/alerts/" + std::to_string(id);
+  c.summary = summary;
+  c.node = NodeName(env);
+  Status st = PutAuditedSetting(store, LocalActor(), c);
+  if (!st.ok()) {
+    std::cerr << "error: cannot save the alert rules: " << st.message() << "\n";
+    std::exit(kExitFailure);
+  }
+}
+
+Table RulesTable(const std::vector<AlertRule>& rules, OutputFormat fmt) {
+  Table t;
+  const bool text = fmt == OutputFormat::kText;
+  if (text) {
+    // The description names the type, threshold, window and filters.
+    t.columns = {"id", "enabled", "rule"};
+    t.width = kTextWidth;
+  } else {
+    t.columns = {"id",     "type", "enabled", "threshold", "window",    "cooldown", "group_by",
+                 "notify", "user", "node",    "resource",  "ip",        "action",   "start",
+                 "end",    "days", "from_id", "created",   "created_by"};
+  }
+  for (const AlertRule& r : rules) {
+    std::string notify = Join(r.notify, ",");
+    if (text) {
+      t.rows.push_back({int64_t(r.id), std::string(r.enabled ? "yes" : "no"), DescribeRule(r)});
+    } else {
+      // Proxmox's API gives booleans as 0/1; durations are seconds.
+      t.rows.push_back(
+          {int64_t(r.id), std::string(AlertTypeName(r.type)), int64_t(r.enabled ? 1 : 0),
+           int64_t(r.threshold), int64_t(r.window_us / 1000000), int64_t(r.cooldown_us / 1000000),
+           r.group_by, notify, r.user, r.node, r.resource, r.ip, r.action, r.start, r.end, r.days,
+           int64_t(r.from_id), r.created_us ? FormatRfc3339Utc(r.created_us) : std::string(),
+           r.created_by});
+    }
+  }
+  return t;
+}
+
+int Print(const Table& t, OutputFormat fmt) {
+  std::string out = RenderTable(t, fmt);
+  std::cout << out;
+  return kExitOk;
+}
+
+// The rule named by a positional ID, or a usage error naming it.
+AlertRule* FindRule(AlertRuleSet& set, const std::string& arg) {
+  bool digits =
+      !arg.empty() && arg.size() < 19 && arg.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits)
+    throw UsageError{"invalid rule id '" + arg +
+                     "': expected a number from 'pveam access alert list'"};
+  uint64_t id = std::stoull(arg);
+  for (AlertRule& r : set.rules)
+    if (r.id == id) return &r;
+  throw UsageError{"no alert rule '" + arg + "' (see 'pveam access alert list')"};
+}
+
+struct AddOptions {
+  CommonOptions common;
+  std::string type, threshold, window, cooldown, group_by, notify;
+  std::string user, node, resource, ip, action, start, end, days;
+};
+
+AlertRule BuildRule(const AddOptions& o) {
+  AlertType type;
+  if (o.type.empty()) {
+    std::string all = Join(AlertTypeNames(), ", ");
+    throw UsageError{"--type is required: one of " + all};
+  }
+  if (!ParseAlertType(o.type, &type)) {
+    std::string all = Join(AlertTypeNames(), ", ");
+    std::string hint = DidYouMean(o.type, AlertTypeNames());
+    throw UsageError{"invalid value '" + o.type + "' for --type: expected " + all +
+                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)")};
+  }
+  AlertRule r = DefaultRule(type);
+  if (!o.threshold.empty()) r.threshold = ParseWhole("--threshold", o.threshold, 1);
+  if (!o.window.empty()) {
+    r.window_us = ParseDurationArg("--window", o.window, false);
+    // The cooldown follows the window unless given (one alert per window).
+    if (r.cooldown_us) r.cooldown_us = r.window_us;
+  }
+  if (!o.cooldown.empty()) r.cooldown_us = ParseDurationArg("--cooldown", o.cooldown, true);
+  if (!o.group_by.empty()) {
+    GroupBy g;
+    if (!ParseGroupBy(o.group_by, &g))
+      throw UsageError{"invalid value '" + o.group_by +
+                       "' for --group-by: expected user, ip, resource or action"};
+    const bool logins = type == AlertType::kFailedLogin || type == AlertType::kBruteForceSuccess;
+    if (logins && g != GroupBy::kUser && g != GroupBy::kIp)
+      throw UsageError{"invalid value '" + o.group_by + "' for --group-by with --type " + o.type +
+                       ": expected user or ip"};
+    if (type == AlertType::kNewIp && g != GroupBy::kUser)
+      throw UsageError{"invalid value '" + o.group_by +
+                       "' for --group-by with --type new-ip: it is always per user"};
+    r.group_by = o.group_by;
+  }
+  if (!o.notify.empty()) {
+    size_t pos = 0;
+    while (pos <= o.notify.size()) {
+      size_t comma = o.notify.find(',', pos);
+      if (comma == std::string::npos) comma = o.notify.size();
+      std::string n = o.notify.substr(pos, comma - pos);
+      if (n != "syslog" && n != "webhook")
+        throw UsageError{"invalid value '" + n +
+                         "' for --notify: expected syslog, webhook or both "
+                         "(syslog,webhook)"};
+      r.notify.push_back(n);
+      pos = comma + 1;
+    }
+  }
+  r.user = o.user;
+  r.node = o.node;
+  if (!o.resource.empty()) {
+    if (o.resource[0] != '/')
+      throw UsageError{"invalid value '" + o.resource +
+                       "' for --resource: expected an ACL path such as /vms/100"};
+    r.resource = o.resource;
+    while (r.resource.size() > 1 && r.resource.back() == '/') r.resource.pop_back();
+  }
+  if (!o.ip.empty()) {
+    IpRange range;
+    if (!ParseIpRange(o.ip, &range))
+      throw UsageError{"invalid value '" + o.ip +
+                       "' for --ip: expected an address or CIDR range such as 192.0.2.0/24"};
+    r.ip = o.ip;
+  }
+  if (!o.action.empty()) {
+    if (!IsKnownActionSpec(o.action)) {
+      std::vector<std::string> known = KnownActions();
+      for (std::string_view c : ActionClassNames()) known.emplace_back(c);
+      std::string hint = DidYouMean(o.action, known);
+      throw UsageError{
+          "invalid value '" + o.action + "' for --action: not a known action, object or class" +
+          (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; see docs/actions.md"};
+    }
+    r.action = o.action;
+  }
+  if (type == AlertType::kActionRate && r.action.empty())
+    throw UsageError{"--type action-rate needs --action (e.g. --action vm:create)"};
+  const bool off = type == AlertType::kOffHours;
+  if (!off && (!o.start.empty() || !o.end.empty() || !o.days.empty()))
+    throw UsageError{std::string(!o.start.empty() ? "--start"
+                                 : !o.end.empty() ? "--end"
+                                                  : "--days") +
+                     " is for --type off-hours only"};
+  if (off) {
+    if (o.start.empty() || o.end.empty())
+      throw UsageError{
+          "--type off-hours needs --start HH:MM and --end HH:MM (e.g. --start 18:00 "
+          "--end 08:00)"};
+    int secs[2];
+    const std::string* texts[2] = {&o.start, &o.end};
+    const char* flags[2] = {"--start", "--end"};
+    for (int i = 0; i < 2; ++i) {
+      auto t = ParseTimeSpec(*texts[i], NowUs());
+      if (!t.ok() || t->kind != TimeSpec::Kind::kTimeOfDay)
+        throw UsageError{"invalid value '" + *texts[i] + "' for " + flags[i] +
+                         ": expected a time of day HH:MM"};
+      secs[i] = t->seconds_of_day;
+    }
+    if (secs[0] == secs[1])
+      throw UsageError{"--start and --end are the same time of day; the window would be empty"};
+    r.start = o.start;
+    r.end = o.end;
+    if (!o.days.empty()) {
+      uint8_t mask;
+      if (!ParseWeekdays(o.days, &mask))
+        throw UsageError{"invalid value '" + o.days +
+                         "' for --days: expected days such as mon-fri or sat,sun"};
+      r.days = o.days;
+    }
+  }
+  return r;
+}
+
+constexpr const char* kTypesHelp =
+    "failed-login (N failed logins per user or address within W; default: 3 within 15m), "
+    "brute-force-success (a successful login after N failures within W), action-rate "
+    "(N actions matching --action within W), off-hours (any matching action between --start "
+    "and --end), privilege-change (a change of ACLs, users, groups, roles, tokens, realms or "
+    "TFA), new-ip (a login from an address not seen for that user within W, default 90d)";
+
+CommandRun AddAlertAdd(CLI::App* alert) {
+  auto o = std::make_shared<AddOptions>();
+  CLI::App* cmd = alert->add_subcommand("add", "Add an alert rule");
+  cmd->add_option("--type", o->type, kTypesHelp)->type_name("TYPE");
+  cmd->add_option("--threshold", o->threshold,
+                  "Fire at the Nth matching event within the window (default: 3 for logins, 10 "
+                  "for action-rate, 1 otherwise)")
+      ->type_name("N");
+  cmd->add_option("--window", o->window,
+                  "The window W, as 90s, 15m, 2h, 1d or 1w (default: 15m; 1h for action-rate; "
+                  "90d for new-ip)")
+      ->type_name("DURATION");
+  cmd->add_option("--cooldown", o->cooldown,
+                  "While a burst goes on, fire again only after this long (default: the window; "
+                  "0 for privilege-change)")
+      ->type_name("DURATION");
+  cmd->add_option("--group-by", o->group_by,
+                  "Count per user (default), ip, resource or action; failed-login and "
+                  "brute-force-success: user or ip")
+      ->type_name("KEY");
+  cmd->add_option("--notify", o->notify,
+                  "Also send the alert to these destinations: syslog, webhook (comma-separated); "
+                  "every alert is stored and exported by destinations that select alerts anyway")
+      ->type_name("LIST");
+  cmd->add_option("--user", o->user, "Only events of this user or API token")->type_name("USERID");
+  cmd->add_option("--node", o->node, "Only events from this node")->type_name("NODE");
+  cmd->add_option("--resource", o->resource, "Only events on this ACL path or below")
+      ->type_name("PATH");
+  cmd->add_option("--ip", o->ip, "Only events from this address or CIDR range")->type_name("ADDR");
+  cmd->add_option("--action", o->action,
+                  "Only this action, object or class (as pveam access log --action)")
+      ->type_name("ACTION");
+  cmd->add_option("--start", o->start, "off-hours: the daily window starts at HH:MM")
+      ->type_name("HH:MM");
+  cmd->add_option("--end", o->end, "off-hours: the daily window ends at HH:MM (exclusive)")
+      ->type_name("HH:MM");
+  cmd->add_option("--days", o->days,
+                  "off-hours: only on these days (mon-fri, sat,sun; a window past midnight "
+                  "belongs to the day it starts)")
+      ->type_name("DAYS");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+The rule applies to events stored from now on, in a running pveauditd within
+2 seconds (no restart). The change is recorded as an audit event
+(pveaudit:alert-add, who, before and after): see pveam access log --action
+pveaudit.
+
+Examples:
+  pveam access alert add --type failed-login       3 failures within 15 minutes
+  pveam access alert add --type failed-login --threshold 5 --window 10m \
+      --group-by ip
+  pveam access alert add --type brute-force-success
+  pveam access alert add --type action-rate --action vm:create --threshold 10 \
+      --window 1h
+  pveam access alert add --type off-hours --start 18:00 --end 08:00 \
+      --days mon-fri --action login
+  pveam access alert add --type privilege-change --resource /
+  pveam access alert add --type new-ip)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    AlertRule rule = BuildRule(*o);
+    auto store = OpenStoreOrDie(env, /*read_only=*/false);
+    Loaded before = LoadRules(*store);
+    AlertRuleSet after = before.set;
+    auto info = store->Info();
+    if (!info.ok()) {
+      std::cerr << "error: " << info.status().message() << "\n";
+      return kExitFailure;
+    }
+    rule.id = after.next_id++;
+    rule.from_id = info->last_id;
+    rule.created_us = NowUs();
+    Actor actor = LocalActor();
+    rule.created_by = actor.user;
+    after.rules.push_back(rule);
+    SaveRules(*store, env, before, after, "pveaudit:alert-add", rule.id,
+              "alert rule " + std::to_string(rule.id) + " added: " + DescribeRule(rule));
+    if (env.format == OutputFormat::kText) {
+      std::cout << "alert rule " << rule.id << " added: " << DescribeRule(rule) << "\n";
+      return kExitOk;
+    }
+    return Print(RulesTable({rule}, env.format), env.format);
+  };
+}
+
+CommandRun AddAlertList(CLI::App* alert) {
+  auto o = std::make_shared<CommonOptions>();
+  CLI::App* cmd = alert->add_subcommand("list", "List the alert rules");
+  AddCommonOptions(cmd, o.get(), true);
+  cmd->footer(R"(
+JSON gives one object per rule: id, type, enabled (1/0), threshold, window
+and cooldown (seconds), group_by, notify, the filters (user, node, resource,
+ip, action, start, end, days; "" when not set), from_id (the rule judges
+events stored after it), created and created_by.
+
+Example:
+  pveam access alert list --output-format json)");
+  return [o]() -> int {
+    Env env = ResolveEnv(*o);
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    Loaded l = LoadRules(*store);
+    if (l.set.rules.empty() && env.format == OutputFormat::kText) {
+      std::cerr << "no alert rules (add one with 'pveam access alert add --type failed-login')\n";
+      return kExitOk;
+    }
+    return Print(RulesTable(l.set.rules, env.format), env.format);
+  };
+}
+
+// remove, enable, disable: one rule by id.
+CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::string& what) {
+  struct Options {
+    CommonOptions common;
+    std::string id;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = alert->add_subcommand(verb, what);
+  cmd->add_option("id", o->id, "The rule's id (pveam access alert list)")
+      ->required()
+      ->type_name("ID");
+  AddCommonOptions(cmd, &o->common, false);
+  cmd->footer("\nRecorded as an audit event (pveaudit:alert-" + verb +
+              ", who, before and after).\n\nExample:\n  pveam access alert " + verb + " 1");
+  return [o, verb]() -> int {
+    Env env = ResolveEnv(o->common);
+    if (o->id.empty() || o->id.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError{"invalid rule id '" + o->id +
+                       "': expected a number from 'pveam access alert list'"};
+    auto store = OpenStoreOrDie(env, /*read_only=*/false);
+    Loaded before = LoadRules(*store);
+    AlertRuleSet after = before.set;
+    AlertRule* r = FindRule(after, o->id);
+    const uint64_t id = r->id;
+    const std::string desc = DescribeRule(*r);
+    if (verb == "remove") {
+      after.rules.erase(after.rules.begin() + (r - after.rules.data()));
+    } else {
+      const bool enable = verb == "enable";
+      if (r->enabled == enable) {
+        std::cout << "alert rule " << id << " is already " << (enable ? "enabled" : "disabled")
+                  << "\n";
+        return kExitOk;
+      }
+      r->enabled = enable;
+    }
+    const std::string done = verb == "remove"   ? "removed"
+                             : verb == "enable" ? "enabled"
+                                                : "disabled";
+    SaveRules(*store, env, before, after, "pveaudit:alert-" + verb, id,
+              "alert rule " + std::to_string(id) + " " + done + ": " + desc);
+    std::cout << "alert rule " << id << " " << done << "\n";
+    return kExitOk;
+  };
+}
+
+struct AlertsOptions {
+  CommonOptions common;
+  std::string start, end, rule, limit;
+};
+
+CommandRun AddAlerts(CLI::App* access) {
+  auto o = std::make_shared<AlertsOptions>();
+  CLI::App* cmd = access->add_subcommand("alerts", "List the alerts pveauditd fired");
+  cmd->add_option("--start", o->start,
+                  "From this time (as pveam access log --start: 2025-01-31, today, ...)")
+      ->type_name("TIME");
+  cmd->add_option("--end", o->end, "Until this time (exclusive)")->type_name("TIME");
+  cmd->add_option("--rule", o->rule, "Only the alerts of this rule")->type_name("ID");
+  cmd->add_option("--limit", o->limit, "Only the newest N alerts")->type_name("N");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+A fired alert is an event in the hash-chained store (action alert:TYPE,
+source pveaudit-alert, resource /pveaudit/alerts/RULE): it survives restarts
+and cannot be quietly deleted; pveam access log --action alert shows the same
+events. JSON carries the event fields of pveam access log (time is the event
+time of the action that completed the burst) plus rule (the rule id) and
+events (the ids of the events that triggered it).
+
+Examples:
+  pveam access alerts --start today
+  pveam access alerts --rule 1 --output-format json)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    Filter f;
+    f.action = "alert";
+    int64_t now = NowUs();
+    for (const auto& [text, flag, dst] :
+         {std::tuple{&o->start, "--start", &f.start_us}, std::tuple{&o->end, "--end", &f.end_us}}) {
+      if (text->empty()) continue;
+      auto t = ParseTimeSpec(*text, now);
+      if (!t.ok()) throw UsageError{std::string(flag) + ": " + t.status().message()};
+      if (t->kind != TimeSpec::Kind::kInstant)
+        throw UsageError{"invalid value '" + *text + "' for " + flag +
+                         ": expected a date or time, not a time of day"};
+      *dst = t->us;
+    }
+    if (f.start_us && f.end_us && *f.start_us >= *f.end_us)
+      throw UsageError{"--start " + o->start + " is not before --end " + o->end};
+    uint64_t rule = o->rule.empty() ? 0 : ParseWhole("--rule", o->rule, 1);
+    size_t limit = o->limit.empty() ? 0 : size_t(ParseWhole("--limit", o->limit, 1));
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    std::vector<Event> alerts;
+    Status st = ForEachEvent(*store, f, 0, kFieldAll, [&](Event&& e) {
+      uint64_t id = AlertRuleId(e);
+      if (id && (!rule || id == rule)) alerts.push_back(std::move(e));
+      return true;
+    });
+    if (!st.ok()) {
+      std::cerr << "error: " << st.message() << "\n";
+      return kExitFailure;
+    }
+    if (limit && alerts.size() > limit) alerts.erase(alerts.begin(), alerts.end() - int64_t(limit));
+    std::signal(SIGPIPE, SIG_IGN);
+    OutputBuffer out(STDOUT_FILENO);
+    const bool text = env.format == OutputFormat::kText;
+    Table layout;
+    if (text) {
+      layout.columns = {"time", "rule", "alert", "user", "ip", "events"};
+      layout.headers = {"TIME (" + TimeZoneName() + ")", "RULE", "ALERT", "USER", "IP", "EVENTS"};
+      layout.gap = 1;
+      layout.width = kTextWidth;
+      layout.min_width = {19, 4, 12, 12, 8, 6};
+    } else {
+      layout.columns = {"id",       "time",   "node",   "user",   "ip",      "action",
+                        "resource", "result", "status", "source", "session", "detail",
+                        "origin",   "line",   "rule",   "events"};
+    }
+    TableWriter w(layout, env.format, &out);
+    for (const Event& e : alerts) {
+      std::vector<std::string> ids;
+      for (uint64_t id : AlertTriggerIds(e)) ids.push_back(std::to_string(id));
+      std::string events = Join(ids, ",");
+      if (text) {
+        std::string time = FormatLocal(e.time_us);
+        std::string type = e.action.substr(e.action.find(':') + 1);
+        auto dash = [](const std::string& v) { return v.empty() ? std::string_view("-") : v; };
+        const CellView row[] = {time,  int64_t(AlertRuleId(e)), type, dash(e.user), dash(e.ip),
+                                events};
+        if (!w.Add(row)) break;
+      } else {
+        std::string time = FormatRfc3339Utc(e.time_us);
+        const CellView row[] = {int64_t(e.id),
+                                time,
+                                e.node,
+                                e.user,
+                                e.ip,
+                                e.action,
+                                e.resource,
+                                OutcomeName(e.result),
+                                e.status,
+                                e.source,
+                                e.session,
+                                e.detail,
+                                e.origin,
+                                int64_t(e.origin_line),
+                                int64_t(AlertRuleId(e)),
+                                events};
+        if (!w.Add(row)) break;
+      }
+    }
+    w.Finish();
+    if (out.error() != 0 && out.error() != EPIPE) {
+      std::cerr << "error: cannot write the output: " << std::strerror(out.error()) << "\n";
+      return kExitFailure;
+    }
+    if (alerts.empty() && text) std::cerr << "no alerts\n";
+    return kExitOk;
+  };
+}
+
+}  // namespace
+
+void AddAccessAlertCommands(CLI::App* access,
+                            std::vector<std::pair<CLI::App*, CommandRun>>* commands) {
+  CLI::App* alert = access->add_subcommand(
+      "alert", "Alert rules: add, list, remove, enable, disable (pveauditd applies them)");
+  alert->require_subcommand(0, 1);
+  alert->allow_extras();
+  alert->footer(R"(
+pveauditd judges every new event against the enabled rules and stores each
+alert that fires as an event (pveam access alerts). Semantics and types:
+docs/alerts.md.
+
+Examples:
+  pveam access alert add --type failed-login
+  pveam access alert list
+  pveam access alert disable 1)");
+  auto reg = [&](CLI::App* parent, CommandRun run) {
+    CLI::App* cmd = parent->get_subcommands({}).back();
+    cmd->allow_extras();
+    commands->emplace_back(cmd, std::move(run));
+  };
+  reg(alert, AddAlertAdd(alert));
+  reg(alert, AddAlertList(alert));
+  reg(alert, AddAlertChange(alert, "remove", "Remove an alert rule"));
+  reg(alert, AddAlertChange(alert, "enable", "Enable an alert rule"));
+  reg(alert, AddAlertChange(alert, "disable", "Disable an alert rule (kept, not applied)"));
+  reg(access, AddAlerts(access));
+}
+
+}  // namespace pveaudit

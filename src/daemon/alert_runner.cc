@@ -1,0 +1,199 @@
+#include "daemon/alert_runner.h"
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "alert/alert_engine.h"
+#include "alert/alert_rule.h"
+#include "core/time_spec.h"
+#include "query/log_query.h"
+
+namespace pveaudit {
+namespace {
+
+// Events judged per transaction: large enough for a catch-up, small enough
+// that one commit stays short.
+constexpr size_t kBatch = 5000;
+// How often the loop looks for new events and re-reads the rules.
+constexpr auto kPoll = std::chrono::milliseconds(100);
+
+// new-ip: the successful logins of `user` in [from, before), through the
+// view (a login's address comes from its ticket request).
+int SeenLogin(EventStore& store, const std::string& user, const std::string& ip, int64_t from,
+              int64_t before) {
+  Filter f;
+  f.user = user;
+  f.action = "login";
+  f.failed = false;
+  f.start_us = from;
+  f.end_us = before;
+  int seen = 0;
+  Status st = ForEachEvent(store, f, 0, kFieldAll, [&](Event&& e) {
+    if (e.result != Outcome::kSuccess) return true;
+    seen = std::max(seen, e.ip == ip ? 2 : 1);
+    return seen < 2;
+  });
+  // Unknown: better no alert than one for every login while the store fails.
+  return st.ok() ? seen : 2;
+}
+
+}  // namespace
+
+void AlertRunner::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void AlertRunner::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+nlohmann::json AlertRunner::State() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return state_;
+}
+
+void AlertRunner::Loop() {
+  auto seen = [this](const std::string& user, const std::string& ip, int64_t from, int64_t before) {
+    return SeenLogin(store_, user, ip, from, before);
+  };
+  std::optional<AlertEngine> engine;
+  std::optional<uint64_t> last_id;  // the cursor; none until there is a rule
+  std::string rules_text;
+  bool rules_applied = false;  // rules_text given to the current engine
+  AlertRuleSet rules;
+  uint64_t fired = 0;
+  std::string error;
+  bool failing = false;
+
+  // (Re)builds the engine from the stored cursor: its windows, and the
+  // lines of the last minutes for pairing (AlertEngine::Replay).
+  auto load = [&]() -> Status {
+    engine.emplace(seen);
+    last_id.reset();
+    auto c = store_.GetCursor(kAlertCursorKey);
+    if (!c.ok()) return c.status();
+    if (!*c) return Status::OK();
+    PVEAUDIT_RETURN_IF_ERROR(engine->LoadState((*c)->state));
+    last_id = (*c)->offset;
+    if (engine->loaded_newest_us() != INT64_MIN) {
+      Filter f;
+      f.start_us = engine->loaded_newest_us() - kPairHoldUs;
+      std::vector<Event> replay;
+      PVEAUDIT_RETURN_IF_ERROR(store_.Scan(f, kFieldAll, [&](const Event& e) {
+        if (e.id <= *last_id) replay.push_back(e);
+        return true;
+      }));
+      for (const Event& e : replay) engine->Replay(e);
+    }
+    rules_applied = false;  // the rules are applied again to the new engine
+    return Status::OK();
+  };
+
+  auto publish = [&]() {
+    nlohmann::json j;
+    j["rules"] = engine ? engine->active_rules() : 0;
+    j["cursor"] = last_id ? *last_id : 0;
+    j["fired"] = fired;
+    j["error"] = error;
+    j["ok"] = error.empty();
+    std::lock_guard<std::mutex> l(mu_);
+    state_ = std::move(j);
+  };
+
+  auto fail = [&](const std::string& what, const Status& st) {
+    error = what + ": " + st.message();
+    if (!failing) log_("error", "alerts: " + error);
+    failing = true;
+  };
+
+  bool loaded = false;
+  while (!stop_) {
+    auto next = std::chrono::steady_clock::now() + kPoll;
+    do {
+      if (!loaded) {
+        Status st = load();
+        if (!st.ok()) {
+          fail("cannot load the alert cursor", st);
+          break;
+        }
+        loaded = true;
+      }
+      // The rules, every round (a cheap read of one setting).
+      auto text = store_.GetSetting(std::string(kAlertRulesKey));
+      if (!text.ok()) {
+        fail("cannot read the alert rules", text.status());
+        break;
+      }
+      std::string now_text = text->value_or("");
+      if (!rules_applied || now_text != rules_text) {
+        auto parsed = AlertRuleSetFromJson(now_text);
+        if (!parsed.ok()) {
+          fail("keeping the previous alert rules", parsed.status());
+        } else {
+          rules = *parsed;
+          engine->SetRules(rules);
+          for (const std::string& e : engine->errors()) log_("error", "alerts: " + e);
+          log_("info", "alerts: " + std::to_string(engine->active_rules()) + " rule(s) enabled");
+        }
+        rules_text = now_text;
+        rules_applied = true;
+      }
+      if (!last_id) {
+        // No cursor yet: start with the events stored after the first rule.
+        uint64_t from = UINT64_MAX;
+        for (const AlertRule& r : rules.rules)
+          if (r.enabled) from = std::min(from, r.from_id);
+        if (from == UINT64_MAX) break;  // nothing to judge
+        last_id = from;
+      }
+      std::vector<Event> batch;
+      Status st = store_.ScanAfter(*last_id, kBatch, kFieldAll, [&](const Event& e) {
+        batch.push_back(e);
+        return true;
+      });
+      if (!st.ok()) {
+        fail("cannot read new events", st);
+        break;
+      }
+      if (batch.empty()) {
+        if (failing) log_("info", "alerts: recovered");
+        failing = false;
+        error.clear();
+        break;
+      }
+      std::vector<Event> alerts;
+      for (const Event& e : batch) engine->Add(e, &alerts);
+      SourceCursor cursor;
+      cursor.key = kAlertCursorKey;
+      cursor.path = "alert engine";
+      cursor.offset = batch.back().id;
+      cursor.state = engine->SaveState();
+      const size_t n = alerts.size();
+      // The alerts and the cursor in one transaction: a crash before the
+      // commit judges the batch again from the old state, one after it
+      // starts past it.
+      st = store_.AppendBatch(&alerts, {}, std::span<const SourceCursor>(&cursor, 1), nullptr);
+      if (!st.ok()) {
+        fail("cannot store alerts", st);
+        loaded = false;  // the engine is ahead of the store: reload it
+        break;
+      }
+      last_id = cursor.offset;
+      fired += n;
+      for (const Event& a : alerts) log_("info", "alert: " + a.detail);
+      if (failing) log_("info", "alerts: recovered");
+      failing = false;
+      error.clear();
+      // A full batch: more may be waiting, go on without sleeping.
+      if (batch.size() == kBatch) next = std::chrono::steady_clock::now();
+    } while (false);
+    publish();
+    while (!stop_ && std::chrono::steady_clock::now() < next)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace pveaudit
