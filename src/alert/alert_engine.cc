@@ -68,24 +68,32 @@ std::string JoinIds(const std::vector<uint64_t>& ids) {
 // ---------------------------------------------------------------- pairer
 
 std::vector<uint64_t>* ActionPairer::Bucket(const std::string& key) {
-  auto it = buckets_.find(key);
-  if (it == buckets_.end()) return nullptr;
+  Pool& pool = PoolOf(key);
+  auto it = pool.buckets.find(key);
+  if (it == pool.buckets.end()) return nullptr;
   auto& v = it->second;
   // Sequence numbers of pruned lines are dropped lazily.
   size_t stale = 0;
-  while (stale < v.size() && v[stale] < first_seq_) ++stale;
+  while (stale < v.size() && v[stale] < pool.first_seq) ++stale;
   v.erase(v.begin(), v.begin() + int64_t(stale));
   if (v.empty()) {
-    buckets_.erase(it);
+    pool.buckets.erase(it);
     return nullptr;
   }
   return &v;
+}
+
+void ActionPairer::Pool::PopFront() {
+  slots.pop_front();
+  ++first_seq;
 }
 
 ActionPairer::Result ActionPairer::Add(const Event& e) {
   Result res;
   res.action_id = e.id;
   newest_us_ = std::max(newest_us_, e.time_us);
+  if (e.source == "auth") newest_auth_us_ = std::max(newest_auth_us_, e.time_us);
+  if (e.source == "pveproxy") newest_proxy_us_ = std::max(newest_proxy_us_, e.time_us);
   Prune();
   const bool failed_auth = IsFailedAuth(e), failed_ticket = IsFailedTicket(e);
   const bool ok_auth = IsSuccessAuth(e), ok_ticket = IsGrantedTicket(e);
@@ -103,8 +111,9 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
     if (partner) return;
     std::vector<uint64_t>* v = Bucket(key);
     if (!v) return;
+    Pool& pool = PoolOf(key);
     for (uint64_t seq : *v) {
-      Slot& s = pending_[seq - first_seq_];
+      Slot& s = pool.slots[seq - pool.first_seq];
       if (pred(s)) {
         partner = &s;
         return;
@@ -162,30 +171,38 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
       slot.paired = true;
     }
   }
-  const uint64_t seq = first_seq_ + pending_.size();
-  pending_.push_back(std::move(slot));
-  for (const std::string& k : keys) buckets_[k].push_back(seq);
+  // A login line waits in logins_, any other in others_.
+  Pool& pool = login ? logins_ : others_;
+  const uint64_t seq = pool.first_seq + pool.slots.size();
+  pool.slots.push_back(std::move(slot));
+  for (const std::string& k : keys)
+    if (&PoolOf(k) == &pool) pool.buckets[k].push_back(seq);
   return res;
 }
 
 void ActionPairer::Prune() {
-  // Lines arrive roughly in time order (each source in order, sources a
-  // few seconds apart); beyond kPairHoldUs a line has found its partner.
-  // A flood of stale lines cannot grow the list without bound.
-  while (!pending_.empty() &&
-         (pending_.front().e.time_us < newest_us_ - kPairHoldUs || pending_.size() > 200000)) {
-    pending_.pop_front();
-    ++first_seq_;
-  }
+  // Other lines arrive roughly in time order (each source in order, the
+  // sources of one lane seconds apart): beyond kPairHoldUs a line has
+  // found its partner. A login line waits until both of its sources have
+  // passed it (login_watermark_us). Caps keep a flood of lines that never
+  // find a partner from growing the lists without bound.
+  while (!others_.slots.empty() && (others_.slots.front().e.time_us < newest_us_ - kPairHoldUs ||
+                                    others_.slots.size() > 200000))
+    others_.PopFront();
+  const int64_t wm = login_watermark_us();
+  while (!logins_.slots.empty() &&
+         (logins_.slots.front().e.time_us < wm || logins_.slots.size() > 100000))
+    logins_.PopFront();
   // Now and then, drop the buckets of lines long gone.
   if (++added_ % 8192 == 0)
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-      auto& v = it->second;
-      if (v.empty() || v.back() < first_seq_)
-        it = buckets_.erase(it);
-      else
-        ++it;
-    }
+    for (Pool* pool : {&logins_, &others_})
+      for (auto it = pool->buckets.begin(); it != pool->buckets.end();) {
+        auto& v = it->second;
+        if (v.empty() || v.back() < pool->first_seq)
+          it = pool->buckets.erase(it);
+        else
+          ++it;
+      }
 }
 
 // ---------------------------------------------------------------- engine
@@ -275,8 +292,12 @@ void AlertEngine::Prune(RuleState& r, int64_t now_us) {
     else
       ++it;
   }
+  // An action's other line can still come until the pairer gave up on it.
+  int64_t wm = pairer_.login_watermark_us();
+  if (wm != INT64_MIN) wm = std::min(wm, now_us - kPairHoldUs) - kPairHoldUs;
+  if (r.counted.size() > 100000) wm = now_us - 2 * kPairHoldUs;  // a bound, whatever comes
   for (auto it = r.counted.begin(); it != r.counted.end();) {
-    if (it->second < now_us - 2 * kPairHoldUs)
+    if (it->second < wm)
       it = r.counted.erase(it);
     else
       ++it;
@@ -440,6 +461,8 @@ std::string AlertEngine::SaveState() const {
   nlohmann::json j;
   j["v"] = 1;
   j["newest"] = pairer_.newest_us();
+  j["newest_auth"] = pairer_.newest_auth_us_;
+  j["newest_proxy"] = pairer_.newest_proxy_us_;
   j["rules"] = nlohmann::json::object();
   for (const RuleState& r : rules_) {
     nlohmann::json o;
@@ -465,6 +488,17 @@ Status AlertEngine::LoadState(std::string_view text) {
   try {
     nlohmann::json j = nlohmann::json::parse(text);
     loaded_newest_us_ = j.value("newest", INT64_MIN);
+    pairer_.newest_auth_us_ = j.value("newest_auth", INT64_MIN);
+    pairer_.newest_proxy_us_ = j.value("newest_proxy", INT64_MIN);
+    // Lines from this time on may still pair with new ones (Replay).
+    replay_from_us_ = pairer_.login_watermark_us();
+    if (loaded_newest_us_ != INT64_MIN) {
+      int64_t others = loaded_newest_us_ - kPairHoldUs;
+      // At most a day back: a source that stopped long ago holds nothing.
+      replay_from_us_ =
+          std::max(std::min(replay_from_us_ == INT64_MIN ? others : replay_from_us_, others),
+                   loaded_newest_us_ - int64_t{86400} * 1000000);
+    }
     for (auto it = j.at("rules").begin(); it != j.at("rules").end(); ++it) {
       uint64_t id = std::stoull(it.key());
       const auto& o = it.value();

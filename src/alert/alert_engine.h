@@ -24,6 +24,7 @@
 // Thread safety: one thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,8 +42,7 @@
 namespace pveaudit {
 
 // How far back (event time) lines are kept to find the other line of the
-// same action; Replay must be given the events of this span before the
-// cursor's newest event time.
+// same action (login lines: behind the slower of their two sources).
 constexpr int64_t kPairHoldUs = 60 * 1000000LL;
 
 // Finds the earlier stored line of the same action, if any.
@@ -58,7 +58,16 @@ class ActionPairer {
   };
   Result Add(const Event& e);
   int64_t newest_us() const { return newest_us_; }
-  size_t pending() const { return pending_.size(); }
+  // The time before which no more partner can come for a login line: both
+  // the authentication lines and access.log have passed it (one may be
+  // read long after the other: files imported one after the other, a lane
+  // catching up). INT64_MIN while either has not been seen.
+  int64_t login_watermark_us() const {
+    return newest_auth_us_ == INT64_MIN || newest_proxy_us_ == INT64_MIN
+               ? INT64_MIN
+               : std::min(newest_auth_us_, newest_proxy_us_) - kPairHoldUs;
+  }
+  size_t pending() const { return logins_.slots.size() + others_.slots.size(); }
 
  private:
   struct Slot {
@@ -66,16 +75,24 @@ class ActionPairer {
     uint64_t action_id = 0;
     bool paired = false;  // took its one partner line
   };
-  // Candidates by what a partner must share: "L<node>" login lines,
-  // "T<node>\n<user>" tasks and requests, "U<upid>" task lines, "F<request
-  // line>" forwarded copies. Values: sequence numbers into pending_.
+  // Lines waiting for a partner, by what a partner must share: "L<node>"
+  // login lines (in logins_), "T<node>\n<user>" tasks and requests,
+  // "U<upid>" task lines, "F<request line>" forwarded copies (in others_).
+  // Bucket values: sequence numbers into the pool's slots.
+  struct Pool {
+    std::deque<Slot> slots;
+    uint64_t first_seq = 0;
+    std::unordered_map<std::string, std::vector<uint64_t>> buckets;
+    void PopFront();
+  };
+  Pool& PoolOf(const std::string& key) { return key[0] == 'L' ? logins_ : others_; }
   std::vector<uint64_t>* Bucket(const std::string& key);
   void Prune();
-  std::deque<Slot> pending_;
-  uint64_t first_seq_ = 0;
-  std::unordered_map<std::string, std::vector<uint64_t>> buckets_;
+  Pool logins_, others_;
   uint64_t added_ = 0;
-  int64_t newest_us_ = INT64_MIN;
+  int64_t newest_us_ = INT64_MIN, newest_auth_us_ = INT64_MIN, newest_proxy_us_ = INT64_MIN;
+
+  friend class AlertEngine;  // saves and restores the newest times
 };
 
 // A lookup in the store for new-ip: the successful logins of `user` at a
@@ -108,10 +125,11 @@ class AlertEngine {
   // The windows as JSON, and back. LoadState before SetRules.
   std::string SaveState() const;
   Status LoadState(std::string_view json);
-  // The newest event time seen, and the one saved in the state LoadState
-  // read (Replay's range starts kPairHoldUs before it); INT64_MIN: none.
+  // The newest event time seen; INT64_MIN: none.
   int64_t newest_us() const { return pairer_.newest_us(); }
-  int64_t loaded_newest_us() const { return loaded_newest_us_; }
+  // After LoadState: Replay wants the events judged before with a time from
+  // this one on (INT64_MIN: none).
+  int64_t replay_from_us() const { return replay_from_us_; }
 
  private:
   struct Entry {
@@ -152,7 +170,7 @@ class AlertEngine {
   // Windows loaded by LoadState, by rule id, until SetRules claims them.
   std::map<uint64_t, Loaded> loaded_;
   uint64_t judged_ = 0;
-  int64_t loaded_newest_us_ = INT64_MIN;
+  int64_t loaded_newest_us_ = INT64_MIN, replay_from_us_ = INT64_MIN;
 };
 
 // The rule id of an alert event ("/pveaudit/alerts/<id>"), 0 when `e` is

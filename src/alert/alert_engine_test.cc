@@ -234,6 +234,30 @@ TEST_F(AlertEngineTest, AuthLineAndTicketRequestAreOneAttemptInEitherOrder) {
   }
 }
 
+TEST_F(AlertEngineTest, FilesImportedOneAfterTheOtherCountEachAttemptOnce) {
+  // auth.log imported, then access.log (or the other way round): the lines
+  // of one attempt arrive minutes of event time apart.
+  for (bool requests_first : {false, true}) {
+    SCOPED_TRACE(requests_first ? "access.log first" : "auth.log first");
+    AlertEngine engine;
+    AlertRule r = Rule(AlertType::kFailedLogin);
+    r.group_by = "ip";
+    r.threshold = 4;
+    AlertRuleSet set;
+    set.rules = {r};
+    engine.SetRules(set);
+    std::vector<Event> auth, req;
+    for (int i = 0; i < 3; ++i) {
+      auth.push_back(FailedAuth(kNoon + i * 5 * kMin, "alice@pve", "203.0.113.5"));
+      req.push_back(FailedTicket(kNoon + i * 5 * kMin + 3 * kS, "203.0.113.5"));
+    }
+    std::vector<Event> order = requests_first ? req : auth;
+    for (const Event& e : requests_first ? auth : req) order.push_back(e);
+    for (size_t i = 0; i < order.size(); ++i) order[i].id = 100 * next_rule_ + i + 1;
+    EXPECT_TRUE(Feed(engine, order).empty()) << "3 attempts (6 lines) are fewer than 4";
+  }
+}
+
 TEST_F(AlertEngineTest, PerIpCountsAnonymousRequestsAlone) {
   AlertRule r = Rule(AlertType::kFailedLogin);
   r.group_by = "ip";

@@ -78,9 +78,9 @@ void AlertRunner::Loop() {
     if (!*c) return Status::OK();
     PVEAUDIT_RETURN_IF_ERROR(engine->LoadState((*c)->state));
     last_id = (*c)->offset;
-    if (engine->loaded_newest_us() != INT64_MIN) {
+    if (engine->replay_from_us() != INT64_MIN) {
       Filter f;
-      f.start_us = engine->loaded_newest_us() - kPairHoldUs;
+      f.start_us = engine->replay_from_us();
       std::vector<Event> replay;
       PVEAUDIT_RETURN_IF_ERROR(store_.Scan(f, kFieldAll, [&](const Event& e) {
         if (e.id <= *last_id) replay.push_back(e);
