@@ -229,9 +229,30 @@ TEST_F(AlertTest, RuleChangesApplyWithoutRestartAndAreAudited) {
   WaitJudged(7);  // 2 audit events, 4 auth lines, 1 alert
   EXPECT_EQ(Alerts().size(), 1u);
   // A bad value changes nothing and names the value.
-  r = Pv({"access", "alert", "add", "--type", "failed-login", "--window", "15x"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(Contains(r.err, "'15x'")) << r;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"add", "--type", "failed-login", "--window", "15x"}, "'15x'"},
+      {{"add", "--type", "failed-logins"}, "'failed-logins'"},
+      {{"add"}, "--type"},
+      {{"add", "--type", "failed-login", "--threshold", "0"}, "'0'"},
+      {{"add", "--type", "failed-login", "--group-by", "resource"}, "'resource'"},
+      {{"add", "--type", "failed-login", "--ip", "300.1.2.3"}, "'300.1.2.3'"},
+      {{"add", "--type", "failed-login", "--start", "18:00"}, "--start"},
+      {{"add", "--type", "off-hours", "--start", "25:00", "--end", "08:00"}, "'25:00'"},
+      {{"add", "--type", "off-hours", "--start", "18:00", "--end", "08:00", "--days", "mon-xyz"},
+       "'mon-xyz'"},
+      {{"add", "--type", "action-rate"}, "--action"},
+      {{"add", "--type", "action-rate", "--action", "vm:creat"}, "'vm:creat'"},
+      {{"add", "--type", "failed-login", "--notify", "email"}, "'email'"},
+      {{"remove", "7"}, "'7'"},
+      {{"enable", "x1"}, "'x1'"},
+  };
+  for (const auto& [args, named] : bad) {
+    std::vector<std::string> argv = {"access", "alert"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    r = Pv(argv);
+    EXPECT_EQ(r.code, 2) << r;
+    EXPECT_TRUE(Contains(r.err, named)) << named << "\n" << r;
+  }
   r = Pv({"access", "alert", "list", "--output-format", "json"});
   ASSERT_EQ(r.code, 0) << r;
   auto rules = Json(r);
