@@ -20,9 +20,10 @@ bool IsFailedTicket(const Event& r) {
   return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
          (r.status == "401" || (r.status == "200" && r.result == Outcome::kUnknown));
 }
+// A login or a ticket renewal (which the view pairs the same way).
 bool IsSuccessAuth(const Event& e) {
-  return e.source == "auth" && e.action == "login" && e.result == Outcome::kSuccess &&
-         e.ip.empty() && !e.node.empty();
+  return e.source == "auth" && (e.action == "login" || e.action == "session:renew") &&
+         e.result == Outcome::kSuccess && e.ip.empty() && !e.node.empty();
 }
 bool IsGrantedTicket(const Event& r) {
   return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
@@ -378,12 +379,13 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
           int64_t last = g.last_fire_us, at = 0;
           Count(r, g, e.time_us, pr.action_id, &at);
           g.last_fire_us = last;
+          if (!e.ip.empty()) g.ip = e.ip;
           break;
         }
         // Per user: pvedaemon's "successful auth" line; per address: the
         // ticket request answered 200 through /api2/json.
         bool success = gb == GroupBy::kIp ? IsGrantedTicket(e) && e.result == Outcome::kSuccess
-                                          : IsSuccessAuth(e);
+                                          : IsSuccessAuth(e) && e.action == "login";
         if (!success) break;
         RuleMatcher m = r.matcher;
         if (e.ip.empty()) m.filter.ip.reset();  // the auth line names no address
@@ -405,7 +407,9 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         g.fired_newest_us = newest;
         g.last_fire_us = e.time_us;
         r.counted[pr.action_id] = e.time_us;
-        alerts->push_back(MakeAlert(r, e, g, e.time_us,
+        Event trigger = e;
+        if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
+        alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
                                     "successful login for " + key + " after " + std::to_string(c) +
                                         " failed logins within " + w));
         break;
@@ -471,7 +475,7 @@ std::string AlertEngine::SaveState() const {
     for (const auto& [key, g] : r.groups) {
       nlohmann::json entries = nlohmann::json::array();
       for (const Entry& e : g.entries) entries.push_back({e.time_us, e.action_id});
-      groups[key] = {{"e", entries}, {"f", g.last_fire_us}, {"n", g.fired_newest_us}};
+      groups[key] = {{"e", entries}, {"f", g.last_fire_us}, {"n", g.fired_newest_us}, {"ip", g.ip}};
     }
     o["groups"] = std::move(groups);
     nlohmann::json counted = nlohmann::json::array();
@@ -510,6 +514,7 @@ Status AlertEngine::LoadState(std::string_view text) {
           group.entries.push_back(Entry{e.at(0).get<int64_t>(), e.at(1).get<uint64_t>()});
         group.last_fire_us = g.value().at("f").get<int64_t>();
         group.fired_newest_us = g.value().at("n").get<int64_t>();
+        group.ip = g.value().value("ip", "");
         l.groups[g.key()] = std::move(group);
       }
       for (const auto& c : o.at("counted"))

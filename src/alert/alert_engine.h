@@ -140,6 +140,7 @@ class AlertEngine {
     std::vector<Entry> entries;  // in time order
     int64_t last_fire_us = INT64_MIN;
     int64_t fired_newest_us = INT64_MIN;  // newest entry at the last firing
+    std::string ip;                       // brute-force-success: of the last failure
   };
   struct RuleState {
     AlertRule rule;

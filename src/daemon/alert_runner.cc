@@ -1,5 +1,6 @@
 #include "daemon/alert_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -7,7 +8,7 @@
 #include "alert/alert_engine.h"
 #include "alert/alert_rule.h"
 #include "core/time_spec.h"
-#include "query/log_query.h"
+#include "query/correlator.h"
 
 namespace pveaudit {
 namespace {
@@ -18,24 +19,54 @@ constexpr size_t kBatch = 5000;
 // How often the loop looks for new events and re-reads the rules.
 constexpr auto kPoll = std::chrono::milliseconds(100);
 
-// new-ip: the successful logins of `user` in [from, before), through the
-// view (a login's address comes from its ticket request).
+// new-ip: the successful logins of `user` in [from, before): 0 none, 1
+// some, none from `ip`, 2 one from `ip`. pvedaemon's line names no address;
+// it is in the anonymous ticket request answered right after it (the
+// pairing of query/correlator.h: same node, kGrantRequestBeforeUs before
+// to kGrantRequestAfterUs after). The view is not used here: asked for one
+// user it does not read the anonymous requests that carry the addresses.
 int SeenLogin(EventStore& store, const std::string& user, const std::string& ip, int64_t from,
               int64_t before) {
-  Filter f;
-  f.user = user;
-  f.action = "login";
-  f.failed = false;
-  f.start_us = from;
-  f.end_us = before;
-  int seen = 0;
-  Status st = ForEachEvent(store, f, 0, kFieldAll, [&](Event&& e) {
-    if (e.result != Outcome::kSuccess) return true;
-    seen = std::max(seen, e.ip == ip ? 2 : 1);
-    return seen < 2;
-  });
-  // Unknown: better no alert than one for every login while the store fails.
-  return st.ok() ? seen : 2;
+  std::vector<Event> logins;
+  for (const char* action : {"login", "session:renew"}) {
+    Filter f;
+    f.user = user;
+    f.action = action;
+    f.start_us = from;
+    f.end_us = before;
+    Status st =
+        store.Scan(f, kFieldNode | kFieldIp | kFieldSource | kFieldAction, [&](const Event& e) {
+          if (e.result == Outcome::kSuccess && e.action == action) logins.push_back(e);
+          return true;
+        });
+    // Unknown: better no alert than one for every login while the store fails.
+    if (!st.ok()) return 2;
+  }
+  std::sort(logins.begin(), logins.end(),
+            [](const Event& a, const Event& b) { return a.time_us < b.time_us; });
+  Status st;
+  if (logins.empty()) return 0;
+  IpRange range;
+  if (!ParseIpRange(ip, &range)) return 1;
+  // Newest first: a user's usual address is usually found at once.
+  for (auto it = logins.rbegin(); it != logins.rend(); ++it) {
+    if (it->ip == ip) return 2;
+    if (!it->ip.empty() || it->source != "auth") continue;
+    Filter r;
+    r.node = it->node;
+    r.ip = range;
+    r.start_us = it->time_us - kGrantRequestBeforeUs;
+    r.end_us = it->time_us + kGrantRequestAfterUs + 1;
+    bool found = false;
+    st = store.Scan(r, kFieldAll, [&](const Event& e) {
+      found = e.source == "pveproxy" && e.user.empty() && e.action == "access:ticket" &&
+              e.result != Outcome::kFailure && e.status.rfind('2', 0) == 0;
+      return !found;
+    });
+    if (!st.ok()) return 2;
+    if (found) return 2;
+  }
+  return 1;
 }
 
 }  // namespace

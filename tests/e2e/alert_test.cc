@@ -54,6 +54,15 @@ std::string Ticket401(const Stamp& st, int s, const std::string& ip) {
          "] \"POST /api2/json/access/ticket HTTP/1.1\" 401 -\n";
 }
 
+std::string AuthSuccess(const Stamp& st, int s, const std::string& user) {
+  return st.Syslog(s) + " pve1 pvedaemon[1234]: <root@pam> successful auth for user '" + user +
+         "'\n";
+}
+std::string Ticket200(const Stamp& st, int s, const std::string& ip) {
+  return "::ffff:" + ip + " - - [" + st.Access(s) +
+         "] \"POST /api2/json/access/ticket HTTP/1.1\" 200 1402\n";
+}
+
 void AppendText(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "a");
   ASSERT_NE(f, nullptr) << path;
@@ -309,6 +318,40 @@ TEST_F(AlertTest, SigkillDuringBurstsNeitherLosesNorRepeatsAnAlert) {
   for (const auto& [user, n] : per_user) EXPECT_EQ(n, 1) << user;
   RunResult v = Pv({"access", "verify"});
   EXPECT_EQ(v.code, 0) << v;
+}
+
+TEST_F(AlertTest, BruteForceSuccessAndNewIp) {
+  ASSERT_EQ(Pv({"access", "alert", "add", "--type", "brute-force-success"}).code, 0);
+  ASSERT_EQ(Pv({"access", "alert", "add", "--type", "new-ip"}).code, 0);
+  StartDaemon();
+  WaitCaughtUp();
+  std::string auth, access;
+  // alice logs in from her usual address; carol twice from hers.
+  auth += AuthSuccess(st_, 0, "alice@pve") + AuthSuccess(st_, 5, "carol@pve");
+  access += Ticket200(st_, 0, "198.51.100.1") + Ticket200(st_, 5, "198.51.100.3");
+  // bob: two failures, then his password: not a brute force.
+  auth += AuthFailure(st_, 50, "bob@pve", "203.0.113.40") +
+          AuthFailure(st_, 55, "bob@pve", "203.0.113.40") + AuthSuccess(st_, 60, "bob@pve");
+  access += Ticket200(st_, 60, "203.0.113.40");
+  // dave: three failures, then in: brute force (and his first login: not
+  // a "new" address).
+  auth += AuthFailure(st_, 100, "dave@pve", "203.0.113.50") +
+          AuthFailure(st_, 105, "dave@pve", "203.0.113.50") +
+          AuthFailure(st_, 110, "dave@pve", "203.0.113.50") + AuthSuccess(st_, 120, "dave@pve");
+  access += Ticket200(st_, 120, "203.0.113.50");
+  // An hour later, alice from a new address: new-ip; carol again from
+  // hers: nothing.
+  auth += AuthSuccess(st_, 3600, "alice@pve") + AuthSuccess(st_, 3700, "carol@pve");
+  access += Ticket200(st_, 3600, "203.0.113.77") + Ticket200(st_, 3700, "198.51.100.3");
+  AppendText(auth_, auth);
+  WaitJudged(2 + 11);
+  AppendText(access_, access);
+  WaitJudged(2 + 11 + 6);
+  std::vector<std::string> got;
+  for (const auto& a : Alerts())
+    got.push_back(a.value("action", "") + " " + a.value("user", "") + " " + a.value("ip", ""));
+  EXPECT_EQ(got, (std::vector<std::string>{"alert:brute-force-success dave@pve 203.0.113.50",
+                                           "alert:new-ip alice@pve 203.0.113.77"}));
 }
 
 TEST_F(AlertTest, SameAlertsReadLiveOrImportedBeforeTheDaemonStarts) {
