@@ -354,6 +354,56 @@ TEST_F(AlertTest, BruteForceSuccessAndNewIp) {
                                            "alert:new-ip alice@pve 203.0.113.77"}));
 }
 
+TEST_F(AlertTest, PrivilegeChangeFromTheConfigWatcher) {
+  // A /etc/pve of our own: the watcher's baseline, then a change.
+  const std::string pve = work_ + "/pve";
+  std::filesystem::create_directories(pve + "/priv");
+  auto write_old = [&](const std::string& path, const std::string& text) {
+    WriteFile(path + ".tmp", text);
+    SetMtime(path + ".tmp", time(nullptr) - 10);  // settled: read at once
+    ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+  };
+  const std::string users =
+      "user:root@pam:1:0::::::\n"
+      "user:alice@pve:1:0::::::\n"
+      "\n"
+      "acl:1:/vms:alice@pve:PVEVMUser:\n";
+  write_old(pve + "/user.cfg", users);
+  write_old(pve + "/priv/tfa.cfg", "{\"users\":{}}\n");
+  write_old(pve + "/domains.cfg", "pam: pam\n\tcomment Linux PAM\n\npve: pve\n\tcomment PVE\n");
+  ASSERT_EQ(Pv({"access", "alert", "add", "--type", "privilege-change"}).code, 0);
+  ASSERT_EQ(Pv({"access", "alert", "add", "--type", "privilege-change", "--action", "acl",
+                "--resource", "/"})
+                .code,
+            0);
+  pid_ = SpawnQuiet(kPveauditd,
+                    {"pveauditd", "--data-dir", data_dir_, "--access-log", access_, "--pve-dir",
+                     pve, "--node", "pve1"},
+                    Env());
+  ASSERT_GT(pid_, 0);
+  WaitCaughtUp();
+  EXPECT_EQ(Alerts().size(), 0u) << "the baseline is not a change";
+  // Someone creates mallory and grants her Administrator on /.
+  write_old(pve + "/user.cfg",
+            "user:root@pam:1:0::::::\n"
+            "user:alice@pve:1:0::::::\n"
+            "user:mallory@pve:1:0::::::\n"
+            "\n"
+            "acl:1:/:mallory@pve:Administrator:\n"
+            "acl:1:/vms:alice@pve:PVEVMUser:\n");
+  nlohmann::json alerts = WaitAlerts(3);
+  ASSERT_EQ(alerts.size(), 3u) << alerts.dump();
+  std::multiset<std::string> got;
+  for (const auto& a : alerts)
+    got.insert(std::to_string(a.value("rule", 0)) + " " + a.value("action", "") + " " +
+               a.value("detail", "").substr(0, a.value("detail", "").find(';')));
+  EXPECT_EQ(got, (std::multiset<std::string>{
+                     "1 alert:privilege-change rule 1 privilege-change: user:create on "
+                     "/access/users/mallory@pve",
+                     "1 alert:privilege-change rule 1 privilege-change: acl:modify on /",
+                     "2 alert:privilege-change rule 2 privilege-change: acl:modify on /"}));
+}
+
 TEST_F(AlertTest, SameAlertsReadLiveOrImportedBeforeTheDaemonStarts) {
   // Bursts and near misses: per user and per address.
   std::string auth, access;
