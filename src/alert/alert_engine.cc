@@ -30,6 +30,9 @@ bool IsGrantedTicket(const Event& r) {
          !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
          r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
 }
+bool IsLoginLine(const Event& e) {
+  return IsFailedAuth(e) || IsFailedTicket(e) || IsSuccessAuth(e) || IsGrantedTicket(e);
+}
 bool InGrantWindow(const Event& a, const Event& r) {
   return a.node == r.node && r.time_us >= a.time_us - kGrantRequestBeforeUs &&
          r.time_us <= a.time_us + kGrantRequestAfterUs;
@@ -226,6 +229,7 @@ void AlertEngine::SetRules(const AlertRuleSet& set) {
     }
     RuleState st;
     st.rule = r;
+    st.group_by = g;
     st.matcher = *m;
     st.signature = Signature(r);
     // Keep the windows of an unchanged rule.
@@ -244,6 +248,11 @@ void AlertEngine::SetRules(const AlertRuleSet& set) {
     next.push_back(std::move(st));
   }
   rules_ = std::move(next);
+  logins_only_ = true;
+  for (const RuleState& r : rules_)
+    if (r.rule.type != AlertType::kFailedLogin && r.rule.type != AlertType::kBruteForceSuccess &&
+        r.rule.type != AlertType::kNewIp)
+      logins_only_ = false;
 }
 
 bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id,
@@ -331,11 +340,14 @@ Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Gro
 
 void AlertEngine::Replay(const Event& e) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
+  if (logins_only_ && !IsLoginLine(e)) return;
   (void)pairer_.Add(e);
 }
 
 void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
+  // With login rules only, nothing else can count: skip it cheaply.
+  if (logins_only_ && !IsLoginLine(e)) return;
   const ActionPairer::Result pr = pairer_.Add(e);
   const bool second_line = pr.action_id != e.id;
   if (++judged_ % 4096 == 0)
@@ -346,8 +358,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
     if (e.id <= rule.from_id) continue;
     // The other line of an action this rule already counted.
     if (second_line && r.counted.count(pr.action_id)) continue;
-    GroupBy gb = GroupBy::kUser;
-    ParseGroupBy(rule.group_by, &gb);
+    const GroupBy gb = r.group_by;
     // The group of `ev`; "" = not counted. A failed ticket request has no
     // user yet: per user, its auth line counts the attempt.
     auto group_of = [&](const Event& ev) -> std::string {
@@ -355,7 +366,9 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
       if (gb == GroupBy::kUser && ev.user.empty() && IsFailedTicket(ev)) return {};
       return GroupKey(ev, gb);
     };
-    const std::string n = std::to_string(rule.threshold), w = FormatDuration(rule.window_us);
+    // Only for the text of an alert: not built for every event.
+    auto n = [&] { return std::to_string(rule.threshold); };
+    auto w = [&] { return FormatDuration(rule.window_us); };
     switch (rule.type) {
       case AlertType::kFailedLogin: {
         if (!IsFailedAuth(e) && !IsFailedTicket(e)) break;
@@ -366,7 +379,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         int64_t at = 0;
         if (Count(r, g, e.time_us, pr.action_id, &at))
           alerts->push_back(
-              MakeAlert(r, e, g, at, n + " failed logins within " + w + " for " + key));
+              MakeAlert(r, e, g, at, n() + " failed logins within " + w() + " for " + key));
         break;
       }
       case AlertType::kBruteForceSuccess: {
@@ -411,7 +424,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
         alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
                                     "successful login for " + key + " after " + std::to_string(c) +
-                                        " failed logins within " + w));
+                                        " failed logins within " + w()));
         break;
       }
       case AlertType::kActionRate:
@@ -426,7 +439,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         if (!Count(r, g, e.time_us, pr.action_id, &at)) break;
         std::string what;
         if (rule.type == AlertType::kActionRate)
-          what = n + " x " + rule.action + " within " + w + " by " + key;
+          what = n() + " x " + rule.action + " within " + w() + " by " + key;
         else if (rule.type == AlertType::kOffHours)
           what = e.action + " by " + key + " outside working hours (" + rule.start + "-" +
                  rule.end + (rule.days.empty() ? std::string() : " " + rule.days) + ")";
@@ -454,7 +467,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         r.counted[pr.action_id] = login.time_us;
         alerts->push_back(MakeAlert(r, login, g, login.time_us,
                                     "login of " + login.user + " from " + login.ip +
-                                        ", not seen for this user within " + w));
+                                        ", not seen for this user within " + w()));
         break;
       }
     }

@@ -38,6 +38,7 @@
 #include "alert/alert_rule.h"
 #include "core/event.h"
 #include "core/status.h"
+#include "query/log_query.h"
 
 namespace pveaudit {
 
@@ -144,6 +145,7 @@ class AlertEngine {
   };
   struct RuleState {
     AlertRule rule;
+    GroupBy group_by = GroupBy::kUser;
     RuleMatcher matcher;
     std::string signature;  // what must stay equal for the windows to be kept
     std::map<std::string, Group> groups;
@@ -171,6 +173,8 @@ class AlertEngine {
   // Windows loaded by LoadState, by rule id, until SetRules claims them.
   std::map<uint64_t, Loaded> loaded_;
   uint64_t judged_ = 0;
+  // Only rules about logins: other lines are neither paired nor judged.
+  bool logins_only_ = true;
   int64_t loaded_newest_us_ = INT64_MIN, replay_from_us_ = INT64_MIN;
 };
 

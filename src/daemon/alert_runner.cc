@@ -99,30 +99,6 @@ void AlertRunner::Loop() {
   std::string error;
   bool failing = false;
 
-  // (Re)builds the engine from the stored cursor: its windows, and the
-  // lines of the last minutes for pairing (AlertEngine::Replay).
-  auto load = [&]() -> Status {
-    engine.emplace(seen);
-    last_id.reset();
-    auto c = store_.GetCursor(kAlertCursorKey);
-    if (!c.ok()) return c.status();
-    if (!*c) return Status::OK();
-    PVEAUDIT_RETURN_IF_ERROR(engine->LoadState((*c)->state));
-    last_id = (*c)->offset;
-    if (engine->replay_from_us() != INT64_MIN) {
-      Filter f;
-      f.start_us = engine->replay_from_us();
-      std::vector<Event> replay;
-      PVEAUDIT_RETURN_IF_ERROR(store_.Scan(f, kFieldAll, [&](const Event& e) {
-        if (e.id <= *last_id) replay.push_back(e);
-        return true;
-      }));
-      for (const Event& e : replay) engine->Replay(e);
-    }
-    rules_applied = false;  // the rules are applied again to the new engine
-    return Status::OK();
-  };
-
   auto publish = [&]() {
     nlohmann::json j;
     j["rules"] = engine ? engine->active_rules() : 0;
@@ -140,6 +116,55 @@ void AlertRunner::Loop() {
     failing = true;
   };
 
+  // Reads the rules (every round: a cheap read of one setting) and gives
+  // them to the engine when they changed. A document that does not parse
+  // keeps the previous rules.
+  auto apply_rules = [&]() -> Status {
+    auto text = store_.GetSetting(std::string(kAlertRulesKey));
+    if (!text.ok()) return text.status();
+    std::string now_text = text->value_or("");
+    if (rules_applied && now_text == rules_text) return Status::OK();
+    auto parsed = AlertRuleSetFromJson(now_text);
+    if (!parsed.ok()) {
+      fail("keeping the previous alert rules", parsed.status());
+    } else {
+      rules = *parsed;
+      engine->SetRules(rules);
+      for (const std::string& e : engine->errors()) log_("error", "alerts: " + e);
+      log_("info", "alerts: " + std::to_string(engine->active_rules()) + " rule(s) enabled");
+    }
+    rules_text = now_text;
+    rules_applied = true;
+    return Status::OK();
+  };
+
+  // (Re)builds the engine from the stored cursor: its windows, the rules,
+  // and the lines of the last minutes for pairing (AlertEngine::Replay).
+  auto load = [&]() -> Status {
+    engine.emplace(seen);
+    last_id.reset();
+    rules_applied = false;
+    auto c = store_.GetCursor(kAlertCursorKey);
+    if (!c.ok()) return c.status();
+    if (*c) PVEAUDIT_RETURN_IF_ERROR(engine->LoadState((*c)->state));
+    // After LoadState (the windows of unchanged rules are kept), before
+    // Replay (which lines it keeps depends on the rules).
+    PVEAUDIT_RETURN_IF_ERROR(apply_rules());
+    if (!*c) return Status::OK();
+    last_id = (*c)->offset;
+    if (engine->replay_from_us() != INT64_MIN) {
+      Filter f;
+      f.start_us = engine->replay_from_us();
+      std::vector<Event> replay;
+      PVEAUDIT_RETURN_IF_ERROR(store_.Scan(f, kFieldAll, [&](const Event& e) {
+        if (e.id <= *last_id) replay.push_back(e);
+        return true;
+      }));
+      for (const Event& e : replay) engine->Replay(e);
+    }
+    return Status::OK();
+  };
+
   bool loaded = false;
   while (!stop_) {
     auto next = std::chrono::steady_clock::now() + kPoll;
@@ -152,25 +177,9 @@ void AlertRunner::Loop() {
         }
         loaded = true;
       }
-      // The rules, every round (a cheap read of one setting).
-      auto text = store_.GetSetting(std::string(kAlertRulesKey));
-      if (!text.ok()) {
-        fail("cannot read the alert rules", text.status());
+      if (Status st = apply_rules(); !st.ok()) {
+        fail("cannot read the alert rules", st);
         break;
-      }
-      std::string now_text = text->value_or("");
-      if (!rules_applied || now_text != rules_text) {
-        auto parsed = AlertRuleSetFromJson(now_text);
-        if (!parsed.ok()) {
-          fail("keeping the previous alert rules", parsed.status());
-        } else {
-          rules = *parsed;
-          engine->SetRules(rules);
-          for (const std::string& e : engine->errors()) log_("error", "alerts: " + e);
-          log_("info", "alerts: " + std::to_string(engine->active_rules()) + " rule(s) enabled");
-        }
-        rules_text = now_text;
-        rules_applied = true;
       }
       if (!last_id) {
         // No cursor yet: start with the events stored after the first rule.
