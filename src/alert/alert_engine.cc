@@ -109,9 +109,11 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
   std::vector<std::string> keys;  // the buckets this line joins
   Slot* partner = nullptr;
   bool mark = true;  // the partner takes no other line
-  // Oldest first: the earliest candidate wins, as in the view.
-  auto scan = [&](const std::string& key, auto&& pred) {
-    keys.push_back(key);
+  // Looks for a partner in bucket `key` (oldest first: the earliest
+  // candidate wins, as in the view) and has this line join bucket `join`
+  // ("" = none), where later lines look for it.
+  auto scan2 = [&](const std::string& key, const std::string& join, auto&& pred) {
+    if (!join.empty()) keys.push_back(join);
     if (partner) return;
     std::vector<uint64_t>* v = Bucket(key);
     if (!v) return;
@@ -124,6 +126,7 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
       }
     }
   };
+  auto scan = [&](const std::string& key, auto&& pred) { scan2(key, key, pred); };
   if (login)
     scan("L" + e.node, [&](Slot& s) {
       if (s.paired) return false;
@@ -150,18 +153,32 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
       mark = false;  // another line of the same task: it may still take a request
       return true;
     });
-    scan("T" + e.node + "\n" + e.user,
-         [&](Slot& s) { return !s.paired && s.e.source == "pveproxy" && CanStartTask(s.e, e); });
+    // Tasks wait in "Tt", requests that can start one in "Tr".
+    const std::string who = e.node + "\n" + e.user;
+    scan2("Tr" + who, "Tt" + who, [&](Slot& s) { return !s.paired && CanStartTask(s.e, e); });
   } else if (request) {
     std::string_view target = RequestPathNode(e);
-    std::string exec = target.empty() ? e.node : std::string(target);
-    scan("T" + exec + "\n" + e.user,
-         [&](Slot& s) { return !s.paired && IsTaskEvent(s.e) && CanStartTask(e, s.e); });
-    scan("F" + e.detail, [&](Slot& s) {
-      return !s.paired && s.e.source == "pveproxy" &&
-             (IsForwardedCopy(s.e, e) || IsForwardedCopy(e, s.e));
-    });
+    const std::string who = (target.empty() ? e.node : std::string(target)) + "\n" + e.user;
+    // Reads, refusals and redirects start no task (CanStartTask).
+    const bool may_start = !e.user.empty() && e.result != Outcome::kFailure &&
+                           (e.status.empty() || e.status[0] != '3') &&
+                           e.detail.rfind("GET ", 0) != 0;
+    if (may_start)
+      scan2("Tt" + who, "Tr" + who, [&](Slot& s) { return !s.paired && CanStartTask(e, s.e); });
+    // Forwarded copies: only a request whose path names a node has one.
+    // The executing node's copy ("Fb": logged by the node its path names)
+    // pairs with the forwarding node's ("Fa": logged by another).
+    if (!target.empty()) {
+      const std::string same = e.detail + "\n" + e.user + "\n" + e.status;
+      const bool executed_here = target == e.node;
+      scan2(
+          (executed_here ? "Fa" : "Fb") + same, (executed_here ? "Fb" : "Fa") + same, [&](Slot& s) {
+            return !s.paired && (executed_here ? IsForwardedCopy(s.e, e) : IsForwardedCopy(e, s.e));
+          });
+    }
   }
+  // A line no later line can pair with is not kept.
+  if (keys.empty() && !partner) return res;
   Slot slot;
   slot.e = e;
   slot.e.session.clear();
@@ -236,12 +253,10 @@ void AlertEngine::SetRules(const AlertRuleSet& set) {
     for (RuleState& old : rules_)
       if (old.rule.id == r.id && old.signature == st.signature) {
         st.groups = std::move(old.groups);
-        st.counted = std::move(old.counted);
       }
     if (auto it = loaded_.find(r.id); it != loaded_.end()) {
       if (it->second.signature == st.signature) {
         st.groups = std::move(it->second.groups);
-        st.counted = std::move(it->second.counted);
       }
       loaded_.erase(it);
     }
@@ -255,13 +270,18 @@ void AlertEngine::SetRules(const AlertRuleSet& set) {
       logins_only_ = false;
 }
 
+bool AlertEngine::Holds(const Group& g, uint64_t action_id) {
+  for (const Entry& e : g.entries)
+    if (e.action_id == action_id) return true;
+  return false;
+}
+
 bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id,
                         int64_t* fired_at) {
   const AlertRule& rule = r.rule;
   auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), time_us,
                               [](int64_t t, const Entry& e) { return t < e.time_us; });
   g.entries.insert(pos, Entry{time_us, action_id});
-  r.counted[action_id] = time_us;
   // The windows (t'-W, t'] that hold the new event: the one ending at it
   // and, for a late event, those ending at later events within W. The
   // fullest decides; a window never holds events later than its end.
@@ -277,9 +297,10 @@ bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action
       best_end = end.time_us;
     }
   }
-  // Only the newest N+1 matter for the decision (exactly N, or more).
-  if (g.entries.size() > rule.threshold + 1)
-    g.entries.erase(g.entries.begin(), g.entries.end() - int64_t(rule.threshold + 1));
+  // The newest N+1 decide (exactly N, or more); a few more are kept so
+  // that the other line of a recent action is recognised (Holds).
+  const size_t keep = size_t(rule.threshold) + 1 + kPartnerSlack;
+  if (g.entries.size() > keep) g.entries.erase(g.entries.begin(), g.entries.end() - int64_t(keep));
   if (best < rule.threshold) return false;
   // Exactly N: just before this event the window held fewer than N, so the
   // rule was armed (a new burst). More than N: the burst goes on; fire
@@ -294,21 +315,18 @@ bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action
 
 void AlertEngine::Prune(RuleState& r, int64_t now_us) {
   const int64_t keep = std::max(r.rule.window_us, r.rule.cooldown_us);
+  // A group of failed logins must outlive the last line that can still
+  // pair with its entries (files imported one after the other): until both
+  // sources have passed it, or a day when one of them is not followed.
+  if (r.rule.type == AlertType::kFailedLogin || r.rule.type == AlertType::kBruteForceSuccess) {
+    const int64_t wm = pairer_.login_watermark_us();
+    now_us = wm == INT64_MIN ? now_us - 86400 * int64_t{1000000} : std::min(now_us, wm);
+  }
   for (auto it = r.groups.begin(); it != r.groups.end();) {
     const Group& g = it->second;
     int64_t newest = g.entries.empty() ? INT64_MIN : g.entries.back().time_us;
     if (newest < now_us - keep - kPairHoldUs)
       it = r.groups.erase(it);
-    else
-      ++it;
-  }
-  // An action's other line can still come until the pairer gave up on it.
-  int64_t wm = pairer_.login_watermark_us();
-  if (wm != INT64_MIN) wm = std::min(wm, now_us - kPairHoldUs) - kPairHoldUs;
-  if (r.counted.size() > 100000) wm = now_us - 2 * kPairHoldUs;  // a bound, whatever comes
-  for (auto it = r.counted.begin(); it != r.counted.end();) {
-    if (it->second < wm)
-      it = r.counted.erase(it);
     else
       ++it;
   }
@@ -327,9 +345,11 @@ Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Gro
   a.result = Outcome::kUnknown;
   a.status = "fired";
   a.source = std::string(kAlertSource);
+  // The newest N actions of the window (entries are in time order).
   std::vector<uint64_t> ids;
   for (const Entry& e : g.entries)
     if (e.time_us > time_us - rule.window_us && e.time_us <= time_us) ids.push_back(e.action_id);
+  if (ids.size() > rule.threshold) ids.erase(ids.begin(), ids.end() - int64_t(rule.threshold));
   if (std::find(ids.begin(), ids.end(), trigger.id) == ids.end()) ids.push_back(trigger.id);
   std::sort(ids.begin(), ids.end());
   a.detail = "rule " + std::to_string(rule.id) + " " + AlertTypeName(rule.type) + ": " + what +
@@ -356,8 +376,6 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
   for (RuleState& r : rules_) {
     const AlertRule& rule = r.rule;
     if (e.id <= rule.from_id) continue;
-    // The other line of an action this rule already counted.
-    if (second_line && r.counted.count(pr.action_id)) continue;
     const GroupBy gb = r.group_by;
     // The group of `ev`; "" = not counted. A failed ticket request has no
     // user yet: per user, its auth line counts the attempt.
@@ -376,6 +394,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         std::string key = group_of(e);
         if (key.empty()) break;
         Group& g = r.groups[key];
+        if (second_line && Holds(g, pr.action_id)) break;  // its other line counted
         int64_t at = 0;
         if (Count(r, g, e.time_us, pr.action_id, &at))
           alerts->push_back(
@@ -388,6 +407,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
           std::string key = group_of(e);
           if (key.empty()) break;
           Group& g = r.groups[key];
+          if (second_line && Holds(g, pr.action_id)) break;
           // Failures are counted, never fired on; only the success fires.
           int64_t last = g.last_fire_us, at = 0;
           Count(r, g, e.time_us, pr.action_id, &at);
@@ -419,7 +439,6 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         if (c < rule.threshold || newest <= g.fired_newest_us) break;
         g.fired_newest_us = newest;
         g.last_fire_us = e.time_us;
-        r.counted[pr.action_id] = e.time_us;
         Event trigger = e;
         if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
         alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
@@ -435,6 +454,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         std::string key = group_of(e);
         if (key.empty()) break;
         Group& g = r.groups[key];
+        if (second_line && Holds(g, pr.action_id)) break;
         int64_t at = 0;
         if (!Count(r, g, e.time_us, pr.action_id, &at)) break;
         std::string what;
@@ -461,10 +481,9 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         // install).
         int seen = seen_login_(login.user, login.ip, login.time_us - rule.window_us, login.time_us);
         if (seen != 1) break;
-        Group& g = r.groups[login.user + "\n" + login.ip];
+        // The pair completes once: nothing to remember.
+        Group g;
         g.entries.assign(1, Entry{login.time_us, pr.action_id});
-        g.last_fire_us = login.time_us;
-        r.counted[pr.action_id] = login.time_us;
         alerts->push_back(MakeAlert(r, login, g, login.time_us,
                                     "login of " + login.user + " from " + login.ip +
                                         ", not seen for this user within " + w()));
@@ -491,9 +510,6 @@ std::string AlertEngine::SaveState() const {
       groups[key] = {{"e", entries}, {"f", g.last_fire_us}, {"n", g.fired_newest_us}, {"ip", g.ip}};
     }
     o["groups"] = std::move(groups);
-    nlohmann::json counted = nlohmann::json::array();
-    for (const auto& [id, t] : r.counted) counted.push_back({id, t});
-    o["counted"] = std::move(counted);
     j["rules"][std::to_string(r.rule.id)] = std::move(o);
   }
   return j.dump();
@@ -530,8 +546,6 @@ Status AlertEngine::LoadState(std::string_view text) {
         group.ip = g.value().value("ip", "");
         l.groups[g.key()] = std::move(group);
       }
-      for (const auto& c : o.at("counted"))
-        l.counted[c.at(0).get<uint64_t>()] = c.at(1).get<int64_t>();
       loaded_[id] = std::move(l);
     }
   } catch (const std::exception& e) {

@@ -45,6 +45,9 @@ namespace pveaudit {
 // How far back (event time) lines are kept to find the other line of the
 // same action (login lines: behind the slower of their two sources).
 constexpr int64_t kPairHoldUs = 60 * 1000000LL;
+// A group keeps this many actions beyond the N+1 newest, so that the other
+// line of a recent action is recognised even when the group is busy.
+constexpr size_t kPartnerSlack = 16;
 
 // Finds the earlier stored line of the same action, if any.
 class ActionPairer {
@@ -149,19 +152,19 @@ class AlertEngine {
     RuleMatcher matcher;
     std::string signature;  // what must stay equal for the windows to be kept
     std::map<std::string, Group> groups;
-    // Actions counted lately (id -> time): their other line is skipped.
-    std::unordered_map<uint64_t, int64_t> counted;
   };
   struct Loaded {
     std::string signature;
     std::map<std::string, Group> groups;
-    std::unordered_map<uint64_t, int64_t> counted;
   };
 
   // Counts action `action_id` at `time_us` in `g`; true when the rule
   // fires, with the end of the window that reached the threshold in
   // `fired_at`.
   bool Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id, int64_t* fired_at);
+  // Whether `g` counted action `action_id` (the other line of an action
+  // lies in the same group: same user, same address).
+  static bool Holds(const Group& g, uint64_t action_id);
   void Prune(RuleState& r, int64_t now_us);
   Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
                   const std::string& what) const;

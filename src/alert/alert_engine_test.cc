@@ -393,6 +393,30 @@ TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
   EXPECT_TRUE(Feed(other, {active, index, active2, index2}).empty());
 }
 
+TEST_F(AlertEngineTest, ForwardedRequestCountsOnce) {
+  AlertRule r = Rule(AlertType::kActionRate);
+  r.action = "vm:start";
+  r.threshold = 2;
+  Use({r});
+  // pve1 forwards a start of VM 100 to pve2: both log it.
+  auto start = [&](int64_t t, const std::string& node) {
+    Event e = Base(t);
+    e.node = node;
+    e.user = "alice@pve";
+    e.ip = node == "pve1" ? "192.0.2.10" : "10.0.0.1";
+    e.action = "vm:start";
+    e.resource = "/vms/100";
+    e.result = Outcome::kSuccess;
+    e.status = "200";
+    e.source = "pveproxy";
+    e.detail = "POST /api2/json/nodes/pve2/qemu/100/status/start";
+    return e;
+  };
+  EXPECT_TRUE(Feed({start(kNoon, "pve2"), start(kNoon + kS, "pve1")}).empty())
+      << "one start logged by two nodes";
+  EXPECT_EQ(Feed({start(kNoon + kMin + kS, "pve1"), start(kNoon + kMin, "pve2")}).size(), 1u);
+}
+
 TEST_F(AlertEngineTest, OffHours) {
   AlertRule r = Rule(AlertType::kOffHours);
   r.start = "18:00";
