@@ -101,6 +101,9 @@ constexpr std::string_view kKnown[] = {
 constexpr std::string_view kObjects[] = {
     "vm",  "ct",    "guest", "node",    "storage", "user",  "group",  "role",    "acl",    "token",
     "tfa", "realm", "pool",  "cluster", "task",    "login", "logout", "session", "access", "http"};
+// pveaudit's own events: fired alerts (docs/alerts.md) and changes of its
+// settings (store/audited_setting.h).
+constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit"};
 
 std::string_view VerbOf(std::string_view action) {
   size_t c = action.rfind(':');
@@ -599,6 +602,8 @@ bool IsKnownActionSpec(std::string_view spec) {
   for (auto o : kObjects) {
     if (o == spec) return true;
   }
+  for (auto o : kOwnObjects)
+    if (o == spec) return true;
   const auto& k = SortedKnown();
   return std::binary_search(k.begin(), k.end(), spec, std::less<>());
 }

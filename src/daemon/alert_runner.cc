@@ -212,6 +212,9 @@ void AlertRunner::Loop() {
       cursor.offset = batch.back().id;
       cursor.state = engine->SaveState();
       const size_t n = alerts.size();
+      // AppendBatch may move the details out.
+      std::vector<std::string> details;
+      for (const Event& a : alerts) details.push_back(a.detail);
       // The alerts and the cursor in one transaction: a crash before the
       // commit judges the batch again from the old state, one after it
       // starts past it.
@@ -223,7 +226,7 @@ void AlertRunner::Loop() {
       }
       last_id = cursor.offset;
       fired += n;
-      for (const Event& a : alerts) log_("info", "alert: " + a.detail);
+      for (const std::string& d : details) log_("info", "alert: " + d);
       if (failing) log_("info", "alerts: recovered");
       failing = false;
       error.clear();

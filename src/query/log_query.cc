@@ -53,9 +53,15 @@ constexpr uint32_t kViewFields = kFieldNode | kFieldUser | kFieldIp | kFieldActi
 // and its request are state changes), and the store may select "modify".
 bool OnlyModifyActions(const std::string& spec) {
   if (!IsKnownActionSpec(spec)) return false;
-  for (const std::string& a : KnownActions())
-    if (ActionMatches(spec, a) && !(ActionClasses(a) & kClassModify)) return false;
-  return true;
+  // A spec that matches no listed action (alert, pveaudit: pveaudit's own
+  // events) says nothing about the class.
+  bool any = false;
+  for (const std::string& a : KnownActions()) {
+    if (!ActionMatches(spec, a)) continue;
+    if (!(ActionClasses(a) & kClassModify)) return false;
+    any = true;
+  }
+  return any;
 }
 
 // What the store selects before the views: the time range widened by
