@@ -856,19 +856,7 @@ class SqliteStore final : public EventStore {
       auto s = db_.Prepare(sql);
       if (!s.ok()) return s.status();
       s->Bind(1, f.start_us.value_or(INT64_MIN)).Bind(2, f.end_us.value_or(INT64_MAX));
-      while (s->Step()) {
-        BlockMeta b;
-        b.id = s->Int(0);
-        b.first_id = uint64_t(s->Int(1));
-        b.last_id = uint64_t(s->Int(2));
-        b.n = uint32_t(s->Int(3));
-        b.t_min = s->Int(4);
-        b.t_max = s->Int(5);
-        b.failures = uint32_t(s->Int(6));
-        b.summary = std::string(s->Text(7));
-        blocks.push_back(std::move(b));
-      }
-      PVEAUDIT_RETURN_IF_ERROR(s->status());
+      PVEAUDIT_RETURN_IF_ERROR(ReadBlockMetas(*s, &blocks));
     }
     // k-way merge: blocks are visited by t_min; a block is opened once the
     // next event to emit is not earlier than its t_min, so output is in
@@ -907,6 +895,24 @@ class SqliteStore final : public EventStore {
     return Status::OK();
   }
 
+  // The rows of a "SELECT id,first_id,last_id,n,t_min,t_max,failures,summary
+  // FROM blocks ..." statement.
+  static Status ReadBlockMetas(Stmt& s, std::vector<BlockMeta>* out) {
+    while (s.Step()) {
+      BlockMeta b;
+      b.id = s.Int(0);
+      b.first_id = uint64_t(s.Int(1));
+      b.last_id = uint64_t(s.Int(2));
+      b.n = uint32_t(s.Int(3));
+      b.t_min = s.Int(4);
+      b.t_max = s.Int(5);
+      b.failures = uint32_t(s.Int(6));
+      b.summary = std::string(s.Text(7));
+      out->push_back(std::move(b));
+    }
+    return s.status();
+  }
+
   Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
                    const std::function<bool(const Event&)>& fn) override {
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
@@ -931,19 +937,7 @@ class SqliteStore final : public EventStore {
     if (!s.ok()) return s.status();
     s->Bind(1, int64_t(after_id));
     std::vector<BlockMeta> blocks;
-    while (s->Step()) {
-      BlockMeta b;
-      b.id = s->Int(0);
-      b.first_id = uint64_t(s->Int(1));
-      b.last_id = uint64_t(s->Int(2));
-      b.n = uint32_t(s->Int(3));
-      b.t_min = s->Int(4);
-      b.t_max = s->Int(5);
-      b.failures = uint32_t(s->Int(6));
-      b.summary = std::string(s->Text(7));
-      blocks.push_back(std::move(b));
-    }
-    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    PVEAUDIT_RETURN_IF_ERROR(ReadBlockMetas(*s, &blocks));
     size_t emitted = 0;
     std::vector<Row> rows;
     Event e;
