@@ -16,7 +16,7 @@
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
-#include "ingest/syslog_listener.h"
+#include "pipeline/syslog_listener.h"
 #include "pipeline/file_source.h"
 #include "pipeline/journal_source.h"
 #include "store/event_store.h"
