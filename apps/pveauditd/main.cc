@@ -90,6 +90,9 @@ config file. See docs/config.md for every key.)");
         std::cerr << "pveauditd: environment variable TZ: " << st.message() << "\n";
         return 2;
       }
+  // Valid but risky settings: printed by --check-config and at start.
+  for (const std::string& w : pveaudit::ConfigWarnings(*cfg))
+    std::cerr << "pveauditd: warning: " << w << "\n";
   if (check) {
     std::cout << "pveauditd: configuration OK ("
               << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";
