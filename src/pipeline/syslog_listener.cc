@@ -12,7 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <strings.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -325,6 +326,9 @@ Status SyslogListener::Start(const ListenOptions& options) {
     // Renegotiation would let a peer make SSL_read want to write; nobody
     // needs it for a one-way log stream.
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // Senders keep one long connection: no session tickets to write.
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx, options.tls_cert.c_str()) != 1) {
       return fail(
           Status::InvalidArgument(SslError(("TLS certificate " + options.tls_cert).c_str())));
@@ -449,6 +453,13 @@ void SyslogListener::CloseSockets() {
 }
 
 void SyslogListener::Run() {
+  // OpenSSL writes alerts and close_notify with write(2), which raises
+  // SIGPIPE when the peer is gone; blocked here it becomes EPIPE instead
+  // (the pending signal stays on this thread, which never unblocks it).
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   std::vector<char> buf(std::max(kReadChunk, options_.max_message_bytes + 2));
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
