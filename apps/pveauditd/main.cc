@@ -67,6 +67,11 @@ is read when the [sources.auth] file (/var/log/syslog) does not exist, so the
 same lines are never stored twice. Journal entries are stored exactly once:
 the journal cursor commits with each batch.
 
+The syslog listener's TLS (RFC 5425, client certificates) and its allow-list
+of peers mapped to node names are set in [sources.syslog] of the config file
+(docs/syslog-listener.md); --check-config warns when it listens beyond
+loopback without TLS or an allow-list.
+
 Signals: SIGTERM/SIGINT commit the current batch and exit; SIGHUP reloads the
 config file. See docs/config.md for every key.)");
   try {
