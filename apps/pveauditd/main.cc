@@ -96,9 +96,12 @@ config file. See docs/config.md for every key.)");
         return 2;
       }
   // Valid but risky settings: printed by --check-config and at start.
-  for (const std::string& w : pveaudit::ConfigWarnings(*cfg))
-    std::cerr << "pveauditd: warning: " << w << "\n";
+  auto warn = [](const pveaudit::Config& c) {
+    for (const std::string& w : pveaudit::ConfigWarnings(c))
+      std::cerr << "pveauditd: warning: " << w << "\n";
+  };
   if (check) {
+    warn(*cfg);
     std::cout << "pveauditd: configuration OK ("
               << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";
     return 0;
@@ -121,6 +124,7 @@ config file. See docs/config.md for every key.)");
     opt.config.syslog_enabled = !syslog_listen.empty();
     if (!syslog_listen.empty()) opt.config.syslog_listen = syslog_listen;
   }
+  warn(opt.config);  // with the flags' sources
   if (!data_dir.empty())
     opt.data_dir = data_dir;
   else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d)
