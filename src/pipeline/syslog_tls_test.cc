@@ -213,6 +213,18 @@ TEST_F(SyslogTlsTest, ClientsWithoutAValidCertificateAreRefused) {
   ExpectRefused(&stranger_, "certificate from another CA", "unable to get local issuer");
   ExpectRefused(&expired_, "expired certificate", "certificate has expired");
   ExpectRefused(&pve2_, "TLS 1.1", "unsupported protocol", TLS1_1_VERSION);
+  // Plain syslog sent to the TLS port is not TLS: refused, not delivered.
+  int plain = ConnectTcp(l_.tls_port());
+  std::string text = Framed(kLine);
+  ASSERT_EQ(write(plain, text.data(), text.size()), ssize_t(text.size()));
+  EXPECT_TRUE(WaitUntil([&] { return l_.counters().tls_handshake_failures == 5; }));
+  char ch;
+  ssize_t n;
+  while ((n = read(plain, &ch, 1)) > 0) {
+  }  // an alert may come before the end
+  EXPECT_TRUE(n == 0 || errno == ECONNRESET) << std::strerror(errno);
+  close(plain);
+  EXPECT_EQ(l_.queued(), 0u);
   EXPECT_EQ(l_.counters().tls_connections, 0u);
   // The listener still serves a valid client afterwards.
   TlsClient ok;
