@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/syslog_listener.h"
+#include "ingest/syslog_frame.h"
 
 namespace {
 

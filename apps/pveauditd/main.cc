@@ -67,6 +67,11 @@ is read when the [sources.auth] file (/var/log/syslog) does not exist, so the
 same lines are never stored twice. Journal entries are stored exactly once:
 the journal cursor commits with each batch.
 
+The syslog listener's TLS (RFC 5425, client certificates) and its allow-list
+of peers mapped to node names are set in [sources.syslog] of the config file
+(docs/syslog-listener.md); --check-config warns when it listens beyond
+loopback without TLS or an allow-list.
+
 Signals: SIGTERM/SIGINT commit the current batch and exit; SIGHUP reloads the
 config file. See docs/config.md for every key.)");
   try {
@@ -90,7 +95,13 @@ config file. See docs/config.md for every key.)");
         std::cerr << "pveauditd: environment variable TZ: " << st.message() << "\n";
         return 2;
       }
+  // Valid but risky settings: printed by --check-config and at start.
+  auto warn = [](const pveaudit::Config& c) {
+    for (const std::string& w : pveaudit::ConfigWarnings(c))
+      std::cerr << "pveauditd: warning: " << w << "\n";
+  };
   if (check) {
+    warn(*cfg);
     std::cout << "pveauditd: configuration OK ("
               << (cfg->source.empty() ? std::string("built-in defaults") : cfg->source) << ")\n";
     return 0;
@@ -113,6 +124,7 @@ config file. See docs/config.md for every key.)");
     opt.config.syslog_enabled = !syslog_listen.empty();
     if (!syslog_listen.empty()) opt.config.syslog_listen = syslog_listen;
   }
+  warn(opt.config);  // with the flags' sources
   if (!data_dir.empty())
     opt.data_dir = data_dir;
   else if (const char* d = std::getenv("PVEAUDIT_DATA_DIR"); d && *d)

@@ -167,6 +167,20 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                           src.value("last_event", "")});
       std::string so = RenderTable(s, OutputFormat::kText);
       std::fwrite(so.data(), 1, so.size(), stdout);
+      // The syslog listener's refused senders (docs/syslog-listener.md).
+      for (const auto& src : daemon.value("sources", nlohmann::json::array())) {
+        if (!src.contains("peers_rejected")) continue;
+        std::printf(
+            "%s listener: %s received, %s TLS handshakes failed, %s peers rejected, "
+            "%s node-name mismatches\n",
+            src.value("name", "").c_str(),
+            WithThousands(src.value("received", uint64_t(0))).c_str(),
+            WithThousands(src.value("tls_handshakes_failed", uint64_t(0))).c_str(),
+            WithThousands(src.value("peers_rejected", uint64_t(0))).c_str(),
+            WithThousands(src.value("node_mismatches", uint64_t(0))).c_str());
+        if (!src.value("last_tls_error", "").empty())
+          std::printf("  last TLS failure: %s\n", src.value("last_tls_error", "").c_str());
+      }
       if (daemon.contains("writer")) {  // the one writer (store/group_commit.h)
         const nlohmann::json& w = daemon["writer"];
         std::printf("writer: %s events in %s batches, %s transactions, %s failed\n",

@@ -1,7 +1,9 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -52,7 +54,66 @@ bool IsPosixTz(const std::string& s) {
   return true;
 }
 
+bool IsAddress(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// "192.0.2.7", "192.0.2.0/24", "2001:db8::/64".
+bool IsAddressOrNetwork(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos) return IsAddress(s);
+  std::string host = s.substr(0, slash), bits = s.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3 ||
+      !std::all_of(bits.begin(), bits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  unsigned char buf[16];
+  int max = inet_pton(AF_INET, host.c_str(), buf) == 1    ? 32
+            : inet_pton(AF_INET6, host.c_str(), buf) == 1 ? 128
+                                                          : -1;
+  return max > 0 && std::stoi(bits) <= max;
+}
+
+// "ADDR:PORT" with a numeric IPv4 address, "[IPv6]" or "*".
+bool IsListenAddress(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoi(port) > 65535)
+    return false;
+  if (host == "*") return true;
+  unsigned char buf[16];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
+  return inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
+// Whether a listen address reaches only this machine.
+bool IsLoopbackListen(const std::string& s) {
+  std::string host = s.substr(0, s.rfind(':'));
+  if (host == "[::1]") return true;
+  unsigned char b[4];
+  return inet_pton(AF_INET, host.c_str(), b) == 1 && b[0] == 127;
+}
+
 }  // namespace
+
+std::vector<std::string> ConfigWarnings(const Config& c) {
+  std::vector<std::string> out;
+  if (!c.syslog_enabled || !c.syslog_peers.empty()) return out;
+  if (!c.syslog_listen.empty() && !IsLoopbackListen(c.syslog_listen))
+    out.push_back("[sources.syslog] listen = \"" + c.syslog_listen +
+                  "\" accepts plain UDP/TCP syslog from any host, without TLS or an "
+                  "allow-list: anyone who reaches it can store lines under any node name "
+                  "(add [[sources.syslog.peer]] entries, or use tls with client certificates)");
+  if (!c.syslog_tls.empty() && !IsLoopbackListen(c.syslog_tls) && !c.syslog_tls_require_client_cert)
+    out.push_back("[sources.syslog] tls = \"" + c.syslog_tls +
+                  "\" accepts clients without a certificate and has no allow-list: anyone "
+                  "who reaches it can store lines under any node name");
+  return out;
+}
 
 Status CheckTimeZone(const std::string& tz) {
   std::string name = !tz.empty() && tz[0] == ':' ? tz.substr(1) : tz;
@@ -121,6 +182,14 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
   };
   auto unknown = [&](const toml::node& n, const std::string& key) {
     return Status::InvalidArgument(where(n) + ": unknown key '" + key + "'");
+  };
+  // Syntax of ADDR:PORT as the listener takes it ("" = off); the listener
+  // checks again when it binds.
+  auto listen_address = [&](const toml::node& n, const std::string& key,
+                            const std::string& v) -> Status {
+    if (v.empty() || IsListenAddress(v)) return Status::OK();
+    return Status::InvalidArgument(where(n) + ": key '" + key + "': '" + v +
+                                   "' is not ADDR:PORT (numeric address, [IPv6] or *)");
   };
   auto file_source = [&](const toml::node& n, const std::string& name,
                          FileSourceConfig* fs) -> Status {
@@ -208,11 +277,68 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
             std::string n2 = name + "." + std::string(k2.str());
             if (k2.str() == "enabled")
               PVEAUDIT_RETURN_IF_ERROR(boolean(v2, n2, &cfg.syslog_enabled));
-            else if (k2.str() == "listen")
+            else if (k2.str() == "listen") {
               PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_listen));
-            else
+              PVEAUDIT_RETURN_IF_ERROR(listen_address(v2, n2, cfg.syslog_listen));
+            } else if (k2.str() == "tls") {
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_tls));
+              PVEAUDIT_RETURN_IF_ERROR(listen_address(v2, n2, cfg.syslog_tls));
+            } else if (k2.str() == "tls_cert")
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_tls_cert));
+            else if (k2.str() == "tls_key")
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_tls_key));
+            else if (k2.str() == "tls_ca")
+              PVEAUDIT_RETURN_IF_ERROR(str(v2, n2, &cfg.syslog_tls_ca));
+            else if (k2.str() == "tls_require_client_cert")
+              PVEAUDIT_RETURN_IF_ERROR(boolean(v2, n2, &cfg.syslog_tls_require_client_cert));
+            else if (k2.str() == "tls_handshake_timeout")
+              PVEAUDIT_RETURN_IF_ERROR(
+                  integer(v2, n2, 1, 300, &cfg.syslog_tls_handshake_timeout_s));
+            else if (k2.str() == "peer") {
+              if (!v2.is_array_of_tables())
+                return Status::InvalidArgument(where(v2) + ": '" + n2 +
+                                               "' must be an array of tables ([[" + n2 + "]])");
+              for (auto&& pe : *v2.as_array()) {
+                SyslogPeerConfig p;
+                for (auto&& [k3, v3] : *pe.as_table()) {
+                  std::string n3 = n2 + "." + std::string(k3.str());
+                  if (k3.str() == "node")
+                    PVEAUDIT_RETURN_IF_ERROR(str(v3, n3, &p.node));
+                  else if (k3.str() == "address") {
+                    PVEAUDIT_RETURN_IF_ERROR(str(v3, n3, &p.address));
+                    if (!IsAddressOrNetwork(p.address))
+                      return Status::InvalidArgument(
+                          where(v3) + ": key '" + n3 + "': '" + p.address +
+                          "' is not a numeric IPv4/IPv6 address or ADDR/PREFIX");
+                  } else if (k3.str() == "certificate")
+                    PVEAUDIT_RETURN_IF_ERROR(str(v3, n3, &p.certificate));
+                  else
+                    return unknown(v3, n3);
+                }
+                if (p.node.empty())
+                  return Status::InvalidArgument(where(pe) + ": '" + n2 +
+                                                 "' needs a node = \"NAME\"");
+                if (p.address.empty() && p.certificate.empty())
+                  return Status::InvalidArgument(where(pe) + ": '" + n2 + "' for node '" + p.node +
+                                                 "' needs an address or a certificate name");
+                cfg.syslog_peers.push_back(std::move(p));
+              }
+            } else
               return unknown(v2, n2);
           }
+          if (!cfg.syslog_tls.empty()) {
+            if (cfg.syslog_tls_cert.empty() || cfg.syslog_tls_key.empty())
+              return Status::InvalidArgument(where(sv) + ": [" + name +
+                                             "] tls needs tls_cert and tls_key");
+            if (cfg.syslog_tls_require_client_cert && cfg.syslog_tls_ca.empty())
+              return Status::InvalidArgument(
+                  where(sv) + ": [" + name +
+                  "] tls needs tls_ca (the CA of the clients' certificates), or "
+                  "tls_require_client_cert = false");
+          }
+          if (cfg.syslog_listen.empty() && cfg.syslog_tls.empty())
+            return Status::InvalidArgument(where(sv) + ": [" + name +
+                                           "] needs listen or tls (both are empty)");
         } else {
           return unknown(sv, name);
         }

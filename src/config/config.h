@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -37,6 +38,14 @@ struct JournalSourceConfig {
   std::string directory;
 };
 
+// One peer of the syslog listener's allow-list ([[sources.syslog.peer]]).
+// docs/syslog-listener.md, "Allow-list".
+struct SyslogPeerConfig {
+  std::string node;         // the node its lines are stored under
+  std::string address;      // "" or an address or CIDR network
+  std::string certificate;  // "" or a name its TLS client certificate carries
+};
+
 struct Config {
   std::string source;  // file it came from; "" = defaults
   std::string data_dir = "/var/lib/pveaudit";
@@ -56,9 +65,14 @@ struct Config {
   FileSourceConfig access_log{true, "/var/log/pveproxy/access.log"};
   FileSourceConfig auth{true, "/var/log/syslog"};
   FileSourceConfig tasks{true, "/var/log/pve/tasks/index"};
-  JournalSourceConfig journal;  // [sources.journal]
-  bool syslog_enabled = false;  // [sources.syslog]
-  std::string syslog_listen = "127.0.0.1:5514";
+  JournalSourceConfig journal;                   // [sources.journal]
+  bool syslog_enabled = false;                   // [sources.syslog]
+  std::string syslog_listen = "127.0.0.1:5514";  // UDP and TCP; "" = neither
+  std::string syslog_tls;                        // RFC 5425 ADDR:PORT; "" = off
+  std::string syslog_tls_cert, syslog_tls_key, syslog_tls_ca;
+  bool syslog_tls_require_client_cert = true;
+  int syslog_tls_handshake_timeout_s = 10;
+  std::vector<SyslogPeerConfig> syslog_peers;  // empty = any peer
 };
 
 // Loads the configuration.
@@ -67,6 +81,11 @@ struct Config {
 // default path may be absent. Unknown keys and wrong types are errors that
 // name the key and its line: "/etc/pveaudit/pveaudit.toml:3: unknown key 'data-dir'".
 Result<Config> LoadConfig(const std::string& explicit_path);
+
+// Warnings about a valid but risky configuration, one sentence each, for
+// `pveauditd --check-config` and the daemon's start: e.g. the syslog
+// listener on a non-loopback address without TLS or an allow-list.
+std::vector<std::string> ConfigWarnings(const Config& c);
 
 // Whether `tz` names a time zone the C library can load: a zone file under
 // $TZDIR (default /usr/share/zoneinfo) such as "Europe/Vienna", an absolute

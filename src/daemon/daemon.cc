@@ -17,9 +17,10 @@
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
-#include "ingest/syslog_listener.h"
 #include "pipeline/file_source.h"
 #include "pipeline/journal_source.h"
+#include "pipeline/syslog_listener.h"
+#include "pipeline/syslog_source.h"
 #include "store/event_store.h"
 #include "store/group_commit.h"
 
@@ -52,59 +53,6 @@ void Nap(int ms, const std::atomic<bool>* lane = nullptr) {
          std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 20)));
 }
-
-// Forwarded syslog lines: parsed as authentication lines and stored in one
-// transaction per poll. There is no cursor to commit with them: a line is
-// durable once that transaction commits, and lines still queued when the
-// process dies are lost (syslog over UDP/TCP has no acknowledgement).
-class SyslogSource {
- public:
-  Status Start(const std::string& listen) {
-    ListenOptions o;
-    o.udp = o.tcp = listen;
-    PVEAUDIT_RETURN_IF_ERROR(listener_.Start(o));
-    ParseContext ctx;
-    ctx.origin = "syslog";
-    parser_ = MakeLineParser(LineFormat::kAuth, ctx);
-    return Status::OK();
-  }
-  // Stores what arrived since the last call. On a store error the batch is
-  // kept and retried.
-  Status Poll(EventStore& store) {
-    if (pending_events_.empty() && pending_rejected_.empty()) {
-      std::vector<SyslogMessage> msgs;
-      listener_.Drain(&msgs, 20000, std::chrono::milliseconds(0));
-      std::string reason;
-      for (const SyslogMessage& m : msgs) {
-        ++seq_;
-        reason.clear();
-        size_t before = pending_events_.size();
-        if (parser_->Parse(m.line, seq_, &pending_events_, &reason) == LineVerdict::kRejected)
-          pending_rejected_.push_back(RejectedLine{0, "syslog:" + m.peer, seq_, reason, m.line});
-        for (size_t i = before; i < pending_events_.size(); ++i)
-          pending_events_[i].origin = "syslog:" + m.peer;
-      }
-      tracker_.Apply(&pending_events_);
-    }
-    if (pending_events_.empty() && pending_rejected_.empty()) return Status::OK();
-    Status st = store.Append(&pending_events_, pending_rejected_, nullptr);
-    if (!st.ok()) return st;
-    events_ += pending_events_.size();
-    pending_events_.clear();
-    pending_rejected_.clear();
-    return Status::OK();
-  }
-  const SyslogListener& listener() const { return listener_; }
-  uint64_t events() const { return events_; }
-
- private:
-  SyslogListener listener_;
-  std::unique_ptr<LineParser> parser_;
-  LoginTracker tracker_;
-  std::vector<Event> pending_events_;
-  std::vector<RejectedLine> pending_rejected_;
-  uint64_t seq_ = 0, events_ = 0;
-};
 
 // One source as a lane polls it.
 class PolledSource {
@@ -183,8 +131,22 @@ class JournalPolled : public PolledSource {
 
 class SyslogPolled : public PolledSource {
  public:
-  explicit SyslogPolled(std::string listen) : listen_(std::move(listen)) {}
-  Status Start() { return src_.Start(listen_); }
+  explicit SyslogPolled(const Config& c) : listen_(c.syslog_listen) {
+    o_.udp = o_.tcp = c.syslog_listen;
+    o_.tls = c.syslog_tls;
+    o_.tls_cert = c.syslog_tls_cert;
+    o_.tls_key = c.syslog_tls_key;
+    o_.tls_ca = c.syslog_tls_ca;
+    o_.tls_require_client_cert = c.syslog_tls_require_client_cert;
+    o_.tls_handshake_timeout = std::chrono::seconds(c.syslog_tls_handshake_timeout_s);
+    for (const SyslogPeerConfig& p : c.syslog_peers)
+      o_.peers.push_back(SyslogPeer{p.node, p.address, p.certificate});
+    if (!listen_.empty()) listen_ += " (UDP and TCP)";
+    if (!c.syslog_tls.empty()) listen_ += (listen_.empty() ? "" : ", ") + c.syslog_tls + " (TLS)";
+  }
+  Status Start() { return src_.Start(o_); }
+  // "ADDR:PORT (UDP and TCP), ADDR:PORT (TLS)", for messages and status.
+  std::string Where() const { return listen_; }
   Status Poll(EventStore& store, bool) override { return src_.Poll(store); }
   std::string Name() const override { return "syslog"; }
   nlohmann::json State() const override {
@@ -200,14 +162,20 @@ class SyslogPolled : public PolledSource {
     o["lag_bytes"] = 0;
     o["lag_s"] = 0;
     o["events"] = src_.events();
-    o["rejected"] = c.bad_frames;
+    o["rejected"] = c.bad_frames + src_.rejected();
     o["last_event"] = "";
     o["received"] = c.received;
+    // Refused senders (docs/syslog-listener.md, "Counters").
+    o["tls_handshakes_failed"] = c.tls_handshake_failures;
+    o["peers_rejected"] = c.peers_rejected;
+    o["node_mismatches"] = src_.node_mismatches();
+    o["last_tls_error"] = src_.listener().last_tls_error();
     return o;
   }
 
  private:
   std::string listen_;
+  ListenOptions o_;
   SyslogSource src_;
 };
 
@@ -355,13 +323,14 @@ bool MakeLanes(const Config& c, Lanes* out) {
   if (!auth->empty()) out->lanes.push_back(std::move(auth));
 
   if (c.syslog_enabled) {
-    auto s = std::make_unique<SyslogPolled>(c.syslog_listen);
+    auto s = std::make_unique<SyslogPolled>(c);
     Status st = s->Start();
     if (!st.ok()) {
-      Log("error", "syslog listener on " + c.syslog_listen + ": " + st.message());
+      Log("error", "syslog listener on " + s->Where() + ": " + st.message());
       return false;
     }
-    Log("info", "receiving syslog on " + c.syslog_listen + " (UDP and TCP)");
+    Log("info", "receiving syslog on " + s->Where() +
+                    (c.syslog_peers.empty() ? "" : " from the allow-list's peers"));
     auto lane = std::make_unique<Lane>("syslog", c);
     lane->Add(std::move(s));
     out->lanes.push_back(std::move(lane));

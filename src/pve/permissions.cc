@@ -15,6 +15,17 @@ namespace {
 using RoleSet = std::map<std::string, bool>;  // role -> propagate
 using PrivSet = std::map<std::string, bool>;  // privilege -> propagate
 
+// A privilege-separated token's privileges: those of its own ACLs that its
+// user also has, propagating only if both do. Proxmox skips the
+// intersection for root@pam's tokens.
+PrivSet TokenPrivileges(PrivSet own, const PrivSet& user_privs, const std::string& userid) {
+  if (userid == "root@pam") return own;
+  PrivSet both;
+  for (const auto& [priv, propagate] : own)
+    if (auto u = user_privs.find(priv); u != user_privs.end()) both[priv] = propagate && u->second;
+  return both;
+}
+
 struct AclNode {
   std::map<std::string, RoleSet> users, groups, tokens;
 };
@@ -118,14 +129,7 @@ class Engine {
       if (t == cfg_.access.tokens.end()) return {};
       PrivSet user_privs = Permissions(t->second.userid, path);
       if (!t->second.privsep) return user_privs;
-      PrivSet own = PrivsOf(CompiledRoles(principal, path));
-      if (t->second.userid == "root@pam") return own;  // Proxmox skips the intersection for root
-      // Privilege-separated: the intersection, propagating only if both do.
-      PrivSet both;
-      for (const auto& [priv, propagate] : own)
-        if (auto u = user_privs.find(priv); u != user_privs.end())
-          both[priv] = propagate && u->second;
-      return both;
+      return TokenPrivileges(PrivsOf(CompiledRoles(principal, path)), user_privs, t->second.userid);
     }
     if (!VerifyUsername(principal)) return {};
     return PrivsOf(CompiledRoles(principal, path));
@@ -648,13 +652,7 @@ std::map<std::string, bool> PermissionIndex::EffectivePrivileges(const std::stri
     if (t == cfg_.access.tokens.end()) return {};
     PrivSet user_privs = EffectivePrivileges(t->second.userid, path);
     if (!t->second.privsep) return user_privs;
-    PrivSet own = privs_of(EffectiveRoles(principal, path));
-    if (t->second.userid == "root@pam") return own;
-    PrivSet both;
-    for (const auto& [priv, propagate] : own)
-      if (auto u = user_privs.find(priv); u != user_privs.end())
-        both[priv] = propagate && u->second;
-    return both;
+    return TokenPrivileges(privs_of(EffectiveRoles(principal, path)), user_privs, t->second.userid);
   }
   if (!VerifyUsername(principal)) return {};
   return privs_of(EffectiveRoles(principal, path));

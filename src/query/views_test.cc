@@ -687,6 +687,29 @@ TEST_F(ViewsTest, ForEachEventStopsWhenAsked) {
   EXPECT_EQ(seen, 3);
 }
 
+// A full listing reads on a second thread (PipelinedViewScan): more events
+// than its queue holds come out complete and in the order of FindEvents,
+// and a reader that stops after the queue has filled stops the scan.
+TEST_F(ViewsTest, StreamedListingEqualsFindEventsAndStopsWhenTheQueueIsFull) {
+  std::vector<Event> v;
+  for (int i = 0; i < 20000; ++i)
+    v.push_back(Req(kT0 + i * kS, i % 3 ? "alice@pve" : "bob@pve", "192.0.2.1", "GET",
+                    "/nodes/pve1/qemu/" + std::to_string(100 + i % 7) + "/status/current"));
+  Add(v);
+  std::vector<Event> want = Find();
+  ASSERT_EQ(want.size(), 20000u);
+  std::vector<Event> got;
+  ASSERT_TRUE(ForEachEvent(*store_, Filter{}, 0, kFieldAll, [&](Event&& e) {
+                got.push_back(std::move(e));
+                return true;
+              }).ok());
+  EXPECT_EQ(got, want);
+  size_t seen = 0;
+  ASSERT_TRUE(
+      ForEachEvent(*store_, Filter{}, 0, kFieldAll, [&](Event&&) { return ++seen < 9000; }).ok());
+  EXPECT_EQ(seen, 9000u);
+}
+
 }  // namespace
 }  // namespace pveaudit
 

@@ -140,15 +140,19 @@ TEST_F(GroupCommitTest, WaitsForAPollingSourceUpToMaxWait) {
   opt.max_wait = std::chrono::seconds(30);
   GroupCommitStore store(*base, opt);
   std::atomic<bool> first_done{false};
-  std::thread a([&] {
-    GroupCommitStore::Activity act(store);
-    std::vector<Event> ev{Ev(0, 1)};
-    ASSERT_TRUE(store.Append(&ev, {}, nullptr).ok());
-    first_done = true;
-  });
+  std::thread a;
   // b polls for a while before it appends; a's batch must wait for it.
+  // b announces its poll before a starts. Regression: a started first and,
+  // on a loaded machine, queued its batch while it was the only source
+  // polling, which rightly commits at once; the test then failed.
   {
     GroupCommitStore::Activity act(store);
+    a = std::thread([&] {
+      GroupCommitStore::Activity act(store);
+      std::vector<Event> ev{Ev(0, 1)};
+      ASSERT_TRUE(store.Append(&ev, {}, nullptr).ok());
+      first_done = true;
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_FALSE(first_done) << "the writer did not wait for the polling source";
     std::vector<Event> ev{Ev(1, 2)};
