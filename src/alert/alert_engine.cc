@@ -10,9 +10,11 @@
 namespace pveaudit {
 namespace {
 
-// The kinds of lines the view joins (query/correlator.cc); the pairing
-// itself is decided by the view's own predicates (IsLoginRequest,
-// CanStartTask, IsForwardedCopy).
+// The kinds of lines the view joins: the same tests as query/correlator.cc
+// makes (there they are private to the view), used here only to pick the
+// bucket of a line; whether two lines are one action is decided by the
+// view's public predicates (IsLoginRequest, CanStartTask, IsForwardedCopy)
+// and its grant window.
 bool IsFailedAuth(const Event& e) {
   return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
 }
@@ -279,22 +281,24 @@ bool AlertEngine::Holds(const Group& g, uint64_t action_id) {
 bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id,
                         int64_t* fired_at) {
   const AlertRule& rule = r.rule;
-  auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), time_us,
-                              [](int64_t t, const Entry& e) { return t < e.time_us; });
-  g.entries.insert(pos, Entry{time_us, action_id});
+  auto by_time = [](int64_t t, const Entry& e) { return t < e.time_us; };
+  auto pos = std::upper_bound(g.entries.begin(), g.entries.end(), time_us, by_time);
+  pos = g.entries.insert(pos, Entry{time_us, action_id});
   // The windows (t'-W, t'] that hold the new event: the one ending at it
   // and, for a late event, those ending at later events within W. The
   // fullest decides; a window never holds events later than its end.
+  // Entries are in time order: a window's count is a difference of
+  // positions (one window for an event that is the newest).
   uint64_t best = 0;
   int64_t best_end = time_us;
-  for (const Entry& end : g.entries) {
-    if (end.time_us < time_us || end.time_us >= time_us + rule.window_us) continue;
-    uint64_t c = 0;
-    for (const Entry& e : g.entries)
-      if (e.time_us > end.time_us - rule.window_us && e.time_us <= end.time_us) ++c;
+  for (auto end = pos; end != g.entries.end() && end->time_us < time_us + rule.window_us; ++end) {
+    if (std::next(end) != g.entries.end() && std::next(end)->time_us == end->time_us) continue;
+    auto first =
+        std::upper_bound(g.entries.begin(), std::next(end), end->time_us - rule.window_us, by_time);
+    uint64_t c = uint64_t(std::next(end) - first);
     if (c > best) {
       best = c;
-      best_end = end.time_us;
+      best_end = end->time_us;
     }
   }
   // The newest N+1 decide (exactly N, or more); a few more are kept so

@@ -164,6 +164,16 @@ TEST_F(AlertEngineTest, WindowIsHalfOpen) {
             1u);
 }
 
+TEST_F(AlertEngineTest, AttemptsInTheSameSecondCountEach) {
+  Use({Rule(AlertType::kFailedLogin)});
+  std::vector<Event> alerts = Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                                    FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                                    FailedAuth(kNoon, "alice@pve", "203.0.113.5"),
+                                    FailedAuth(kNoon, "alice@pve", "203.0.113.5")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(AlertTriggerIds(alerts[0]), (std::vector<uint64_t>{1, 2, 3}));
+}
+
 TEST_F(AlertEngineTest, ReArmsWhenTheWindowHeldFewerThanNOrAfterTheCooldown) {
   AlertRule r = Rule(AlertType::kFailedLogin);  // 3 within 15m, cooldown 15m
   Use({r});
