@@ -399,9 +399,12 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
   cmd->add_option("id", o->id, "The rule's id (pveam access alert list)")
       ->required()
       ->type_name("ID");
-  AddCommonOptions(cmd, &o->common, false);
+  AddCommonOptions(cmd, &o->common, true);
   cmd->footer("\nRecorded as an audit event (pveaudit:alert-" + verb +
-              ", who, before and after).\n\nExample:\n  pveam access alert " + verb + " 1");
+              ", who, before and after).\nJSON, CSV and YAML show the rule as pveam access alert "
+              "list does (after the\nchange; for remove, the rule removed).\n\nExample:\n  pveam "
+              "access alert " +
+              verb + " 1");
   return [o, verb]() -> int {
     Env env = ResolveEnv(o->common);
     if (o->id.empty() || o->id.find_first_not_of("0123456789") != std::string::npos)
@@ -413,11 +416,15 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
     AlertRule* r = FindRule(after, o->id);
     const uint64_t id = r->id;
     const std::string desc = DescribeRule(*r);
+    const bool text = env.format == OutputFormat::kText;
+    AlertRule shown = *r;
     if (verb == "remove") {
       after.rules.erase(after.rules.begin() + (r - after.rules.data()));
     } else {
       const bool enable = verb == "enable";
+      shown.enabled = enable;
       if (r->enabled == enable) {
+        if (!text) return Print(RulesTable({shown}, env.format), env.format);
         std::cout << "alert rule " << id << " is already " << (enable ? "enabled" : "disabled")
                   << "\n";
         return kExitOk;
@@ -429,6 +436,7 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
                                                 : "disabled";
     SaveRules(*store, env, before, after, "pveaudit:alert-" + verb, id,
               "alert rule " + std::to_string(id) + " " + done + ": " + desc);
+    if (!text) return Print(RulesTable({shown}, env.format), env.format);
     std::cout << "alert rule " << id << " " << done << "\n";
     return kExitOk;
   };
