@@ -80,18 +80,16 @@ void ForwardMerger::Flush(int64_t before_us) {
   }
 }
 
-void ForwardMerger::Add(const Event& e) {
+void ForwardMerger::Add(Event&& e) {
   // A pending event can still pair with one up to kForwardEarlierUs later.
   Flush(e.time_us - kForwardEarlierUs);
   std::string_view target = RequestPathNode(e);
   Role role = target.empty() || e.node.empty() ? kNone : target == e.node ? kTarget : kOrigin;
   if (role == kNone && pending_.empty()) {
-    Event copy = e;
-    emit_(std::move(copy));
+    emit_(std::move(e));
     return;
   }
   Slot slot;
-  slot.e = e;
   slot.role = role;
   if (role != kNone) slot.hash = DetailHash(e);
   if (role == kTarget) {
@@ -109,6 +107,7 @@ void ForwardMerger::Add(const Event& e) {
       ++merged_;
     }
   }
+  slot.e = std::move(e);  // `target` (a view into e.detail) is not read from here on
   pending_.push_back(std::move(slot));
   if (role != kNone && !pending_.back().partner_id)
     by_detail_[pending_.back().hash].push_back(first_seq_ + pending_.size() - 1);

@@ -130,7 +130,8 @@ bool CanHaveMadeChange(const Event& r, const Event& c);
 class ForwardMerger {
  public:
   explicit ForwardMerger(std::function<void(Event&&)> emit) : emit_(std::move(emit)) {}
-  void Add(const Event& e);
+  void Add(Event&& e);
+  void Add(const Event& e) { Add(Event(e)); }
   void Finish();
   // The number of copies absorbed so far.
   uint64_t merged() const { return merged_; }
@@ -245,7 +246,8 @@ class EventView {
  public:
   explicit EventView(std::function<void(Event&&)> emit)
       : joiner_(std::move(emit)), merger_([this](Event&& e) { joiner_.Add(std::move(e)); }) {}
-  void Add(const Event& e) { merger_.Add(e); }
+  void Add(Event&& e) { merger_.Add(std::move(e)); }
+  void Add(const Event& e) { merger_.Add(Event(e)); }
   void Finish() {
     merger_.Finish();
     joiner_.Finish();

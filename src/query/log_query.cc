@@ -1,11 +1,8 @@
 #include "query/log_query.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -170,9 +167,9 @@ Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
   auto before = [](const Event& a, const Event& b) {
     return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
   };
-  Status st = store.Scan(pushed, fields | kViewFields, [&](const Event& e) {
+  Status st = store.Scan(pushed, fields | kViewFields, [&](Event& e) {
     while (next < side.size() && before(side[next], e)) view.Add(side[next++]);
-    if (!side_ids.count(e.id)) view.Add(e);
+    if (!side_ids.count(e.id)) view.Add(std::move(e));
     return !stop;
   });
   if (!st.ok()) return st;
@@ -227,77 +224,9 @@ Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, s
   }
 }
 
-namespace {
-
-// ViewScan on a second thread, `emit` on this one: reading the store and
-// joining the views cost about as much as formatting the output, so a
-// full listing runs on two cores. Events pass in batches through a queue
-// of at most kDepth batches (memory stays bounded); `emit` returning false
-// stops the reader at its next batch.
-Status PipelinedViewScan(EventStore& store, const Filter& filter, uint32_t fields,
-                         const std::function<bool(Event&&)>& emit) {
-  constexpr size_t kBatch = 1024, kDepth = 4;
-  std::mutex mu;
-  std::condition_variable changed;
-  std::deque<std::vector<Event>> queue;
-  bool done = false, stop = false;
-  Status scan_status;
-  auto push = [&](std::vector<Event>&& batch) {
-    std::unique_lock<std::mutex> l(mu);
-    changed.wait(l, [&] { return stop || queue.size() < kDepth; });
-    if (stop) return false;
-    queue.push_back(std::move(batch));
-    changed.notify_all();
-    return true;
-  };
-  std::thread reader([&] {
-    std::vector<Event> batch;
-    batch.reserve(kBatch);
-    Status st = ViewScan(store, filter, fields, [&](Event&& e) {
-      batch.push_back(std::move(e));
-      if (batch.size() < kBatch) return true;
-      bool more = push(std::move(batch));
-      batch = std::vector<Event>();
-      batch.reserve(kBatch);
-      return more;
-    });
-    if (st.ok() && !batch.empty()) push(std::move(batch));
-    std::lock_guard<std::mutex> l(mu);
-    scan_status = st;
-    done = true;
-    changed.notify_all();
-  });
-  while (true) {
-    std::vector<Event> batch;
-    {
-      std::unique_lock<std::mutex> l(mu);
-      changed.wait(l, [&] { return done || !queue.empty(); });
-      if (queue.empty()) break;  // done, and everything emitted
-      batch = std::move(queue.front());
-      queue.pop_front();
-      changed.notify_all();
-    }
-    bool more = true;
-    for (Event& e : batch)
-      if (!(more = emit(std::move(e)))) break;
-    if (!more) {
-      std::lock_guard<std::mutex> l(mu);
-      stop = true;
-      changed.notify_all();
-      break;
-    }
-  }
-  reader.join();
-  return scan_status;
-}
-
-}  // namespace
-
 Status ForEachEvent(EventStore& store, const Filter& filter, size_t limit, uint32_t fields,
                     const std::function<bool(Event&&)>& emit) {
-  if (limit == 0)
-    return std::thread::hardware_concurrency() > 1 ? PipelinedViewScan(store, filter, fields, emit)
-                                                   : ViewScan(store, filter, fields, emit);
+  if (limit == 0) return ViewScan(store, filter, fields, emit);
   auto events = FindEvents(store, filter, limit, fields);
   if (!events.ok()) return events.status();
   for (Event& e : *events)

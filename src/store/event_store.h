@@ -108,8 +108,10 @@ class EventStore {
   // Calls `fn` for every event matching `filter`, in ascending time order
   // (ties by id), with the fields in `fields` filled. `fn` returns false to
   // stop. An unknown user, action, ... is not an error: nothing matches.
+  // `fn` may move the event's strings out (each call gets an event filled
+  // afresh): a view that keeps events then copies nothing.
   virtual Status Scan(const Filter& filter, uint32_t fields,
-                      const std::function<bool(const Event&)>& fn) = 0;
+                      const std::function<bool(Event&)>& fn) = 0;
 
   // Like Scan, for aggregation: calls `fn(time_us, key, id)` for every
   // matching event in time order, where `key` indexes `names` (filled
@@ -122,9 +124,10 @@ class EventStore {
   // For consumers (alert engine, exporters) that follow the store as it
   // grows: calls `fn` for events with id > `after_id` in id order (the order
   // they were stored, not their time), at most `limit` of them (0 = no
-  // limit), with the fields in `fields` filled. `fn` returns false to stop.
+  // limit), with the fields in `fields` filled. `fn` returns false to stop;
+  // it may move the event's strings out, as with Scan.
   virtual Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
-                           const std::function<bool(const Event&)>& fn) = 0;
+                           const std::function<bool(Event&)>& fn) = 0;
 
   // A consumer's durable position: the id of the last event it is done
   // with. GetConsumer: nullopt when the consumer has none yet. PutConsumer

@@ -143,7 +143,7 @@ Result<std::optional<SourceCursor>> GroupCommitStore::GetCursor(const std::strin
 }
 
 Status GroupCommitStore::Scan(const Filter& filter, uint32_t fields,
-                              const std::function<bool(const Event&)>& fn) {
+                              const std::function<bool(Event&)>& fn) {
   std::lock_guard<std::recursive_mutex> l(base_mu_);
   return base_.Scan(filter, fields, fn);
 }
@@ -167,7 +167,7 @@ Result<StoreInfo> GroupCommitStore::Info() {
 }
 
 Status GroupCommitStore::ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
-                                   const std::function<bool(const Event&)>& fn) {
+                                   const std::function<bool(Event&)>& fn) {
   std::lock_guard<std::recursive_mutex> l(base_mu_);
   return base_.ScanAfter(after_id, limit, fields, fn);
 }

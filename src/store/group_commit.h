@@ -75,11 +75,11 @@ class GroupCommitStore final : public EventStore {
                      const std::vector<Hash256>* digests) override;
   Result<std::optional<SourceCursor>> GetCursor(const std::string& key) override;
   Status Scan(const Filter& filter, uint32_t fields,
-              const std::function<bool(const Event&)>& fn) override;
+              const std::function<bool(Event&)>& fn) override;
   Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
                   const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override;
   Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
-                   const std::function<bool(const Event&)>& fn) override;
+                   const std::function<bool(Event&)>& fn) override;
   Result<std::optional<uint64_t>> GetConsumer(const std::string& name) override;
   Status PutConsumer(const std::string& name, uint64_t last_id) override;
   Result<std::vector<ConsumerPosition>> ListConsumers() override;

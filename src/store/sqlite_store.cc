@@ -765,7 +765,9 @@ class SqliteStore final : public EventStore {
     return Status::OK();
   }
 
-  Status ToEvent(const Row& r, uint32_t fields, Event* e) {
+  // Fills *e from r; the inline strings (detail, session) are moved out of
+  // r, which is not read again.
+  Status ToEvent(Row& r, uint32_t fields, Event* e) {
     e->id = r.id;
     e->time_us = r.time_us;
     e->result = Outcome(r.result);
@@ -777,7 +779,7 @@ class SqliteStore final : public EventStore {
         continue;
       }
       if (IsInlineKind(k)) {
-        s = k == kDictDetail ? r.detail : r.session;
+        s = std::move(k == kDictDetail ? r.detail : r.session);
         continue;
       }
       auto v = Lookup(k, r.dict[k]);
@@ -787,12 +789,11 @@ class SqliteStore final : public EventStore {
     return Status::OK();
   }
 
-  Status Scan(const Filter& f, uint32_t fields,
-              const std::function<bool(const Event&)>& fn) override {
+  Status Scan(const Filter& f, uint32_t fields, const std::function<bool(Event&)>& fn) override {
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
     Event e;
     Status cb;
-    Status st = ScanInTxn(f, fields, [&](const Row& r) {
+    Status st = ScanInTxn(f, fields, [&](Row& r) {
       cb = ToEvent(r, fields, &e);
       return cb.ok() && fn(e);
     });
@@ -839,7 +840,7 @@ class SqliteStore final : public EventStore {
     return Status::OK();
   }
 
-  Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(const Row&)>& fn) {
+  Status ScanInTxn(const Filter& f, uint32_t fields, const std::function<bool(Row&)>& fn) {
     PVEAUDIT_RETURN_IF_ERROR(RefreshReaderCaches());
     for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
       if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
@@ -914,7 +915,7 @@ class SqliteStore final : public EventStore {
   }
 
   Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
-                   const std::function<bool(const Event&)>& fn) override {
+                   const std::function<bool(Event&)>& fn) override {
     PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
     Status st = ScanAfterInTxn(after_id, limit, fields, fn);
     (void)db_.Exec("COMMIT");
@@ -922,7 +923,7 @@ class SqliteStore final : public EventStore {
   }
 
   Status ScanAfterInTxn(uint64_t after_id, size_t limit, uint32_t fields,
-                        const std::function<bool(const Event&)>& fn) {
+                        const std::function<bool(Event&)>& fn) {
     PVEAUDIT_RETURN_IF_ERROR(RefreshReaderCaches());
     for (int k : {kDictNode, kDictUser, kDictAction, kDictSource, kDictStatus})
       if (fields & FieldBitOfKind(k)) PVEAUDIT_RETURN_IF_ERROR(LoadKind(k));
@@ -944,7 +945,7 @@ class SqliteStore final : public EventStore {
     for (const BlockMeta& b : blocks) {
       PVEAUDIT_RETURN_IF_ERROR(MatchBlock(b, all, plan, fields, &rows));
       std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.id < y.id; });
-      for (const Row& r : rows) {
+      for (Row& r : rows) {
         if (r.id <= after_id) continue;
         PVEAUDIT_RETURN_IF_ERROR(ToEvent(r, fields, &e));
         if (!fn(e)) return Status::OK();
@@ -1050,7 +1051,7 @@ class SqliteStore final : public EventStore {
                           : std::string("none")) +
                        " but its index says " + std::to_string(first) + "-" + std::to_string(last) +
                        " (events deleted or inserted)");
-      for (const Row& r : rows) {
+      for (Row& r : rows) {
         if (r.id > expect)
           return fail(expect, "event " + std::to_string(expect) +
                                   " is missing: the chain jumps from event " +
