@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/time_spec.h"
+#include "daemon/export_runner.h"
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
@@ -400,6 +401,12 @@ int Daemon::Run() {
       opt_.config.tasks.path.empty() && !opt_.config.syslog_enabled && !JournalEnabled(opt_.config))
     Log("warning", "no log source is enabled; only access-control changes are followed");
   lanes.Start(store);
+  // Export destinations (syslog, webhooks) follow the store by their own
+  // cursors, on their own threads: a destination that is down never holds
+  // back ingest (src/daemon/export_runner.h).
+  ExportRunner exports(store, HostName(),
+                       [](const char* level, const std::string& m) { Log(level, m); });
+  exports.Start();
 
   int64_t last_status = 0;
   bool last_caught_up = false;
@@ -464,10 +471,12 @@ int Daemon::Run() {
                      {"batches", gs.calls},
                      {"events", gs.events},
                      {"failed", gs.failed}};
+      j["destinations"] = exports.States();
       (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
     }
     Nap(50);
   }
+  exports.Stop();
   lanes.Stop();
   Log("info", rc ? "stopped on a store error" : "stopped");
   return rc;
