@@ -26,7 +26,7 @@ struct SyslogOptions {
   CommonOptions common;
   bool enable = false, disable = false, from_start = false;
   std::string name = "default";
-  std::string server, port, protocol, format, events, ca, cert, key;
+  std::string server, port, protocol, format, events, ca, cert, key, hold;
 };
 
 std::string HostName() {
@@ -78,6 +78,7 @@ std::string Summary(const SyslogDestination& d) {
                   EventSelectionName(d.events);
   if (!d.ca.empty()) s += " ca " + d.ca;
   if (!d.cert.empty()) s += " cert " + d.cert;
+  if (d.hold_s != SyslogDestination::kDefaultHoldS) s += " hold " + std::to_string(d.hold_s) + "s";
   return s;
 }
 
@@ -108,6 +109,14 @@ int Enable(const SyslogOptions& o, const Env& env) {
     throw UsageError{"invalid value '" + o.events +
                      "' for --events: expected all, alerts or failed"};
   if (!o.server.empty()) CheckServer(o.server);
+  int hold = -1;
+  if (!o.hold.empty()) {
+    bool digits = o.hold.size() <= 4 && o.hold.find_first_not_of("0123456789") == std::string::npos;
+    hold = digits ? std::stoi(o.hold) : -1;
+    if (hold < 0 || hold > 3600)
+      throw UsageError{"invalid value '" + o.hold +
+                       "' for --hold: expected a number of seconds 0-3600"};
+  }
   int port = o.port.empty() ? 0 : ParsePort(o.port);
   if (!o.ca.empty()) CheckReadable("--ca", o.ca);
   if (!o.cert.empty()) CheckReadable("--cert", o.cert);
@@ -140,6 +149,7 @@ int Enable(const SyslogOptions& o, const Env& env) {
   if (!exists && !port) d.port = d.protocol == SyslogProtocol::kTls ? 6514 : 514;
   if (!o.format.empty() || !exists) d.format = format;
   if (!o.events.empty() || !exists) d.events = events;
+  if (hold >= 0) d.hold_s = hold;
   if (!o.ca.empty()) d.ca = std::filesystem::absolute(o.ca).string();
   if (!o.cert.empty()) {
     d.cert = std::filesystem::absolute(o.cert).string();
@@ -343,6 +353,10 @@ CommandRun AddAccessSyslogCommand(CLI::App* access) {
       ->type_name("FILE");
   cmd->add_option("--key", o->key, "tls: the client certificate's private key (PEM)")
       ->type_name("FILE");
+  cmd->add_option("--hold", o->hold,
+                  "Seconds an event is held for a log line that may still join it "
+                  "(default: 40; 0 = send at once)")
+      ->type_name("SECONDS");
   cmd->add_flag("--from-start", o->from_start,
                 "A new destination gets every stored event, not only new ones");
   cmd->footer(R"(
@@ -356,6 +370,11 @@ Delivery is at least once: an event counts as sent once the server took it
 (TCP, TLS: written; UDP: sent, syslog has no acknowledgement). While a
 server is down, events wait in the store and are sent when it is back.
 A new destination starts with the events stored from now on.
+
+What is sent is what 'pveam access log' shows: one action, one event (a
+failed login's auth line and its ticket request are sent as one). An event
+that a log line yet to come may still join is held --hold seconds (default
+40) unless newer events have passed it; alerts are sent at once.
 TLS verifies the server's certificate and name; there is no option to
 turn that off.
 
@@ -374,7 +393,7 @@ Examples:
     if (o->enable && o->disable) throw UsageError{"--enable and --disable exclude each other"};
     if (!o->enable) {
       for (const char* flag : {"--server", "--port", "--protocol", "--format", "--events", "--ca",
-                               "--cert", "--key", "--from-start"})
+                               "--cert", "--key", "--hold", "--from-start"})
         if (cmd->count(flag)) throw UsageError{std::string(flag) + " needs --enable"};
     }
     if (o->enable) return Enable(*o, env);

@@ -16,6 +16,7 @@ struct SinkSpec {
   size_t batch = 500;
   bool from_start = false;
   bool enabled = true;
+  int64_t hold_us = int64_t(SyslogDestination::kDefaultHoldS) * 1000000;
 };
 
 Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, const nlohmann::json& j,
@@ -27,6 +28,7 @@ Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, cons
     spec.selection = d->events;
     spec.from_start = d->from_start;
     spec.enabled = d->enabled;
+    spec.hold_us = int64_t(d->hold_s) * 1000000;
     spec.sink = MakeSyslogSink(*d, host, CefDeviceVersion());
     return spec;
   }
@@ -136,6 +138,7 @@ void ExportRunner::Sync(const std::string& kind, const std::string& setting_key)
       o.selection = spec->selection;
       o.batch = spec->batch;
       o.from_start = spec->from_start;
+      o.hold_us = spec->hold_us;
       log_("info", "export " + key + ": sending to " + spec->sink->Describe());
       run->loop = std::make_unique<ExportLoop>(store_, std::move(spec->sink), o);
       Running* r = run.get();

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "core/time_spec.h"
+#include "query/correlator.h"
+#include "query/log_query.h"
 
 namespace pveaudit {
 
@@ -30,6 +34,7 @@ nlohmann::json ExportState::ToJson() const {
           {"cursor", cursor},
           {"undelivered", undelivered},
           {"lag_s", lag_s},
+          {"held", held},
           {"last_error", last_error},
           {"last_error_time", last_error_us ? FormatRfc3339Utc(last_error_us) : std::string()},
           {"delivered", delivered},
@@ -76,6 +81,135 @@ void ExportLoop::SetError(const Status& s) {
   ++state_.failures;
 }
 
+bool MayBeJoined(const Event& e) {
+  return e.action.rfind("alert:", 0) != 0 && e.source != "pveaudit";
+}
+
+namespace {
+
+// Ids the view wrote into a survivor's detail: " request=#12",
+// " forwarded=#3", "; attributed from event 7".
+void ReferencedIds(const std::string& detail, std::vector<uint64_t>* out) {
+  for (std::string_view mark : {"=#", "attributed from event "}) {
+    for (size_t p = detail.find(mark); p != std::string::npos; p = detail.find(mark, p + 1)) {
+      const char* s = detail.c_str() + p + mark.size();
+      char* end = nullptr;
+      uint64_t id = std::strtoull(s, &end, 10);
+      if (end != s && id) out->push_back(id);
+    }
+  }
+}
+
+std::string Upid(const Event& e) {
+  return e.detail.rfind("UPID:", 0) == 0 ? e.detail.substr(0, e.detail.find(' ')) : "";
+}
+
+}  // namespace
+
+Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<uint64_t>& overdue,
+                          Decision* d) {
+  std::vector<const Event*> joinable;
+  std::map<uint64_t, Event> send;  // by id
+  std::set<uint64_t> due_set(due.begin(), due.end());
+  for (uint64_t id : due) {
+    const Event& e = pending_.at(id).e;
+    if (MayBeJoined(e))
+      joinable.push_back(&e);
+    else
+      send[id] = e;
+  }
+  std::set<uint64_t> decided(due.begin(), due.end());
+  // The view over clusters of nearby times (not one range from the oldest
+  // to the newest: a catch-up mixes old and new events).
+  std::sort(joinable.begin(), joinable.end(),
+            [](const Event* a, const Event* b) { return a->time_us < b->time_us; });
+  std::vector<std::pair<const Event*, uint64_t>> absorbed;  // event, its survivor (0: none)
+  for (size_t i = 0; i < joinable.size();) {
+    size_t j = i + 1;
+    while (j < joinable.size() && joinable[j]->time_us - joinable[j - 1]->time_us <= kViewMarginUs)
+      ++j;
+    Filter f;
+    f.start_us = joinable[i]->time_us;
+    f.end_us = joinable[j - 1]->time_us + 1;
+    std::map<uint64_t, Event> shown;           // the view's events of the range, by id
+    std::map<uint64_t, uint64_t> survivor_of;  // absorbed id -> survivor id
+    std::map<std::string, uint64_t> task_by_upid;
+    PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(store_, f, 0, kFieldAll, [&](Event&& e) {
+      std::vector<uint64_t> refs;
+      ReferencedIds(e.detail, &refs);
+      for (uint64_t r : refs) survivor_of[r] = e.id;
+      if (std::string u = Upid(e); !u.empty()) task_by_upid[u] = e.id;
+      shown[e.id] = std::move(e);
+      return true;
+    }));
+    for (size_t k = i; k < j; ++k) {
+      const Event& x = *joinable[k];
+      if (auto it = shown.find(x.id); it != shown.end()) {
+        send[x.id] = it->second;  // it survives, with what it absorbed
+        continue;
+      }
+      uint64_t s = 0;
+      if (auto it = survivor_of.find(x.id); it != survivor_of.end())
+        s = it->second;
+      else if (auto u = task_by_upid.find(Upid(x)); !Upid(x).empty() && u != task_by_upid.end())
+        s = u->second;
+      absorbed.emplace_back(&x, s);
+    }
+    i = j;
+  }
+  // True when `survivor`, as sent now, carries `x`.
+  auto carries = [&](uint64_t survivor, const Event& x) {
+    auto it = send.find(survivor);
+    if (it == send.end()) return false;
+    std::vector<uint64_t> refs;
+    ReferencedIds(it->second.detail, &refs);
+    return std::find(refs.begin(), refs.end(), x.id) != refs.end() ||
+           (!Upid(x).empty() && Upid(x) == Upid(it->second));
+  };
+  for (auto [x, s] : absorbed) {
+    if (s && due_set.count(s)) {
+      if (!carries(s, *x)) send[x->id] = *x;
+      continue;
+    }
+    // A survivor not decided yet (not due, or not read yet) will carry it:
+    // it waits for that one, and keeps the cursor before it meanwhile.
+    const bool undecided = s > cursor_ && (!pending_.count(s) || !pending_.at(s).sent);
+    if (s && undecided) {
+      decided.erase(x->id);
+      d->waits.emplace_back(x->id, s);
+      continue;
+    }
+    send[x->id] = *x;  // its survivor went out before it came: as it is
+  }
+  // Events that waited for a survivor decided now (and, in turn, for
+  // those): dropped when it carries them, else sent as they are (the view
+  // paired differently since).
+  std::vector<uint64_t> work(decided.begin(), decided.end());
+  while (!work.empty()) {
+    uint64_t s = work.back();
+    work.pop_back();
+    auto [b, e] = waiters_.equal_range(s);
+    for (auto it = b; it != e; ++it) {
+      auto p = pending_.find(it->second);
+      if (p == pending_.end() || p->second.sent || decided.count(it->second)) continue;
+      decided.insert(it->second);
+      work.push_back(it->second);
+      if (!carries(s, p->second.e)) send[it->second] = p->second.e;
+    }
+  }
+  // Waited too long (its survivor is not read yet, or never came due):
+  // sent as it is rather than held without bound.
+  for (uint64_t id : overdue) {
+    if (decided.count(id)) continue;
+    decided.insert(id);
+    send[id] = pending_.at(id).e;
+  }
+  d->decided.assign(decided.begin(), decided.end());
+  for (auto& [id, e] : send)
+    if (SelectedFor(opt_.selection, e)) d->send.push_back(std::move(e));
+  return Status::OK();
+}
+
 Status ExportLoop::Step(bool* idle) {
   *idle = false;
   if (!initialized_) {
@@ -86,71 +220,108 @@ Status ExportLoop::Step(bool* idle) {
     }
   }
   const int64_t now = NowUs();
-  std::vector<Event> batch;
-  uint64_t last_seen = cursor_;
+  if (read_upto_ < cursor_) read_upto_ = cursor_;
   size_t read = 0;
-  Status s = store_.ScanAfter(cursor_, opt_.batch, kFieldAll, [&](const Event& e) {
-    ++read;
-    last_seen = e.id;
-    if (SelectedFor(opt_.selection, e)) batch.push_back(e);
-    return true;
-  });
-  if (!s.ok()) {
-    SetError(s);
-    return s;
-  }
-  if (read == 0) {
-    *idle = true;
-    pending_since_us_ = 0;
-    std::lock_guard<std::mutex> l(mu_);
-    state_.undelivered = 0;
-    state_.lag_s = 0;
-    return Status::OK();
-  }
-  if (pending_since_us_ == 0) pending_since_us_ = now;
-  // The backlog for status: at most once a second (Info reads the store).
-  auto update_backlog = [&](uint64_t cursor) {
-    if (now - last_info_us_ < 1000000) return;
-    last_info_us_ = now;
-    auto info = store_.Info();
-    if (!info.ok()) return;
-    std::lock_guard<std::mutex> l(mu_);
-    state_.undelivered = info->last_id > cursor ? info->last_id - cursor : 0;
-    state_.lag_s = (now - pending_since_us_) / 1000000;
-  };
-  if (!batch.empty()) {
-    s = sink_->Deliver(batch);
+  if (pending_.size() < opt_.max_pending) {
+    Status s = store_.ScanAfter(read_upto_, opt_.batch, kFieldAll, [&](const Event& e) {
+      ++read;
+      read_upto_ = e.id;
+      pending_[e.id] = Pending{e, now, false, 0};
+      max_time_read_ = std::max(max_time_read_, e.time_us);
+      return true;
+    });
     if (!s.ok()) {
-      sink_->Reset();
       SetError(s);
-      update_backlog(cursor_);
       return s;
     }
   }
-  // Delivered: only now may the cursor pass these events. A crash before
-  // this commit resends the batch (at least once).
-  s = store_.PutConsumer(opt_.consumer, last_seen);
+  // Due: never joined, held long enough, or passed by the stream (an
+  // event read since is hold_us newer: a catch-up need not wait).
+  std::vector<uint64_t> due, overdue;
+  const int64_t wait_limit_us = 2 * opt_.hold_us + 5000000;
+  for (auto& [id, p] : pending_) {
+    if (p.sent) continue;
+    if (p.waiting_on) {  // decided with its survivor
+      if (now - p.seen_us >= wait_limit_us) overdue.push_back(id);
+      continue;
+    }
+    if (!MayBeJoined(p.e) || now - p.seen_us >= opt_.hold_us ||
+        max_time_read_ - p.e.time_us >= opt_.hold_us)
+      due.push_back(id);
+    if (due.size() + overdue.size() >= opt_.batch) break;
+  }
+  if (due.empty() && overdue.empty()) {
+    *idle = true;
+    PublishBacklog(now, read < opt_.batch && pending_.empty());
+    return Status::OK();
+  }
+  Decision d;
+  Status s = Decide(due, overdue, &d);
+  if (s.ok() && !d.send.empty()) s = sink_->Deliver(d.send);
   if (!s.ok()) {
+    sink_->Reset();
     SetError(s);
+    PublishBacklog(now, false);
     return s;
   }
-  cursor_ = last_seen;
-  const bool caught_up = read < opt_.batch;
+  for (uint64_t id : d.decided) {
+    pending_[id].sent = true;
+    pending_[id].waiting_on = 0;
+  }
+  for (auto [x, survivor] : d.waits) {
+    pending_[x].waiting_on = survivor;
+    waiters_.emplace(survivor, x);
+  }
+  for (uint64_t id : d.decided) waiters_.erase(id);
+  // The cursor: just before the oldest event not yet decided. A crash now
+  // resends only what was decided above it (at least once).
+  uint64_t cursor = read_upto_;
+  for (auto& [id, p] : pending_)
+    if (!p.sent) {
+      cursor = id - 1;
+      break;
+    }
+  if (cursor != cursor_) {
+    s = store_.PutConsumer(opt_.consumer, cursor);
+    if (!s.ok()) {
+      SetError(s);
+      return s;
+    }
+    cursor_ = cursor;
+    pending_.erase(pending_.begin(), pending_.upper_bound(cursor));
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
-    state_.cursor = last_seen;
-    state_.delivered += batch.size();
+    state_.cursor = cursor_;
+    state_.delivered += d.send.size();
     state_.last_error.clear();
-    if (caught_up) {
-      state_.undelivered = 0;
-      state_.lag_s = 0;
-    }
   }
-  if (caught_up)
-    pending_since_us_ = 0;
-  else
-    update_backlog(last_seen);
+  PublishBacklog(now, read < opt_.batch && pending_.empty());
   return Status::OK();
+}
+
+void ExportLoop::PublishBacklog(int64_t now, bool caught_up) {
+  size_t held = 0;
+  int64_t oldest = 0;  // when the oldest undecided event was first seen
+  for (auto& [id, p] : pending_) {
+    if (p.sent) continue;
+    held += MayBeJoined(p.e) && now - p.seen_us < opt_.hold_us;
+    if (!oldest || p.seen_us < oldest) oldest = p.seen_us;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  state_.held = held;
+  state_.lag_s = oldest ? (now - oldest) / 1000000 : 0;
+  if (caught_up) {
+    state_.undelivered = 0;
+    return;
+  }
+  // At most once a second: Info reads the store.
+  if (now - last_info_us_ < 1000000) return;
+  last_info_us_ = now;
+  mu_.unlock();
+  auto info = store_.Info();
+  mu_.lock();
+  if (info.ok()) state_.undelivered = info->last_id > cursor_ ? info->last_id - cursor_ : 0;
 }
 
 void ExportLoop::Nap(int64_t us, const std::atomic<bool>& stop) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "core/actions.h"
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -78,8 +79,10 @@ class ExportLoopTest : public ::testing::Test {
     }
     ASSERT_TRUE(store_->Append(&v, {}, nullptr).ok());
   }
-  std::unique_ptr<ExportLoop> Loop(ExportLoopOptions o = {}) {
+  // hold_us 0 unless `keep_hold`: these tests are about the cursor.
+  std::unique_ptr<ExportLoop> Loop(ExportLoopOptions o = {}, bool keep_hold = false) {
     if (o.consumer.empty()) o.consumer = "syslog:test";
+    if (!keep_hold) o.hold_us = 0;
     return std::make_unique<ExportLoop>(*store_, std::make_unique<RecordingSink>(shared_), o);
   }
   // Steps until idle (or a failure); returns the last status.
@@ -217,6 +220,127 @@ TEST_F(ExportLoopTest, RunBacksOffAndDeliversOnceTheDestinationRecovers) {
   t.join();
   EXPECT_EQ(shared_->ids, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(shared_->calls, 5);  // 4 refused, 1 taken; nothing more while idle
+}
+
+}  // namespace
+}  // namespace pveaudit
+
+namespace pveaudit {
+namespace {
+
+constexpr int64_t kS = 1000000;
+
+Event AuthFailAt(int64_t t) {
+  Event e;
+  e.time_us = t;
+  e.node = "pve1";
+  e.user = "alice@pve";
+  e.ip = "192.0.2.10";
+  e.action = "login";
+  e.resource = "/access/users/alice@pve";
+  e.result = Outcome::kFailure;
+  e.source = "auth";
+  e.detail = "invalid credentials";
+  return e;
+}
+
+Event TicketRequestAt(int64_t t) {
+  ActionMapping m = MapApiRequest("POST", "/access/ticket");
+  Event e;
+  e.time_us = t;
+  e.node = "pve1";
+  e.ip = "192.0.2.10";
+  e.action = m.action;
+  e.resource = m.resource;
+  e.result = Outcome::kFailure;
+  e.status = "401";
+  e.source = "pveproxy";
+  e.detail = "POST /api2/json/access/ticket";
+  return e;
+}
+
+Event AlertAt(int64_t t) {
+  Event e;
+  e.time_us = t;
+  e.node = "pve1";
+  e.user = "alice@pve";
+  e.action = "alert:failed-login";
+  e.result = Outcome::kSuccess;
+  e.source = "alert";
+  e.detail = "rule 1";
+  return e;
+}
+
+// What pveam access log shows is what is exported: a failed login's auth
+// line and its ticket request are one event, with the request's status.
+TEST_F(ExportLoopTest, AFailedLoginAndItsTicketRequestAreOneEvent) {
+  const int64_t t0 = NowUs() - 3600 * kS;
+  std::vector<Event> v = {AuthFailAt(t0), TicketRequestAt(t0 + 3 * kS)};
+  ASSERT_TRUE(store_->Append(&v, {}, nullptr).ok());
+  ExportLoopOptions o;
+  o.from_start = true;
+  auto l = Loop(o);  // hold 0: decided with what is stored
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 1u);
+  EXPECT_EQ(shared_->events[0].id, v[0].id);
+  EXPECT_EQ(shared_->events[0].status, "401");
+  EXPECT_EQ(shared_->events[0].detail, "invalid credentials request=#" + std::to_string(v[1].id) +
+                                           " POST /api2/json/access/ticket");
+  EXPECT_EQ(l->cursor(), v[1].id);
+}
+
+// The request is stored first and held; its auth line comes within the
+// hold: one event. An alert is not held.
+TEST_F(ExportLoopTest, HeldRequestIsJoinedWithALineThatComesLaterAndAlertsGoAtOnce) {
+  const int64_t t0 = NowUs();
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.hold_us = 3600 * kS;  // longer than the test
+  auto l = Loop(o, /*keep_hold=*/true);
+  std::vector<Event> req = {TicketRequestAt(t0 + 3 * kS)};
+  ASSERT_TRUE(store_->Append(&req, {}, nullptr).ok());
+  std::vector<Event> alert = {AlertAt(t0 + 4 * kS)};
+  ASSERT_TRUE(store_->Append(&alert, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 1u);  // the alert, not the held request
+  EXPECT_EQ(shared_->events[0].action, "alert:failed-login");
+  EXPECT_EQ(l->cursor(), 0u) << "the held request keeps the cursor before it";
+  EXPECT_EQ(l->State().held, 1u);
+  std::vector<Event> auth = {AuthFailAt(t0)};
+  ASSERT_TRUE(store_->Append(&auth, {}, nullptr).ok());
+  // Still held: the auth line too. A later event, an hour newer, passes
+  // them: they are decided without waiting for the hold.
+  ASSERT_TRUE(Drain(*l).ok());
+  EXPECT_EQ(shared_->events.size(), 1u);
+  Event later = AlertAt(t0 + 3700 * kS);
+  later.action = "vm:start";
+  later.source = "test";
+  std::vector<Event> lv = {later};
+  ASSERT_TRUE(store_->Append(&lv, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 2u);
+  EXPECT_EQ(shared_->events[1].id, auth[0].id);
+  EXPECT_EQ(shared_->events[1].status, "401");
+  EXPECT_EQ(l->cursor(), auth[0].id) << "the newest event is still held";
+}
+
+// The survivor went out before its partner came: the partner is sent as
+// it is (nothing lost), not dropped as absorbed.
+TEST_F(ExportLoopTest, APartnerThatComesAfterItsSurvivorWasSentIsSentAsItIs) {
+  const int64_t t0 = NowUs() - 3600 * kS;
+  ExportLoopOptions o;
+  o.from_start = true;
+  auto l = Loop(o);
+  std::vector<Event> auth = {AuthFailAt(t0)};
+  ASSERT_TRUE(store_->Append(&auth, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 1u);
+  std::vector<Event> req = {TicketRequestAt(t0 + 3 * kS)};
+  ASSERT_TRUE(store_->Append(&req, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 2u);
+  EXPECT_EQ(shared_->events[1].id, req[0].id);
+  EXPECT_EQ(shared_->events[1].detail, "POST /api2/json/access/ticket");
 }
 
 }  // namespace

@@ -303,6 +303,7 @@ nlohmann::json SyslogDestination::ToJson() const {
   if (!cert.empty()) j["cert"] = cert;
   if (!key.empty()) j["key"] = key;
   if (from_start) j["from_start"] = true;
+  if (hold_s != kDefaultHoldS) j["hold_s"] = hold_s;
   return j;
 }
 
@@ -346,6 +347,13 @@ Result<SyslogDestination> SyslogDestination::FromJson(const std::string& name,
                                    std::to_string(d.port));
   if (d.cert.empty() != d.key.empty())
     return Status::InvalidArgument("destination '" + name + "': cert and key go together");
+  if (j.contains("hold_s")) {
+    if (!j["hold_s"].is_number_integer() || j["hold_s"].get<int64_t>() < 0 ||
+        j["hold_s"].get<int64_t>() > 3600)
+      return Status::InvalidArgument("destination '" + name +
+                                     "': 'hold_s' must be a number of seconds 0-3600");
+    d.hold_s = j["hold_s"].get<int>();
+  }
   d.enabled = !j.contains("enabled") || j["enabled"] != false;
   d.from_start = j.contains("from_start") && j["from_start"] == true;
   return d;

@@ -34,6 +34,10 @@ struct SyslogDestination {
   std::string ca, cert, key;  // files; ca "" = the system's CAs
   bool enabled = true;
   bool from_start = false;  // a new destination starts at the first stored event
+  // Seconds an event that may still be joined with a line yet to come is
+  // held before it is sent (export/export_loop.h); 0-3600.
+  int hold_s = kDefaultHoldS;
+  static constexpr int kDefaultHoldS = 40;
 
   nlohmann::json ToJson() const;
   // Errors name the bad key and value.
