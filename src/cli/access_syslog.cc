@@ -302,7 +302,7 @@ int Show(const SyslogOptions& o, const Env& env) {
   if (env.format == OutputFormat::kText) {
     // Within 80 columns: the destination on one cell, errors below.
     Table n;
-    n.columns = {"name", "state", "destination", "cursor", "undelivered", "lag_s"};
+    n.columns = {"name", "state", "destination", "cursor", "unsent", "lag_s"};
     std::string errors;
     for (const auto& r : t.rows) {
       auto str = [&](size_t i) { return std::get<std::string>(r[i]); };

@@ -280,6 +280,55 @@ TEST_F(SyslogExportTest, EveryEventArrivesOverUdpTcpAndTlsWithExactCefEscaping) 
   EXPECT_EQ(udp.count(*all.rbegin()), 0u) << "a disabled destination got an event";
 }
 
+// The product page's command works exactly as written; bad arguments name
+// the bad value, exit 2 and change nothing (no setting, no audit event).
+TEST_F(SyslogExportTest, ProductPageCommandAndBadArguments) {
+  RunResult r = Sh("pveam access syslog --enable --server syslog.example.com --port 514");
+  ASSERT_EQ(r.code, 0) << r;
+  auto d = Destinations();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d["default"]["server"], "syslog.example.com");
+  EXPECT_EQ(d["default"]["port"], 514);
+  EXPECT_EQ(d["default"]["protocol"], "udp");
+  EXPECT_EQ(d["default"]["format"], "cef");
+  EXPECT_EQ(d["default"]["events"], "all");
+  EXPECT_EQ(d["default"]["state"], "waiting");  // no pveauditd in this test
+  RunResult text = Sh("pveam access syslog");
+  EXPECT_EQ(text.code, 0) << text;
+  EXPECT_TRUE(Contains(text.out, "udp://syslog.example.com:514 cef all")) << text;
+  for (const auto& line : Lines(text.out)) EXPECT_LE(line.size(), 80u) << line;
+  RunResult log = Pveam({"access", "log", "--output-format", "json"});
+  ASSERT_EQ(log.code, 0) << log;
+  ASSERT_EQ(Json(log).size(), 1u) << log;
+  EXPECT_EQ(Json(log)[0]["action"], "pveaudit:syslog-enable");
+  EXPECT_EQ(Json(log)[0]["resource"], "/pveaudit/syslog/default");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"pveam access syslog --enable --server h --port 0", "'0' for --port"},
+      {"pveam access syslog --enable --server h --port 65536", "'65536' for --port"},
+      {"pveam access syslog --enable --server h --protocol sctp", "'sctp' for --protocol"},
+      {"pveam access syslog --enable --server h --format leef", "'leef' for --format"},
+      {"pveam access syslog --enable --server h --events some", "'some' for --events"},
+      {"pveam access syslog --enable --server 'a b'", "'a b' for --server"},
+      {"pveam access syslog --enable --server h --protocol tls --ca /nonexistent.pem",
+       "'/nonexistent.pem' for --ca"},
+      {"pveam access syslog --enable --name x/y --server h", "'x/y' for --name"},
+      {"pveam access syslog --enable --name new --port 514", "--server is required"},
+      {"pveam access syslog --enable --server h --hold 9999", "'9999' for --hold"},
+      {"pveam access syslog --server h", "--server needs --enable"},
+      {"pveam access syslog --enable --disable", "exclude each other"},
+      {"pveam access syslog --disable --name defualt", "did you mean 'default'"},
+      {"pveam access syslog --enable --from-start", "new destination only"}};
+  for (const auto& [line, want] : bad) {
+    RunResult b = Sh(line);
+    EXPECT_EQ(b.code, 2) << line << "\n" << b;
+    EXPECT_TRUE(Contains(b.err, want)) << line << "\n" << b;
+  }
+  RunResult after = Pveam({"access", "log", "--output-format", "json"});
+  EXPECT_EQ(Json(after).size(), 1u) << after;
+  EXPECT_EQ(Destinations().size(), 1u);
+}
+
 TEST_F(SyslogExportTest, ServerDownLosesNothingAndStatusShowsTheBacklog) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
