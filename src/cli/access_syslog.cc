@@ -5,6 +5,7 @@
 // with who, before and after (store/audited_setting.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -284,8 +285,9 @@ int Show(const SyslogOptions& o, const Env& env) {
                         : !l                                 ? "waiting"
                         : l->value("last_error", "").empty() ? "ok"
                                                              : "failing";
-    uint64_t undelivered =
-        l ? l->value("undelivered", uint64_t(0)) : (last_id > cursor ? last_id - cursor : 0);
+    // The daemon's figure is up to a second old; the store's is exact.
+    uint64_t undelivered = last_id > cursor ? last_id - cursor : 0;
+    if (l) undelivered = std::min(undelivered, l->value("undelivered", uint64_t(0)));
     t.rows.push_back(
         {it.key(), state, d->server, int64_t(d->port), std::string(SyslogProtocolName(d->protocol)),
          std::string(SyslogFormatName(d->format)), std::string(EventSelectionName(d->events)),

@@ -13,7 +13,7 @@ namespace {
 struct SinkSpec {
   std::unique_ptr<Sink> sink;
   EventSelection selection = EventSelection::kAll;
-  size_t batch = 500;
+  size_t batch = 2000;  // events per Deliver: each batch costs one durable cursor write
   bool from_start = false;
   bool enabled = true;
   int64_t hold_us = int64_t(SyslogDestination::kDefaultHoldS) * 1000000;
