@@ -329,6 +329,41 @@ TEST_F(SyslogExportTest, ProductPageCommandAndBadArguments) {
   EXPECT_EQ(Destinations().size(), 1u);
 }
 
+// TLS verification is on: a server whose certificate another CA signed
+// gets nothing, and the status says why; with the right CA it gets all.
+TEST_F(SyslogExportTest, TlsServerWithAnUntrustedCertificateGetsNothing) {
+  TestPki pki, other;
+  std::filesystem::create_directories(work_ + "/other");
+  ASSERT_TRUE(pki.Make(work_)) << "openssl could not make the test certificates";
+  ASSERT_TRUE(other.Make(work_ + "/other"));
+  ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", &pki)) << "rsyslogd did not start";
+  StartDaemon();
+  RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
+                       std::to_string(rsyslog_.tls_port), "--protocol", "tls", "--ca", other.ca,
+                       "--cert", pki.client_cert, "--key", pki.client_key});
+  ASSERT_EQ(r.code, 0) << r;
+  auto until = Clock::now() + std::chrono::seconds(60);
+  nlohmann::json d;
+  while (Clock::now() < until) {
+    d = Destinations()["default"];
+    if (d["state"] == "failing") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(d["state"], "failing") << d.dump();
+  EXPECT_TRUE(Contains(d["last_error"], "certificate verification failed")) << d.dump();
+  EXPECT_EQ(d["cursor"], 0) << d.dump();
+  EXPECT_TRUE(Received(rsyslog_.tls_file).empty()) << ReadFile(rsyslog_.tls_file);
+
+  // The right CA: a change takes effect without a restart, and the events
+  // held back meanwhile arrive.
+  r = Pveam({"access", "syslog", "--enable", "--ca", pki.ca});
+  ASSERT_EQ(r.code, 0) << r;
+  std::set<uint64_t> ids;
+  for (auto& [id, e] : Stored()) ids.insert(id);
+  EXPECT_EQ(ids.size(), 2u);  // both audited changes
+  EXPECT_TRUE(WaitForIds(rsyslog_.tls_file, ids)) << ReadFile(rsyslog_.tls_file);
+}
+
 TEST_F(SyslogExportTest, ServerDownLosesNothingAndStatusShowsTheBacklog) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
