@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -308,20 +309,20 @@ void ExportLoop::PublishBacklog(int64_t now, bool caught_up) {
     held += MayBeJoined(p.e) && now - p.seen_us < opt_.hold_us;
     if (!oldest || p.seen_us < oldest) oldest = p.seen_us;
   }
+  // The backlog behind the cursor: Info reads the store, at most once a
+  // second.
+  std::optional<uint64_t> undelivered;
+  if (caught_up) {
+    undelivered = 0;
+  } else if (now - last_info_us_ >= 1000000) {
+    last_info_us_ = now;
+    if (auto info = store_.Info(); info.ok())
+      undelivered = info->last_id > cursor_ ? info->last_id - cursor_ : 0;
+  }
   std::lock_guard<std::mutex> l(mu_);
   state_.held = held;
   state_.lag_s = oldest ? (now - oldest) / 1000000 : 0;
-  if (caught_up) {
-    state_.undelivered = 0;
-    return;
-  }
-  // At most once a second: Info reads the store.
-  if (now - last_info_us_ < 1000000) return;
-  last_info_us_ = now;
-  mu_.unlock();
-  auto info = store_.Info();
-  mu_.lock();
-  if (info.ok()) state_.undelivered = info->last_id > cursor_ ? info->last_id - cursor_ : 0;
+  if (undelivered) state_.undelivered = *undelivered;
 }
 
 void ExportLoop::Nap(int64_t us, const std::atomic<bool>& stop) {
