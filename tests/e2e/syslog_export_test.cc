@@ -364,6 +364,42 @@ TEST_F(SyslogExportTest, TlsServerWithAnUntrustedCertificateGetsNothing) {
   EXPECT_TRUE(WaitForIds(rsyslog_.tls_file, ids)) << ReadFile(rsyslog_.tls_file);
 }
 
+// --format rfc5424: the event as RFC 5424 structured data, through a real
+// rsyslog over TCP; `"`, `\` and `]` in a value are escaped with `\`.
+TEST_F(SyslogExportTest, Rfc5424FormatCarriesTheEventAsStructuredData) {
+  ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
+  StartDaemon();
+  RunResult r =
+      Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
+             std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--format", "rfc5424"});
+  ASSERT_EQ(r.code, 0) << r;
+  nlohmann::json e = {{"time", "2025-01-20T10:00:00Z"},
+                      {"node", "pve1"},
+                      {"user", "q\"u]o\\te@pve"},
+                      {"ip", "192.0.2.1"},
+                      {"action", "vm:stop"},
+                      {"resource", "/vms/100"},
+                      {"result", "success"},
+                      {"status", "OK"},
+                      {"source", "json"},
+                      {"detail", "stop"}};
+  WriteFile(work_ + "/e.jsonl", e.dump() + "\n");
+  Import(work_ + "/e.jsonl");
+  auto stored = Stored();
+  ASSERT_EQ(stored.size(), 2u);
+  const std::string id = std::to_string(stored.rbegin()->first);
+  const std::string want = "[pveaudit@32473 id=\"" + id +
+                           "\" time=\"2025-01-20T10:00:00Z\" node=\"pve1\" "
+                           "user=\"q\\\"u\\]o\\\\te@pve\" ip=\"192.0.2.1\" action=\"vm:stop\"";
+  auto until = Clock::now() + std::chrono::seconds(90);
+  while (!Contains(ReadFile(rsyslog_.tcp_file), want) && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string got = ReadFile(rsyslog_.tcp_file);
+  EXPECT_TRUE(Contains(got, want)) << want << "\n" << got;
+  EXPECT_TRUE(Contains(got, " pveaudit - audit [pveaudit@32473 ")) << got;
+  EXPECT_FALSE(Contains(got, "CEF:0|")) << got;
+}
+
 TEST_F(SyslogExportTest, ServerDownLosesNothingAndStatusShowsTheBacklog) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
