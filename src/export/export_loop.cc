@@ -27,6 +27,50 @@ bool SelectedFor(EventSelection sel, const Event& e) {
   return true;
 }
 
+namespace {
+
+// "3-7,9,12-20": sorted ids as ranges (the ids decided above the cursor).
+std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
+  std::string out;
+  for (auto it = ids.begin(); it != ids.end();) {
+    uint64_t a = *it, b = a;
+    for (++it; it != ids.end() && *it == b + 1; ++it) ++b;
+    if (!out.empty()) out += ',';
+    out += std::to_string(a);
+    if (b != a) {
+      out += '-';
+      out += std::to_string(b);
+    }
+  }
+  return out;
+}
+
+// The inverse; an unreadable value gives nothing (those events are sent
+// again: at least once).
+std::set<uint64_t> DecodeIdRanges(const std::string& s) {
+  std::set<uint64_t> ids;
+  const char* p = s.c_str();
+  while (*p) {
+    char* end = nullptr;
+    uint64_t a = std::strtoull(p, &end, 10), b = a;
+    if (end == p) return {};
+    p = end;
+    if (*p == '-') {
+      b = std::strtoull(p + 1, &end, 10);
+      if (end == p + 1 || b < a || b - a > 10000000) return {};
+      p = end;
+    }
+    for (uint64_t i = a; i <= b; ++i) ids.insert(i);
+    if (*p == ',')
+      ++p;
+    else if (*p)
+      return {};
+  }
+  return ids;
+}
+
+}  // namespace
+
 nlohmann::json ExportState::ToJson() const {
   return {{"destination", destination},
           {"consumer", consumer},
@@ -56,8 +100,16 @@ ExportLoop::ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoop
 Status ExportLoop::Init() {
   auto c = store_.GetConsumer(opt_.consumer);
   if (!c.ok()) return c.status();
+  // Events decided above the cursor before a restart (sent ahead of an
+  // older held one) are not sent again.
+  auto ahead = store_.GetSetting(AheadKey());
+  if (!ahead.ok()) return ahead.status();
+  ahead_value_ = ahead->value_or("");
+  ahead_written_ = !ahead_value_.empty();
   if (c->has_value()) {
     cursor_ = **c;
+    for (uint64_t id : DecodeIdRanges(ahead_value_))
+      if (id > cursor_) done_ahead_.insert(id);
   } else {
     // A new destination gets what is stored from now on (or everything).
     uint64_t start = 0;
@@ -227,7 +279,7 @@ Status ExportLoop::Step(bool* idle) {
     Status s = store_.ScanAfter(read_upto_, opt_.batch, kFieldAll, [&](const Event& e) {
       ++read;
       read_upto_ = e.id;
-      pending_[e.id] = Pending{e, now, false, 0};
+      pending_[e.id] = Pending{e, now, done_ahead_.erase(e.id) > 0, 0};
       max_time_read_ = std::max(max_time_read_, e.time_us);
       return true;
     });
@@ -282,6 +334,26 @@ Status ExportLoop::Step(bool* idle) {
       cursor = id - 1;
       break;
     }
+  // Events decided above the new cursor are written down first (only when
+  // there are some, or were), so that a crash does not send them again:
+  // repeats after a crash are only the batch between Deliver and here.
+  std::set<uint64_t> ahead;
+  for (auto& [id, p] : pending_)
+    if (id > cursor && p.sent) ahead.insert(id);
+  for (uint64_t id : done_ahead_)
+    if (id > cursor) ahead.insert(id);
+  if (!ahead.empty() || ahead_written_) {
+    std::string v = EncodeIdRanges(ahead);
+    if (v != ahead_value_) {
+      s = store_.PutSetting(AheadKey(), v, "pveauditd");
+      if (!s.ok()) {
+        SetError(s);
+        return s;
+      }
+      ahead_value_ = v;
+    }
+    ahead_written_ = !ahead.empty();
+  }
   if (cursor != cursor_) {
     s = store_.PutConsumer(opt_.consumer, cursor);
     if (!s.ok()) {

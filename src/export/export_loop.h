@@ -29,6 +29,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,11 @@ class ExportLoop {
     bool sent = false;        // decided (sent, dropped as absorbed, not selected)
     uint64_t waiting_on = 0;  // absorbed by this survivor, not decided yet
   };
+  // Settings key of the ids decided above the cursor ("export.ahead.<consumer>").
+  std::string AheadKey() const { return "export.ahead." + opt_.consumer; }
+  std::set<uint64_t> done_ahead_;              // from that key at start, not read yet
+  std::string ahead_value_;                    // as last written
+  bool ahead_written_ = true;                  // a non-empty value may be stored: clear it
   std::multimap<uint64_t, uint64_t> waiters_;  // survivor id -> absorbed ids waiting on it
   std::map<uint64_t, Pending> pending_;        // read, id > cursor
   uint64_t read_upto_ = 0;

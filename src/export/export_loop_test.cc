@@ -343,5 +343,37 @@ TEST_F(ExportLoopTest, APartnerThatComesAfterItsSurvivorWasSentIsSentAsItIs) {
   EXPECT_EQ(shared_->events[1].detail, "POST /api2/json/access/ticket");
 }
 
+// An alert sent ahead of an older held event is written down: a restart
+// does not send it again (repeats after a crash are only the batch in
+// flight), and the held event still goes once its hold is over.
+TEST_F(ExportLoopTest, EventsSentAheadOfAHeldOneAreNotSentAgainAfterARestart) {
+  const int64_t t0 = NowUs();
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.hold_us = 3600 * kS;
+  std::vector<Event> v = {TicketRequestAt(t0), AlertAt(t0 + kS)};
+  ASSERT_TRUE(store_->Append(&v, {}, nullptr).ok());
+  {
+    auto l = Loop(o, /*keep_hold=*/true);
+    ASSERT_TRUE(Drain(*l).ok());
+    ASSERT_EQ(shared_->ids, (std::vector<uint64_t>{v[1].id}));
+    EXPECT_EQ(l->cursor(), 0u);
+  }
+  {
+    auto l = Loop(o, /*keep_hold=*/true);  // a restart
+    ASSERT_TRUE(Drain(*l).ok());
+    EXPECT_EQ(shared_->ids, (std::vector<uint64_t>{v[1].id})) << "the alert was sent again";
+    EXPECT_EQ(l->State().held, 1u);
+  }
+  o.hold_us = 0;  // the hold is over
+  auto l = Loop(o, /*keep_hold=*/true);
+  ASSERT_TRUE(Drain(*l).ok());
+  EXPECT_EQ(shared_->ids, (std::vector<uint64_t>{v[1].id, v[0].id}));
+  EXPECT_EQ(l->cursor(), v[1].id);
+  auto ahead = store_->GetSetting("export.ahead.syslog:test");
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->value_or(""), "") << "nothing above the cursor any more";
+}
+
 }  // namespace
 }  // namespace pveaudit

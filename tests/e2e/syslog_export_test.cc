@@ -470,11 +470,14 @@ TEST_F(SyslogExportTest, SigkillWhileExportingLosesNothing) {
     std::fputs(lines.c_str(), f);
     std::fclose(f);
     StartDaemon();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 120));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 280));
     StopProcess(&daemon_, SIGKILL);
   }
   // How far the killed daemons got (so a run shows the kills hit exports).
   const size_t before_last = Received(rsyslog_.tcp_file).size();
+  // Otherwise no kill hit a daemon that was exporting: the test would
+  // only prove the catch-up.
+  EXPECT_GT(before_last, 0u) << "no killed daemon got to export anything";
   StartDaemon();  // the last one lives and catches up
   auto until = Clock::now() + std::chrono::seconds(120);
   std::set<uint64_t> ids;
