@@ -404,7 +404,7 @@ int Daemon::Run() {
   // Export destinations (syslog, webhooks) follow the store by their own
   // cursors, on their own threads: a destination that is down never holds
   // back ingest (src/daemon/export_runner.h).
-  ExportRunner exports(store, HostName(),
+  ExportRunner exports(store, opt_.data_dir, HostName(),
                        [](const char* level, const std::string& m) { Log(level, m); });
   exports.Start();
 

@@ -54,8 +54,8 @@ Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, cons
 
 }  // namespace
 
-ExportRunner::ExportRunner(EventStore& store, std::string host, LogFn log)
-    : store_(store), host_(std::move(host)), log_(std::move(log)) {}
+ExportRunner::ExportRunner(EventStore& store, std::string data_dir, std::string host, LogFn log)
+    : store_(store), data_dir_(std::move(data_dir)), host_(std::move(host)), log_(std::move(log)) {}
 
 ExportRunner::~ExportRunner() { Stop(); }
 
@@ -140,7 +140,20 @@ void ExportRunner::Sync(const std::string& kind, const std::string& setting_key)
       o.from_start = spec->from_start;
       o.hold_us = spec->hold_us;
       log_("info", "export " + key + ": sending to " + spec->sink->Describe());
-      run->loop = std::make_unique<ExportLoop>(store_, std::move(spec->sink), o);
+      // Scans on a connection of their own: they never wait for the
+      // writer's lock, nor hold up ingest.
+      std::unique_ptr<EventStore> reader;
+      if (!data_dir_.empty()) {
+        StoreOptions so;
+        so.read_only = true;
+        auto r = OpenSqliteStore(data_dir_, so);
+        if (r.ok())
+          reader = std::move(r.value());
+        else
+          log_("warning",
+               "export " + key + ": reading through the writer: " + r.status().message());
+      }
+      run->loop = std::make_unique<ExportLoop>(store_, std::move(spec->sink), o, std::move(reader));
       Running* r = run.get();
       r->thread = std::thread([r] { r->loop->Run(r->stop); });
     }

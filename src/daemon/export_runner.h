@@ -29,8 +29,10 @@ class ExportRunner {
  public:
   using LogFn = std::function<void(const char* level, const std::string& msg)>;
   // `store` must be usable from several threads (the daemon's
-  // GroupCommitStore). `host`: this host's name in the syslog header.
-  ExportRunner(EventStore& store, std::string host, LogFn log);
+  // GroupCommitStore): cursor writes go through it. Each destination reads
+  // through its own read-only connection to the store in `data_dir` ("" =
+  // through `store`). `host`: this host's name in the syslog header.
+  ExportRunner(EventStore& store, std::string data_dir, std::string host, LogFn log);
   ~ExportRunner();
 
   void Start();
@@ -54,6 +56,7 @@ class ExportRunner {
   void StopOne(Running* r);
 
   EventStore& store_;
+  std::string data_dir_;
   std::string host_;
   LogFn log_;
   std::atomic<bool> stop_{false};

@@ -86,8 +86,11 @@ nlohmann::json ExportState::ToJson() const {
           {"failures", failures}};
 }
 
-ExportLoop::ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoopOptions options)
+ExportLoop::ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoopOptions options,
+                       std::unique_ptr<EventStore> reader)
     : store_(store),
+      own_reader_(std::move(reader)),
+      reader_(own_reader_ ? *own_reader_ : store),
       sink_(std::move(sink)),
       opt_(std::move(options)),
       rng_(std::random_device{}()) {
@@ -187,7 +190,7 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     std::map<uint64_t, Event> shown;           // the view's events of the range, by id
     std::map<uint64_t, uint64_t> survivor_of;  // absorbed id -> survivor id
     std::map<std::string, uint64_t> task_by_upid;
-    PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(store_, f, 0, kFieldAll, [&](Event&& e) {
+    PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(reader_, f, 0, kFieldAll, [&](Event&& e) {
       std::vector<uint64_t> refs;
       ReferencedIds(e.detail, &refs);
       for (uint64_t r : refs) survivor_of[r] = e.id;
@@ -276,7 +279,7 @@ Status ExportLoop::Step(bool* idle) {
   if (read_upto_ < cursor_) read_upto_ = cursor_;
   size_t read = 0;
   if (pending_.size() < opt_.max_pending) {
-    Status s = store_.ScanAfter(read_upto_, opt_.batch, kFieldAll, [&](const Event& e) {
+    Status s = reader_.ScanAfter(read_upto_, opt_.batch, kFieldAll, [&](const Event& e) {
       ++read;
       read_upto_ = e.id;
       pending_[e.id] = Pending{e, now, done_ahead_.erase(e.id) > 0, 0};
@@ -388,7 +391,7 @@ void ExportLoop::PublishBacklog(int64_t now, bool caught_up) {
     undelivered = 0;
   } else if (now - last_info_us_ >= 1000000) {
     last_info_us_ = now;
-    if (auto info = store_.Info(); info.ok())
+    if (auto info = reader_.Info(); info.ok())
       undelivered = info->last_id > cursor_ ? info->last_id - cursor_ : 0;
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -80,7 +80,12 @@ struct ExportState {
 
 class ExportLoop {
  public:
-  ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoopOptions options);
+  // `store`: cursor and state writes (and reads when there is no
+  // `reader`). `reader`, when given: a read-only connection of the same
+  // store for the scans, so they do not wait for (or hold up) the daemon's
+  // writer.
+  ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoopOptions options,
+             std::unique_ptr<EventStore> reader = nullptr);
 
   // Reads the cursor (creating it at the store's end, or 0 with
   // from_start, when the consumer has none).
@@ -134,6 +139,8 @@ class ExportLoop {
   void Nap(int64_t us, const std::atomic<bool>& stop);
 
   EventStore& store_;
+  std::unique_ptr<EventStore> own_reader_;
+  EventStore& reader_;
   std::unique_ptr<Sink> sink_;
   ExportLoopOptions opt_;
   std::atomic<uint64_t> cursor_{0};
