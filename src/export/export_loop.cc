@@ -146,7 +146,7 @@ namespace {
 // Ids the view wrote into a survivor's detail: " request=#12",
 // " forwarded=#3", "; attributed from event 7".
 void ReferencedIds(const std::string& detail, std::vector<uint64_t>* out) {
-  for (std::string_view mark : {"=#", "attributed from event "}) {
+  for (std::string_view mark : {" request=#", " forwarded=#", "; attributed from event "}) {
     for (size_t p = detail.find(mark); p != std::string::npos; p = detail.find(mark, p + 1)) {
       const char* s = detail.c_str() + p + mark.size();
       char* end = nullptr;
@@ -184,9 +184,11 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     size_t j = i + 1;
     while (j < joinable.size() && joinable[j]->time_us - joinable[j - 1]->time_us <= kViewMarginUs)
       ++j;
+    // Widened by the views' margin: the survivor of an absorbed event can
+    // lie outside the range of the events decided now.
     Filter f;
-    f.start_us = joinable[i]->time_us;
-    f.end_us = joinable[j - 1]->time_us + 1;
+    f.start_us = joinable[i]->time_us - kViewMarginUs;
+    f.end_us = joinable[j - 1]->time_us + kViewMarginUs + 1;
     std::map<uint64_t, Event> shown;           // the view's events of the range, by id
     std::map<uint64_t, uint64_t> survivor_of;  // absorbed id -> survivor id
     std::map<std::string, uint64_t> task_by_upid;
@@ -227,6 +229,8 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
       if (!carries(s, *x)) send[x->id] = *x;
       continue;
     }
+    // Its survivor went out already, carrying it (it was stored by then).
+    if (auto c = carried_.find(x->id); s && c != carried_.end() && c->second == s) continue;
     // A survivor not decided yet (not due, or not read yet) will carry it:
     // it waits for that one, and keeps the cursor before it meanwhile.
     const bool undecided = s > cursor_ && (!pending_.count(s) || !pending_.at(s).sent);
@@ -261,6 +265,13 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     send[id] = pending_.at(id).e;
   }
   d->decided.assign(decided.begin(), decided.end());
+  // What each survivor sent now carries, for its partners still pending.
+  for (auto& [id, e] : send) {
+    std::vector<uint64_t> refs;
+    ReferencedIds(e.detail, &refs);
+    for (uint64_t r : refs)
+      if (r > cursor_) d->carried.emplace_back(r, id);
+  }
   for (auto& [id, e] : send)
     if (SelectedFor(opt_.selection, e)) d->send.push_back(std::move(e));
   return Status::OK();
@@ -329,6 +340,7 @@ Status ExportLoop::Step(bool* idle) {
     waiters_.emplace(survivor, x);
   }
   for (uint64_t id : d.decided) waiters_.erase(id);
+  for (auto [absorbed, survivor] : d.carried) carried_[absorbed] = survivor;
   // The cursor: just before the oldest event not yet decided. A crash now
   // resends only what was decided above it (at least once).
   uint64_t cursor = read_upto_;
@@ -365,6 +377,7 @@ Status ExportLoop::Step(bool* idle) {
     }
     cursor_ = cursor;
     pending_.erase(pending_.begin(), pending_.upper_bound(cursor));
+    carried_.erase(carried_.begin(), carried_.upper_bound(cursor));
   }
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -110,9 +110,10 @@ class ExportLoop {
   // Sets held, lag and (at most once a second) undelivered.
   void PublishBacklog(int64_t now_us, bool caught_up);
   struct Decision {
-    std::vector<Event> send;                           // joined, selected, in id order
-    std::vector<uint64_t> decided;                     // pending ids done once sent
-    std::vector<std::pair<uint64_t, uint64_t>> waits;  // absorbed id -> its undecided survivor
+    std::vector<Event> send;                             // joined, selected, in id order
+    std::vector<uint64_t> decided;                       // pending ids done once sent
+    std::vector<std::pair<uint64_t, uint64_t>> waits;    // absorbed id -> its undecided survivor
+    std::vector<std::pair<uint64_t, uint64_t>> carried;  // absorbed id -> survivor sent now
   };
   // What to do with the `due` pending ids: the view joins them with what
   // is stored; an absorbed event waits for its survivor when that one is
@@ -128,9 +129,12 @@ class ExportLoop {
   };
   // Settings key of the ids decided above the cursor ("export.ahead.<consumer>").
   std::string AheadKey() const { return "export.ahead." + opt_.consumer; }
-  std::set<uint64_t> done_ahead_;              // from that key at start, not read yet
-  std::string ahead_value_;                    // as last written
-  bool ahead_written_ = true;                  // a non-empty value may be stored: clear it
+  std::set<uint64_t> done_ahead_;  // from that key at start, not read yet
+  std::string ahead_value_;        // as last written
+  bool ahead_written_ = true;      // a non-empty value may be stored: clear it
+  // Absorbed id -> the survivor that went out carrying it (ids above the
+  // cursor; a restart forgets it: the partner is then sent as it is).
+  std::map<uint64_t, uint64_t> carried_;
   std::multimap<uint64_t, uint64_t> waiters_;  // survivor id -> absorbed ids waiting on it
   std::map<uint64_t, Pending> pending_;        // read, id > cursor
   uint64_t read_upto_ = 0;

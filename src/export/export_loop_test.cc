@@ -375,5 +375,62 @@ TEST_F(ExportLoopTest, EventsSentAheadOfAHeldOneAreNotSentAgainAfterARestart) {
   EXPECT_EQ(ahead->value_or(""), "") << "nothing above the cursor any more";
 }
 
+// The auth line (stored second, but older) is passed by the stream and
+// goes out joined while its request is still held; when the request's
+// hold ends it is not sent on its own: the survivor carried it.
+TEST_F(ExportLoopTest, ARequestHeldAfterItsSurvivorWentOutIsNotSentOnItsOwn) {
+  const int64_t t0 = NowUs() - 3600 * kS;
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.hold_us = 300000;
+  auto l = Loop(o, /*keep_hold=*/true);
+  std::vector<Event> req = {TicketRequestAt(t0 + 3 * kS)};
+  ASSERT_TRUE(store_->Append(&req, {}, nullptr).ok());
+  std::vector<Event> auth = {AuthFailAt(t0)};
+  ASSERT_TRUE(store_->Append(&auth, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());
+  ASSERT_EQ(shared_->events.size(), 1u);
+  EXPECT_EQ(shared_->events[0].id, auth[0].id);
+  EXPECT_EQ(shared_->events[0].status, "401");
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (l->cursor() != auth[0].id && std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(Drain(*l).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(l->cursor(), auth[0].id);
+  EXPECT_EQ(shared_->events.size(), 1u) << "the request was sent on its own";
+}
+
+// The request is read first, so its hold ends first, while its survivor
+// (the auth line, read later) is still held: the request waits for it,
+// keeping the cursor before it, and is dropped once the survivor goes out
+// carrying it.
+TEST_F(ExportLoopTest, AnAbsorbedEventWaitsForItsHeldSurvivorAndKeepsTheCursor) {
+  const int64_t t0 = NowUs();
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.hold_us = 300000;
+  auto l = Loop(o, /*keep_hold=*/true);
+  std::vector<Event> req = {TicketRequestAt(t0 + 100000)};
+  ASSERT_TRUE(store_->Append(&req, {}, nullptr).ok());
+  ASSERT_TRUE(Drain(*l).ok());  // read: held
+  // Read later than the request (the order is what matters, not the time).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::vector<Event> auth = {AuthFailAt(t0)};
+  ASSERT_TRUE(store_->Append(&auth, {}, nullptr).ok());
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (l->cursor() != auth[0].id && std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(Drain(*l).ok());
+    if (shared_->events.empty()) {
+      EXPECT_EQ(l->cursor(), 0u) << "the waiting request let the cursor pass it";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(shared_->events.size(), 1u);
+  EXPECT_EQ(shared_->events[0].id, auth[0].id);
+  EXPECT_EQ(shared_->events[0].status, "401");
+  EXPECT_EQ(l->cursor(), auth[0].id);
+}
+
 }  // namespace
 }  // namespace pveaudit
