@@ -294,7 +294,9 @@ Status ExportLoop::Step(bool* idle) {
       ++read;
       read_upto_ = e.id;
       pending_[e.id] = Pending{e, now, done_ahead_.erase(e.id) > 0, 0};
-      max_time_read_ = std::max(max_time_read_, e.time_us);
+      // Alerts and setting changes carry the time they were made, not a
+      // log's: they say nothing about how far the logs were read.
+      if (MayBeJoined(e)) max_time_read_ = std::max(max_time_read_, e.time_us);
       return true;
     });
     if (!s.ok()) {

@@ -58,10 +58,11 @@ class SyslogExportTest : public E2eTest {
     rsyslog_.Stop();
     E2eTest::TearDown();
   }
-  void StartDaemon() {
-    daemon_ = SpawnQuiet(
-        kPveauditd, {"pveauditd", "--data-dir", data_dir_, "--access-log", log_, "--node", "pve1"},
-        Env());
+  void StartDaemon(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--access-log",
+                                     log_,        "--node",     "pve1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    daemon_ = SpawnQuiet(kPveauditd, argv, Env());
     ASSERT_GT(daemon_, 0);
   }
   // Stored events by id (source "json" and "pveaudit": no view joins them).
@@ -174,9 +175,11 @@ TEST_F(SyslogExportTest, EveryEventArrivesOverUdpTcpAndTlsWithExactCefEscaping) 
   // Enabled while pveauditd runs: picked up without a restart.
   auto enable = [&](const std::string& name, const std::string& proto, int port,
                     std::vector<std::string> extra) {
-    std::vector<std::string> args = {
-        "access",    "syslog", "--enable",           "--name",     name,  "--server",
-        "127.0.0.1", "--port", std::to_string(port), "--protocol", proto, "--from-start"};
+    std::vector<std::string> args = {"access", "syslog", "--enable", "--name", name, "--server",
+                                     "127.0.0.1", "--port", std::to_string(port), "--protocol",
+                                     proto, "--from-start",
+                                     // These events are never joined: no hold (the views: below).
+                                     "--hold", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult r = Pveam(args);
     ASSERT_EQ(r.code, 0) << r;
@@ -369,9 +372,9 @@ TEST_F(SyslogExportTest, TlsServerWithAnUntrustedCertificateGetsNothing) {
 TEST_F(SyslogExportTest, Rfc5424FormatCarriesTheEventAsStructuredData) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
-  RunResult r =
-      Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
-             std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--format", "rfc5424"});
+  RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
+                       std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--format",
+                       "rfc5424", "--hold", "0"});
   ASSERT_EQ(r.code, 0) << r;
   nlohmann::json e = {{"time", "2025-01-20T10:00:00Z"},
                       {"node", "pve1"},
@@ -400,11 +403,70 @@ TEST_F(SyslogExportTest, Rfc5424FormatCarriesTheEventAsStructuredData) {
   EXPECT_FALSE(Contains(got, "CEF:0|")) << got;
 }
 
+// What is exported is what `pveam access log` shows: a failed login, read
+// by pveauditd from the authentication log and pveproxy's access.log, is
+// one event (the auth line with the ticket request's 401), and the request
+// is not sent on its own.
+TEST_F(SyslogExportTest, AFailedLoginFromTwoLogsIsExportedAsOneEvent) {
+  ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
+  const std::string auth = work_ + "/auth.log";
+  WriteFile(auth, "");
+  StartDaemon({"--auth-log", auth});
+  RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
+                       std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--hold", "3"});
+  ASSERT_EQ(r.code, 0) << r;
+  const time_t t = time(nullptr) - 600;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char a[256], b[256];
+  std::strftime(a, sizeof a,
+                "%b %e %H:%M:%S pve1 pvedaemon[1240]: authentication failure; "
+                "rhost=::ffff:192.0.2.10 user=alice@pve msg=invalid credentials\n",
+                &tm);
+  const time_t t2 = t + 3;
+  gmtime_r(&t2, &tm);
+  std::strftime(b, sizeof b,
+                "::ffff:192.0.2.10 - - [%d/%m/%Y:%H:%M:%S +0000] \"POST "
+                "/api2/json/access/ticket HTTP/1.1\" 401 -\n",
+                &tm);
+  WriteFile(auth, a);
+  WriteFile(log_, b);
+  // Both lines stored, then every stored event decided (the cursor at the
+  // end), then what arrived.
+  auto until = Clock::now() + std::chrono::seconds(90);
+  uint64_t last = 0;
+  while (Clock::now() < until) {
+    RunResult s = Pveam({"access", "status", "--output-format", "json"});
+    last = s.code == 0 || s.code == 3 ? Json(s)["last_id"].get<uint64_t>() : 0;
+    if (last >= 3 && Destinations()["default"]["cursor"] == last) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(last, 3u) << "the enable, the auth line and the request";
+  ASSERT_EQ(Destinations()["default"]["cursor"], last);
+  auto shown = Stored();  // what pveam access log shows
+  ASSERT_EQ(shown.size(), 2u) << "the enable and one login";
+  auto login = std::find_if(shown.begin(), shown.end(),
+                            [](auto& kv) { return kv.second["action"] == "login"; });
+  ASSERT_NE(login, shown.end());
+  auto got = Received(rsyslog_.tcp_file);
+  std::set<uint64_t> ids;
+  for (auto& [id, rec] : got) ids.insert(id);
+  std::set<uint64_t> want;
+  for (auto& [id, e] : shown) want.insert(id);
+  EXPECT_EQ(ids, want) << ReadFile(rsyslog_.tcp_file);
+  auto it = got.find(login->first);
+  ASSERT_NE(it, got.end());
+  ExpectSame(login->second, it->second, "tcp");
+  EXPECT_EQ(it->second.Get("cs2"), "401");
+  EXPECT_EQ(it->second.Get("src"), "192.0.2.10");
+  EXPECT_TRUE(Contains(it->second.Get("msg"), " request=#")) << it->second.Get("msg");
+}
+
 TEST_F(SyslogExportTest, ServerDownLosesNothingAndStatusShowsTheBacklog) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
   RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
-                       std::to_string(rsyslog_.tcp_port), "--protocol", "tcp"});
+                       std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--hold", "0"});
   ASSERT_EQ(r.code, 0) << r;
   WriteEvents(work_ + "/a.jsonl", 20, 0);
   Import(work_ + "/a.jsonl");
