@@ -32,21 +32,29 @@ Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, cons
     spec.sink = MakeSyslogSink(*d, host, CefDeviceVersion());
     return spec;
   }
-  // ---- WEBHOOK: the lead wires the webhook sink in here after the merge:
-  //   auto sink = MakeWebhookSink(j);            // src/export/webhook_sink.h
-  //   if (!sink.ok()) return sink.status();
-  //   spec.sink = std::move(sink.value());
-  //   spec.batch = j.value("batch", 100);        // events per POST
-  // and parse "events" / "enabled" as below. Until then a webhook
-  // destination is reported as not runnable.
   if (kind == "webhook") {
-    if (j.is_object()) {
-      spec.enabled = !j.contains("enabled") || j["enabled"] != false;
-      const std::string ev =
-          j.contains("events") && j["events"].is_string() ? j["events"].get<std::string>() : "all";
-      if (!ParseEventSelection(ev, &spec.selection))
-        return Status::InvalidArgument("destination '" + name + "': invalid events '" + ev + "'");
-    }
+    if (!j.is_object())
+      return Status::InvalidArgument("destination '" + name + "' is not an object");
+    spec.enabled = !j.contains("enabled") || j["enabled"] != false;
+    const std::string ev =
+        j.contains("events") && j["events"].is_string() ? j["events"].get<std::string>() : "all";
+    if (!ParseEventSelection(ev, &spec.selection))
+      return Status::InvalidArgument("destination '" + name + "': invalid events '" + ev + "'");
+    if (j.contains("batch") && j["batch"].is_number_unsigned() && j["batch"].get<size_t>() > 0)
+      spec.batch = j["batch"].get<size_t>();
+    else
+      spec.batch = 100;  // events per POST
+    if (j.contains("hold_s") && j["hold_s"].is_number_unsigned() &&
+        j["hold_s"].get<int64_t>() <= 3600)
+      spec.hold_us = j["hold_s"].get<int64_t>() * 1000000;
+    if (!spec.enabled) return spec;  // no sink needed
+    // ---- WEBHOOK: the lead wires the webhook sink in here after the merge
+    // (src/export/webhook_sink.h):
+    //   auto sink = MakeWebhookSink(j);
+    //   if (!sink.ok()) return sink.status();
+    //   spec.sink = std::move(sink.value());
+    //   return spec;
+    // Until then an enabled webhook destination is reported as not runnable.
     return Status::Internal("webhook export is not built into this pveauditd");
   }
   return Status::InvalidArgument("unknown destination kind '" + kind + "'");
