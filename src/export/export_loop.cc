@@ -422,6 +422,7 @@ void ExportLoop::Nap(int64_t us, const std::atomic<bool>& stop) {
 }
 
 void ExportLoop::Run(const std::atomic<bool>& stop) {
+  sink_->SetCancel(&stop);
   while (!stop) {
     bool idle = false;
     Status s = Step(&idle);
@@ -440,6 +441,7 @@ void ExportLoop::Run(const std::atomic<bool>& stop) {
     wait = std::max(wait, std::min(sink_->RetryAfterUs(), opt_.max_backoff_us * 10));
     Nap(wait, stop);
   }
+  sink_->SetCancel(nullptr);
 }
 
 ExportState ExportLoop::State() const {

@@ -82,6 +82,8 @@ class SyslogSink : public Sink {
     fd_ = -1;
   }
 
+  void SetCancel(const std::atomic<bool>* cancel) override { cancel_ = cancel; }
+
   std::string Describe() const override {
     std::string server =
         d_.server.find(':') != std::string::npos ? "[" + d_.server + "]" : d_.server;
@@ -125,11 +127,18 @@ class SyslogSink : public Sink {
         close(fd);
         continue;
       }
-      struct pollfd p = {fd, POLLOUT, 0};
+      // Waits in slices, so a stop of the loop is not held up by a server
+      // that does not answer.
       int soerr = 0;
       socklen_t len = sizeof soerr;
-      if (poll(&p, 1, kConnectTimeoutMs) != 1) {
-        err = "connection timed out";
+      int ready = 0;
+      for (int waited = 0; waited < kConnectTimeoutMs && ready == 0; waited += 100) {
+        if (cancel_ && cancel_->load()) break;
+        struct pollfd p = {fd, POLLOUT, 0};
+        ready = poll(&p, 1, 100);
+      }
+      if (ready != 1) {
+        err = cancel_ && cancel_->load() ? "cancelled" : "connection timed out";
         close(fd);
         continue;
       }
@@ -245,6 +254,7 @@ class SyslogSink : public Sink {
   std::string host_, version_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
+  const std::atomic<bool>* cancel_ = nullptr;
   std::unique_ptr<SSL_CTX, CtxFree> ctx_;
 };
 

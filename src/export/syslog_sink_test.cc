@@ -1,6 +1,12 @@
 #include "export/syslog_sink.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 
 namespace pveaudit {
 namespace {
@@ -55,6 +61,35 @@ TEST(SyslogSinkTest, ARefusedConnectionIsTransientAndNamesTheServer) {
   Status s = sink->Deliver(std::span<const Event>(&e, 1));
   EXPECT_EQ(s.code(), Status::Code::kIOError);
   EXPECT_NE(s.message().find("tcp://127.0.0.1:1"), std::string::npos) << s.message();
+}
+
+// A stopping loop does not wait for a connection to complete (a server
+// that does not answer would hold a disable up to the connect timeout).
+TEST(SyslogSinkTest, ACancelledConnectGivesUpAtOnce) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  SyslogDestination d;
+  d.server = "127.0.0.1";
+  d.port = ntohs(a.sin_port);
+  d.protocol = SyslogProtocol::kTcp;
+  auto sink = MakeSyslogSink(d, "pve1", "0.1.0");
+  std::atomic<bool> cancel{true};
+  sink->SetCancel(&cancel);
+  Event e;
+  e.id = 1;
+  e.action = "login";
+  Status s = sink->Deliver(std::span<const Event>(&e, 1));
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_NE(s.message().find("cancelled"), std::string::npos) << s.message();
+  cancel = false;  // and it connects once the flag is down
+  EXPECT_TRUE(sink->Deliver(std::span<const Event>(&e, 1)).ok());
+  close(fd);
 }
 
 }  // namespace
