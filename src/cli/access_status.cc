@@ -189,6 +189,28 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                     WithThousands(w.value("commits", uint64_t(0))).c_str(),
                     WithThousands(w.value("failed", uint64_t(0))).c_str());
       }
+      // Export destinations (src/daemon/export_runner.h): what waits for each.
+      const nlohmann::json dests = daemon.value("destinations", nlohmann::json::array());
+      if (!dests.empty()) {
+        Table d;
+        d.columns = {"destination", "state", "cursor", "undelivered", "lag_s", "delivered"};
+        std::string errors;
+        for (const auto& x : dests) {
+          const std::string name = x.value("kind", "") + ":" + x.value("destination", "");
+          const std::string err = x.value("last_error", "");
+          d.rows.push_back({name,
+                            !x.value("enabled", true) ? std::string("disabled")
+                            : err.empty()             ? std::string("ok")
+                                                      : std::string("failing"),
+                            x.value("cursor", int64_t(0)), x.value("undelivered", int64_t(0)),
+                            x.value("lag_s", int64_t(0)), x.value("delivered", int64_t(0))});
+          if (!err.empty()) errors += name + ": " + err + "\n";
+        }
+        std::printf("\n");
+        std::string dout = RenderTable(d, OutputFormat::kText);
+        std::fwrite(dout.data(), 1, dout.size(), stdout);
+        std::fwrite(errors.data(), 1, errors.size(), stdout);
+      }
     }
     return ds.exit_code;
   };

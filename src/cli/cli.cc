@@ -114,8 +114,6 @@ int RunTree(const std::string& prog, CLI::App& app,
 // Commands of the product page that are not built yet: named as such rather
 // than answered with "did you mean 'log'" (they exit 2 like an unknown one).
 const char* PlannedCommand(const std::string& name) {
-  if (name == "syslog")
-    return "forwarding events to a syslog server (pveam access syslog --enable --server HOST)";
   if (name == "notify")
     return "alert notifications to webhooks and e-mail (pveam access notify --webhook URL)";
   return nullptr;
@@ -158,6 +156,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessRejectedCommand(access));
   add(AddAccessSessionsCommand(access));
   AddAccessAlertCommands(access, &commands);
+  add(AddAccessSyslogCommand(access));
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});

@@ -22,6 +22,7 @@ CommandRun AddAccessSessionsCommand(CLI::App* access);
 // adds them and registers each runnable subcommand in `commands`.
 void AddAccessAlertCommands(CLI::App* access,
                             std::vector<std::pair<CLI::App*, CommandRun>>* commands);
+CommandRun AddAccessSyslogCommand(CLI::App* access);
 
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").

@@ -14,6 +14,7 @@
 
 #include "core/time_spec.h"
 #include "daemon/alert_runner.h"
+#include "daemon/export_runner.h"
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
@@ -372,6 +373,12 @@ int Daemon::Run() {
   lanes.Start(store);
   AlertRunner alert_runner(store, Log);  // docs/alerts.md
   alert_runner.Start();
+  // Export destinations (syslog, webhooks) follow the store by their own
+  // cursors, on their own threads: a destination that is down never holds
+  // back ingest (src/daemon/export_runner.h).
+  ExportRunner exports(store, opt_.data_dir, HostName(),
+                       [](const char* level, const std::string& m) { Log(level, m); });
+  exports.Start();
 
   int64_t last_status = 0;
   bool last_caught_up = false;
@@ -437,10 +444,12 @@ int Daemon::Run() {
                      {"events", gs.events},
                      {"failed", gs.failed}};
       j["alerts"] = alert_runner.State();
+      j["destinations"] = exports.States();
       (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
     }
     Nap(50);
   }
+  exports.Stop();
   lanes.Stop();
   alert_runner.Stop();
   Log("info", rc ? "stopped on a store error" : "stopped");

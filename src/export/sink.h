@@ -8,6 +8,7 @@
 // A Sink is used by one thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -39,6 +40,11 @@ class Sink {
 
   // Drops a connection after a failure so the next Deliver reconnects.
   virtual void Reset() {}
+
+  // A flag the sink may poll while it waits (connecting, a slow server),
+  // to give up early when the loop is being stopped (a disabled or changed
+  // destination takes effect within a second). May be null.
+  virtual void SetCancel(const std::atomic<bool>* cancel) { (void)cancel; }
 
   // One line for logs and `pveam access status`, e.g.
   // "syslog tcp://siem.example.com:514 (cef)". Never holds a secret.

@@ -1,0 +1,452 @@
+#include "export/export_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/time_spec.h"
+#include "query/correlator.h"
+#include "query/log_query.h"
+
+namespace pveaudit {
+
+bool SelectedFor(EventSelection sel, const Event& e) {
+  const bool alert = e.action.rfind("alert:", 0) == 0;
+  switch (sel) {
+    case EventSelection::kAll:
+      return true;
+    case EventSelection::kAlerts:
+      return alert;
+    case EventSelection::kFailed:
+      return alert || e.result == Outcome::kFailure;
+  }
+  return true;
+}
+
+namespace {
+
+// "3-7,9,12-20": sorted ids as ranges (the ids decided above the cursor).
+std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
+  std::string out;
+  for (auto it = ids.begin(); it != ids.end();) {
+    uint64_t a = *it, b = a;
+    for (++it; it != ids.end() && *it == b + 1; ++it) ++b;
+    if (!out.empty()) out += ',';
+    out += std::to_string(a);
+    if (b != a) {
+      out += '-';
+      out += std::to_string(b);
+    }
+  }
+  return out;
+}
+
+// The inverse; an unreadable value gives nothing (those events are sent
+// again: at least once).
+std::set<uint64_t> DecodeIdRanges(const std::string& s) {
+  std::set<uint64_t> ids;
+  const char* p = s.c_str();
+  while (*p) {
+    char* end = nullptr;
+    uint64_t a = std::strtoull(p, &end, 10), b = a;
+    if (end == p) return {};
+    p = end;
+    if (*p == '-') {
+      b = std::strtoull(p + 1, &end, 10);
+      if (end == p + 1 || b < a || b - a > 10000000) return {};
+      p = end;
+    }
+    for (uint64_t i = a; i <= b; ++i) ids.insert(i);
+    if (*p == ',')
+      ++p;
+    else if (*p)
+      return {};
+  }
+  return ids;
+}
+
+}  // namespace
+
+nlohmann::json ExportState::ToJson() const {
+  return {{"destination", destination},
+          {"consumer", consumer},
+          {"describe", describe},
+          {"enabled", enabled},
+          {"cursor", cursor},
+          {"undelivered", undelivered},
+          {"lag_s", lag_s},
+          {"held", held},
+          {"last_error", last_error},
+          {"last_error_time", last_error_us ? FormatRfc3339Utc(last_error_us) : std::string()},
+          {"delivered", delivered},
+          {"failures", failures}};
+}
+
+ExportLoop::ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoopOptions options,
+                       std::unique_ptr<EventStore> reader)
+    : store_(store),
+      own_reader_(std::move(reader)),
+      reader_(own_reader_ ? *own_reader_ : store),
+      sink_(std::move(sink)),
+      opt_(std::move(options)),
+      rng_(std::random_device{}()) {
+  if (opt_.batch == 0) opt_.batch = 1;
+  state_.destination = opt_.destination;
+  state_.consumer = opt_.consumer;
+  state_.describe = sink_->Describe();
+}
+
+Status ExportLoop::Init() {
+  auto c = store_.GetConsumer(opt_.consumer);
+  if (!c.ok()) return c.status();
+  // Events decided above the cursor before a restart (sent ahead of an
+  // older held one) are not sent again.
+  auto ahead = store_.GetSetting(AheadKey());
+  if (!ahead.ok()) return ahead.status();
+  ahead_value_ = ahead->value_or("");
+  ahead_written_ = !ahead_value_.empty();
+  if (c->has_value()) {
+    cursor_ = **c;
+    for (uint64_t id : DecodeIdRanges(ahead_value_))
+      if (id > cursor_) done_ahead_.insert(id);
+  } else {
+    // A new destination gets what is stored from now on (or everything).
+    uint64_t start = 0;
+    if (!opt_.from_start) {
+      auto info = store_.Info();
+      if (!info.ok()) return info.status();
+      start = info->last_id;
+    }
+    PVEAUDIT_RETURN_IF_ERROR(store_.PutConsumer(opt_.consumer, start));
+    cursor_ = start;
+  }
+  initialized_ = true;
+  std::lock_guard<std::mutex> l(mu_);
+  state_.cursor = cursor_;
+  return Status::OK();
+}
+
+void ExportLoop::SetError(const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  state_.last_error = s.message();
+  state_.last_error_us = NowUs();
+  ++state_.failures;
+}
+
+bool MayBeJoined(const Event& e) {
+  return e.action.rfind("alert:", 0) != 0 && e.source != "pveaudit";
+}
+
+namespace {
+
+// Ids the view wrote into a survivor's detail: " request=#12",
+// " forwarded=#3", "; attributed from event 7".
+void ReferencedIds(const std::string& detail, std::vector<uint64_t>* out) {
+  for (std::string_view mark : {" request=#", " forwarded=#", "; attributed from event "}) {
+    for (size_t p = detail.find(mark); p != std::string::npos; p = detail.find(mark, p + 1)) {
+      const char* s = detail.c_str() + p + mark.size();
+      char* end = nullptr;
+      uint64_t id = std::strtoull(s, &end, 10);
+      if (end != s && id) out->push_back(id);
+    }
+  }
+}
+
+std::string Upid(const Event& e) {
+  return e.detail.rfind("UPID:", 0) == 0 ? e.detail.substr(0, e.detail.find(' ')) : "";
+}
+
+}  // namespace
+
+Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<uint64_t>& overdue,
+                          Decision* d) {
+  std::vector<const Event*> joinable;
+  std::map<uint64_t, Event> send;  // by id
+  std::set<uint64_t> due_set(due.begin(), due.end());
+  for (uint64_t id : due) {
+    const Event& e = pending_.at(id).e;
+    if (MayBeJoined(e))
+      joinable.push_back(&e);
+    else
+      send[id] = e;
+  }
+  std::set<uint64_t> decided(due.begin(), due.end());
+  // The view over clusters of nearby times (not one range from the oldest
+  // to the newest: a catch-up mixes old and new events).
+  std::sort(joinable.begin(), joinable.end(),
+            [](const Event* a, const Event* b) { return a->time_us < b->time_us; });
+  std::vector<std::pair<const Event*, uint64_t>> absorbed;  // event, its survivor (0: none)
+  for (size_t i = 0; i < joinable.size();) {
+    size_t j = i + 1;
+    while (j < joinable.size() && joinable[j]->time_us - joinable[j - 1]->time_us <= kViewMarginUs)
+      ++j;
+    // Widened by the views' margin: the survivor of an absorbed event can
+    // lie outside the range of the events decided now.
+    Filter f;
+    f.start_us = joinable[i]->time_us - kViewMarginUs;
+    f.end_us = joinable[j - 1]->time_us + kViewMarginUs + 1;
+    std::map<uint64_t, Event> shown;           // the view's events of the range, by id
+    std::map<uint64_t, uint64_t> survivor_of;  // absorbed id -> survivor id
+    std::map<std::string, uint64_t> task_by_upid;
+    PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(reader_, f, 0, kFieldAll, [&](Event&& e) {
+      std::vector<uint64_t> refs;
+      ReferencedIds(e.detail, &refs);
+      for (uint64_t r : refs) survivor_of[r] = e.id;
+      if (std::string u = Upid(e); !u.empty()) task_by_upid[u] = e.id;
+      shown[e.id] = std::move(e);
+      return true;
+    }));
+    for (size_t k = i; k < j; ++k) {
+      const Event& x = *joinable[k];
+      if (auto it = shown.find(x.id); it != shown.end()) {
+        send[x.id] = it->second;  // it survives, with what it absorbed
+        continue;
+      }
+      uint64_t s = 0;
+      if (auto it = survivor_of.find(x.id); it != survivor_of.end())
+        s = it->second;
+      else if (auto u = task_by_upid.find(Upid(x)); !Upid(x).empty() && u != task_by_upid.end())
+        s = u->second;
+      absorbed.emplace_back(&x, s);
+    }
+    i = j;
+  }
+  // True when `survivor`, as sent now, carries `x`.
+  auto carries = [&](uint64_t survivor, const Event& x) {
+    auto it = send.find(survivor);
+    if (it == send.end()) return false;
+    std::vector<uint64_t> refs;
+    ReferencedIds(it->second.detail, &refs);
+    return std::find(refs.begin(), refs.end(), x.id) != refs.end() ||
+           (!Upid(x).empty() && Upid(x) == Upid(it->second));
+  };
+  for (auto [x, s] : absorbed) {
+    if (s && due_set.count(s)) {
+      if (!carries(s, *x)) send[x->id] = *x;
+      continue;
+    }
+    // Its survivor went out already, carrying it (it was stored by then).
+    if (auto c = carried_.find(x->id); s && c != carried_.end() && c->second == s) continue;
+    // A survivor not decided yet (not due, or not read yet) will carry it:
+    // it waits for that one, and keeps the cursor before it meanwhile.
+    const bool undecided = s > cursor_ && (!pending_.count(s) || !pending_.at(s).sent);
+    if (s && undecided) {
+      decided.erase(x->id);
+      d->waits.emplace_back(x->id, s);
+      continue;
+    }
+    send[x->id] = *x;  // its survivor went out before it came: as it is
+  }
+  // Events that waited for a survivor decided now (and, in turn, for
+  // those): dropped when it carries them, else sent as they are (the view
+  // paired differently since).
+  std::vector<uint64_t> work(decided.begin(), decided.end());
+  while (!work.empty()) {
+    uint64_t s = work.back();
+    work.pop_back();
+    auto [b, e] = waiters_.equal_range(s);
+    for (auto it = b; it != e; ++it) {
+      auto p = pending_.find(it->second);
+      if (p == pending_.end() || p->second.sent || decided.count(it->second)) continue;
+      decided.insert(it->second);
+      work.push_back(it->second);
+      if (!carries(s, p->second.e)) send[it->second] = p->second.e;
+    }
+  }
+  // Waited too long (its survivor is not read yet, or never came due):
+  // sent as it is rather than held without bound.
+  for (uint64_t id : overdue) {
+    if (decided.count(id)) continue;
+    decided.insert(id);
+    send[id] = pending_.at(id).e;
+  }
+  d->decided.assign(decided.begin(), decided.end());
+  // What each survivor sent now carries, for its partners still pending.
+  for (auto& [id, e] : send) {
+    std::vector<uint64_t> refs;
+    ReferencedIds(e.detail, &refs);
+    for (uint64_t r : refs)
+      if (r > cursor_) d->carried.emplace_back(r, id);
+  }
+  for (auto& [id, e] : send)
+    if (SelectedFor(opt_.selection, e)) d->send.push_back(std::move(e));
+  return Status::OK();
+}
+
+Status ExportLoop::Step(bool* idle) {
+  *idle = false;
+  if (!initialized_) {
+    Status s = Init();
+    if (!s.ok()) {
+      SetError(s);
+      return s;
+    }
+  }
+  const int64_t now = NowUs();
+  if (read_upto_ < cursor_) read_upto_ = cursor_;
+  size_t read = 0;
+  if (pending_.size() < opt_.max_pending) {
+    Status s = reader_.ScanAfter(read_upto_, opt_.batch, kFieldAll, [&](const Event& e) {
+      ++read;
+      read_upto_ = e.id;
+      pending_[e.id] = Pending{e, now, done_ahead_.erase(e.id) > 0, 0};
+      // Alerts and setting changes carry the time they were made, not a
+      // log's: they say nothing about how far the logs were read.
+      if (MayBeJoined(e)) max_time_read_ = std::max(max_time_read_, e.time_us);
+      return true;
+    });
+    if (!s.ok()) {
+      SetError(s);
+      return s;
+    }
+  }
+  // Due: never joined, held long enough, or passed by the stream (an
+  // event read since is hold_us newer: a catch-up need not wait).
+  std::vector<uint64_t> due, overdue;
+  const int64_t wait_limit_us = 2 * opt_.hold_us + 5000000;
+  for (auto& [id, p] : pending_) {
+    if (p.sent) continue;
+    if (p.waiting_on) {  // decided with its survivor
+      if (now - p.seen_us >= wait_limit_us) overdue.push_back(id);
+      continue;
+    }
+    if (!MayBeJoined(p.e) || now - p.seen_us >= opt_.hold_us ||
+        max_time_read_ - p.e.time_us >= opt_.hold_us)
+      due.push_back(id);
+    if (due.size() + overdue.size() >= opt_.batch) break;
+  }
+  if (due.empty() && overdue.empty()) {
+    *idle = true;
+    PublishBacklog(now, read < opt_.batch && pending_.empty());
+    return Status::OK();
+  }
+  Decision d;
+  Status s = Decide(due, overdue, &d);
+  if (s.ok() && !d.send.empty()) s = sink_->Deliver(d.send);
+  if (!s.ok()) {
+    sink_->Reset();
+    SetError(s);
+    PublishBacklog(now, false);
+    return s;
+  }
+  for (uint64_t id : d.decided) {
+    pending_[id].sent = true;
+    pending_[id].waiting_on = 0;
+  }
+  for (auto [x, survivor] : d.waits) {
+    pending_[x].waiting_on = survivor;
+    waiters_.emplace(survivor, x);
+  }
+  for (uint64_t id : d.decided) waiters_.erase(id);
+  for (auto [absorbed, survivor] : d.carried) carried_[absorbed] = survivor;
+  // The cursor: just before the oldest event not yet decided. A crash now
+  // resends only what was decided above it (at least once).
+  uint64_t cursor = read_upto_;
+  for (auto& [id, p] : pending_)
+    if (!p.sent) {
+      cursor = id - 1;
+      break;
+    }
+  // Events decided above the new cursor are written down first (only when
+  // there are some, or were), so that a crash does not send them again:
+  // repeats after a crash are only the batch between Deliver and here.
+  std::set<uint64_t> ahead;
+  for (auto& [id, p] : pending_)
+    if (id > cursor && p.sent) ahead.insert(id);
+  for (uint64_t id : done_ahead_)
+    if (id > cursor) ahead.insert(id);
+  if (!ahead.empty() || ahead_written_) {
+    std::string v = EncodeIdRanges(ahead);
+    if (v != ahead_value_) {
+      s = store_.PutSetting(AheadKey(), v, "pveauditd");
+      if (!s.ok()) {
+        SetError(s);
+        return s;
+      }
+      ahead_value_ = v;
+    }
+    ahead_written_ = !ahead.empty();
+  }
+  if (cursor != cursor_) {
+    s = store_.PutConsumer(opt_.consumer, cursor);
+    if (!s.ok()) {
+      SetError(s);
+      return s;
+    }
+    cursor_ = cursor;
+    pending_.erase(pending_.begin(), pending_.upper_bound(cursor));
+    carried_.erase(carried_.begin(), carried_.upper_bound(cursor));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    state_.cursor = cursor_;
+    state_.delivered += d.send.size();
+    state_.last_error.clear();
+  }
+  PublishBacklog(now, read < opt_.batch && pending_.empty());
+  return Status::OK();
+}
+
+void ExportLoop::PublishBacklog(int64_t now, bool caught_up) {
+  size_t held = 0;
+  int64_t oldest = 0;  // when the oldest undecided event was first seen
+  for (auto& [id, p] : pending_) {
+    if (p.sent) continue;
+    held += MayBeJoined(p.e) && now - p.seen_us < opt_.hold_us;
+    if (!oldest || p.seen_us < oldest) oldest = p.seen_us;
+  }
+  // The backlog behind the cursor: Info reads the store, at most once a
+  // second.
+  std::optional<uint64_t> undelivered;
+  if (caught_up) {
+    undelivered = 0;
+  } else if (now - last_info_us_ >= 1000000) {
+    last_info_us_ = now;
+    if (auto info = reader_.Info(); info.ok())
+      undelivered = info->last_id > cursor_ ? info->last_id - cursor_ : 0;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  state_.held = held;
+  state_.lag_s = oldest ? (now - oldest) / 1000000 : 0;
+  if (undelivered) state_.undelivered = *undelivered;
+}
+
+void ExportLoop::Nap(int64_t us, const std::atomic<bool>& stop) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  while (!stop && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(20, us / 1000 + 1)));
+}
+
+void ExportLoop::Run(const std::atomic<bool>& stop) {
+  sink_->SetCancel(&stop);
+  while (!stop) {
+    bool idle = false;
+    Status s = Step(&idle);
+    if (s.ok()) {
+      backoff_us_ = 0;
+      if (idle) Nap(opt_.idle_poll_us, stop);
+      continue;
+    }
+    // Transient (kBusy, kIOError): exponential backoff with jitter, so many
+    // nodes do not reconnect in step. Anything else (a refusal, a bad
+    // certificate) will not heal by itself soon: retry at the cap.
+    const bool transient = s.code() == Status::Code::kBusy || s.code() == Status::Code::kIOError;
+    backoff_us_ = transient ? std::clamp(backoff_us_ * 2, opt_.min_backoff_us, opt_.max_backoff_us)
+                            : opt_.max_backoff_us;
+    int64_t wait = backoff_us_ / 2 + int64_t(rng_() % uint64_t(backoff_us_ / 2 + 1));
+    wait = std::max(wait, std::min(sink_->RetryAfterUs(), opt_.max_backoff_us * 10));
+    Nap(wait, stop);
+  }
+  sink_->SetCancel(nullptr);
+}
+
+ExportState ExportLoop::State() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return state_;
+}
+
+}  // namespace pveaudit
