@@ -1,0 +1,94 @@
+// webhook_sink.h
+// The webhook export destination: POSTs each batch of events as one JSON
+// document to an HTTP(S) URL (docs/notify.md). Destinations live in the
+// settings key "export.webhook", a JSON object name -> {url, events,
+// secret, batch, template, ca, allow_http, enabled}; `pveam access notify`
+// writes it. The HMAC secret is not kept in that object (whose changes are
+// audit events and so must not hold it) but under its own key; the object
+// holds "secret": "(set)" and LoadWebhookDestinations puts the secret back.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "export/sink.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+inline constexpr const char* kWebhookSettingsKey = "export.webhook";
+// The secret of destination NAME is stored under kWebhookSecretKeyPrefix + NAME.
+inline constexpr const char* kWebhookSecretKeyPrefix = "export.webhook.secret.";
+// What the settings object holds instead of a secret.
+inline constexpr const char* kSecretMask = "(set)";
+inline constexpr int kWebhookDefaultBatch = 100;
+inline constexpr int kWebhookMaxBatch = 10000;
+
+// One destination, parsed and checked.
+struct WebhookConfig {
+  std::string name = "default";
+  std::string url;     // as given
+  bool https = true;   // scheme
+  std::string host;    // without brackets for IPv6
+  int port = 443;      //
+  std::string target;  // path and query sent in the request line ("/" at least)
+  EventSelection events = EventSelection::kAll;
+  std::string secret;                // "" = requests are not signed
+  int batch = kWebhookDefaultBatch;  // events per POST at most
+  std::string template_spec;         // "", a built-in name or a file path
+  std::string template_text;         // the template itself ("" = the default body)
+  std::string ca;                    // CA file trusted instead of the system's
+  bool allow_http = false;
+  bool enabled = true;
+};
+
+// Parses `destination` (one entry of "export.webhook"; its name in "name").
+// Reads the template file and checks the CA file is readable. Errors name
+// the bad value (never the secret).
+Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& destination);
+
+// A Sink for `destination` (see ParseWebhookConfig).
+Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination);
+
+// Every destination of the store's "export.webhook", each with "name" set
+// and its secret restored (see above), in name order; disabled ones too.
+Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store);
+
+// The consumer cursor name (EventStore::GetConsumer) of destination `name`.
+std::string WebhookConsumerName(const std::string& name);
+
+// "all", "alerts", "failed" <-> EventSelection. ParseEventSelection: false
+// for any other text.
+const char* EventSelectionName(EventSelection s);
+bool ParseEventSelection(const std::string& s, EventSelection* out);
+
+// The Idempotency-Key of a batch: the same for a resend of the same events
+// to the same destination, different for any other batch.
+std::string WebhookIdempotencyKey(const std::string& name, uint64_t first_id, uint64_t last_id);
+
+// Lower-case hex HMAC-SHA256(secret, body): the X-Pveaudit-Signature value
+// after "sha256=".
+std::string HmacSha256Hex(const std::string& secret, const std::string& body);
+
+// The request body for `batch` (never empty): the default JSON document or
+// the rendered template.
+Result<std::string> RenderWebhookBody(const WebhookConfig& config, std::span<const Event> batch);
+
+// A Retry-After header value (delay in seconds, or an HTTP date) as a delay
+// in microseconds from `now_us`, capped at one hour; -1 when unparsable.
+int64_t ParseRetryAfter(const std::string& value, int64_t now_us);
+
+// `url` without its path and query ("https://hooks.example.com:443"), for
+// logs: chat-tool URLs often carry a token in the path or query.
+std::string UrlForLogs(const std::string& url);
+
+// The built-in template names: gotify, ntfy, slack.
+std::vector<std::string> BuiltinTemplateNames();
+
+}  // namespace pveaudit
