@@ -116,8 +116,6 @@ int RunTree(const std::string& prog, CLI::App& app,
 const char* PlannedCommand(const std::string& name) {
   if (name == "syslog")
     return "forwarding events to a syslog server (pveam access syslog --enable --server HOST)";
-  if (name == "notify")
-    return "alert notifications to webhooks and e-mail (pveam access notify --webhook URL)";
   return nullptr;
 }
 
@@ -157,6 +155,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessStatusCommand(access));
   add(AddAccessRejectedCommand(access));
   add(AddAccessSessionsCommand(access));
+  add(AddAccessNotifyCommand(access));
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});

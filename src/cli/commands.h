@@ -16,6 +16,7 @@ CommandRun AddAccessVerifyCommand(CLI::App* access);
 CommandRun AddAccessStatusCommand(CLI::App* access);
 CommandRun AddAccessRejectedCommand(CLI::App* access);
 CommandRun AddAccessSessionsCommand(CLI::App* access);
+CommandRun AddAccessNotifyCommand(CLI::App* access);
 
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").

@@ -146,8 +146,8 @@ const std::map<std::string, std::string>& Builtins() {
   // segment). Slack, Mattermost and Teams incoming webhooks take {"text"}.
   static const std::map<std::string, std::string> m = {
       {"gotify", R"({"title": "{{title}}", "message": "{{text}}", "priority": {{priority}}})"},
-      {"ntfy",
-       R"({"topic": "{{topic}}", "title": "{{title}}", "message": "{{text}}", "priority": {{priority}}})"},
+      {"ntfy", R"({"topic": "{{topic}}", "title": "{{title}}", "message": "{{text}}", )"
+               R"("priority": {{priority}}})"},
       {"slack", R"({"text": "*{{title}}*\n{{text}}"})"},
   };
   return m;
