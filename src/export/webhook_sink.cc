@@ -501,6 +501,7 @@ class WebhookSink : public Sink {
     char tmp[8192];
     ssize_t n;
     if (ssl_) {
+      errno = 0;  // tells a bare EOF (below) from a timeout or reset
       n = SSL_read(ssl_, tmp, sizeof tmp);
       if (n <= 0) {
         int err = SSL_get_error(ssl_, int(n));

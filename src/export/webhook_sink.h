@@ -53,7 +53,8 @@ struct WebhookConfig {
 // the bad value (never the secret).
 Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& destination);
 
-// A Sink for `destination` (see ParseWebhookConfig).
+// A Sink for `destination` (see ParseWebhookConfig). `enabled` is for the
+// caller: a disabled destination gets a sink too, which the loop leaves idle.
 Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination);
 
 // Every destination of the store's "export.webhook", each with "name" set

@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -462,6 +464,93 @@ TEST_F(WebhookTest, LoadDestinationsRestoresSecret) {
   EXPECT_EQ(c->secret, "hush");
   // A masked secret that was never loaded is not used as the key.
   EXPECT_FALSE(ParseWebhookConfig(all["b"]).ok());
+}
+
+}  // namespace
+}  // namespace pveaudit
+
+namespace pveaudit {
+namespace {
+
+// The webhook half of issue 9's proof, with a minimal export loop written
+// here (the real one lives in src/export and is tested there): the store's
+// events go out by a consumer cursor that moves only after a 2xx, through a
+// receiver that fails, rate-limits, and is stopped and started again.
+// Every event arrives, signed; deduplicated by Idempotency-Key, each once.
+TEST_F(WebhookTest, AtLeastOnceThroughFailuresAndRestartCountsOnceByKey) {
+  auto opened = OpenSqliteStore(dir_ + "/data", {});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EventStore& store = **opened;
+  auto events = MakeEvents(0, 200);
+  for (auto& e : events) e.id = 0;
+  ASSERT_TRUE(store.Append(&events, {}, nullptr).ok());
+  const uint64_t last_id = events.back().id;
+
+  int port = StartReceiver(
+      {"--secret", "k", "--fail-first", "3", "--retry-after-first", "2", "--retry-after", "1"});
+  ASSERT_GT(port, 0);
+  auto d = Dest("http://127.0.0.1:" + std::to_string(port) + "/");
+  d["secret"] = "k";
+  d["batch"] = 25;
+  auto sink = Make(d);
+  ASSERT_TRUE(sink);
+  const std::string consumer = WebhookConsumerName("siem");
+  int delivered_batches = 0, transient = 0, retry_after_seen = 0, down_failures = 0;
+  bool restarted = false;
+  for (int round = 0; round < 100; ++round) {
+    auto cur = store.GetConsumer(consumer);
+    ASSERT_TRUE(cur.ok());
+    const uint64_t after = cur->value_or(0);
+    if (after == last_id) break;
+    std::vector<Event> batch;
+    ASSERT_TRUE(store
+                    .ScanAfter(after, 25, kFieldAll,
+                               [&](const Event& e) {
+                                 batch.push_back(e);
+                                 return true;
+                               })
+                    .ok());
+    ASSERT_FALSE(batch.empty());
+    Status st = sink->Deliver(batch);
+    if (st.ok()) {
+      ASSERT_TRUE(store.PutConsumer(consumer, batch.back().id).ok());
+      if (++delivered_batches == 3) StopReceiver();  // down for a while
+      continue;
+    }
+    ASSERT_TRUE(st.code() == Status::Code::kBusy || st.code() == Status::Code::kIOError)
+        << st.ToString();
+    ++transient;
+    if (pid_ < 0 && ++down_failures == 2) {  // start it again on the same port
+      ASSERT_EQ(StartReceiver({"--secret", "k"}, port), port);
+      restarted = true;
+    }
+    if (sink->RetryAfterUs() > 0) {
+      EXPECT_EQ(sink->RetryAfterUs(), 1000000);
+      ++retry_after_seen;
+    }
+    sink->Reset();
+  }
+  EXPECT_TRUE(restarted);
+  EXPECT_EQ(transient, 7);  // 3 x 500, 2 x 429, 2 x connection refused
+  EXPECT_EQ(retry_after_seen, 2);
+  auto cur = store.GetConsumer(consumer);
+  ASSERT_TRUE(cur.ok());
+  EXPECT_EQ(cur->value_or(0), last_id);
+
+  std::map<std::string, std::vector<uint64_t>> by_key;  // what a receiver counts once
+  size_t accepted = 0;
+  for (const auto& r : Records()) {
+    EXPECT_EQ(r["signature"], "ok");
+    if (r["status"] != 200) continue;
+    ++accepted;
+    by_key[r["key"]] = r["ids"].get<std::vector<uint64_t>>();
+  }
+  EXPECT_EQ(accepted, by_key.size());  // no answer was lost here: no repeats
+  std::vector<uint64_t> ids;
+  for (const auto& [key, v] : by_key) ids.insert(ids.end(), v.begin(), v.end());
+  std::sort(ids.begin(), ids.end());
+  ASSERT_EQ(ids.size(), 200u);
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], events[i].id);
 }
 
 }  // namespace
