@@ -39,8 +39,6 @@
 namespace pveaudit {
 namespace {
 
-constexpr int kConnectTimeoutMs = 10000;
-constexpr int kIoTimeoutMs = 10000;
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
 constexpr size_t kErrorBodyBytes = 200;  // of a refusal's answer, in the error
 constexpr size_t kMaxTemplateBytes = 64 * 1024;
@@ -315,7 +313,15 @@ class WebhookSink : public Sink {
  public:
   explicit WebhookSink(WebhookConfig c) : c_(std::move(c)) {
     if (c_.template_spec == "ntfy") {
-      target_ = "/";  // JSON publishing: topic in the body
+      // JSON publishing goes to the server's root (kept when ntfy is
+      // behind a path prefix), the topic in the body; the query (auth=) stays.
+      const std::string path = c_.target.substr(0, c_.target.find('?'));
+      const std::string query =
+          c_.target.find('?') == std::string::npos ? "" : c_.target.substr(c_.target.find('?'));
+      std::string dir = path;
+      while (!dir.empty() && dir.back() == '/') dir.pop_back();
+      target_ = dir.substr(0, dir.rfind('/') + 1) + query;
+      if (target_.empty() || target_[0] != '/') target_ = "/" + target_;
     } else {
       target_ = c_.target;
     }
@@ -419,9 +425,9 @@ class WebhookSink : public Sink {
       int r = connect(fd, a->ai_addr, a->ai_addrlen);
       if (r != 0 && errno == EINPROGRESS) {
         pollfd p{fd, POLLOUT, 0};
-        r = poll(&p, 1, kConnectTimeoutMs);
+        r = poll(&p, 1, c_.timeout_ms);
         if (r == 0) {
-          last = "connect timed out after " + std::to_string(kConnectTimeoutMs / 1000) + " s";
+          last = "connect timed out after " + std::to_string(c_.timeout_ms) + " ms";
           close(fd);
           continue;
         }
@@ -438,7 +444,7 @@ class WebhookSink : public Sink {
       }
       // Blocking from here on, every read and write bounded.
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-      timeval tv{kIoTimeoutMs / 1000, 0};
+      timeval tv{c_.timeout_ms / 1000, (c_.timeout_ms % 1000) * 1000};
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       int one = 1;
@@ -504,6 +510,7 @@ class WebhookSink : public Sink {
       errno = 0;  // tells a bare EOF (below) from a timeout or reset
       n = SSL_read(ssl_, tmp, sizeof tmp);
       if (n <= 0) {
+        read_errno_ = errno;
         int err = SSL_get_error(ssl_, int(n));
         ERR_clear_error();
         // A peer that closes without close_notify still ended its answer.
@@ -514,13 +521,25 @@ class WebhookSink : public Sink {
       do {
         n = recv(fd_, tmp, sizeof tmp, 0);
       } while (n < 0 && errno == EINTR);
+      if (n < 0) read_errno_ = errno;
       if (n <= 0) return n;
     }
     buf->append(tmp, size_t(n));
     return n;
   }
 
+  // A read that failed: a timeout (SO_RCVTIMEO), or the peer went away.
+  Status NoAnswer() const {
+    if (read_errno_ == EAGAIN || read_errno_ == EWOULDBLOCK)
+      return Status::IOError(where_ + ": no answer within " + std::to_string(c_.timeout_ms) +
+                             " ms");
+    return Status::IOError(where_ + ": no answer (connection reset)");
+  }
+
   Status Exchange(const std::string& req, HttpAnswer* a) {
+    // Each read is bounded by the socket timeout; this bounds a peer that
+    // trickles its answer a byte at a time.
+    const int64_t deadline = NowUs() + int64_t(c_.timeout_ms) * 3000;
     PVEAUDIT_RETURN_IF_ERROR(Connect());
     PVEAUDIT_RETURN_IF_ERROR(WriteAll(req));
     std::string buf;
@@ -529,9 +548,10 @@ class WebhookSink : public Sink {
       while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
         if (buf.size() > kMaxHeaderBytes)
           return Status::IOError(where_ + ": the answer's headers exceed 64 KiB");
+        if (NowUs() > deadline) return Status::IOError(where_ + ": the answer is too slow");
         ssize_t n = ReadSome(&buf);
         if (n == 0) return Status::IOError(where_ + ": the connection closed before an answer");
-        if (n < 0) return Status::IOError(where_ + ": no answer (timed out or connection reset)");
+        if (n < 0) return NoAnswer();
       }
       // Status line: HTTP/1.x NNN reason
       if (buf.rfind("HTTP/", 0) != 0 || buf.size() < 12 || buf[8] != ' ' ||
@@ -566,7 +586,7 @@ class WebhookSink : public Sink {
     const size_t want =
         chunked ? kErrorBodyBytes + 16
                 : std::min<size_t>(length < 0 ? kErrorBodyBytes : size_t(length), kErrorBodyBytes);
-    while (body.size() < want && ReadSome(&body) > 0) {
+    while (body.size() < want && NowUs() < deadline && ReadSome(&body) > 0) {
     }
     if (chunked) {  // drop the first chunk-size line
       auto eol = body.find("\r\n");
@@ -583,6 +603,7 @@ class WebhookSink : public Sink {
   SSL* ssl_ = nullptr;
   int fd_ = -1;
   int64_t retry_after_us_ = 0;
+  int read_errno_ = 0;
 };
 
 }  // namespace
@@ -682,6 +703,13 @@ Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& d) {
                                      "' for batch: expected a whole number from 1 to " +
                                      std::to_string(kWebhookMaxBatch));
     c.batch = int(d["batch"].get<int64_t>());
+  }
+  if (d.contains("timeout_ms") && !d["timeout_ms"].is_null()) {
+    if (!d["timeout_ms"].is_number_integer() || d["timeout_ms"].get<int64_t>() < 100 ||
+        d["timeout_ms"].get<int64_t>() > 120000)
+      return Status::InvalidArgument("invalid value '" + Dump(d["timeout_ms"]) +
+                                     "' for timeout_ms: expected 100 to 120000");
+    c.timeout_ms = int(d["timeout_ms"].get<int64_t>());
   }
   PVEAUDIT_RETURN_IF_ERROR(str("ca", &c.ca));
   if (!c.ca.empty()) {

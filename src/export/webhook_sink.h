@@ -2,7 +2,8 @@
 // The webhook export destination: POSTs each batch of events as one JSON
 // document to an HTTP(S) URL (docs/notify.md). Destinations live in the
 // settings key "export.webhook", a JSON object name -> {url, events,
-// secret, batch, template, ca, allow_http, enabled}; `pveam access notify`
+// secret, batch, template, ca, allow_http, enabled, timeout_ms (optional,
+// default 10 s)}; `pveam access notify`
 // writes it. The HMAC secret is not kept in that object (whose changes are
 // audit events and so must not hold it) but under its own key; the object
 // holds "secret": "(set)" and LoadWebhookDestinations puts the secret back.
@@ -29,6 +30,7 @@ inline constexpr const char* kWebhookSecretKeyPrefix = "export.webhook.secret.";
 inline constexpr const char* kSecretMask = "(set)";
 inline constexpr int kWebhookDefaultBatch = 100;
 inline constexpr int kWebhookMaxBatch = 10000;
+inline constexpr int kWebhookDefaultTimeoutMs = 10000;
 
 // One destination, parsed and checked.
 struct WebhookConfig {
@@ -46,6 +48,8 @@ struct WebhookConfig {
   std::string ca;                    // CA file trusted instead of the system's
   bool allow_http = false;
   bool enabled = true;
+  // Bounds the connect and each read and write (not the name lookup).
+  int timeout_ms = kWebhookDefaultTimeoutMs;
 };
 
 // Parses `destination` (one entry of "export.webhook"; its name in "name").

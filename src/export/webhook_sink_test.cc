@@ -443,6 +443,41 @@ TEST_F(WebhookTest, TemplateBodyReachesReceiver) {
   EXPECT_EQ(sink->Describe().find("T0/B0"), std::string::npos);
 }
 
+TEST_F(WebhookTest, SlowReceiverTimesOutAsTransient) {
+  int port = StartReceiver({"--delay-ms", "20000"});
+  ASSERT_GT(port, 0);
+  auto d = Dest("http://127.0.0.1:" + std::to_string(port) + "/");
+  d["timeout_ms"] = 300;
+  auto sink = Make(d);
+  ASSERT_TRUE(sink);
+  auto events = MakeEvents(1, 1);
+  const int64_t start = NowUs();
+  Status st = sink->Deliver(events);
+  const int64_t took_ms = (NowUs() - start) / 1000;
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find("no answer within 300 ms"), std::string::npos) << st.message();
+  EXPECT_GE(took_ms, 300);
+  EXPECT_LT(took_ms, 15000);  // well before the receiver would answer
+  EXPECT_FALSE(ParseWebhookConfig({{"url", "https://h/"}, {"timeout_ms", 5}}).ok());
+}
+
+TEST_F(WebhookTest, NtfyPublishesToTheServerRootWithTheTopic) {
+  int port = StartReceiver({"--record-body"});
+  ASSERT_GT(port, 0);
+  auto d = Dest("http://127.0.0.1:" + std::to_string(port) + "/ntfy/pve-alerts?auth=abc");
+  d["template"] = "ntfy";
+  auto sink = Make(d);
+  ASSERT_TRUE(sink);
+  auto events = MakeEvents(1, 2);
+  ASSERT_TRUE(sink->Deliver(events).ok());
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0]["path"], "/ntfy/");  // behind a path prefix
+  auto body = nlohmann::json::parse(rec[0]["body"].get<std::string>());
+  EXPECT_EQ(body["topic"], "pve-alerts");
+  EXPECT_EQ(body["priority"], 4);  // a failure in the batch
+}
+
 TEST_F(WebhookTest, LoadDestinationsRestoresSecret) {
   auto store = OpenSqliteStore(dir_ + "/data", {});
   ASSERT_TRUE(store.ok()) << store.status().ToString();

@@ -4,15 +4,17 @@
 // X-Pveaudit-Signature against --secret, appends one JSON line per request
 // to --record (written and flushed before the answer is sent, so a 2xx the
 // client saw is always on record), and can be told to misbehave: fail the
-// first N requests with 500, answer 429 with Retry-After, refuse with 400.
+// first N requests with 500, answer 429 with Retry-After, refuse with 400,
+// or answer late (--delay-ms, for the client's timeout).
 //
 // Usage: webhook_receiver --port-file F --record F [--port N] [--secret S]
 //          [--cert F --key F] [--fail-first N] [--retry-after-first N
-//          --retry-after V] [--refuse] [--record-body]
+//          --retry-after V] [--refuse] [--delay-ms N] [--record-body]
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -48,7 +51,7 @@ int Usage(const std::string& msg) {
 
 int main(int argc, char** argv) {
   std::string port_file, record, secret, cert, key, retry_after = "1";
-  int port = 0, fail_first = 0, retry_after_first = 0;
+  int port = 0, fail_first = 0, retry_after_first = 0, delay_ms = 0;
   bool refuse = false, record_body = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -79,6 +82,8 @@ int main(int argc, char** argv) {
       retry_after = next();
     else if (a == "--refuse")
       refuse = true;
+    else if (a == "--delay-ms")
+      delay_ms = std::atoi(next().c_str());
     else if (a == "--record-body")
       record_body = true;
     else
@@ -135,6 +140,7 @@ int main(int argc, char** argv) {
     if (record_body) r["body"] = req.body;
     out << r.dump() << "\n";
     out.flush();
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     res.status = status;
     if (status == 429) res.set_header("Retry-After", retry_after);
     if (status == 400)
