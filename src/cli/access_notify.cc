@@ -85,6 +85,8 @@ void PrintDestination(const Env& env, const std::string& verb, const std::string
 
 int Enable(const Opts& o, const Env& env) {
   // Every argument is checked before the store is touched.
+  if (Status st = CheckWebhookUrl(o.webhook, o.allow_http); !st.ok())
+    throw UsageError{"invalid value '" + o.webhook + "' for --webhook: " + st.message()};
   nlohmann::json entry = {{"url", o.webhook}};
   entry["events"] = o.events.empty() ? "all" : o.events;
   EventSelection sel;

@@ -104,9 +104,12 @@ TEST_F(NotifyTest, SecretIsNeverShownNorRecorded) {
 
 TEST_F(NotifyTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--webhook", "http://hooks.example.com/siem"},
+       "invalid value 'http://hooks.example.com/siem' for --webhook: plain http refused"},
       {{"--webhook", "http://hooks.example.com/siem"}, "--allow-http"},
-      {{"--webhook", "hooks.example.com/siem"}, "https://"},
-      {{"--webhook", "https://h.example.com:0/"}, "'0'"},
+      {{"--webhook", "hooks.example.com/siem"},
+       "invalid value 'hooks.example.com/siem' for --webhook: expected https://"},
+      {{"--webhook", "https://h.example.com:0/"}, "port '0'"},
       {{"--webhook", "https://h.example.com/", "--events", "everything"}, "'everything'"},
       {{"--webhook", "https://h.example.com/", "--batch", "0"}, "'0' for --batch"},
       {{"--webhook", "https://h.example.com/", "--batch", "ten"}, "'ten' for --batch"},

@@ -75,9 +75,7 @@ struct ParsedUrl {
 };
 
 Result<ParsedUrl> ParseUrl(const std::string& url) {
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid webhook URL '" + UrlForLogs(url) + "': " + why);
-  };
+  auto bad = [&](const std::string& why) { return Status::InvalidArgument(why); };
   for (char c : url)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
       return bad("it holds a space or control character");
@@ -649,6 +647,17 @@ std::string UrlForLogs(const std::string& url) {
   return authority + (end == std::string::npos ? "" : "/...");
 }
 
+Status CheckWebhookUrl(const std::string& url, bool allow_http) {
+  auto u = ParseUrl(url);
+  if (!u.ok()) return u.status();
+  if (!u->https && !allow_http)
+    return Status::InvalidArgument(
+        "plain http refused: events would travel unencrypted and unauthenticated; use "
+        "https://, or allow it for a receiver on this host or a trusted network with "
+        "--allow-http");
+  return Status::OK();
+}
+
 Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& d) {
   if (!d.is_object()) return Status::InvalidArgument("a webhook destination must be a JSON object");
   WebhookConfig c;
@@ -676,13 +685,10 @@ Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& d) {
   if (c.url.empty()) return Status::InvalidArgument("webhook '" + c.name + "' has no url");
   PVEAUDIT_RETURN_IF_ERROR(boolean("allow_http", &c.allow_http));
   PVEAUDIT_RETURN_IF_ERROR(boolean("enabled", &c.enabled));
+  if (Status st = CheckWebhookUrl(c.url, c.allow_http); !st.ok())
+    return Status::InvalidArgument("invalid webhook URL '" + UrlForLogs(c.url) +
+                                   "': " + st.message());
   auto url = ParseUrl(c.url);
-  if (!url.ok()) return url.status();
-  if (!url->https && !c.allow_http)
-    return Status::InvalidArgument("plain http URL '" + UrlForLogs(c.url) +
-                                   "' refused: events would travel unencrypted and unauthenticated;"
-                                   " use https://, or allow it for a receiver on this host or a "
-                                   "trusted network with --allow-http");
   c.https = url->https;
   c.host = url->host;
   c.port = url->port;

@@ -57,6 +57,10 @@ struct WebhookConfig {
 // the bad value (never the secret).
 Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& destination);
 
+// Whether `url` is one a destination may have; the error says why, without
+// repeating the URL (callers name it: for logs, UrlForLogs).
+Status CheckWebhookUrl(const std::string& url, bool allow_http);
+
 // A Sink for `destination` (see ParseWebhookConfig). `enabled` is for the
 // caller: a disabled destination gets a sink too, which the loop leaves idle.
 Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination);
