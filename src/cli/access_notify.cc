@@ -136,7 +136,8 @@ int Enable(const Opts& o, const Env& env) {
   if (auto s = store->GetSetting(secret_key); s.ok() && s->has_value() && !(*s)->empty())
     old_secret = **s;
   const bool had = all.contains(o.name);
-  const bool had_secret = had && all[o.name].value("secret", "") == kSecretMask;
+  const bool had_secret =
+      had && all[o.name].is_object() && all[o.name].value("secret", "") == kSecretMask;
   std::string secret_note = "unsigned";
   if (!secret.empty())
     secret_note = !had_secret            ? "secret set"
@@ -201,6 +202,7 @@ int Disable(const Opts& o, const Env& env) {
   }
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
   nlohmann::json all = LoadAll(*store);
+  if (!all[o.name].is_object()) all[o.name] = nlohmann::json::object();
   if (!all[o.name].value("enabled", true)) {
     PrintDestination(env, "already disabled", o.name, all[o.name]);
     return kExitOk;
@@ -261,8 +263,9 @@ int List(const Opts& o, const Env& env, bool name_given) {
                   false, false, true,  true,  true,  true};
   }
   const int64_t now = NowUs();
-  for (auto& [name, e] : all.items()) {
+  for (auto& [name, entry] : all.items()) {
     if (name_given && name != o.name) continue;
+    const nlohmann::json e = entry.is_object() ? entry : nlohmann::json::object();
     const std::string consumer = WebhookConsumerName(name);
     Cell cursor, lag_events, lag_s, errors, last_error;
     if (auto it = cursors.find(consumer); it != cursors.end()) {

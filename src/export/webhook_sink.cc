@@ -700,8 +700,10 @@ Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& d) {
                                    "' for events: expected all, alerts or failed");
   PVEAUDIT_RETURN_IF_ERROR(str("secret", &c.secret));
   if (c.secret == kSecretMask)
-    return Status::InvalidArgument("webhook '" + c.name +
-                                   "': its secret was not loaded (LoadWebhookDestinations)");
+    return Status::NotFound("webhook '" + c.name +
+                            "': its secret is missing from the store; set it again with "
+                            "pveam access notify --webhook URL --name " +
+                            c.name + " --secret-file FILE");
   if (d.contains("batch") && !d["batch"].is_null()) {
     if (!d["batch"].is_number_integer() || d["batch"].get<int64_t>() < 1 ||
         d["batch"].get<int64_t>() > kWebhookMaxBatch)
@@ -782,17 +784,15 @@ Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store) {
     return Status::Corruption(std::string("setting ") + kWebhookSettingsKey +
                               " is not a JSON object");
   for (auto& [name, entry] : all.items()) {  // nlohmann::json keeps keys sorted
-    nlohmann::json d = entry;
+    // An entry that is not an object (edited by hand) fails in MakeWebhookSink.
+    nlohmann::json d = entry.is_object() ? entry : nlohmann::json::object();
     d["name"] = name;
     if (d.value("secret", "") == kSecretMask) {
       auto secret = store.GetSetting(kWebhookSecretKeyPrefix + name);
       if (!secret.ok()) return secret.status();
-      if (!secret->has_value() || (*secret)->empty())
-        return Status::NotFound("webhook '" + name +
-                                "': its secret is missing; set it again "
-                                "with pveam access notify --webhook URL --name " +
-                                name + " --secret-file FILE");
-      d["secret"] = **secret;
+      // Left masked when missing: that destination's MakeWebhookSink says
+      // so, the others still load.
+      if (secret->has_value() && !(*secret)->empty()) d["secret"] = **secret;
     }
     out.push_back(std::move(d));
   }

@@ -66,7 +66,9 @@ Status CheckWebhookUrl(const std::string& url, bool allow_http);
 Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination);
 
 // Every destination of the store's "export.webhook", each with "name" set
-// and its secret restored (see above), in name order; disabled ones too.
+// and its secret restored (see above), in name order; disabled ones too. A
+// secret missing from the store stays "(set)": MakeWebhookSink refuses that
+// destination (NotFound, saying how to fix it), not the others.
 Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store);
 
 // The consumer cursor name (EventStore::GetConsumer) of destination `name`.

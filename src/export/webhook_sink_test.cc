@@ -499,6 +499,17 @@ TEST_F(WebhookTest, LoadDestinationsRestoresSecret) {
   EXPECT_EQ(c->secret, "hush");
   // A masked secret that was never loaded is not used as the key.
   EXPECT_FALSE(ParseWebhookConfig(all["b"]).ok());
+  // A secret missing from the store fails that destination only.
+  ASSERT_TRUE((*store)->PutSetting(std::string(kWebhookSecretKeyPrefix) + "b", "", "t").ok());
+  dests = LoadWebhookDestinations(**store);
+  ASSERT_TRUE(dests.ok()) << dests.status().ToString();
+  ASSERT_EQ(dests->size(), 2u);
+  EXPECT_TRUE(MakeWebhookSink((*dests)[0]).ok());
+  auto missing = MakeWebhookSink((*dests)[1]);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("--name b --secret-file"), std::string::npos)
+      << missing.status().message();
 }
 
 }  // namespace
