@@ -89,8 +89,7 @@ int Enable(const Opts& o, const Env& env) {
     throw UsageError{"invalid value '" + o.webhook + "' for --webhook: " + st.message()};
   nlohmann::json entry = {{"url", o.webhook}};
   entry["events"] = o.events.empty() ? "all" : o.events;
-  EventSelection sel;
-  if (!ParseEventSelection(entry["events"], &sel))
+  if (entry["events"] != "all" && entry["events"] != "alerts" && entry["events"] != "failed")
     throw UsageError{"invalid value '" + o.events +
                      "' for --events: expected all, alerts or failed"};
   int batch = kWebhookDefaultBatch;
@@ -145,7 +144,14 @@ int Enable(const Opts& o, const Env& env) {
                                          : "secret changed";
   else if (had_secret)
     secret_note = "secret removed";
-  if (had && all[o.name] == entry && (secret.empty() || old_secret == secret)) {
+  // A new secret gets a new version: pveauditd compares entries to see a
+  // change, and the entry holds only "(set)".
+  if (!secret.empty()) {
+    int64_t version =
+        had && all[o.name].is_object() ? all[o.name].value("secret_version", int64_t(0)) : 0;
+    entry["secret_version"] = old_secret == secret && had_secret ? version : version + 1;
+  }
+  if (had && all[o.name] == entry) {
     PrintDestination(env, "unchanged", o.name, entry);
     return kExitOk;
   }
@@ -247,11 +253,13 @@ int List(const Opts& o, const Env& env, bool name_given) {
   std::map<std::string, uint64_t> cursors;
   if (auto c = store->ListConsumers(); c.ok())
     for (const auto& p : *c) cursors[p.name] = p.last_id;
-  // What pveauditd publishes about each export (daemon.status "exports").
+  // What pveauditd publishes about each export: daemon.status
+  // "destinations", one ExportState (export/export_loop.h) per destination.
   nlohmann::json exports = nlohmann::json::array();
   if (auto s = store->GetSetting("daemon.status"); s.ok() && s->has_value()) {
     auto d = nlohmann::json::parse(**s, nullptr, false);
-    if (d.is_object() && d.contains("exports") && d["exports"].is_array()) exports = d["exports"];
+    if (d.is_object() && d.contains("destinations") && d["destinations"].is_array())
+      exports = d["destinations"];
   }
   Table t;
   t.columns = {"name",  "state",  "events", "batch",    "secret", "cursor",    "lag_events",
@@ -280,9 +288,10 @@ int List(const Opts& o, const Env& env, bool name_given) {
     }
     for (const auto& x : exports) {
       if (!x.is_object()) continue;
-      if (x.value("consumer", "") != consumer && x.value("name", "") != consumer) continue;
-      if (x.contains("errors") && x["errors"].is_number_integer())
-        errors = x["errors"].get<int64_t>();
+      if (!x.contains("consumer") || x["consumer"] != consumer) continue;
+      // Failed deliveries since pveauditd started.
+      if (x.contains("failures") && x["failures"].is_number_integer())
+        errors = x["failures"].get<int64_t>();
       if (x.contains("last_error") && x["last_error"].is_string())
         last_error = x["last_error"].get<std::string>();
     }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../../tests/e2e/e2e_util.h"
+#include "core/time_spec.h"
 #include "export/webhook_sink.h"
 
 namespace pveaudit {
@@ -100,6 +101,10 @@ TEST_F(NotifyTest, SecretIsNeverShownNorRecorded) {
   for (const auto& e : ev) EXPECT_FALSE(Contains(e.dump(), secret)) << e;
   EXPECT_TRUE(Contains(ev[0]["detail"], "secret set")) << ev[0];
   EXPECT_TRUE(Contains(ev[1]["detail"], "secret changed")) << ev[1];
+  // pveauditd sees a new secret as a changed entry.
+  EXPECT_TRUE(Contains(ev[0]["detail"], "after: {\"siem\":{")) << ev[0];
+  EXPECT_TRUE(Contains(ev[0]["detail"], "\"secret_version\":1")) << ev[0];
+  EXPECT_TRUE(Contains(ev[1]["detail"], "\"secret_version\":2")) << ev[1];
 }
 
 TEST_F(NotifyTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
@@ -169,6 +174,45 @@ TEST_F(NotifyTest, DisableIsRecordedAndListed) {
   // Re-enabling is --webhook again.
   ASSERT_EQ(Sh("pveam access notify --webhook https://a.example.com/x --name a").code, 0);
   EXPECT_EQ(List()[0]["state"], "enabled");
+}
+
+// The listing shows the cursor and lag from the store and the errors
+// pveauditd publishes (daemon.status "destinations").
+TEST_F(NotifyTest, ListShowsCursorLagAndDaemonErrors) {
+  ASSERT_EQ(Sh("pveam access notify --webhook https://siem.example.com/x --name siem").code, 0);
+  {
+    auto store = OpenSqliteStore(data_dir_, {});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::vector<Event> more(5);
+    for (size_t i = 0; i < more.size(); ++i) {
+      more[i].time_us = NowUs() - 120 * 1000000LL;
+      more[i].user = "alice@pve";
+      more[i].action = "login";
+      more[i].source = "test";
+    }
+    ASSERT_TRUE((*store)->Append(&more, {}, nullptr).ok());  // ids 2-6
+    ASSERT_TRUE((*store)->PutConsumer(WebhookConsumerName("siem"), 3).ok());
+    nlohmann::json status = {
+        {"pid", 0},
+        {"destinations",
+         {{{"kind", "webhook"},
+           {"destination", "siem"},
+           {"consumer", "webhook:siem"},
+           {"failures", 4},
+           {"last_error", "webhook siem (https://siem.example.com:443/...): HTTP 503"}}}}};
+    ASSERT_TRUE((*store)->PutSetting("daemon.status", status.dump(), "test").ok());
+  }
+  nlohmann::json l = List();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0]["cursor"], 3);
+  EXPECT_EQ(l[0]["lag_events"], 3);
+  EXPECT_GE(l[0]["lag_s"].get<int64_t>(), 119);
+  EXPECT_EQ(l[0]["errors"], 4);
+  EXPECT_TRUE(Contains(l[0]["last_error"], "HTTP 503")) << l;
+  RunResult r = Pveam({"access", "notify"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "HTTP 503")) << r;
+  for (const std::string& line : e2e::Lines(r.out)) EXPECT_LE(line.size(), 80u) << line;
 }
 
 TEST_F(NotifyTest, ConfiguredDestinationDeliversSigned) {

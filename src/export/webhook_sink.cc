@@ -134,6 +134,32 @@ bool IsIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
+// Internal: export/syslog_sink.h declares the public pair; the webhook
+// sink does not depend on the syslog sink.
+const char* SelectionName(EventSelection s) {
+  switch (s) {
+    case EventSelection::kAll:
+      return "all";
+    case EventSelection::kAlerts:
+      return "alerts";
+    case EventSelection::kFailed:
+      return "failed";
+  }
+  return "all";
+}
+
+bool ParseSelection(const std::string& s, EventSelection* out) {
+  if (s == "all")
+    *out = EventSelection::kAll;
+  else if (s == "alerts")
+    *out = EventSelection::kAlerts;
+  else if (s == "failed")
+    *out = EventSelection::kFailed;
+  else
+    return false;
+  return true;
+}
+
 // ---- templates ----
 
 const std::map<std::string, std::string>& Builtins() {
@@ -381,7 +407,7 @@ class WebhookSink : public Sink {
   void Reset() override { Close(); }
   std::string Describe() const override {
     std::string d = "webhook " + c_.name + " " + UrlForLogs(c_.url) + " (" +
-                    EventSelectionName(c_.events) + (c_.secret.empty() ? "" : ", signed");
+                    SelectionName(c_.events) + (c_.secret.empty() ? "" : ", signed");
     if (!c_.template_spec.empty()) d += ", template";
     return d + ")";
   }
@@ -606,30 +632,6 @@ class WebhookSink : public Sink {
 
 }  // namespace
 
-const char* EventSelectionName(EventSelection s) {
-  switch (s) {
-    case EventSelection::kAll:
-      return "all";
-    case EventSelection::kAlerts:
-      return "alerts";
-    case EventSelection::kFailed:
-      return "failed";
-  }
-  return "all";
-}
-
-bool ParseEventSelection(const std::string& s, EventSelection* out) {
-  if (s == "all")
-    *out = EventSelection::kAll;
-  else if (s == "alerts")
-    *out = EventSelection::kAlerts;
-  else if (s == "failed")
-    *out = EventSelection::kFailed;
-  else
-    return false;
-  return true;
-}
-
 std::vector<std::string> BuiltinTemplateNames() {
   std::vector<std::string> v;
   for (const auto& [name, text] : Builtins()) v.push_back(name);
@@ -695,7 +697,7 @@ Result<WebhookConfig> ParseWebhookConfig(const nlohmann::json& d) {
   c.target = url->target;
   std::string events = "all";
   PVEAUDIT_RETURN_IF_ERROR(str("events", &events));
-  if (!ParseEventSelection(events, &c.events))
+  if (!ParseSelection(events, &c.events))
     return Status::InvalidArgument("invalid value '" + events +
                                    "' for events: expected all, alerts or failed");
   PVEAUDIT_RETURN_IF_ERROR(str("secret", &c.secret));
@@ -774,6 +776,21 @@ Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination)
   return std::unique_ptr<Sink>(std::move(sink));
 }
 
+Result<nlohmann::json> ResolveWebhookDestination(EventStore& store, const std::string& name,
+                                                 const nlohmann::json& entry) {
+  // An entry that is not an object (edited by hand) fails in MakeWebhookSink.
+  nlohmann::json d = entry.is_object() ? entry : nlohmann::json::object();
+  d["name"] = name;
+  if (d.value("secret", "") == kSecretMask) {
+    auto secret = store.GetSetting(kWebhookSecretKeyPrefix + name);
+    if (!secret.ok()) return secret.status();
+    // Left masked when missing: that destination's MakeWebhookSink says
+    // so, the others still load.
+    if (secret->has_value() && !(*secret)->empty()) d["secret"] = **secret;
+  }
+  return d;
+}
+
 Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store) {
   auto value = store.GetSetting(kWebhookSettingsKey);
   if (!value.ok()) return value.status();
@@ -784,17 +801,9 @@ Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store) {
     return Status::Corruption(std::string("setting ") + kWebhookSettingsKey +
                               " is not a JSON object");
   for (auto& [name, entry] : all.items()) {  // nlohmann::json keeps keys sorted
-    // An entry that is not an object (edited by hand) fails in MakeWebhookSink.
-    nlohmann::json d = entry.is_object() ? entry : nlohmann::json::object();
-    d["name"] = name;
-    if (d.value("secret", "") == kSecretMask) {
-      auto secret = store.GetSetting(kWebhookSecretKeyPrefix + name);
-      if (!secret.ok()) return secret.status();
-      // Left masked when missing: that destination's MakeWebhookSink says
-      // so, the others still load.
-      if (secret->has_value() && !(*secret)->empty()) d["secret"] = **secret;
-    }
-    out.push_back(std::move(d));
+    auto d = ResolveWebhookDestination(store, name, entry);
+    if (!d.ok()) return d.status();
+    out.push_back(std::move(*d));
   }
   return out;
 }

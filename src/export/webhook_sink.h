@@ -6,7 +6,8 @@
 // default 10 s)}; `pveam access notify`
 // writes it. The HMAC secret is not kept in that object (whose changes are
 // audit events and so must not hold it) but under its own key; the object
-// holds "secret": "(set)" and LoadWebhookDestinations puts the secret back.
+// holds "secret": "(set)" and a "secret_version" that changes with it, and
+// ResolveWebhookDestination / LoadWebhookDestinations put the secret back.
 #pragma once
 
 #include <cstdint>
@@ -71,13 +72,15 @@ Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination)
 // destination (NotFound, saying how to fix it), not the others.
 Result<std::vector<nlohmann::json>> LoadWebhookDestinations(EventStore& store);
 
+// One entry of "export.webhook" (`entry`, stored under `name`) made ready
+// for MakeWebhookSink: "name" set and the secret restored from the store
+// (left "(set)" when missing, as above). The entry changes whenever its
+// secret does ("secret_version"), so comparing entries sees a new secret.
+Result<nlohmann::json> ResolveWebhookDestination(EventStore& store, const std::string& name,
+                                                 const nlohmann::json& entry);
+
 // The consumer cursor name (EventStore::GetConsumer) of destination `name`.
 std::string WebhookConsumerName(const std::string& name);
-
-// "all", "alerts", "failed" <-> EventSelection. ParseEventSelection: false
-// for any other text.
-const char* EventSelectionName(EventSelection s);
-bool ParseEventSelection(const std::string& s, EventSelection* out);
 
 // The Idempotency-Key of a batch: the same for a resend of the same events
 // to the same destination, different for any other batch.
