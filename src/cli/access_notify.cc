@@ -324,7 +324,7 @@ CommandRun AddAccessNotifyCommand(CLI::App* access) {
   cmd->add_option("--name", o->name, "Destination name (default: default)")->type_name("NAME");
   cmd->add_option("--events", o->events,
                   "Which events: all (default), alerts (fired alerts) or failed (failed "
-                  "logins and actions)")
+                  "logins and actions, and alerts)")
       ->type_name("SET");
   cmd->add_option("--secret", o->secret,
                   "Sign each request: X-Pveaudit-Signature: sha256=HMAC-SHA256(S, body) "
