@@ -270,25 +270,24 @@ int List(const Opts& o, const Env& env, bool name_given) {
     t.own_line = {false, false, false, false, false, false, false,
                   false, false, true,  true,  true,  true};
   }
-  const int64_t now = NowUs();
   for (auto& [name, entry] : all.items()) {
     if (name_given && name != o.name) continue;
     const nlohmann::json e = entry.is_object() ? entry : nlohmann::json::object();
     const std::string consumer = WebhookConsumerName(name);
     Cell cursor, lag_events, lag_s, errors, last_error;
+    // The cursor is the store's; the backlog as pveauditd last saw it
+    // (lag_s: how long the oldest undelivered event has waited), else the
+    // events stored after the cursor.
     if (auto it = cursors.find(consumer); it != cursors.end()) {
       cursor = int64_t(it->second);
       lag_events = int64_t(last_id > it->second ? last_id - it->second : 0);
-      int64_t oldest = 0;
-      (void)store->ScanAfter(it->second, 1, 0, [&](const Event& ev) {
-        oldest = ev.time_us;
-        return false;
-      });
-      lag_s = oldest ? std::max<int64_t>(0, (now - oldest) / 1000000) : 0;
     }
     for (const auto& x : exports) {
       if (!x.is_object()) continue;
       if (!x.contains("consumer") || x["consumer"] != consumer) continue;
+      if (x.contains("undelivered") && x["undelivered"].is_number_integer())
+        lag_events = x["undelivered"].get<int64_t>();
+      if (x.contains("lag_s") && x["lag_s"].is_number_integer()) lag_s = x["lag_s"].get<int64_t>();
       // Failed deliveries since pveauditd started.
       if (x.contains("failures") && x["failures"].is_number_integer())
         errors = x["failures"].get<int64_t>();
