@@ -153,9 +153,8 @@ TEST_F(FirstRunTest, VersionOfEveryBinary) {
 // Regression: the product page's `pveam access syslog` answered "unknown
 // command 'syslog' (did you mean 'log'?)".
 TEST_F(FirstRunTest, CommandsNotBuiltYetSaySo) {
-  for (const char* line :
-       {"pveam access syslog --enable --server syslog.example.com --port 514",
-        "pveam access syslog"}) {
+  for (const char* line : {"pveam access syslog --enable --server syslog.example.com --port 514",
+                           "pveam access syslog"}) {
     RunResult r = Sh(line);
     EXPECT_EQ(r.code, 2) << line << "\n" << r;
     EXPECT_EQ(r.out, "") << line;
