@@ -108,7 +108,7 @@ TEST_F(NotifyTest, SecretIsNeverShownNorRecorded) {
 }
 
 TEST_F(NotifyTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+  std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--webhook", "http://hooks.example.com/siem"},
        "invalid value 'http://hooks.example.com/siem' for --webhook: plain http refused"},
       {{"--webhook", "http://hooks.example.com/siem"}, "--allow-http"},
@@ -129,6 +129,9 @@ TEST_F(NotifyTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
       {{"--events", "alerts"}, "--events needs --webhook"},
       {{"--disable", "--name", "nope"}, "'nope'"},
   };
+  e2e::WriteFile(work_ + "/typo.json", "{\"text\": \"{{titel}}\"}");
+  cases.push_back(
+      {{"--webhook", "https://h.example.com/", "--template", work_ + "/typo.json"}, "'{{titel}}'"});
   auto check_all = [&]() {
     for (const auto& [args, named] : cases) {
       std::vector<std::string> a = {"access", "notify"};
@@ -147,6 +150,22 @@ TEST_F(NotifyTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
   check_all();
   EXPECT_EQ(List(), before);
   EXPECT_EQ(ConfigEvents().size(), events);
+}
+
+TEST_F(NotifyTest, TemplateFileIsStoredWithItsAbsolutePath) {
+  const std::string t = work_ + "/chat.json";
+  e2e::WriteFile(t, "{\"content\": \"{{title}}\", \"n\": {{count}}}");
+  RunResult r = Pveam({"access", "notify", "--webhook", "https://chat.example.com/hook", "--name",
+                       "chat", "--template", t, "--events", "alerts"});
+  ASSERT_EQ(r.code, 0) << r;
+  nlohmann::json l = List();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0]["template"], t);
+  EXPECT_EQ(l[0]["events"], "alerts");
+  r = Pveam({"access", "notify", "--webhook", "https://chat.example.com/hook", "--name", "chat2",
+             "--template", "slack"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(List()[1]["template"], "slack");
 }
 
 TEST_F(NotifyTest, DisableIsRecordedAndListed) {

@@ -478,6 +478,18 @@ TEST_F(WebhookTest, NtfyPublishesToTheServerRootWithTheTopic) {
   EXPECT_EQ(body["priority"], 4);  // a failure in the batch
 }
 
+TEST_F(WebhookTest, Ipv6LiteralUrl) {
+  int port = StartReceiver({"--host", "::1"});
+  if (port == 0) GTEST_SKIP() << "no IPv6 loopback here";
+  auto sink = Make(Dest("http://[::1]:" + std::to_string(port) + "/v6"));
+  ASSERT_TRUE(sink);
+  auto events = MakeEvents(1, 1);
+  Status st = sink->Deliver(events);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(Records().size(), 1u);
+  EXPECT_EQ(Records()[0]["path"], "/v6");
+}
+
 TEST_F(WebhookTest, LoadDestinationsRestoresSecret) {
   auto store = OpenSqliteStore(dir_ + "/data", {});
   ASSERT_TRUE(store.ok()) << store.status().ToString();

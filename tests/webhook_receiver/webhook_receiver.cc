@@ -1,13 +1,14 @@
 // webhook_receiver: a small HTTP(S) server that plays a webhook receiver in
 // the tests of the webhook sink (src/export/webhook_sink_test.cc) and the
-// end-to-end proof. It listens on loopback, checks each request's
+// end-to-end proof. It listens on loopback (--host, default 127.0.0.1), checks each request's
 // X-Pveaudit-Signature against --secret, appends one JSON line per request
 // to --record (written and flushed before the answer is sent, so a 2xx the
 // client saw is always on record), and can be told to misbehave: fail the
 // first N requests with 500, answer 429 with Retry-After, refuse with 400,
 // or answer late (--delay-ms, for the client's timeout).
 //
-// Usage: webhook_receiver --port-file F --record F [--port N] [--secret S]
+// Usage: webhook_receiver --port-file F --record F [--host 127.0.0.1|::1]
+//          [--port N] [--secret S]
 //          [--cert F --key F] [--fail-first N] [--retry-after-first N
 //          --retry-after V] [--refuse] [--delay-ms N] [--record-body]
 #include <httplib.h>
@@ -50,7 +51,7 @@ int Usage(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string port_file, record, secret, cert, key, retry_after = "1";
+  std::string port_file, record, secret, cert, key, retry_after = "1", host = "127.0.0.1";
   int port = 0, fail_first = 0, retry_after_first = 0, delay_ms = 0;
   bool refuse = false, record_body = false;
   for (int i = 1; i < argc; ++i) {
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
       retry_after = next();
     else if (a == "--refuse")
       refuse = true;
+    else if (a == "--host")
+      host = next();
     else if (a == "--delay-ms")
       delay_ms = std::atoi(next().c_str());
     else if (a == "--record-body")
@@ -154,10 +157,10 @@ int main(int argc, char** argv) {
   });
 
   if (port == 0) {
-    port = server->bind_to_any_port("127.0.0.1");
-    if (port <= 0) return Usage("cannot bind to 127.0.0.1");
-  } else if (!server->bind_to_port("127.0.0.1", port)) {
-    return Usage("cannot bind to 127.0.0.1:" + std::to_string(port));
+    port = server->bind_to_any_port(host);
+    if (port <= 0) return Usage("cannot bind to " + host);
+  } else if (!server->bind_to_port(host, port)) {
+    return Usage("cannot bind to " + host + " port " + std::to_string(port));
   }
   // Written once listening is possible, atomically: the test waits for it.
   const std::string tmp = port_file + ".tmp";
