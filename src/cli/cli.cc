@@ -111,26 +111,11 @@ int RunTree(const std::string& prog, CLI::App& app,
   return kExitUsage;
 }
 
-// Commands of the product page that are not built yet: named as such rather
-// than answered with "did you mean 'log'" (they exit 2 like an unknown one).
-const char* PlannedCommand(const std::string& name) {
-  if (name == "notify")
-    return "alert notifications to webhooks and e-mail (pveam access notify --webhook URL)";
-  return nullptr;
-}
-
 int RunPveam(int argc, char** argv) {
   const std::string prog = "pveam";
   // Proxmox's own pveam (appliance manager) keeps every other subcommand.
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-')
     ExecSystemTool(prog, argv);
-  if (argc > 2 && std::strcmp(argv[1], "access") == 0) {
-    if (const char* what = PlannedCommand(argv[2]))
-      return Usage("pveam access " + std::string(argv[2]),
-                   std::string("not built yet in this version of pveaudit: ") + what +
-                       " is planned for a later release.\nRun 'pveam access --help' for the "
-                       "commands available now.");
-  }
 
   CLI::App app(
       "pveam access: audit who did what on a Proxmox VE cluster, from where, when, "
@@ -157,6 +142,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessSessionsCommand(access));
   AddAccessAlertCommands(access, &commands);
   add(AddAccessSyslogCommand(access));
+  add(AddAccessNotifyCommand(access));
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});

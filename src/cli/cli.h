@@ -5,7 +5,7 @@
 // to the system's own pveam/pveum (exec), so on a Proxmox node nothing is
 // shadowed. Exit codes: 0 success, 1 the operation failed (e.g. the chain
 // is broken, a file could not be read), 2 bad arguments (also an unknown
-// time zone, and the product page's commands not built yet), 3 `pveam
+// time zone), 3 `pveam
 // access status`: pveauditd is not running.
 #pragma once
 

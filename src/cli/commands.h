@@ -23,6 +23,7 @@ CommandRun AddAccessSessionsCommand(CLI::App* access);
 void AddAccessAlertCommands(CLI::App* access,
                             std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 CommandRun AddAccessSyslogCommand(CLI::App* access);
+CommandRun AddAccessNotifyCommand(CLI::App* access);
 
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").

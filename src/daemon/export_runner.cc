@@ -6,6 +6,7 @@
 
 #include "export/cef.h"
 #include "export/syslog_sink.h"
+#include "export/webhook_sink.h"
 
 namespace pveaudit {
 namespace {
@@ -19,8 +20,8 @@ struct SinkSpec {
   int64_t hold_us = int64_t(SyslogDestination::kDefaultHoldS) * 1000000;
 };
 
-Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, const nlohmann::json& j,
-                          const std::string& host) {
+Result<SinkSpec> MakeSink(EventStore& store, const std::string& kind, const std::string& name,
+                          const nlohmann::json& j, const std::string& host) {
   SinkSpec spec;
   if (kind == "syslog") {
     auto d = SyslogDestination::FromJson(name, j);
@@ -48,14 +49,13 @@ Result<SinkSpec> MakeSink(const std::string& kind, const std::string& name, cons
         j["hold_s"].get<int64_t>() <= 3600)
       spec.hold_us = j["hold_s"].get<int64_t>() * 1000000;
     if (!spec.enabled) return spec;  // no sink needed
-    // ---- WEBHOOK: the lead wires the webhook sink in here after the merge
-    // (src/export/webhook_sink.h):
-    //   auto sink = MakeWebhookSink(j);
-    //   if (!sink.ok()) return sink.status();
-    //   spec.sink = std::move(sink.value());
-    //   return spec;
-    // Until then an enabled webhook destination is reported as not runnable.
-    return Status::Internal("webhook export is not built into this pveauditd");
+    // The secret is kept apart from the audited setting (access_notify.cc).
+    auto d = ResolveWebhookDestination(store, name, j);
+    if (!d.ok()) return d.status();
+    auto sink = MakeWebhookSink(*d);
+    if (!sink.ok()) return sink.status();
+    spec.sink = std::move(sink.value());
+    return spec;
   }
   return Status::InvalidArgument("unknown destination kind '" + kind + "'");
 }
@@ -132,7 +132,7 @@ void ExportRunner::Sync(const std::string& kind, const std::string& setting_key)
     run->kind = kind;
     run->name = it.key();
     run->config = config;
-    auto spec = MakeSink(kind, it.key(), it.value(), host_);
+    auto spec = MakeSink(store_, kind, it.key(), it.value(), host_);
     if (!spec.ok()) {
       run->error = spec.status().message();
       log_("error", "export " + key + ": " + run->error);

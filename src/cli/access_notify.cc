@@ -1,0 +1,402 @@
+// pveam access notify: webhook destinations (docs/notify.md). Adds or
+// replaces one (--webhook URL), disables one (--disable), or lists them
+// with what pveauditd reports about their delivery. Destinations live in
+// the store's settings ("export.webhook"), so every node's CLI and
+// pveauditd see the same ones; every change is an audit event.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "core/time_spec.h"
+#include "export/webhook_sink.h"
+#include "store/audited_setting.h"
+
+namespace pveaudit {
+namespace {
+
+struct Opts {
+  CommonOptions common;
+  std::string webhook, name, events, secret, secret_file, batch, template_spec, ca;
+  bool allow_http = false;
+  bool disable = false;
+};
+
+std::string NodeName(const Env& env) {
+  if (!env.config.node.empty()) return env.config.node;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  std::string h = host;
+  return h.substr(0, h.find('.'));
+}
+
+// The "export.webhook" object (name -> destination); {} when unset.
+nlohmann::json LoadAll(EventStore& store) {
+  auto v = store.GetSetting(kWebhookSettingsKey);
+  if (!v.ok()) {
+    std::cerr << "error: " << v.status().message() << "\n";
+    std::exit(kExitFailure);
+  }
+  if (!v->has_value() || (*v)->empty()) return nlohmann::json::object();
+  auto j = nlohmann::json::parse(**v, nullptr, false);
+  if (!j.is_object()) {
+    std::cerr << "error: the stored setting " << kWebhookSettingsKey
+              << " is not a JSON object; set a destination again to replace it\n";
+    std::exit(kExitFailure);
+  }
+  return j;
+}
+
+std::string Absolute(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+void PrintDestination(const Env& env, const std::string& verb, const std::string& name,
+                      const nlohmann::json& entry) {
+  if (env.format == OutputFormat::kJson || env.format == OutputFormat::kJsonPretty) {
+    nlohmann::json j = entry;
+    j["name"] = name;
+    std::cout << (env.format == OutputFormat::kJson ? j.dump() : j.dump(4)) << "\n";
+    return;
+  }
+  if (env.format != OutputFormat::kText) {
+    Table t;
+    t.columns = {"name", "url", "events", "enabled"};
+    t.rows.push_back({name, entry.value("url", ""), entry.value("events", "all"),
+                      std::string(entry.value("enabled", true) ? "true" : "false")});
+    std::string out = RenderTable(t, env.format);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return;
+  }
+  std::printf("webhook '%s' %s: %s (events: %s, batch: %d, %s)\n", name.c_str(), verb.c_str(),
+              entry.value("url", "").c_str(), entry.value("events", "all").c_str(),
+              entry.value("batch", kWebhookDefaultBatch),
+              entry.contains("secret") ? "signed" : "unsigned");
+}
+
+int Enable(const Opts& o, const Env& env) {
+  // Every argument is checked before the store is touched.
+  if (Status st = CheckWebhookUrl(o.webhook, o.allow_http); !st.ok())
+    throw UsageError{"invalid value '" + o.webhook + "' for --webhook: " + st.message()};
+  nlohmann::json entry = {{"url", o.webhook}};
+  entry["events"] = o.events.empty() ? "all" : o.events;
+  if (entry["events"] != "all" && entry["events"] != "alerts" && entry["events"] != "failed")
+    throw UsageError{"invalid value '" + o.events +
+                     "' for --events: expected all, alerts or failed"};
+  int batch = kWebhookDefaultBatch;
+  if (!o.batch.empty()) {
+    if (o.batch.size() > 5 || o.batch.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(o.batch) < 1 || std::stoi(o.batch) > kWebhookMaxBatch)
+      throw UsageError{"invalid value '" + o.batch +
+                       "' for --batch: expected a whole number from 1 to " +
+                       std::to_string(kWebhookMaxBatch)};
+    batch = std::stoi(o.batch);
+  }
+  entry["batch"] = batch;
+  std::string secret = o.secret;
+  if (!o.secret_file.empty()) {
+    std::ifstream f(o.secret_file, std::ios::binary);
+    if (!f) throw UsageError{"cannot read --secret-file '" + o.secret_file + "'"};
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    secret = ss.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    if (secret.empty()) throw UsageError{"--secret-file '" + o.secret_file + "' is empty"};
+  }
+  if (!o.template_spec.empty())
+    entry["template"] = o.template_spec.find('/') == std::string::npos ? o.template_spec
+                                                                       : Absolute(o.template_spec);
+  if (!o.ca.empty()) entry["ca"] = Absolute(o.ca);
+  if (o.allow_http) entry["allow_http"] = true;
+  entry["enabled"] = true;
+  nlohmann::json check = entry;
+  check["name"] = o.name;
+  if (!secret.empty()) check["secret"] = secret;
+  auto parsed = ParseWebhookConfig(check);
+  if (!parsed.ok()) {
+    std::string msg = parsed.status().message();
+    throw UsageError{msg};
+  }
+  if (!secret.empty()) entry["secret"] = kSecretMask;
+
+  auto store = OpenStoreOrDie(env, /*read_only=*/false);
+  nlohmann::json all = LoadAll(*store);
+  const std::string secret_key = kWebhookSecretKeyPrefix + o.name;
+  std::optional<std::string> old_secret;
+  if (auto s = store->GetSetting(secret_key); s.ok() && s->has_value() && !(*s)->empty())
+    old_secret = **s;
+  const bool had = all.contains(o.name);
+  const bool had_secret =
+      had && all[o.name].is_object() && all[o.name].value("secret", "") == kSecretMask;
+  std::string secret_note = "unsigned";
+  if (!secret.empty())
+    secret_note = !had_secret            ? "secret set"
+                  : old_secret == secret ? "secret unchanged"
+                                         : "secret changed";
+  else if (had_secret)
+    secret_note = "secret removed";
+  // A new secret gets a new version: pveauditd compares entries to see a
+  // change, and the entry holds only "(set)".
+  if (!secret.empty()) {
+    int64_t version =
+        had && all[o.name].is_object() ? all[o.name].value("secret_version", int64_t(0)) : 0;
+    entry["secret_version"] = old_secret == secret && had_secret ? version : version + 1;
+  }
+  if (had && all[o.name] == entry) {
+    PrintDestination(env, "unchanged", o.name, entry);
+    return kExitOk;
+  }
+  const std::optional<std::string> before =
+      all.empty() ? std::nullopt : std::optional<std::string>(all.dump());
+  all[o.name] = entry;
+  // The secret is written first, under its own key: the audited object says
+  // only "(set)". A crash between the two writes leaves the old object
+  // pointing at the new secret, which the next run of this command fixes.
+  if (!secret.empty()) {
+    Status st = store->PutSetting(secret_key, secret, LocalActor().user);
+    if (!st.ok()) {
+      std::cerr << "error: " << st.message() << "\n";
+      return kExitFailure;
+    }
+  }
+  SettingChange change;
+  change.key = kWebhookSettingsKey;
+  change.before = before;
+  change.after = all.dump();
+  change.action = "pveaudit:notify-enable";
+  change.resource = "/pveaudit/notify/" + o.name;
+  change.summary = "webhook " + o.name + (had ? " changed" : " added") + ": " + o.webhook +
+                   ", events " + entry["events"].get<std::string>() + ", batch " +
+                   std::to_string(batch) + ", " + secret_note;
+  change.node = NodeName(env);
+  Status st = PutAuditedSetting(*store, LocalActor(), change);
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return kExitFailure;
+  }
+  if (secret.empty() && old_secret) (void)store->PutSetting(secret_key, "", LocalActor().user);
+  PrintDestination(env, had ? "changed" : "enabled", o.name, entry);
+  return kExitOk;
+}
+
+int Disable(const Opts& o, const Env& env) {
+  // Read-only first: a bad name must not even create a store.
+  StoreOptions so;
+  so.read_only = true;
+  auto existing = OpenSqliteStore(env.data_dir, so);
+  nlohmann::json current = nlohmann::json::object();
+  if (existing.ok())
+    current = LoadAll(**existing);
+  else if (existing.status().code() != Status::Code::kNotFound)
+    OpenStoreOrDie(env, /*read_only=*/true);  // says why and exits
+  if (!current.contains(o.name)) {
+    const nlohmann::json& all = current;
+    std::string names;
+    for (auto& [n, e] : all.items()) names += (names.empty() ? "" : ", ") + n;
+    throw UsageError{
+        "no webhook destination named '" + o.name + "'" +
+        (names.empty() ? std::string(" (there are none)") : " (destinations: " + names + ")")};
+  }
+  auto store = OpenStoreOrDie(env, /*read_only=*/false);
+  nlohmann::json all = LoadAll(*store);
+  if (!all[o.name].is_object()) all[o.name] = nlohmann::json::object();
+  if (!all[o.name].value("enabled", true)) {
+    PrintDestination(env, "already disabled", o.name, all[o.name]);
+    return kExitOk;
+  }
+  const std::string before = all.dump();
+  all[o.name]["enabled"] = false;
+  SettingChange change;
+  change.key = kWebhookSettingsKey;
+  change.before = before;
+  change.after = all.dump();
+  change.action = "pveaudit:notify-disable";
+  change.resource = "/pveaudit/notify/" + o.name;
+  change.summary = "webhook " + o.name + " disabled";
+  change.node = NodeName(env);
+  Status st = PutAuditedSetting(*store, LocalActor(), change);
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return kExitFailure;
+  }
+  PrintDestination(env, "disabled", o.name, all[o.name]);
+  return kExitOk;
+}
+
+int List(const Opts& o, const Env& env, bool name_given) {
+  StoreOptions so;
+  so.read_only = true;
+  auto opened = OpenSqliteStore(env.data_dir, so);
+  if (!opened.ok() && opened.status().code() == Status::Code::kNotFound && !name_given) {
+    // No store yet: nothing configured (not an error for a listing).
+    if (env.format == OutputFormat::kText)
+      std::cerr << "no webhook destinations; add one with: pveam access notify --webhook URL\n";
+    else if (env.format == OutputFormat::kJson || env.format == OutputFormat::kJsonPretty)
+      std::cout << "[]\n";
+    return kExitOk;
+  }
+  auto store = OpenStoreOrDie(env, /*read_only=*/true);
+  nlohmann::json all = LoadAll(*store);
+  if (name_given && !all.contains(o.name))
+    throw UsageError{"no webhook destination named '" + o.name + "'"};
+  auto info = store->Info();
+  const uint64_t last_id = info.ok() ? info->last_id : 0;
+  std::map<std::string, uint64_t> cursors;
+  if (auto c = store->ListConsumers(); c.ok())
+    for (const auto& p : *c) cursors[p.name] = p.last_id;
+  // What pveauditd publishes about each export: daemon.status
+  // "destinations", one ExportState (export/export_loop.h) per destination.
+  nlohmann::json exports = nlohmann::json::array();
+  if (auto s = store->GetSetting("daemon.status"); s.ok() && s->has_value()) {
+    auto d = nlohmann::json::parse(**s, nullptr, false);
+    if (d.is_object() && d.contains("destinations") && d["destinations"].is_array())
+      exports = d["destinations"];
+  }
+  Table t;
+  t.columns = {"name",  "state",  "events", "batch",    "secret", "cursor",    "lag_events",
+               "lag_s", "errors", "url",    "template", "ca",     "last_error"};
+  const bool text = env.format == OutputFormat::kText;
+  if (text) {
+    t.width = 80;
+    t.own_line = {false, false, false, false, false, false, false,
+                  false, false, true,  true,  true,  true};
+  }
+  for (auto& [name, entry] : all.items()) {
+    if (name_given && name != o.name) continue;
+    const nlohmann::json e = entry.is_object() ? entry : nlohmann::json::object();
+    const std::string consumer = WebhookConsumerName(name);
+    Cell cursor, lag_events, lag_s, errors, last_error;
+    // The cursor is the store's; the backlog as pveauditd last saw it
+    // (lag_s: how long the oldest undelivered event has waited), else the
+    // events stored after the cursor.
+    if (auto it = cursors.find(consumer); it != cursors.end()) {
+      cursor = int64_t(it->second);
+      lag_events = int64_t(last_id > it->second ? last_id - it->second : 0);
+    }
+    for (const auto& x : exports) {
+      if (!x.is_object()) continue;
+      if (!x.contains("consumer") || x["consumer"] != consumer) continue;
+      if (x.contains("undelivered") && x["undelivered"].is_number_integer())
+        lag_events = x["undelivered"].get<int64_t>();
+      if (x.contains("lag_s") && x["lag_s"].is_number_integer()) lag_s = x["lag_s"].get<int64_t>();
+      // Failed deliveries since pveauditd started.
+      if (x.contains("failures") && x["failures"].is_number_integer())
+        errors = x["failures"].get<int64_t>();
+      if (x.contains("last_error") && x["last_error"].is_string())
+        last_error = x["last_error"].get<std::string>();
+    }
+    const bool enabled = e.value("enabled", true);
+    t.rows.push_back({name, std::string(enabled ? "enabled" : "disabled"), e.value("events", "all"),
+                      int64_t(e.value("batch", kWebhookDefaultBatch)),
+                      std::string(e.value("secret", "") == kSecretMask ? kSecretMask : ""), cursor,
+                      lag_events, lag_s, errors, e.value("url", ""), e.value("template", ""),
+                      e.value("ca", ""), last_error});
+  }
+  if (t.rows.empty() && text) {
+    std::cerr << "no webhook destinations; add one with: pveam access notify --webhook URL\n";
+    return kExitOk;
+  }
+  std::string out = RenderTable(t, env.format);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRun AddAccessNotifyCommand(CLI::App* access) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = access->add_subcommand(
+      "notify", "Send access events to webhooks (SIEM, chat tools); list or disable them");
+  cmd->add_option("--webhook", o->webhook,
+                  "Add or replace a destination: POST events to URL (https://; http:// only "
+                  "with --allow-http)")
+      ->type_name("URL");
+  cmd->add_option("--name", o->name, "Destination name (default: default)")->type_name("NAME");
+  cmd->add_option("--events", o->events,
+                  "Which events: all (default), alerts (fired alerts) or failed (failed "
+                  "logins and actions, and alerts)")
+      ->type_name("SET");
+  cmd->add_option("--secret", o->secret,
+                  "Sign each request: X-Pveaudit-Signature: sha256=HMAC-SHA256(S, body) "
+                  "(visible in ps: prefer --secret-file)")
+      ->type_name("S");
+  cmd->add_option("--secret-file", o->secret_file,
+                  "Read the signing secret from FILE (without its final newline)")
+      ->type_name("FILE");
+  cmd->add_option("--batch", o->batch, "Events per request at most, 1-10000 (default: 100)")
+      ->type_name("N");
+  cmd->add_option("--template", o->template_spec,
+                  "Body for a chat tool: gotify, ntfy, slack (also Teams and Mattermost), or a "
+                  "template FILE (docs/notify.md)")
+      ->type_name("NAME|FILE");
+  cmd->add_option("--ca", o->ca,
+                  "Trust only the CA certificates in FILE (PEM) instead of the system's")
+      ->type_name("FILE");
+  cmd->add_flag("--allow-http", o->allow_http,
+                "Allow a plain http:// URL (a receiver on this host or a trusted network)");
+  cmd->add_flag("--disable", o->disable, "Stop sending to the destination --name");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"HELP(
+Without --webhook or --disable, lists the destinations: state, which events,
+the secret as "(set)" (never in clear), and, once pveauditd delivers to them,
+the last event delivered (cursor), how far behind it is (lag_events, lag_s)
+and its delivery errors.
+
+pveauditd POSTs events in batches, as JSON: {"events": [...]} where each
+event has the fields of 'pveam access log --output-format json' with its id.
+Each request has an Idempotency-Key header, the same when a batch is sent
+again (at least once delivery: a receiver drops repeats by it). TLS
+certificates are verified. A 2xx answer is success; 5xx, 408, 429 and
+network errors are retried with backoff (Retry-After honoured); another 4xx
+is reported and retried slowly. Events are kept while a receiver is down.
+
+Every change is recorded as an audit event (action pveaudit:notify-enable
+or pveaudit:notify-disable, resource /pveaudit/notify/NAME), secret masked.
+
+Examples:
+  pveam access notify --webhook https://hooks.example.com/siem
+  pveam access notify --webhook https://siem.example.com/pveaudit \
+      --name siem --secret-file /etc/pveaudit/siem.secret --batch 500
+  pveam access notify --webhook https://ntfy.example.com/pve-alerts \
+      --name phone --events alerts --template ntfy
+  pveam access notify --disable --name phone
+  pveam access notify --output-format json-pretty)HELP");
+  return [o, cmd]() -> int {
+    const bool name_given = cmd->count("--name") > 0;
+    if (o->name.empty()) o->name = "default";
+    if (!o->webhook.empty() && o->disable)
+      throw UsageError{"--webhook and --disable cannot be used together"};
+    if (!o->secret.empty() && !o->secret_file.empty())
+      throw UsageError{"--secret and --secret-file cannot be used together"};
+    if (cmd->count("--secret") && o->secret.empty())
+      throw UsageError{"invalid value '' for --secret: the secret must not be empty"};
+    if (cmd->count("--webhook") && o->webhook.empty())
+      throw UsageError{"invalid value '' for --webhook: expected https://HOST[:PORT]/PATH"};
+    if (o->webhook.empty()) {
+      for (const char* opt : {"--events", "--secret", "--secret-file", "--batch", "--template",
+                              "--ca", "--allow-http"})
+        if (cmd->count(opt))
+          throw UsageError{
+              std::string(opt) +
+              " needs --webhook URL (it describes the destination being added or replaced)"};
+    }
+    // The name's syntax (ParseWebhookConfig checks it with a stand-in URL).
+    nlohmann::json probe = {{"name", o->name}, {"url", "https://localhost/"}};
+    if (auto c = ParseWebhookConfig(probe); !c.ok()) throw UsageError{c.status().message()};
+    Env env = ResolveEnv(o->common);
+    if (!o->webhook.empty()) return Enable(*o, env);
+    if (o->disable) return Disable(*o, env);
+    return List(*o, env, name_given);
+  };
+}
+
+}  // namespace pveaudit
