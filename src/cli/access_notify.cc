@@ -16,6 +16,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
+#include "export/export_loop.h"
 #include "export/webhook_sink.h"
 #include "store/audited_setting.h"
 
@@ -167,6 +168,14 @@ int Enable(const Opts& o, const Env& env) {
       std::cerr << "error: " << st.message() << "\n";
       return kExitFailure;
     }
+  }
+  // The position first: a new destination gets what is stored from now on,
+  // whenever pveauditd picks it up. Regression: pveauditd set it when it
+  // noticed the destination, and events stored in between were never sent.
+  uint64_t start = 0;
+  if (Status s = StartConsumer(*store, WebhookConsumerName(o.name), false, &start); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return kExitFailure;
   }
   SettingChange change;
   change.key = kWebhookSettingsKey;

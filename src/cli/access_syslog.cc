@@ -15,6 +15,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
+#include "export/export_loop.h"
 #include "export/syslog_sink.h"
 #include "store/audited_setting.h"
 
@@ -175,26 +176,10 @@ int Enable(const SyslogOptions& o, const Env& env) {
   }
   // The position first: a new destination gets what is stored from now on
   // (or everything with --from-start), whenever pveauditd picks it up.
-  const std::string consumer = "syslog:" + o.name;
-  auto c = store->GetConsumer(consumer);
-  if (!c.ok()) {
-    std::cerr << "error: " << c.status().message() << "\n";
+  uint64_t start = 0;
+  if (Status s = StartConsumer(*store, "syslog:" + o.name, d.from_start, &start); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
     return kExitFailure;
-  }
-  if (!c->has_value()) {
-    uint64_t start = 0;
-    if (!d.from_start) {
-      auto info = store->Info();
-      if (!info.ok()) {
-        std::cerr << "error: " << info.status().message() << "\n";
-        return kExitFailure;
-      }
-      start = info->last_id;
-    }
-    if (Status s = store->PutConsumer(consumer, start); !s.ok()) {
-      std::cerr << "error: " << s.message() << "\n";
-      return kExitFailure;
-    }
   }
   SettingChange ch;
   ch.key = kSettingKey;

@@ -100,6 +100,23 @@ ExportLoop::ExportLoop(EventStore& store, std::unique_ptr<Sink> sink, ExportLoop
   state_.describe = sink_->Describe();
 }
 
+Status StartConsumer(EventStore& store, const std::string& consumer, bool from_start,
+                     uint64_t* start) {
+  auto c = store.GetConsumer(consumer);
+  if (!c.ok()) return c.status();
+  if (c->has_value()) {
+    *start = **c;
+    return Status::OK();
+  }
+  *start = 0;
+  if (!from_start) {
+    auto info = store.Info();
+    if (!info.ok()) return info.status();
+    *start = info->last_id;
+  }
+  return store.PutConsumer(consumer, *start);
+}
+
 Status ExportLoop::Init() {
   auto c = store_.GetConsumer(opt_.consumer);
   if (!c.ok()) return c.status();
@@ -114,14 +131,8 @@ Status ExportLoop::Init() {
     for (uint64_t id : DecodeIdRanges(ahead_value_))
       if (id > cursor_) done_ahead_.insert(id);
   } else {
-    // A new destination gets what is stored from now on (or everything).
     uint64_t start = 0;
-    if (!opt_.from_start) {
-      auto info = store_.Info();
-      if (!info.ok()) return info.status();
-      start = info->last_id;
-    }
-    PVEAUDIT_RETURN_IF_ERROR(store_.PutConsumer(opt_.consumer, start));
+    PVEAUDIT_RETURN_IF_ERROR(StartConsumer(store_, opt_.consumer, opt_.from_start, &start));
     cursor_ = start;
   }
   initialized_ = true;

@@ -44,6 +44,14 @@ namespace pveaudit {
 // is about failures or worse).
 bool SelectedFor(EventSelection sel, const Event& e);
 
+// Gives consumer `consumer` its starting position unless it has one: the
+// store's current end (a new destination gets what is stored from now on),
+// or 0 with `from_start`. The commands that add a destination call it, so
+// the start is when the user asked, not when pveauditd noticed; *start gets
+// the position (the existing one when there was one).
+Status StartConsumer(EventStore& store, const std::string& consumer, bool from_start,
+                     uint64_t* start);
+
 struct ExportLoopOptions {
   std::string consumer;     // "syslog:<name>"
   std::string destination;  // "<name>" for status
