@@ -297,6 +297,27 @@ TEST_F(AlertEngineTest, FiltersOfTheRule) {
             1u);
 }
 
+// A rule's filters are `pveam access log`'s: a request that names another
+// node in its path ran there, so `--node pve2` matches it. Regression: the
+// rules compared the logging node only.
+TEST(AlertRuleTest, NodeFilterMatchesARequestForwardedToThatNode) {
+  AlertRule r = DefaultRule(AlertType::kActionRate);
+  r.node = "pve2";
+  auto m = MakeRuleMatcher(r);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  Event e;
+  e.time_us = 1736337600LL * 1000000;
+  e.node = "pve1";
+  e.user = "alice@pve";
+  e.action = "vm:start";
+  e.resource = "/vms/100";
+  e.source = "pveproxy";
+  e.detail = "POST /api2/json/nodes/pve2/qemu/100/status/start";
+  EXPECT_TRUE(RuleMatches(*m, e));
+  e.detail = "POST /api2/json/nodes/pve3/qemu/100/status/start";
+  EXPECT_FALSE(RuleMatches(*m, e));
+}
+
 TEST_F(AlertEngineTest, RestartFromSavedStateNeitherLosesNorRepeats) {
   AlertRule r = Rule(AlertType::kFailedLogin);
   std::vector<Event> stream;

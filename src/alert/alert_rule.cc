@@ -5,6 +5,7 @@
 
 #include "core/actions.h"
 #include "core/time_spec.h"
+#include "query/log_query.h"
 
 namespace pveaudit {
 namespace {
@@ -229,16 +230,7 @@ Result<RuleMatcher> MakeRuleMatcher(const AlertRule& r) {
 
 bool RuleMatches(const RuleMatcher& m, const Event& e) {
   const Filter& f = m.filter;
-  if (f.user && e.user != *f.user) return false;
-  if (f.node && e.node != *f.node) return false;
-  if (f.action && !ActionMatches(*f.action, e.action)) return false;
-  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
-  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
-  if (f.tod_start || f.tod_end) {
-    int s = SecondsOfDayLocal(e.time_us);
-    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
-    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
-  }
+  if (!MatchesFilter(f, e)) return false;  // as `pveam access log` decides
   if (m.weekdays != 0x7f) {
     time_t t = time_t(e.time_us / kSecond);
     struct tm tm;

@@ -71,7 +71,7 @@ bool OnlyModifyActions(const std::string& spec) {
 // failures only
 // (a failure absorbs only failures or unknown results), and the class
 // "modify" for a state-changing --action. Every other field is compared
-// after the join (PostMatch), because the joined event takes it from the
+// after the join (MatchesFilter), because the joined event takes it from the
 // other side: a task's address, a request's resource, a login's user.
 Filter Pushdown(const Filter& f) {
   Filter p;
@@ -83,26 +83,6 @@ Filter Pushdown(const Filter& f) {
   if (f.failed && *f.failed) p.failed = true;
   if (f.action && OnlyModifyActions(*f.action)) p.action = "modify";
   return p;
-}
-
-// The whole filter, on a joined event.
-bool PostMatch(const Filter& f, const Event& e) {
-  if (f.start_us && e.time_us < *f.start_us) return false;
-  if (f.end_us && e.time_us >= *f.end_us) return false;
-  if (f.user && e.user != *f.user) return false;
-  // A request that names another node in its path ran there: it is that
-  // node's too (a forwarded pair is one event on the forwarding node).
-  if (f.node && e.node != *f.node && RequestPathNode(e) != *f.node) return false;
-  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
-  if (f.action && !ActionMatches(*f.action, e.action)) return false;
-  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
-  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
-  if (f.tod_start || f.tod_end) {
-    int s = SecondsOfDayLocal(e.time_us);
-    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
-    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
-  }
-  return true;
 }
 
 // With --user U the store is asked for U's events only, but a config change
@@ -151,7 +131,7 @@ Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
                 const std::function<bool(Event&&)>& emit) {
   bool stop = false;
   EventView view([&](Event&& e) {
-    if (stop || !PostMatch(filter, e)) return;
+    if (stop || !MatchesFilter(filter, e)) return;
     if (!emit(std::move(e))) stop = true;
   });
   const Filter pushed = Pushdown(filter);
@@ -197,6 +177,25 @@ Result<std::vector<Event>> FindInRange(EventStore& store, const Filter& filter, 
 }
 
 }  // namespace
+
+bool MatchesFilter(const Filter& f, const Event& e) {
+  if (f.start_us && e.time_us < *f.start_us) return false;
+  if (f.end_us && e.time_us >= *f.end_us) return false;
+  if (f.user && e.user != *f.user) return false;
+  // A request that names another node in its path ran there: it is that
+  // node's too (a forwarded pair is one event on the forwarding node).
+  if (f.node && e.node != *f.node && RequestPathNode(e) != *f.node) return false;
+  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
+  if (f.action && !ActionMatches(*f.action, e.action)) return false;
+  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
+  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
+  if (f.tod_start || f.tod_end) {
+    int s = SecondsOfDayLocal(e.time_us);
+    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
+    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
+  }
+  return true;
+}
 
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields) {

@@ -51,6 +51,12 @@ struct GroupRow {
 // first, like `journalctl -n`). Fills at least the fields the views read.
 // With a limit only the end of the range is read: a window of one hour,
 // then 8x longer until it holds `limit` events (same result as a full scan).
+// Whether a joined event (as the views emit it) matches the whole of `f`,
+// as `pveam access log` decides it: a request that names another node in
+// its path matches that node too (it ran there). The alert rules match
+// with it as well.
+bool MatchesFilter(const Filter& f, const Event& e);
+
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,
                                       uint32_t fields = kFieldAll);
 
