@@ -88,7 +88,9 @@ int Enable(const Opts& o, const Env& env) {
   // Every argument is checked before the store is touched.
   if (Status st = CheckWebhookUrl(o.webhook, o.allow_http); !st.ok())
     throw UsageError{"invalid value '" + o.webhook + "' for --webhook: " + st.message()};
-  nlohmann::json entry = {{"url", o.webhook}};
+  // The audited entry names the host only: a chat tool's token in the
+  // path or query must not land in an (undeletable) audit event.
+  nlohmann::json entry = {{"url", MaskedWebhookUrl(o.webhook)}};
   entry["events"] = o.events.empty() ? "all" : o.events;
   if (entry["events"] != "all" && entry["events"] != "alerts" && entry["events"] != "failed")
     throw UsageError{"invalid value '" + o.events +
@@ -120,6 +122,7 @@ int Enable(const Opts& o, const Env& env) {
   if (o.allow_http) entry["allow_http"] = true;
   entry["enabled"] = true;
   nlohmann::json check = entry;
+  check["url"] = o.webhook;
   check["name"] = o.name;
   if (!secret.empty()) check["secret"] = secret;
   auto parsed = ParseWebhookConfig(check);
@@ -169,6 +172,12 @@ int Enable(const Opts& o, const Env& env) {
       return kExitFailure;
     }
   }
+  // The full URL under its own key, like the secret (not audited in clear).
+  if (Status st = store->PutSetting(kWebhookUrlKeyPrefix + o.name, o.webhook, LocalActor().user);
+      !st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return kExitFailure;
+  }
   // The position first: a new destination gets what is stored from now on,
   // whenever pveauditd picks it up. Regression: pveauditd set it when it
   // noticed the destination, and events stored in between were never sent.
@@ -183,9 +192,10 @@ int Enable(const Opts& o, const Env& env) {
   change.after = all.dump();
   change.action = "pveaudit:notify-enable";
   change.resource = "/pveaudit/notify/" + o.name;
-  change.summary = "webhook " + o.name + (had ? " changed" : " added") + ": " + o.webhook +
-                   ", events " + entry["events"].get<std::string>() + ", batch " +
-                   std::to_string(batch) + ", " + secret_note;
+  change.summary = "webhook " + o.name + (had ? " changed" : " added") + ": " +
+                   entry["url"].get<std::string>() + ", events " +
+                   entry["events"].get<std::string>() + ", batch " + std::to_string(batch) + ", " +
+                   secret_note;
   change.node = NodeName(env);
   Status st = PutAuditedSetting(*store, LocalActor(), change);
   if (!st.ok()) {

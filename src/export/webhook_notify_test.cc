@@ -54,11 +54,13 @@ class NotifyTest : public e2e::E2eTest {
 TEST_F(NotifyTest, ProductPageCommandWorksAsWritten) {
   RunResult r = Sh("pveam access notify --webhook https://hooks.example.com/siem");
   ASSERT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(Contains(r.out, "webhook 'default' enabled: https://hooks.example.com/siem")) << r;
+  const std::string masked = MaskedWebhookUrl("https://hooks.example.com/siem");
+  EXPECT_EQ(masked.rfind("https://hooks.example.com/... (sha256 ", 0), 0u) << masked;
+  EXPECT_TRUE(Contains(r.out, "webhook 'default' enabled: " + masked)) << r;
   nlohmann::json l = List();
   ASSERT_EQ(l.size(), 1u) << l;
   EXPECT_EQ(l[0]["name"], "default");
-  EXPECT_EQ(l[0]["url"], "https://hooks.example.com/siem");
+  EXPECT_EQ(l[0]["url"], masked);
   EXPECT_EQ(l[0]["events"], "all");  // "Send: all access events"
   EXPECT_EQ(l[0]["state"], "enabled");
   EXPECT_EQ(l[0]["secret"], "");
@@ -73,6 +75,36 @@ TEST_F(NotifyTest, ProductPageCommandWorksAsWritten) {
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(Contains(r.out, "unchanged")) << r;
   EXPECT_EQ(ConfigEvents().size(), 1u);
+}
+
+// A chat tool's token is part of its URL (Slack, Mattermost, Teams): the
+// URL's path and query are neither shown nor recorded in the audit event,
+// which can never be deleted; pveauditd still gets the whole URL.
+// Regression: the URL was recorded in clear in the event's before/after.
+TEST_F(NotifyTest, TokenInTheUrlIsNeverShownNorRecorded) {
+  const std::string url = "https://hooks.slack.example/services/T0/B0/TOKENTOKENTOKEN?x=QUERYTOKEN";
+  RunResult r = Pveam({"access", "notify", "--webhook", url, "--name", "chat"});
+  ASSERT_EQ(r.code, 0) << r;
+  RunResult all = Pveam({"access", "log", "--output-format", "json"});
+  RunResult list = Pveam({"access", "notify"});
+  for (const RunResult* x : {&r, &all, &list}) {
+    EXPECT_FALSE(Contains(x->out, "TOKENTOKEN")) << *x;
+    EXPECT_FALSE(Contains(x->out, "QUERYTOKEN")) << *x;
+  }
+  EXPECT_TRUE(Contains(list.out, "https://hooks.slack.example/... (sha256 ")) << list;
+  StoreOptions so;
+  so.read_only = true;
+  auto store = OpenSqliteStore(data_dir_, so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto dests = LoadWebhookDestinations(**store);
+  ASSERT_TRUE(dests.ok()) << dests.status().ToString();
+  ASSERT_EQ(dests->size(), 1u);
+  EXPECT_EQ((*dests)[0]["url"], url);
+  // A changed path is a change (and recorded, masked again).
+  r = Pveam({"access", "notify", "--webhook", url + "2", "--name", "chat"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_FALSE(Contains(r.out, "unchanged")) << r;
+  EXPECT_EQ(ConfigEvents().size(), 2u);
 }
 
 TEST_F(NotifyTest, SecretIsNeverShownNorRecorded) {

@@ -776,6 +776,18 @@ Result<std::unique_ptr<Sink>> MakeWebhookSink(const nlohmann::json& destination)
   return std::unique_ptr<Sink>(std::move(sink));
 }
 
+std::string MaskedWebhookUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t rest = url.find_first_of("/?#", host_start);
+  if (rest == std::string::npos || url.substr(rest) == "/") return url;
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(url.data()), url.size(), md);
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+  return url.substr(0, rest) + "/... (sha256 " + hex + ")";
+}
+
 Result<nlohmann::json> ResolveWebhookDestination(EventStore& store, const std::string& name,
                                                  const nlohmann::json& entry) {
   // An entry that is not an object (edited by hand) fails in MakeWebhookSink.
@@ -788,6 +800,9 @@ Result<nlohmann::json> ResolveWebhookDestination(EventStore& store, const std::s
     // so, the others still load.
     if (secret->has_value() && !(*secret)->empty()) d["secret"] = **secret;
   }
+  auto url = store.GetSetting(kWebhookUrlKeyPrefix + name);
+  if (!url.ok()) return url.status();
+  if (url->has_value() && !(*url)->empty()) d["url"] = **url;
   return d;
 }
 

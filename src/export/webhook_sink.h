@@ -29,6 +29,16 @@ inline constexpr const char* kWebhookSettingsKey = "export.webhook";
 inline constexpr const char* kWebhookSecretKeyPrefix = "export.webhook.secret.";
 // What the settings object holds instead of a secret.
 inline constexpr const char* kSecretMask = "(set)";
+// The full URL of destination NAME is stored under kWebhookUrlKeyPrefix +
+// NAME; the audited entry holds MaskedWebhookUrl of it. Chat tools carry
+// their token in the URL's path or query, and an audit event cannot be
+// deleted: a token written into one would stay in the store for good.
+inline constexpr const char* kWebhookUrlKeyPrefix = "export.webhook.url.";
+
+// "https://hooks.example.com/... (sha256 1a2b3c4d)": scheme, host and port
+// as given, the rest replaced by a fingerprint of the whole URL (so a
+// changed path is seen as a change). A URL without path or query is kept.
+std::string MaskedWebhookUrl(const std::string& url);
 inline constexpr int kWebhookDefaultBatch = 100;
 inline constexpr int kWebhookMaxBatch = 10000;
 inline constexpr int kWebhookDefaultTimeoutMs = 10000;
