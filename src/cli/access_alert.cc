@@ -36,16 +36,6 @@ std::string Join(const Range& items, const char* sep) {
   return s;
 }
 
-uint64_t ParseWhole(const std::string& flag, const std::string& v, uint64_t min) {
-  bool digits =
-      !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos;
-  uint64_t n = digits ? std::stoull(v) : 0;
-  if (!digits || n < min)
-    throw UsageError{"invalid value '" + v + "' for " + flag +
-                     ": expected a whole number >= " + std::to_string(min)};
-  return n;
-}
-
 int64_t ParseDurationArg(const std::string& flag, const std::string& v, bool zero_ok) {
   int64_t us = 0;
   if (zero_ok && (v == "0" || v == "0s" || v == "0m")) return 0;
@@ -172,7 +162,7 @@ AlertRule BuildRule(const AddOptions& o) {
                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)")};
   }
   AlertRule r = DefaultRule(type);
-  if (!o.threshold.empty()) r.threshold = ParseWhole("--threshold", o.threshold, 1);
+  if (!o.threshold.empty()) r.threshold = ParseCount("--threshold", o.threshold, 1);
   if (!o.window.empty()) {
     r.window_us = ParseDurationArg("--window", o.window, false);
     // The cooldown follows the window unless given (one alert per window).
@@ -485,8 +475,8 @@ Examples:
     }
     if (f.start_us && f.end_us && *f.start_us >= *f.end_us)
       throw UsageError{"--start " + o->start + " is not before --end " + o->end};
-    uint64_t rule = o->rule.empty() ? 0 : ParseWhole("--rule", o->rule, 1);
-    size_t limit = o->limit.empty() ? 0 : size_t(ParseWhole("--limit", o->limit, 1));
+    uint64_t rule = o->rule.empty() ? 0 : ParseCount("--rule", o->rule, 1);
+    size_t limit = o->limit.empty() ? 0 : size_t(ParseCount("--limit", o->limit, 1));
     auto store = OpenStoreOrDie(env, /*read_only=*/true);
     std::vector<Event> alerts;
     // Straight from the store: no view joins an alert with another event,

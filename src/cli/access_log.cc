@@ -29,17 +29,6 @@ struct LogOptions {
   std::string user, start, end, action, resource, failed, ip, node, count, hour, group_by, limit;
 };
 
-// Parses a whole number >= min for `flag`, or throws a UsageError naming it.
-uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min) {
-  bool digits =
-      !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos;
-  uint64_t n = digits ? std::stoull(v) : 0;
-  if (!digits || n < min)
-    throw UsageError{"invalid value '" + v + "' for " + flag +
-                     ": expected a whole number >= " + std::to_string(min)};
-  return n;
-}
-
 // Local midnight of the day after the day containing `us`.
 int64_t NextLocalMidnight(int64_t us) {
   time_t t = time_t(us / 1000000 + 30 * 3600);  // well inside the next day, whatever DST does

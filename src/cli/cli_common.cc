@@ -60,6 +60,16 @@ std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
   return std::move(s.value());
 }
 
+uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min) {
+  bool digits =
+      !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos;
+  uint64_t n = digits ? std::stoull(v) : 0;
+  if (!digits || n < min)
+    throw UsageError{"invalid value '" + v + "' for " + flag +
+                     ": expected a whole number >= " + std::to_string(min)};
+  return n;
+}
+
 std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates) {
   auto dist = [](const std::string& a, const std::string& b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

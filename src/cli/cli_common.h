@@ -48,6 +48,9 @@ Env ResolveEnv(const CommonOptions& o);
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
 
 // Levenshtein-based suggestion among `candidates`, or "" when none is close.
+// Parses a whole number >= min for `flag`, or throws a UsageError naming it.
+uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min);
+
 std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);
 
 // Writes a one-line progress bar to stderr when it is a terminal.
