@@ -356,8 +356,13 @@ Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Gro
   if (ids.size() > rule.threshold) ids.erase(ids.begin(), ids.end() - int64_t(rule.threshold));
   if (std::find(ids.begin(), ids.end(), trigger.id) == ids.end()) ids.push_back(trigger.id);
   std::sort(ids.begin(), ids.end());
-  a.detail = "rule " + std::to_string(rule.id) + " " + AlertTypeName(rule.type) + ": " + what +
-             "; events " + JoinIds(ids);
+  a.detail = "rule " + std::to_string(rule.id) + " " + AlertTypeName(rule.type) + ": " + what;
+  // Always written, "all" for no list: the text before it can hold a user
+  // name, and only the last "; notify " is read back.
+  a.detail += "; notify ";
+  for (size_t i = 0; i < rule.notify.size(); ++i) a.detail += (i ? "," : "") + rule.notify[i];
+  if (rule.notify.empty()) a.detail += "all";
+  a.detail += "; events " + JoinIds(ids);
   a.origin = "pveauditd:alert";
   return a;
 }
@@ -585,6 +590,25 @@ std::vector<uint64_t> AlertTriggerIds(const Event& e) {
     s = s.substr(comma + 1);
   }
   return ids;
+}
+
+bool AlertGoesTo(const Event& e, std::string_view kind) {
+  if (e.source != kAlertSource || e.action.rfind("alert:", 0) != 0) return true;
+  std::string_view d = e.detail;
+  const size_t events = d.rfind("; events ");
+  if (events == std::string_view::npos) return true;
+  d = d.substr(0, events);
+  const size_t p = d.rfind("; notify ");
+  if (p == std::string_view::npos) return true;  // no list: every destination of alerts
+  std::string_view list = d.substr(p + 9);
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view one = list.substr(0, comma);
+    if (one == kind || one == "all") return true;
+    if (comma == std::string_view::npos) break;
+    list = list.substr(comma + 1);
+  }
+  return false;
 }
 
 }  // namespace pveaudit

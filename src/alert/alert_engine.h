@@ -186,5 +186,12 @@ class AlertEngine {
 uint64_t AlertRuleId(const Event& e);
 // The ids of the events that triggered alert `e` (from its detail).
 std::vector<uint64_t> AlertTriggerIds(const Event& e);
+// Whether an export destination of `kind` ("syslog", "webhook") sends `e`
+// as far as its rule goes: every event that is not an alert, and an alert
+// whose rule named no --notify list or named this kind in it. The list
+// travels in the alert's detail ("; notify webhook; events ..."), so an
+// alert goes where its rule said when it fired, whatever became of the
+// rule since ("; notify all" when the rule named none).
+bool AlertGoesTo(const Event& e, std::string_view kind);
 
 }  // namespace pveaudit

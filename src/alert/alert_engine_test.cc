@@ -148,6 +148,38 @@ TEST_F(AlertEngineTest, FailedLoginFiresAtTheThirdAttemptOnlyOnce) {
   EXPECT_TRUE(alerts.empty());
 }
 
+TEST_F(AlertEngineTest, NotifyListTravelsWithTheAlertAndAUserNameCannotForgeIt) {
+  AlertRule to_webhook = Rule(AlertType::kFailedLogin);
+  to_webhook.notify = {"webhook"};
+  AlertRule everywhere = Rule(AlertType::kFailedLogin);
+  everywhere.group_by = "ip";
+  Use({to_webhook, everywhere});
+  // A user name that tries to end the text and name a list of its own.
+  const std::string forged = "eve; notify nothing; events 1";
+  std::vector<Event> alerts;
+  for (int i = 0; i < 3; ++i) {
+    auto a = Feed({FailedAuth(kNoon + i * kMin, forged, "203.0.113.5")});
+    alerts.insert(alerts.end(), a.begin(), a.end());
+  }
+  ASSERT_EQ(alerts.size(), 2u);
+  for (const Event& a : alerts) {
+    SCOPED_TRACE(a.detail);
+    if (AlertRuleId(a) == to_webhook.id) {
+      EXPECT_TRUE(AlertGoesTo(a, "webhook"));
+      EXPECT_FALSE(AlertGoesTo(a, "syslog"));
+    } else {
+      EXPECT_TRUE(AlertGoesTo(a, "webhook"));
+      EXPECT_TRUE(AlertGoesTo(a, "syslog"));
+    }
+    EXPECT_EQ(AlertTriggerIds(a), (std::vector<uint64_t>{1, 2, 3}));
+  }
+  // Anything that is not an alert goes wherever its destination sends it,
+  // whatever its text says.
+  Event plain = FailedAuth(kNoon, "bob@pve", "203.0.113.5");
+  plain.detail = "x; notify webhook; events 1";
+  EXPECT_TRUE(AlertGoesTo(plain, "syslog"));
+}
+
 TEST_F(AlertEngineTest, WindowIsHalfOpen) {
   AlertRule r = Rule(AlertType::kFailedLogin);
   r.threshold = 2;

@@ -290,8 +290,8 @@ CommandRun AddAlertAdd(CLI::App* alert) {
                   "brute-force-success: user or ip")
       ->type_name("KEY");
   cmd->add_option("--notify", o->notify,
-                  "Also send the alert to these destinations: syslog, webhook (comma-separated); "
-                  "every alert is stored and exported by destinations that select alerts anyway")
+                  "Send this rule's alerts only to these kinds of destination: syslog, webhook "
+                  "(comma-separated; default: every destination). Alerts are stored either way")
       ->type_name("LIST");
   cmd->add_option("--user", o->user, "Only events of this user or API token")->type_name("USERID");
   cmd->add_option("--node", o->node, "Only events from this node")->type_name("NODE");

@@ -4,12 +4,41 @@
 #include <set>
 #include <vector>
 
+#include "alert/alert_engine.h"
 #include "export/cef.h"
 #include "export/syslog_sink.h"
 #include "export/webhook_sink.h"
 
 namespace pveaudit {
 namespace {
+
+// Leaves out the alerts whose rule sent them elsewhere (`--notify`):
+// deciding not to send one is as final as sending it, so the cursor moves
+// past it either way.
+class RoutedSink : public Sink {
+ public:
+  RoutedSink(std::unique_ptr<Sink> inner, std::string kind)
+      : inner_(std::move(inner)), kind_(std::move(kind)) {}
+  Status Deliver(std::span<const Event> batch) override {
+    size_t keep = 0;
+    for (const Event& e : batch) keep += AlertGoesTo(e, kind_);
+    if (keep == batch.size()) return inner_->Deliver(batch);
+    if (keep == 0) return Status::OK();
+    std::vector<Event> some;
+    some.reserve(keep);
+    for (const Event& e : batch)
+      if (AlertGoesTo(e, kind_)) some.push_back(e);
+    return inner_->Deliver(some);
+  }
+  int64_t RetryAfterUs() const override { return inner_->RetryAfterUs(); }
+  void Reset() override { inner_->Reset(); }
+  void SetCancel(const std::atomic<bool>* c) override { inner_->SetCancel(c); }
+  std::string Describe() const override { return inner_->Describe(); }
+
+ private:
+  std::unique_ptr<Sink> inner_;
+  std::string kind_;
+};
 
 struct SinkSpec {
   std::unique_ptr<Sink> sink;
@@ -161,7 +190,8 @@ void ExportRunner::Sync(const std::string& kind, const std::string& setting_key)
           log_("warning",
                "export " + key + ": reading through the writer: " + r.status().message());
       }
-      run->loop = std::make_unique<ExportLoop>(store_, std::move(spec->sink), o, std::move(reader));
+      auto sink = std::make_unique<RoutedSink>(std::move(spec->sink), kind);
+      run->loop = std::make_unique<ExportLoop>(store_, std::move(sink), o, std::move(reader));
       Running* r = run.get();
       r->thread = std::thread([r] { r->loop->Run(r->stop); });
     }
