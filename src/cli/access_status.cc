@@ -189,6 +189,20 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                     WithThousands(w.value("commits", uint64_t(0))).c_str(),
                     WithThousands(w.value("failed", uint64_t(0))).c_str());
       }
+      // The alert engine (src/daemon/alert_runner.h): how far it has judged.
+      if (daemon.contains("alerts") && daemon["alerts"].is_object()) {
+        const nlohmann::json& a = daemon["alerts"];
+        const uint64_t cursor = a.value("cursor", uint64_t(0));
+        const uint64_t last = info->last_id;
+        std::printf("alerts: %s rules, %s fired since start, judged up to event %s (%s behind)%s\n",
+                    WithThousands(a.value("rules", uint64_t(0))).c_str(),
+                    WithThousands(a.value("fired", uint64_t(0))).c_str(),
+                    WithThousands(cursor).c_str(),
+                    WithThousands(last > cursor ? last - cursor : 0).c_str(),
+                    a.value("error", "").empty()
+                        ? ""
+                        : (": failing: " + a.value("error", std::string())).c_str());
+      }
       // Export destinations (src/daemon/export_runner.h): what waits for each.
       const nlohmann::json dests = daemon.value("destinations", nlohmann::json::array());
       if (!dests.empty()) {

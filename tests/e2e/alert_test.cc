@@ -211,6 +211,18 @@ TEST_F(AlertTest, BurstOfFailedLoginsFiresOnceWithinASecond) {
   EXPECT_EQ(Alerts({"--rule", "2"}).size(), 1u);
   RunResult r = Pv({"access", "log", "--action", "alert", "--output-format", "json"});
   EXPECT_EQ(Json(r).size(), 2u) << r;
+  // `pveam access status` tells how the engine stands (its status is
+  // written once a second).
+  RunResult st;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    st = Pv({"access", "status"});
+    if (Contains(st.out, "alerts: 2 rules, 2 fired since start, judged up to event ") &&
+        Contains(st.out, " (0 behind)"))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(Contains(st.out, "alerts: 2 rules, 2 fired since start")) << st;
+  EXPECT_TRUE(Contains(st.out, " (0 behind)")) << st;
 }
 
 TEST_F(AlertTest, RuleChangesApplyWithoutRestartAndAreAudited) {
