@@ -17,6 +17,7 @@
 #include <filesystem>
 
 #include "export/cef.h"
+#include "export/connect.h"
 
 namespace pveaudit {
 namespace {
@@ -106,59 +107,14 @@ class SyslogSink : public Sink {
   }
 
   Status Connect() {
-    struct addrinfo hints {};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = d_.protocol == SyslogProtocol::kUdp ? SOCK_DGRAM : SOCK_STREAM;
-    struct addrinfo* res = nullptr;
-    int rc = getaddrinfo(d_.server.c_str(), std::to_string(d_.port).c_str(), &hints, &res);
-    if (rc != 0)
-      return Status::IOError(Describe() + ": cannot resolve '" + d_.server +
-                             "': " + gai_strerror(rc));
-    std::string err = "no address";
-    for (auto* ai = res; ai; ai = ai->ai_next) {
-      int fd =
-          socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-      if (fd < 0) {
-        err = std::strerror(errno);
-        continue;
-      }
-      if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-        err = std::strerror(errno);
-        close(fd);
-        continue;
-      }
-      // Waits in slices, so a stop of the loop is not held up by a server
-      // that does not answer.
-      int soerr = 0;
-      socklen_t len = sizeof soerr;
-      int ready = 0;
-      for (int waited = 0; waited < kConnectTimeoutMs && ready == 0; waited += 100) {
-        if (cancel_ && cancel_->load()) break;
-        struct pollfd p = {fd, POLLOUT, 0};
-        ready = poll(&p, 1, 100);
-      }
-      if (ready != 1) {
-        err = cancel_ && cancel_->load() ? "cancelled" : "connection timed out";
-        close(fd);
-        continue;
-      }
-      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-      if (soerr != 0) {
-        err = std::strerror(soerr);
-        close(fd);
-        continue;
-      }
-      // Blocking from now on, with timeouts, so a stuck server fails a
-      // Deliver instead of hanging the loop.
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-      struct timeval tv = {kIoTimeoutS, 0};
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      fd_ = fd;
-      break;
-    }
-    freeaddrinfo(res);
-    if (fd_ < 0) return Status::IOError(Describe() + ": connect: " + err);
+    ConnectOptions o;
+    o.socktype = d_.protocol == SyslogProtocol::kUdp ? SOCK_DGRAM : SOCK_STREAM;
+    o.timeout_ms = kConnectTimeoutMs;
+    o.io_timeout_ms = kIoTimeoutS * 1000;
+    o.cancel = cancel_;
+    auto fd = ConnectSocket(d_.server, d_.port, o);
+    if (!fd.ok()) return Status::IOError(Describe() + ": " + fd.status().message());
+    fd_ = *fd;
     if (d_.protocol == SyslogProtocol::kTls) {
       Status s = StartTls();
       if (!s.ok()) {

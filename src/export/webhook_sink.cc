@@ -35,6 +35,7 @@
 
 #include "core/event_json.h"
 #include "core/time_spec.h"
+#include "export/connect.h"
 
 namespace pveaudit {
 namespace {
@@ -405,6 +406,8 @@ class WebhookSink : public Sink {
 
   int64_t RetryAfterUs() const override { return retry_after_us_; }
   void Reset() override { Close(); }
+  void SetCancel(const std::atomic<bool>* cancel) override { cancel_ = cancel; }
+
   std::string Describe() const override {
     std::string d = "webhook " + c_.name + " " + UrlForLogs(c_.url) + " (" +
                     SelectionName(c_.events) + (c_.secret.empty() ? "" : ", signed");
@@ -431,53 +434,14 @@ class WebhookSink : public Sink {
   }
 
   Status Connect() {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* res = nullptr;
-    const std::string port = std::to_string(c_.port);
-    int rc = getaddrinfo(c_.host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0)
-      return Status::IOError(where_ + ": cannot resolve '" + c_.host + "': " + gai_strerror(rc));
-    std::string last = "no address";
-    for (addrinfo* a = res; a; a = a->ai_next) {
-      int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-      if (fd < 0) {
-        last = std::strerror(errno);
-        continue;
-      }
-      int r = connect(fd, a->ai_addr, a->ai_addrlen);
-      if (r != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        r = poll(&p, 1, c_.timeout_ms);
-        if (r == 0) {
-          last = "connect timed out after " + std::to_string(c_.timeout_ms) + " ms";
-          close(fd);
-          continue;
-        }
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        r = err ? -1 : 0;
-        errno = err;
-      }
-      if (r != 0) {
-        last = std::strerror(errno);
-        close(fd);
-        continue;
-      }
-      // Blocking from here on, every read and write bounded.
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-      timeval tv{c_.timeout_ms / 1000, (c_.timeout_ms % 1000) * 1000};
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      fd_ = fd;
-      break;
-    }
-    freeaddrinfo(res);
-    if (fd_ < 0) return Status::IOError(where_ + ": cannot connect: " + last);
+    ConnectOptions o;
+    o.timeout_ms = c_.timeout_ms;
+    o.io_timeout_ms = c_.timeout_ms;
+    o.no_delay = true;
+    o.cancel = cancel_;
+    auto fd = ConnectSocket(c_.host, c_.port, o);
+    if (!fd.ok()) return Status::IOError(where_ + ": " + fd.status().message());
+    fd_ = *fd;
     if (!c_.https) return Status::OK();
     ssl_ = SSL_new(ctx_);
     if (!ssl_) return Status::Internal(where_ + ": TLS: " + OpenSslError());
@@ -626,6 +590,7 @@ class WebhookSink : public Sink {
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
   int fd_ = -1;
+  const std::atomic<bool>* cancel_ = nullptr;  // the export loop's stop flag
   int64_t retry_after_us_ = 0;
   int read_errno_ = 0;
 };
