@@ -1,0 +1,89 @@
+// pveaudit's web UI: the Proxmox VE GUI's layout (top bar, navigation
+// list, a grid with a toolbar) around Datacenter -> Logs -> Access, Alerts,
+// Sessions; Reports; Status. The URL fragment names the view, so a reload
+// returns to it.
+import './app.css';
+import { ApiError, get, setCsrf } from './api.js';
+import { clear, h } from './dom.js';
+import { accessView } from './views/access.js';
+import { alertsView } from './views/alerts.js';
+import { sessionsView } from './views/sessions.js';
+import { statusView } from './views/status.js';
+import { reportsView } from './views/reports.js';
+
+const NAV = [
+  { group: 'Logs', items: [
+    { id: 'access', text: 'Access', view: accessView },
+    { id: 'alerts', text: 'Alerts', view: alertsView },
+    { id: 'sessions', text: 'Sessions', view: sessionsView },
+  ] },
+  { group: 'Reports', items: [
+    { id: 'report-users', text: 'User access', view: (el, ctx) => reportsView(el, ctx, 'users') },
+    { id: 'report-acl', text: 'Permissions', view: (el, ctx) => reportsView(el, ctx, 'acl') },
+    { id: 'report-quarterly', text: 'Quarterly review',
+      view: (el, ctx) => reportsView(el, ctx, 'quarterly') },
+  ] },
+  { group: null, items: [{ id: 'status', text: 'Status', view: statusView }] },
+];
+
+function findView(id) {
+  for (const g of NAV) for (const it of g.items) if (it.id === id) return it;
+  return NAV[0].items[0];
+}
+
+function loginScreen(reason) {
+  clear(document.body);
+  // pveaudit never sees a password of Proxmox: the Proxmox GUI of this
+  // host logs in, and its ticket cookie comes back with the next request.
+  const back = encodeURIComponent(location.href);
+  document.body.append(h('div', { class: 'login' },
+    h('div', { class: 'login-box' },
+      h('div', { class: 'login-title', text: 'pveaudit' }),
+      h('p', { text: reason || 'You are not logged in.' }),
+      h('p', { text: 'Log in to the Proxmox VE web interface of this host, then reload this page.' }),
+      h('a', { class: 'btn primary', id: 'pve-login',
+        href: `https://${location.hostname}:8006/?pveaudit-return=${back}`,
+        text: 'Open the Proxmox VE login' }),
+      h('button', { class: 'btn', type: 'button', text: 'Reload', onclick: () => location.reload() }))));
+}
+
+async function main() {
+  let me;
+  try {
+    me = await get('whoami');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return loginScreen();
+    return loginScreen(`The server did not answer: ${e.message}`);
+  }
+  setCsrf(me.CSRFPreventionToken || me.csrf || '');
+  const ctx = { me };
+  clear(document.body);
+  const content = h('main', { class: 'content', id: 'content' });
+  const nav = h('nav', { class: 'nav', 'aria-label': 'Datacenter' });
+  const top = h('header', { class: 'topbar' },
+    h('span', { class: 'logo', text: 'pveaudit' }),
+    h('span', { class: 'crumb', text: 'Datacenter' }),
+    h('span', { class: 'spacer' }),
+    h('span', { class: 'user', id: 'userid', text: me.userid }));
+  document.body.append(top, h('div', { class: 'body' }, nav, content));
+
+  let current = null;
+  const show = (id) => {
+    const it = findView(id);
+    for (const a of nav.querySelectorAll('a')) a.classList.toggle('selected', a.dataset.id === it.id);
+    if (current && current.destroy) current.destroy();
+    clear(content);
+    current = it.view(content, ctx) || null;
+  };
+  nav.append(h('div', { class: 'nav-root', text: 'Datacenter' }));
+  for (const g of NAV) {
+    if (g.group) nav.append(h('div', { class: 'nav-group', text: g.group }));
+    for (const it of g.items)
+      nav.append(h('a', { href: `#${it.id}`, class: g.group ? 'nav-item sub' : 'nav-item',
+        dataset: { id: it.id }, text: it.text }));
+  }
+  window.addEventListener('hashchange', () => show(location.hash.slice(1)));
+  show(location.hash.slice(1) || 'access');
+}
+
+main();
