@@ -3,8 +3,8 @@
 // Sessions; Reports; Status. The URL fragment names the view, so a reload
 // returns to it.
 import './app.css';
-import { ApiError, get, setCsrf } from './api.js';
-import { clear, h } from './dom.js';
+import { ApiError, call, get, setCsrf } from './api.js';
+import { clear, field, h } from './dom.js';
 import { accessView } from './views/access.js';
 import { alertsView } from './views/alerts.js';
 import { sessionsView } from './views/sessions.js';
@@ -33,18 +33,39 @@ function findView(id) {
 
 function loginScreen(reason) {
   clear(document.body);
-  // pveaudit never sees a password of Proxmox: the Proxmox GUI of this
-  // host logs in, and its ticket cookie comes back with the next request.
+  // On a Proxmox node pveaudit never sees a Proxmox password: the Proxmox
+  // GUI of this host logs in, and its ticket cookie comes with the next
+  // request. Off a node (a central server, the demo), pveaudit's own
+  // accounts (`pveam access web-user add`) log in here.
   const back = encodeURIComponent(location.href);
+  const user = h('input', { name: 'username', id: 'login-user', autocomplete: 'username', required: true });
+  const pass = h('input', { name: 'password', id: 'login-password', type: 'password',
+    autocomplete: 'current-password', required: true });
+  const err = h('div', { class: 'error', role: 'alert', id: 'login-error' });
+  const form = h('form', { class: 'login-form', id: 'login-form' },
+    field('User name:', user), field('Password:', pass), err,
+    h('button', { class: 'btn primary', type: 'submit', text: 'Login' }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      await call('POST', 'login', {}, { username: user.value, password: pass.value });
+      main();
+    } catch (e) {
+      err.textContent = e.status === 401 ? 'Login failed. Please try again' : e.message;
+      pass.value = '';
+    }
+  });
   document.body.append(h('div', { class: 'login' },
     h('div', { class: 'login-box' },
       h('div', { class: 'login-title', text: 'pveaudit' }),
       h('p', { text: reason || 'You are not logged in.' }),
-      h('p', { text: 'Log in to the Proxmox VE web interface of this host, then reload this page.' }),
-      h('a', { class: 'btn primary', id: 'pve-login',
-        href: `https://${location.hostname}:8006/?pveaudit-return=${back}`,
-        text: 'Open the Proxmox VE login' }),
-      h('button', { class: 'btn', type: 'button', text: 'Reload', onclick: () => location.reload() }))));
+      h('p', {}, 'On a Proxmox VE node: ',
+        h('a', { id: 'pve-login', href: `https://${location.hostname}:8006/?pveaudit-return=${back}`,
+          text: 'log in to the Proxmox VE web interface' }),
+        ', then reload this page. With a pveaudit account:'),
+      form)));
+  user.focus();
 }
 
 async function main() {
