@@ -142,6 +142,16 @@ TEST_F(AuthTest, ValidTicketLogsInItsUser) {
   auto sha1 = ByTicket(*a, Ticket("alice@pve", kNow - 60, nullptr, Digest::kSha1));
   ASSERT_TRUE(sha1.ok()) << sha1.status().message();
   EXPECT_EQ(sha1->userid, "alice@pve");
+  // Its OpenSSL 3 versions default to PSS padding.
+  auto pss = ByTicket(*a, Ticket("alice@pve", kNow - 60, nullptr, Digest::kPssSha256));
+  ASSERT_TRUE(pss.ok()) << pss.status().message();
+  // A PSS signature is not a PKCS#1 v1.5 one.
+  auto parsed = ParseTicket(Ticket("alice@pve", kNow - 60, nullptr, Digest::kPssSha256));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(
+      VerifySignature(TestKeys().current.get(), parsed->plain, parsed->signature, Digest::kSha256));
+  EXPECT_TRUE(VerifySignature(TestKeys().current.get(), parsed->plain, parsed->signature,
+                              Digest::kPssSha256));
 }
 
 TEST_F(AuthTest, TicketAgeLimits) {

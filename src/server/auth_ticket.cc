@@ -33,6 +33,13 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
 const EVP_MD* Md(Digest d) { return d == Digest::kSha1 ? EVP_sha1() : EVP_sha256(); }
 
+bool SetPadding(EVP_PKEY_CTX* pctx, Digest d) {
+  if (d != Digest::kPssSha256) return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+}
+
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -198,7 +205,7 @@ bool VerifySignature(EVP_PKEY* key, std::string_view plain, std::string_view sig
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, Md(digest), nullptr, key) != 1) return false;
-  if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
+  if (!SetPadding(pctx, digest)) return false;
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(plain.data()),
                           plain.size()) == 1;
@@ -214,7 +221,7 @@ Result<std::string> SignTicket(EVP_PKEY* key, std::string_view prefix, std::stri
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, Md(digest), nullptr, key) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+      !SetPadding(pctx, digest))
     return Status::Internal("cannot sign the ticket");
   size_t len = 0;
   if (EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(plain.data()),
@@ -264,9 +271,13 @@ Result<std::string> UserOfTicketData(std::string_view data) {
 bool TicketValid(const ParsedTicket& parsed, EVP_PKEY* key, const std::optional<AgeRange>& range,
                  int64_t now) {
   if (!key || !range) return false;
-  if (!VerifySignature(key, parsed.plain, parsed.signature, Digest::kSha256) &&
-      !VerifySignature(key, parsed.plain, parsed.signature, Digest::kSha1))
-    return false;
+  bool signed_ok = false;
+  for (Digest d : {Digest::kSha256, Digest::kSha1, Digest::kPssSha256})
+    if (VerifySignature(key, parsed.plain, parsed.signature, d)) {
+      signed_ok = true;
+      break;
+    }
+  if (!signed_ok) return false;
   const int64_t age = now - parsed.time;
   return age > range->min && age < range->max;
 }

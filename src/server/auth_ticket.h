@@ -5,8 +5,8 @@
 //   PVE:<data>:<TTTTTTTT>::<base64 signature>
 // TTTTTTTT is the creation time as 8 upper-case hex digits; the signature
 // is RSA PKCS#1 v1.5 over "PVE:<data>:<TTTTTTTT>" made with the cluster's
-// authkey.key (Crypt::OpenSSL::RSA's sign: SHA-1 up to version 0.33, the
-// one of Debian 12 / PVE 8; SHA-256 from 0.35 on). The data is the user id,
+// authkey.key (Crypt::OpenSSL::RSA's sign with its default digest and
+// padding, which changed between versions: see Digest). The data is the user id,
 // with ':' written as %3A; '!tfa!...', 'tfa!...' and 'u2f!...' (not
 // verified) are half logins waiting for the second factor and never a login.
 // Thread safety: the free functions are pure; TicketVerifier locks itself.
@@ -53,8 +53,11 @@ struct ParsedTicket {
 // InvalidArgument naming what is wrong otherwise.
 Result<ParsedTicket> ParseTicket(std::string_view ticket, std::string_view prefix = "PVE");
 
-enum class Digest { kSha256, kSha1 };
-// RSA PKCS#1 v1.5 over `plain`.
+// The signature schemes Crypt::OpenSSL::RSA's sign has used by default:
+// PKCS#1 v1.5 with SHA-1 (0.31 to 0.33) or SHA-256 (0.29, 0.30), and, in
+// the versions on OpenSSL 3's API whose default padding became PSS, RSA-PSS
+// with SHA-256 (MGF1 SHA-256, salt as long as the digest).
+enum class Digest { kSha256, kSha1, kPssSha256 };
 bool VerifySignature(EVP_PKEY* key, std::string_view plain, std::string_view signature,
                      Digest digest);
 
