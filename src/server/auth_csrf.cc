@@ -36,7 +36,9 @@ std::string HmacSha256Base64(std::string_view key, std::string_view data) {
 }
 
 std::string CsrfSecretFromKey(std::string_view key_file_contents) {
-  return HmacSha256Base64("", key_file_contents);
+  // hmac_sha256_base64($input) has one argument, and Digest::SHA takes the
+  // last argument as the key: the file is the key of an HMAC of "".
+  return HmacSha256Base64(key_file_contents, "");
 }
 
 std::string AssembleCsrfToken(std::string_view secret, std::string_view userid, int64_t now) {

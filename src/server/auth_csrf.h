@@ -2,7 +2,7 @@
 // Proxmox's CSRFPreventionToken (pve-common PVE::Ticket::
 // assemble_csrf_prevention_token / verify_csrf_prevention_token, with the
 // secret derived as pve-access-control's $get_csrfr_secret does):
-//   secret = base64(HMAC-SHA256(key "", <key file contents>))
+//   secret = base64(HMAC-SHA256(key <key file contents>, ""))
 //   token  = TTTTTTTT ":" base64(HMAC-SHA256(key secret, "TTTTTTTT:<userid>"))
 // (base64 without padding, as Digest::SHA's *_base64 functions print it),
 // accepted while -300 s < age < 7200 s. The key file is pveaudit's own
@@ -19,7 +19,8 @@
 
 namespace pveaudit::auth {
 
-// Digest::SHA::hmac_sha256_base64(data, key): unpadded base64.
+// Digest::SHA::hmac_sha256_base64(data, key): unpadded base64. (Perl's
+// hmac_* take the key as their last argument.)
 std::string HmacSha256Base64(std::string_view key, std::string_view data);
 std::string CsrfSecretFromKey(std::string_view key_file_contents);
 std::string AssembleCsrfToken(std::string_view secret, std::string_view userid, int64_t now);

@@ -6,10 +6,14 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
+#include "pve/access_config.h"
 #include "server/auth_authenticator.h"
 #include "server/auth_csrf.h"
 #include "server/auth_local.h"
@@ -381,17 +385,91 @@ TEST_F(AuthTest, CsrfTokens) {
 }
 
 TEST(CsrfTest, MatchesProxmoxDerivation) {
-  // hmac_sha256_base64 with an empty key, as $get_csrfr_secret derives
-  // the secret: checked against OpenSSL's command-line HMAC elsewhere;
-  // here the fixed properties.
+  // Vectors from Perl's Digest::SHA, the code Proxmox runs:
+  //   perl -MDigest::SHA=hmac_sha256_base64 -e '$s = hmac_sha256_base64("key file contents\n");
+  //     print "$s\n6B49D200:", hmac_sha256_base64("6B49D200:alice\@pve", $s)'
   std::string secret = CsrfSecretFromKey("key file contents\n");
-  EXPECT_EQ(secret.size(), 43u);
-  EXPECT_EQ(secret.find('='), std::string::npos);
-  EXPECT_EQ(AssembleCsrfToken(secret, "alice@pve", kNow).substr(0, 9), "6B49D200:");
-  EXPECT_TRUE(VerifyCsrfToken(secret, "alice@pve", AssembleCsrfToken(secret, "alice@pve", kNow),
-                              kNow + 10));
+  EXPECT_EQ(secret, "Gx/sjwHyA+a+rVQiNAOEYoGFPpQQXL0xf16eP4iOmtc");
+  EXPECT_EQ(AssembleCsrfToken(secret, "alice@pve", kNow),
+            "6B49D200:FSyVOFVrZN7hAnRWHUJKmh6790HpXJou2GZ4towCPWs");
+  EXPECT_TRUE(VerifyCsrfToken(secret, "alice@pve",
+                              "6B49D200:FSyVOFVrZN7hAnRWHUJKmh6790HpXJou2GZ4towCPWs", kNow + 10));
   EXPECT_FALSE(VerifyCsrfToken(CsrfSecretFromKey("other"), "alice@pve",
                                AssembleCsrfToken(secret, "alice@pve", kNow), kNow + 10));
+}
+
+// Runs `script` with perl and returns its standard output; nullopt when
+// perl or Crypt::OpenSSL::RSA is missing (scripts/install-deps installs
+// both).
+std::optional<std::string> Perl(const fs::path& dir, const std::string& script,
+                                const std::string& args) {
+  if (std::system("perl -MCrypt::OpenSSL::RSA -MDigest::SHA -MMIME::Base64 -e 1 2>/dev/null") != 0)
+    return std::nullopt;
+  WriteFile(dir / "t.pl", script);
+  std::string cmd = "perl " + (dir / "t.pl").string() + " " + args;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << cmd;
+  return out;
+}
+
+// Proxmox's own code path: PVE::Ticket::assemble_rsa_ticket signs with
+// Crypt::OpenSSL::RSA's defaults; its CSRF token comes from Digest::SHA.
+TEST_F(AuthTest, TicketsAndCsrfTokensMadeByPerlAsProxmoxDoes) {
+  WriteFile(dir_ / "authkey.key", PrivateKeyPem(TestKeys().current.get()));
+  auto a = Make();
+  const std::string csrf_key = *pve::ReadWholeFile((data_ / "web-csrf.key").string());
+  WriteFile(dir_ / "www.key", csrf_key);
+  auto out = Perl(dir_, R"PL(
+use strict; use warnings;
+use Crypt::OpenSSL::RSA; use MIME::Base64; use Digest::SHA;
+my ($keyfile, $time, $wwwkey) = @ARGV;
+my $pem = do { local $/; open(my $f, '<', $keyfile) or die; <$f> };
+my $rsa = Crypt::OpenSSL::RSA->new_private_key($pem);
+my $plain = "PVE:alice\@pve:" . sprintf("%08X", $time);
+print $plain . "::" . encode_base64($rsa->sign($plain), '') . "
+";
+my $input = do { local $/; open(my $f, '<', $wwwkey) or die; <$f> };
+my $secret = Digest::SHA::hmac_sha256_base64($input);
+my $ts = sprintf("%08X", $time);
+print "$ts:" . Digest::SHA::hmac_sha256_base64("$ts:alice\@pve", $secret) . "
+";
+)PL",
+                  (dir_ / "authkey.key").string() + " " + std::to_string(kNow - 60) + " " +
+                      (dir_ / "www.key").string());
+  if (!out) GTEST_SKIP() << "perl with Crypt::OpenSSL::RSA is not installed";
+  std::string ticket = out->substr(0, out->find('\n'));
+  std::string csrf = out->substr(ticket.size() + 1);
+  csrf = csrf.substr(0, csrf.find('\n'));
+  auto p = ByTicket(*a, ticket);
+  ASSERT_TRUE(p.ok()) << ticket << ": " << p.status().message();
+  EXPECT_EQ(p->userid, "alice@pve");
+  EXPECT_TRUE(a->CheckCsrf(*p, csrf)) << csrf;
+  EXPECT_EQ(a->CsrfToken(*p), AssembleCsrfToken(CsrfSecretFromKey(csrf_key), "alice@pve", kNow));
+  // And the other way: Perl's verify accepts what SignTicket makes with
+  // the digest of this Crypt::OpenSSL::RSA.
+  std::string ours = Ticket("alice@pve", kNow, nullptr, Digest::kSha1);
+  std::string ours256 = Ticket("alice@pve", kNow, nullptr, Digest::kSha256);
+  WriteFile(dir_ / "authkey.pub", PublicKeyPem(TestKeys().current.get()));
+  auto verified = Perl(dir_, R"PL(
+use strict; use warnings;
+use Crypt::OpenSSL::RSA; use MIME::Base64;
+my ($pubfile, @tickets) = @ARGV;
+my $pem = do { local $/; open(my $f, '<', $pubfile) or die; <$f> };
+my $rsa = Crypt::OpenSSL::RSA->new_public_key($pem);
+for my $t (@tickets) {
+  my ($plain, $sig) = $t =~ m/^(PVE:\S+)::([^:\s]+)$/ or die;
+  print $rsa->verify($plain, decode_base64($sig)) ? "1" : "0";
+}
+)PL",
+                       (dir_ / "authkey.pub").string() + " '" + ours + "' '" + ours256 + "'");
+  ASSERT_TRUE(verified);
+  // One of the two is this module version's default (SHA-1 up to 0.33).
+  EXPECT_TRUE(*verified == "10" || *verified == "01") << *verified;
 }
 
 // --- authorization: who sees which events ----------------------------------
