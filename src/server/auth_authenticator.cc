@@ -180,7 +180,7 @@ bool PveAuthenticator::CheckCsrf(const Principal& p, const std::string& token) {
 }
 
 bool PveAuthenticator::PveHas(const Snapshot& s, const Principal& p, const std::string& path,
-                              const std::string& privilege) const {
+                              const std::string& privilege) {
   if (!s.has_cfg || p.via == Principal::Via::kLocal) return false;
   auto norm = pve::NormalizePath(path);
   if (!norm) return false;
@@ -224,8 +224,7 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
   const std::string own = token_only ? p.tokenid : p.userid;
   const std::string own_tokens = token_only ? std::string() : p.userid + "!";
   Principal who = p;
-  const PveAuthenticator* self = this;
-  v.sees = [s, memo, own, own_tokens, who, self](const Event& e) {
+  v.sees = [s, memo, own, own_tokens, who](const Event& e) {
     if (!e.user.empty() &&
         (e.user == own || (!own_tokens.empty() && e.user.size() > own_tokens.size() &&
                            e.user.compare(0, own_tokens.size(), own_tokens) == 0)))
@@ -238,7 +237,7 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
     std::lock_guard<std::mutex> lock(memo->mu);
     auto it = memo->seen.find(key);
     if (it != memo->seen.end()) return it->second;
-    bool ok = self->PveHas(*s, who, check->first, check->second);
+    bool ok = PveHas(*s, who, check->first, check->second);
     memo->seen.emplace(std::move(key), ok);
     return ok;
   };

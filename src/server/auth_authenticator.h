@@ -49,6 +49,7 @@ class PveAuthenticator : public Authenticator {
     std::string data_dir;
     std::string csrf_key_file, local_key_file;
     // Local accounts: the store's settings (empty: no local accounts).
+    // Called from many threads at once: it must be thread-safe.
     SettingsReader settings;
     LoginThrottle::Options throttle;
     std::function<void(const LoginFailure&)> on_login_failure;
@@ -64,6 +65,8 @@ class PveAuthenticator : public Authenticator {
   bool CheckCsrf(const Principal& p, const std::string& token) override;
   bool HasPrivilege(const Principal& p, const std::string& path,
                     const std::string& privilege) override;
+  // The Visibility holds the user.cfg model it was made with (one query,
+  // one permission set) and does not refer to the authenticator.
   Visibility VisibilityOf(const Principal& p) override;
 
   // A local account's login: on success the ticket to set as the cookie
@@ -95,8 +98,8 @@ class PveAuthenticator : public Authenticator {
   std::shared_ptr<const Snapshot> Current();
   Result<WebRole> LocalRole(const std::string& userid);
   int64_t Now() const { return opt_.now ? opt_.now() : int64_t(::time(nullptr)); }
-  bool PveHas(const Snapshot& s, const Principal& p, const std::string& path,
-              const std::string& privilege) const;
+  static bool PveHas(const Snapshot& s, const Principal& p, const std::string& path,
+                     const std::string& privilege);
   void Fail(const std::string& user, const std::string& ip, const std::string& reason);
 
   Options opt_;

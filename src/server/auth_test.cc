@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "pve/access_config.h"
@@ -557,6 +558,39 @@ TEST_F(AuthTest, UserCfgChangesApplyWithoutRestart) {
   EXPECT_TRUE(a->HasPrivilege(dave, "/", "Sys.Audit"));
   EXPECT_TRUE(a->VisibilityOf(dave).all);
   EXPECT_FALSE(a->HasPrivilege(dave, "/", "Sys.Modify"));
+}
+
+// Many server threads at once while user.cfg changes under them (run
+// under the sanitizers by CI).
+TEST_F(AuthTest, ConcurrentRequestsWhileUserCfgChanges) {
+  auto a = Make();
+  const std::string ticket = Ticket("dave@pve", kNow - 60);
+  std::atomic<int> failures{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 150 && !stop; ++i) {
+        Credentials c;
+        c.ticket = ticket;
+        auto p = a->Authenticate(c);
+        if (!p.ok()) {
+          ++failures;
+          continue;
+        }
+        Visibility v = a->VisibilityOf(*p);
+        if (!v.Sees(On("dave@pve", "/vms/1"))) ++failures;  // own events, always
+        (void)a->HasPrivilege(*p, "/vms/100", "VM.Audit");
+      }
+    });
+  // Replaced whole, as pmxcfs does.
+  for (int i = 0; i < 40; ++i) {
+    WriteFile(pve_ / "user.cfg.new",
+              std::string(kUserCfg) + (i % 2 ? "acl:1:/vms:dave@pve:PVEAuditor:\n" : ""));
+    fs::rename(pve_ / "user.cfg.new", pve_ / "user.cfg");
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST_F(AuthTest, NoProxmoxConfigMeansNoProxmoxLogins) {

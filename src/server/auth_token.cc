@@ -57,8 +57,12 @@ Result<ApiTokenCredentials> ParseApiTokenHeader(std::string_view header) {
   t.tokenid = value.substr(0, eq);
   t.secret = value.substr(eq + 1);
   std::string name;
-  if (!pve::SplitTokenId(t.tokenid, &t.userid, &name))
-    return Status::InvalidArgument("'" + t.tokenid + "' is not a valid token ID");
+  if (!pve::SplitTokenId(t.tokenid, &t.userid, &name)) {
+    std::string msg = "'";
+    msg.append(t.tokenid, 0, 80);
+    msg += "' is not a valid token ID";
+    return Status::InvalidArgument(msg);
+  }
   if (t.secret.empty()) return Status::InvalidArgument("API token secret is empty");
   return t;
 }
