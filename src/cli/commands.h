@@ -24,6 +24,9 @@ void AddAccessAlertCommands(CLI::App* access,
                             std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 CommandRun AddAccessSyslogCommand(CLI::App* access);
 CommandRun AddAccessNotifyCommand(CLI::App* access);
+// pveam access web-user add|list|remove (local web accounts).
+void AddAccessWebUserCommands(CLI::App* access,
+                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").
