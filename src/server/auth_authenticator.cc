@@ -216,9 +216,11 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
     auto it = s->cfg.access.tokens.find(p.tokenid);
     token_only = it == s->cfg.access.tokens.end() || it->second.privsep;
   }
+  // Memoized per resource (a query asks for millions of rows, over a few
+  // thousand distinct resources) and per (path, privilege) behind it.
   struct Memo {
     std::mutex mu;
-    std::unordered_map<std::string, bool> seen;
+    std::unordered_map<std::string, bool> by_resource, by_check;
   };
   auto memo = std::make_shared<Memo>();
   const std::string own = token_only ? p.tokenid : p.userid;
@@ -229,16 +231,21 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
         (e.user == own || (!own_tokens.empty() && e.user.size() > own_tokens.size() &&
                            e.user.compare(0, own_tokens.size(), own_tokens) == 0)))
       return true;
-    auto check = ResourceCheck(e.resource);
-    if (!check) return false;
-    std::string key = check->first;
-    key += '\n';
-    key += check->second;
     std::lock_guard<std::mutex> lock(memo->mu);
-    auto it = memo->seen.find(key);
-    if (it != memo->seen.end()) return it->second;
-    bool ok = PveHas(*s, who, check->first, check->second);
-    memo->seen.emplace(std::move(key), ok);
+    auto hit = memo->by_resource.find(e.resource);
+    if (hit != memo->by_resource.end()) return hit->second;
+    bool ok = false;
+    if (auto check = ResourceCheck(e.resource)) {
+      std::string key = check->first + '\n' + check->second;
+      auto it = memo->by_check.find(key);
+      if (it != memo->by_check.end()) {
+        ok = it->second;
+      } else {
+        ok = PveHas(*s, who, check->first, check->second);
+        memo->by_check.emplace(std::move(key), ok);
+      }
+    }
+    memo->by_resource.emplace(e.resource, ok);
     return ok;
   };
   return v;

@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -500,8 +502,18 @@ TEST_F(AuthTest, RowLevelVisibility) {
   EXPECT_FALSE(v.Sees(On("root@pam", "/storage/local")));
   EXPECT_FALSE(v.Sees(On("root@pam", "/nodes/pve1")));
   EXPECT_FALSE(v.Sees(On("", "/")));
-  // Memoized per resource: many rows, same answer.
-  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(v.Sees(On("x@pve", "/vms/100")));
+  // Memoized per resource: many rows, same answers, and fast.
+  std::vector<Event> rows;
+  for (int i = 0; i < 2000; ++i) rows.push_back(On("x@pve", "/vms/" + std::to_string(i % 200)));
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t seen = 0;
+  for (int round = 0; round < 250; ++round)
+    for (const Event& e : rows) seen += v.Sees(e);
+  const double ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+      (250.0 * rows.size());
+  EXPECT_EQ(seen, 250u * 10);  // only /vms/100 (10 of every 2000 rows)
+  std::cout << "Visibility::Sees: " << ns << " ns per row\n";
 
   auto auditor = ByTicket(*a, Ticket("auditor@pve", kNow - 60));
   ASSERT_TRUE(auditor.ok());
