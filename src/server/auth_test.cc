@@ -730,6 +730,55 @@ TEST_F(LocalAccountTest, LoginTicketAndPrivileges) {
   EXPECT_FALSE(ByTicket(*a, adm->ticket).ok());
 }
 
+TEST_F(LocalAccountTest, LocalApiTokens) {
+  ASSERT_TRUE(AddWebUser(*store_, Root(), "n", "ann", WebRole::kAdmin, "right-pass-1",
+                         HashLimits::Minimum())
+                  .ok());
+  std::string secret;
+  WebToken tok;
+  ASSERT_TRUE(AddWebToken(*store_, Root(), "n", "ann", "ci", &secret, &tok).ok());
+  EXPECT_EQ(tok.tokenid, "ann@pveaudit!ci");
+  EXPECT_EQ(secret.size(), 36u);
+  EXPECT_FALSE(AddWebToken(*store_, Root(), "n", "ann", "ci", &secret).ok());  // exists
+  EXPECT_FALSE(AddWebToken(*store_, Root(), "n", "ann", "9x", &secret).ok());  // bad id
+  EXPECT_FALSE(AddWebToken(*store_, Root(), "n", "bob", "ci", &secret).ok());  // no user
+  auto a = Make(StoreSettingsReader(store_.get()));
+  auto p = ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->via, Principal::Via::kLocal);
+  EXPECT_EQ(p->Actor(), "ann@pveaudit!ci");
+  EXPECT_TRUE(a->HasPrivilege(*p, "/", "Sys.Modify"));
+  EXPECT_TRUE(a->CheckCsrf(*p, ""));  // a token needs none
+  EXPECT_FALSE(ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret + "0").ok());
+  EXPECT_FALSE(ByToken(*a, "PVEAPIToken=ann@pveaudit!cd=" + secret).ok());
+  // The secret is stored only as its SHA-256, and no event holds either.
+  EXPECT_EQ(**store_->GetSetting(WebTokenHashKey("ann@pveaudit!ci")), Sha256Hex(secret));
+  Filter f;
+  ASSERT_TRUE(store_
+                  ->Scan(f, kFieldAll,
+                         [&](const Event& e) {
+                           EXPECT_EQ(e.detail.find(secret), std::string::npos);
+                           EXPECT_EQ(e.detail.find(Sha256Hex(secret)), std::string::npos);
+                           return true;
+                         })
+                  .ok());
+  // Removing the account kills its tokens, and a new account of the same
+  // name does not revive them.
+  ASSERT_TRUE(RemoveWebUser(*store_, Root(), "n", "ann").ok());
+  EXPECT_FALSE(ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret).ok());
+  EXPECT_TRUE(ListWebTokens(StoreSettingsReader(store_.get()))->empty());
+  ASSERT_TRUE(AddWebUser(*store_, Root(), "n", "ann", WebRole::kAdmin, "right-pass-1",
+                         HashLimits::Minimum())
+                  .ok());
+  EXPECT_FALSE(ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret).ok());
+  // Removing a token.
+  ASSERT_TRUE(AddWebToken(*store_, Root(), "n", "ann", "ci", &secret).ok());
+  ASSERT_TRUE(ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret).ok());
+  ASSERT_TRUE(RemoveWebToken(*store_, Root(), "n", "ann", "ci").ok());
+  EXPECT_FALSE(ByToken(*a, "PVEAPIToken=ann@pveaudit!ci=" + secret).ok());
+  EXPECT_FALSE(RemoveWebToken(*store_, Root(), "n", "ann", "ci").ok());
+}
+
 TEST_F(LocalAccountTest, ThrottlingPerUserAndPerAddress) {
   ASSERT_TRUE(AddWebUser(*store_, Root(), "n", "ann", WebRole::kAuditor, "right-pass",
                          HashLimits::Minimum())
