@@ -17,6 +17,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "pve/parse_util.h"
 #include "server/auth_local.h"
 #include "store/audited_setting.h"
 
@@ -243,23 +244,164 @@ Example:
   };
 }
 
+Table TokensTable(const std::vector<auth::WebToken>& tokens, OutputFormat fmt,
+                  const std::string& secret = "") {
+  Table t;
+  t.columns = {"tokenid", "created", "created_by"};
+  if (!secret.empty()) t.columns.push_back("value");
+  if (fmt == OutputFormat::kText) t.width = 80;
+  for (const auth::WebToken& k : tokens) {
+    std::vector<Cell> row = {k.tokenid, k.created, k.created_by};
+    if (!secret.empty()) row.push_back(secret);
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+void CheckTokenId(const std::string& id) {
+  if (!pve::ValidRealm(id))
+    throw UsageError{"invalid token id '" + id +
+                     "': expected a letter, then at least one of A-Z a-z 0-9 . - _"};
+}
+
+struct TokenOptions {
+  CommonOptions common;
+  std::string name, id;
+};
+
+CommandRun AddTokenAdd(CLI::App* parent) {
+  auto o = std::make_shared<TokenOptions>();
+  CLI::App* cmd = parent->add_subcommand("add", "Add an API token to a local web account");
+  cmd->add_option("name", o->name, "The account (NAME or NAME@pveaudit)")
+      ->required()
+      ->type_name("NAME");
+  cmd->add_option("id", o->id, "The token's id (a letter, then letters, digits, . - _)")
+      ->required()
+      ->type_name("TOKENID");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+Prints the token's secret once; it is stored only as its SHA-256. Programs
+send it as Proxmox's API tokens are sent:
+  Authorization: PVEAPIToken=NAME@pveaudit!TOKENID=SECRET
+The token has its account's role, and dies with the account. Recorded as an
+audit event (pveaudit:web-token-add), without the secret.
+
+Example:
+  pveam access web-user token add ops ci)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    const std::string name = NameArg(o->name);
+    CheckTokenId(o->id);
+    auto store = OpenStoreOrDie(env, /*read_only=*/false);
+    auto users = auth::ListWebUsers(auth::StoreSettingsReader(store.get()));
+    if (!users.ok()) return Fail(users.status());
+    if (!users->count(name))
+      throw UsageError{"no web user '" + name + "@pveaudit' (see 'pveam access web-user list')"};
+    auto tokens = auth::ListWebTokens(auth::StoreSettingsReader(store.get()));
+    if (!tokens.ok()) return Fail(tokens.status());
+    if (tokens->count(name + "@pveaudit!" + o->id))
+      throw UsageError{"token '" + name + "@pveaudit!" + o->id + "' exists"};
+    std::string secret;
+    auth::WebToken added;
+    Status st =
+        auth::AddWebToken(*store, LocalActor(), NodeName(env), name, o->id, &secret, &added);
+    if (!st.ok()) return Fail(st);
+    if (env.format == OutputFormat::kText) {
+      std::cout << "API token " << added.tokenid << " added; its secret (shown only now):\n"
+                << secret << "\n";
+      return kExitOk;
+    }
+    std::cout << RenderTable(TokensTable({added}, env.format, secret), env.format);
+    return kExitOk;
+  };
+}
+
+CommandRun AddTokenList(CLI::App* parent) {
+  struct Options {
+    CommonOptions common;
+    std::string name;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = parent->add_subcommand("list", "List the API tokens of local web accounts");
+  cmd->add_option("name", o->name, "Only this account's tokens")->type_name("NAME");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+JSON gives one object per token: tokenid, created, created_by (never the
+secret).
+
+Example:
+  pveam access web-user token list ops)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    std::string name = o->name.empty() ? std::string() : NameArg(o->name);
+    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    auto tokens = auth::ListWebTokens(auth::StoreSettingsReader(store.get()));
+    if (!tokens.ok()) return Fail(tokens.status());
+    std::vector<auth::WebToken> list;
+    for (const auto& [id, t] : *tokens)
+      if (name.empty() || t.user == name) list.push_back(t);
+    if (list.empty() && env.format == OutputFormat::kText) {
+      std::cerr << "no API tokens\n";
+      return kExitOk;
+    }
+    std::cout << RenderTable(TokensTable(list, env.format), env.format);
+    return kExitOk;
+  };
+}
+
+CommandRun AddTokenRemove(CLI::App* parent) {
+  auto o = std::make_shared<TokenOptions>();
+  CLI::App* cmd = parent->add_subcommand("remove", "Remove an API token of a local web account");
+  cmd->add_option("name", o->name, "The account (NAME or NAME@pveaudit)")
+      ->required()
+      ->type_name("NAME");
+  cmd->add_option("id", o->id, "The token's id")->required()->type_name("TOKENID");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+The token stops working at once. Recorded as an audit event
+(pveaudit:web-token-remove).
+
+Example:
+  pveam access web-user token remove ops ci)");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    const std::string name = NameArg(o->name);
+    CheckTokenId(o->id);
+    auto store = OpenStoreOrDie(env, /*read_only=*/false);
+    auto tokens = auth::ListWebTokens(auth::StoreSettingsReader(store.get()));
+    if (!tokens.ok()) return Fail(tokens.status());
+    const std::string tokenid = name + "@pveaudit!" + o->id;
+    if (!tokens->count(tokenid))
+      throw UsageError{"no token '" + tokenid + "' (see 'pveam access web-user token list')"};
+    Status st = auth::RemoveWebToken(*store, LocalActor(), NodeName(env), name, o->id);
+    if (!st.ok()) return Fail(st);
+    if (env.format == OutputFormat::kText) {
+      std::cout << "API token " << tokenid << " removed\n";
+      return kExitOk;
+    }
+    std::cout << RenderTable(TokensTable({tokens->at(tokenid)}, env.format), env.format);
+    return kExitOk;
+  };
+}
+
 }  // namespace
 
 void AddAccessWebUserCommands(CLI::App* access,
                               std::vector<std::pair<CLI::App*, CommandRun>>* commands) {
   CLI::App* web = access->add_subcommand(
-      "web-user", "Local accounts of the web UI and REST API: add, list, remove");
+      "web-user", "Local accounts of the web UI and REST API: add, list, remove, token");
   web->require_subcommand(0, 1);
   web->allow_extras();
   web->footer(R"(
-Local accounts (NAME@pveaudit) are for hosts without Proxmox's login, such
-as the demo or a central server; on a Proxmox node, users sign in with their
+Local accounts (NAME@pveaudit) and their API tokens are for hosts without
+Proxmox's login, such as the demo or a central server; on a Proxmox node, users sign in with their
 Proxmox session and API tokens. See docs/auth.md.
 
 Examples:
   pveam access web-user add ann --role auditor
   pveam access web-user list
-  pveam access web-user remove ann)");
+  pveam access web-user remove ann
+  pveam access web-user token add ann ci)");
   auto reg = [&](CommandRun run) {
     CLI::App* cmd = web->get_subcommands({}).back();
     cmd->allow_extras();
@@ -268,6 +410,23 @@ Examples:
   reg(AddWebUserAdd(web));
   reg(AddWebUserList(web));
   reg(AddWebUserRemove(web));
+  CLI::App* token =
+      web->add_subcommand("token", "API tokens of local web accounts: add, list, remove");
+  token->require_subcommand(0, 1);
+  token->allow_extras();
+  token->footer(R"(
+Examples:
+  pveam access web-user token add ops ci
+  pveam access web-user token list
+  pveam access web-user token remove ops ci)");
+  auto reg_token = [&](CommandRun run) {
+    CLI::App* cmd = token->get_subcommands({}).back();
+    cmd->allow_extras();
+    commands->emplace_back(cmd, std::move(run));
+  };
+  reg_token(AddTokenAdd(token));
+  reg_token(AddTokenList(token));
+  reg_token(AddTokenRemove(token));
 }
 
 }  // namespace pveaudit

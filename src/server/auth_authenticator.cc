@@ -128,6 +128,7 @@ Result<Principal> PveAuthenticator::Authenticate(const Credentials& c) {
   if (!c.authorization.empty()) {
     auto t = ParseApiTokenHeader(c.authorization);
     if (!t.ok()) return t.status();
+    if (IsLocalUserid(t->userid)) return LocalToken(*t);
     auto s = Current();
     if (!s->has_cfg) return Status::NotFound(s->error);
     auto id = VerifyApiToken(*t, s->cfg.access, s->token_secrets, now);
@@ -168,6 +169,33 @@ Result<Principal> PveAuthenticator::Authenticate(const Credentials& c) {
   return p;
 }
 
+Result<Principal> PveAuthenticator::LocalToken(const ApiTokenCredentials& t) {
+  auto name = WebUserNameOf(t.userid);
+  if (!name) return Status::InvalidArgument("'" + t.userid + "' is not a local account");
+  auto users = ListWebUsers(opt_.settings);
+  if (!users.ok()) return users.status();
+  auto tokens = ListWebTokens(opt_.settings);
+  if (!tokens.ok()) return tokens.status();
+  auto u = users->find(*name);
+  auto tok = tokens->find(t.tokenid);
+  std::string want;
+  if (u != users->end() && tok != tokens->end() && tok->second.user == *name &&
+      tok->second.user_created == u->second.created) {
+    auto h = opt_.settings(WebTokenHashKey(t.tokenid));
+    if (!h.ok()) return h.status();
+    if (*h) want = **h;
+  }
+  // Compared even when there is nothing to compare with: same time.
+  const bool match = ConstantTimeEquals(want, Sha256Hex(t.secret));
+  if (want.empty() || !match)
+    return Status::InvalidArgument("invalid token value for '" + t.tokenid + "'");
+  Principal p;
+  p.userid = t.userid;
+  p.tokenid = t.tokenid;
+  p.via = Principal::Via::kLocal;
+  return p;
+}
+
 std::string PveAuthenticator::CsrfToken(const Principal& p) {
   return AssembleCsrfToken(csrf_secret_, p.userid, Now());
 }
@@ -175,7 +203,7 @@ std::string PveAuthenticator::CsrfToken(const Principal& p) {
 bool PveAuthenticator::CheckCsrf(const Principal& p, const std::string& token) {
   // As in Proxmox: an API token is sent by a program, not a browser that
   // a third-party page could drive, so it needs no CSRF token.
-  if (p.via == Principal::Via::kToken) return true;
+  if (p.via == Principal::Via::kToken || !p.tokenid.empty()) return true;
   return VerifyCsrfToken(csrf_secret_, p.userid, token, Now());
 }
 
@@ -216,9 +244,11 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
     auto it = s->cfg.access.tokens.find(p.tokenid);
     token_only = it == s->cfg.access.tokens.end() || it->second.privsep;
   }
+  // Memoized per resource (a query asks for millions of rows, over a few
+  // thousand distinct resources) and per (path, privilege) behind it.
   struct Memo {
     std::mutex mu;
-    std::unordered_map<std::string, bool> seen;
+    std::unordered_map<std::string, bool> by_resource, by_check;
   };
   auto memo = std::make_shared<Memo>();
   const std::string own = token_only ? p.tokenid : p.userid;
@@ -229,16 +259,21 @@ Visibility PveAuthenticator::VisibilityOf(const Principal& p) {
         (e.user == own || (!own_tokens.empty() && e.user.size() > own_tokens.size() &&
                            e.user.compare(0, own_tokens.size(), own_tokens) == 0)))
       return true;
-    auto check = ResourceCheck(e.resource);
-    if (!check) return false;
-    std::string key = check->first;
-    key += '\n';
-    key += check->second;
     std::lock_guard<std::mutex> lock(memo->mu);
-    auto it = memo->seen.find(key);
-    if (it != memo->seen.end()) return it->second;
-    bool ok = PveHas(*s, who, check->first, check->second);
-    memo->seen.emplace(std::move(key), ok);
+    auto hit = memo->by_resource.find(e.resource);
+    if (hit != memo->by_resource.end()) return hit->second;
+    bool ok = false;
+    if (auto check = ResourceCheck(e.resource)) {
+      std::string key = check->first + '\n' + check->second;
+      auto it = memo->by_check.find(key);
+      if (it != memo->by_check.end()) {
+        ok = it->second;
+      } else {
+        ok = PveHas(*s, who, check->first, check->second);
+        memo->by_check.emplace(std::move(key), ok);
+      }
+    }
+    memo->by_resource.emplace(e.resource, ok);
     return ok;
   };
   return v;

@@ -3,7 +3,8 @@
 // web server. Who: a Proxmox ticket (PVEAuthCookie, checked with the
 // cluster's authkey.pub / authkey.pub.old), a Proxmox API token
 // (PVEAPIToken header, priv/token.cfg), or a local account's ticket
-// (NAME@pveaudit, signed with pveaudit's own key; see auth_local.h). What:
+// (NAME@pveaudit, signed with pveaudit's own key) or API token (see
+// auth_local.h; Principal::via kLocal with a tokenid). What:
 // Proxmox's permission engine (src/pve) on the live user.cfg, re-read when
 // the file changes (a stat per request), with a token's privilege
 // separation; local accounts have their role's privileges on /.
@@ -23,6 +24,7 @@
 #include "pve/permissions.h"
 #include "server/auth_local.h"
 #include "server/auth_ticket.h"
+#include "server/auth_token.h"
 #include "server/principal.h"
 
 namespace pveaudit::auth {
@@ -97,6 +99,7 @@ class PveAuthenticator : public Authenticator {
   };
   std::shared_ptr<const Snapshot> Current();
   Result<WebRole> LocalRole(const std::string& userid);
+  Result<Principal> LocalToken(const ApiTokenCredentials& t);
   int64_t Now() const { return opt_.now ? opt_.now() : int64_t(::time(nullptr)); }
   static bool PveHas(const Snapshot& s, const Principal& p, const std::string& path,
                      const std::string& privilege);

@@ -1,11 +1,14 @@
 #include "server/auth_local.h"
 
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <cctype>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/time_spec.h"
+#include "pve/parse_util.h"
 
 namespace pveaudit::auth {
 namespace {
@@ -190,7 +193,150 @@ Status RemoveWebUser(EventStore& store, const Actor& actor, const std::string& n
   PVEAUDIT_RETURN_IF_ERROR(PutAuditedSetting(store, actor, c));
   PVEAUDIT_RETURN_IF_ERROR(store.PutSetting(WebUserHashKey(name), "", actor.user));
   if (removed) *removed = u;
+  // Its tokens died with it (user_created); this only tidies the list.
+  auto tokens = ListWebTokens(read);
+  if (!tokens.ok()) return tokens.status();
+  for (const auto& [id, t] : *tokens)
+    if (t.user == name)
+      PVEAUDIT_RETURN_IF_ERROR(
+          RemoveWebToken(store, actor, node, name, id.substr(id.find('!') + 1)));
   return Status::OK();
+}
+
+std::string WebTokenHashKey(const std::string& tokenid) { return "web.token." + tokenid + ".hash"; }
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+Result<std::map<std::string, WebToken>> ListWebTokens(const SettingsReader& settings) {
+  std::map<std::string, WebToken> out;
+  if (!settings) return out;
+  auto text = settings(std::string(kWebTokensKey));
+  if (!text.ok()) return text.status();
+  if (!*text || (*text)->empty()) return out;
+  json j = json::parse(**text, nullptr, false);
+  if (!j.is_object())
+    return Status::Corruption("setting " + std::string(kWebTokensKey) + " is not a JSON object");
+  for (const auto& [id, v] : j.items()) {
+    if (!v.is_object())
+      return Status::Corruption("setting " + std::string(kWebTokensKey) + ": bad entry '" + id +
+                                "'");
+    WebToken t;
+    t.tokenid = id;
+    t.user = v.value("user", "");
+    t.user_created = v.value("user_created", "");
+    t.created = v.value("created", "");
+    t.created_by = v.value("created_by", "");
+    out[id] = t;
+  }
+  return out;
+}
+
+namespace {
+
+std::string TokensText(const std::map<std::string, WebToken>& tokens) {
+  if (tokens.empty()) return "";
+  json j = json::object();
+  for (const auto& [id, t] : tokens)
+    j[id] = {{"user", t.user},
+             {"user_created", t.user_created},
+             {"created", t.created},
+             {"created_by", t.created_by}};
+  return j.dump();
+}
+
+// A random UUID (version 4), the form of Proxmox's token secrets.
+std::string RandomUuid() {
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+}  // namespace
+
+Status AddWebToken(EventStore& store, const Actor& actor, const std::string& node,
+                   const std::string& name, const std::string& id, std::string* secret,
+                   WebToken* added) {
+  if (!SodiumReady()) return Status::Internal("libsodium cannot be initialised");
+  if (!pve::ValidRealm(id))
+    return Status::InvalidArgument("invalid token id '" + id +
+                                   "': expected a letter, then at least one of A-Z a-z 0-9 . - _");
+  SettingsReader read = StoreSettingsReader(&store);
+  auto users = ListWebUsers(read);
+  if (!users.ok()) return users.status();
+  auto u = users->find(name);
+  if (u == users->end())
+    return Status::InvalidArgument("no web user '" + name + "' (see 'pveam access web-user list')");
+  auto tokens = ListWebTokens(read);
+  if (!tokens.ok()) return tokens.status();
+  WebToken t;
+  t.tokenid = u->second.userid() + "!" + id;
+  if (tokens->count(t.tokenid)) return Status::InvalidArgument("token '" + t.tokenid + "' exists");
+  auto before = read(std::string(kWebTokensKey));
+  if (!before.ok()) return before.status();
+  t.user = name;
+  t.user_created = u->second.created;
+  t.created = FormatRfc3339Utc(NowUs());
+  t.created_by = actor.user;
+  const std::string value = RandomUuid();
+  // The hash first: without the list entry it authenticates nobody.
+  PVEAUDIT_RETURN_IF_ERROR(
+      store.PutSetting(WebTokenHashKey(t.tokenid), Sha256Hex(value), actor.user));
+  std::map<std::string, WebToken> after = *tokens;
+  after[t.tokenid] = t;
+  SettingChange c;
+  c.key = std::string(kWebTokensKey);
+  c.before = *before;
+  c.after = TokensText(after);
+  c.action = "pveaudit:web-token-add";
+  c.resource = "/access/users/" + u->second.userid();
+  c.summary = "API token " + t.tokenid + " added";
+  c.node = node;
+  PVEAUDIT_RETURN_IF_ERROR(PutAuditedSetting(store, actor, c));
+  if (secret) *secret = value;
+  if (added) *added = t;
+  return Status::OK();
+}
+
+Status RemoveWebToken(EventStore& store, const Actor& actor, const std::string& node,
+                      const std::string& name, const std::string& id) {
+  SettingsReader read = StoreSettingsReader(&store);
+  auto tokens = ListWebTokens(read);
+  if (!tokens.ok()) return tokens.status();
+  const std::string tokenid = name + std::string(kLocalSuffix) + "!" + id;
+  if (!tokens->count(tokenid))
+    return Status::InvalidArgument("no token '" + tokenid +
+                                   "' (see 'pveam access web-user token list')");
+  auto before = read(std::string(kWebTokensKey));
+  if (!before.ok()) return before.status();
+  std::map<std::string, WebToken> after = *tokens;
+  after.erase(tokenid);
+  SettingChange c;
+  c.key = std::string(kWebTokensKey);
+  c.before = *before;
+  c.after = TokensText(after);
+  c.action = "pveaudit:web-token-remove";
+  c.resource = "/access/users/" + name + std::string(kLocalSuffix);
+  c.summary = "API token " + tokenid + " removed";
+  c.node = node;
+  PVEAUDIT_RETURN_IF_ERROR(PutAuditedSetting(store, actor, c));
+  return store.PutSetting(WebTokenHashKey(tokenid), "", actor.user);
 }
 
 bool LoginThrottle::Over(std::unordered_map<std::string, Window>& m, const std::string& key,

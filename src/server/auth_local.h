@@ -80,9 +80,35 @@ Status AddWebUser(EventStore& store, const Actor& actor, const std::string& node
                   const std::string& name, WebRole role, std::string_view password,
                   HashLimits limits, WebUser* added = nullptr);
 // Removes one (InvalidArgument when there is none), audited as
-// pveaudit:web-user-remove.
+// pveaudit:web-user-remove, and then its API tokens.
 Status RemoveWebUser(EventStore& store, const Actor& actor, const std::string& node,
                      const std::string& name, WebUser* removed = nullptr);
+
+// API tokens of local accounts, in Proxmox's header form
+// "PVEAPIToken=NAME@pveaudit!ID=SECRET". The secret is random (a UUID, as
+// Proxmox's), shown once, and stored as its SHA-256 (a slow hash buys
+// nothing for 122 random bits and would cost every request).
+//   "web.tokens"                 JSON {"NAME@pveaudit!ID": {user, user_created,
+//                                created, created_by}}, audited;
+//   "web.token.<tokenid>.hash"   hex SHA-256 of the secret.
+// A token works while its account exists *as it was* when the token was
+// made (user_created): removing an account and adding one of the same
+// name does not revive the old account's tokens.
+inline constexpr std::string_view kWebTokensKey = "web.tokens";
+struct WebToken {
+  std::string tokenid;  // "ann@pveaudit!ci"
+  std::string user;     // "ann"
+  std::string user_created, created, created_by;
+};
+Result<std::map<std::string, WebToken>> ListWebTokens(const SettingsReader& settings);
+std::string WebTokenHashKey(const std::string& tokenid);
+std::string Sha256Hex(std::string_view data);
+// Adds token ID of account NAME; the secret is returned once via `secret`.
+Status AddWebToken(EventStore& store, const Actor& actor, const std::string& node,
+                   const std::string& name, const std::string& id, std::string* secret,
+                   WebToken* added = nullptr);
+Status RemoveWebToken(EventStore& store, const Actor& actor, const std::string& node,
+                      const std::string& name, const std::string& id);
 
 // Refuses logins for a user or from an address after too many failures
 // within a window (counting stops at the limit, so a locked-out client's

@@ -18,6 +18,12 @@ class WebUserTest : public E2eTest {
     EXPECT_EQ(r.code, 0) << r;
     return Json(r);
   }
+  // The store's bytes, its write-ahead log included.
+  std::string StoreBytes() const {
+    std::string bytes = ReadFile(DbPath());
+    if (std::filesystem::exists(DbPath() + "-wal")) bytes += ReadFile(DbPath() + "-wal");
+    return bytes;
+  }
   int files_ = 0;
 };
 
@@ -58,7 +64,36 @@ TEST_F(WebUserTest, AddListRemoveAreAuditedWithoutSecrets) {
     EXPECT_FALSE(Contains(detail, pw)) << detail;
   }
   // The password itself is nowhere in the store.
-  EXPECT_FALSE(Contains(ReadFile(DbPath()), pw));
+  EXPECT_FALSE(Contains(StoreBytes(), pw));
+}
+
+TEST_F(WebUserTest, ApiTokensShowTheirSecretOnceAndNeverStoreIt) {
+  RunResult r = Pveam({"access", "web-user", "add", "ops", "--role", "admin", "--password-file",
+                       PasswordFile("ops-password")});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Pveam({"access", "web-user", "token", "add", "ops", "ci", "--output-format", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  auto added = Json(r);
+  ASSERT_EQ(added.size(), 1u) << r;
+  EXPECT_EQ(added[0]["tokenid"], "ops@pveaudit!ci");
+  const std::string secret = added[0]["value"];
+  EXPECT_EQ(secret.size(), 36u);
+  r = Pveam({"access", "web-user", "token", "list", "--output-format", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Json(r).size(), 1u) << r;
+  EXPECT_FALSE(Contains(r.out, secret));
+  r = Pveam({"access", "web-user", "token", "add", "ops", "ci"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "token 'ops@pveaudit!ci' exists")) << r;
+  r = Pveam({"access", "web-user", "token", "remove", "ops", "ci"});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Pveam({"access", "web-user", "token", "remove", "ops", "ci"});
+  EXPECT_EQ(r.code, 2) << r;
+  auto events = AuditEvents();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1]["action"], "pveaudit:web-token-add");
+  EXPECT_EQ(events[2]["action"], "pveaudit:web-token-remove");
+  EXPECT_FALSE(Contains(StoreBytes(), secret));
 }
 
 TEST_F(WebUserTest, BadArgumentsExit2AndChangeNothing) {
