@@ -4,7 +4,11 @@
 // pveaudit-web) on loopback, a free port, its own data dir with a store
 // imported by the real pveam, a self-generated certificate that the client
 // verifies, and HTTPS requests through cpp-httplib.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -61,7 +65,10 @@ class WebApiTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     root_ = tmpl;
     data_ = root_ + "/data";
-    std::filesystem::create_directories(root_ + "/pve");  // no Proxmox certificate: generated
+    // The Proxmox config of the e2e fixtures (users, ACL) for the reports;
+    // it has no certificate, so pveaudit-web generates one.
+    std::filesystem::copy(e2e::kFixtures + "/pve", root_ + "/pve",
+                          std::filesystem::copy_options::recursive);
     std::filesystem::create_directories(root_ + "/www/js");
     WriteFile(root_ + "/www/index.html", "<!doctype html><title>pveaudit</title>");
     WriteFile(root_ + "/www/js/app.js", "console.log('ui');");
@@ -330,6 +337,56 @@ TEST_F(WebApiTest, ReadRoutesAnswerForAFullAuditor) {
   EXPECT_TRUE(
       Data(Get("/api2/json/audit/sessions?all=1&start=2025-01-01&end=2025-04-01", "root-secret"))
           .is_array());
+}
+
+TEST_F(WebApiTest, ReportsAreThoseOfPveumAsJson) {
+  json users = Data(Get("/api2/json/audit/report/users", "root-secret"));
+  RunResult cli = RunProgram(
+      e2e::kPveum,
+      {"pveum", "user", "report", "--pve-dir", root_ + "/pve", "--output-format", "json"},
+      {"PVEAUDIT_DATA_DIR=" + data_, "PVEAUDIT_CONFIG=" + root_ + "/pveaudit.toml"});
+  ASSERT_EQ(cli.code, 0) << cli;
+  json want = json::parse(cli.out, nullptr, false);
+  ASSERT_TRUE(want.is_object()) << cli.out;
+  ASSERT_TRUE(users.contains("users")) << users.dump();
+  ASSERT_EQ(users["users"].size(), want["users"].size());
+  for (size_t i = 0; i < want["users"].size(); ++i)
+    EXPECT_EQ(users["users"][i]["userid"], want["users"][i]["userid"]);
+  json acl = Data(Get("/api2/json/audit/report/acl", "root-secret"));
+  for (const char* section : {"acl", "groups", "roles", "coverage", "warnings"})
+    EXPECT_TRUE(acl.contains(section)) << section;
+}
+
+// TLS 1.2 and 1.3 only: a client that offers at most TLS 1.1 is refused.
+TEST_F(WebApiTest, OlderTlsThanOnePointTwoIsRefused) {
+  auto handshake = [&](int max_version) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, max_version);
+    // Let the client offer old protocols at all (OpenSSL 3's default
+    // security level would refuse them on the client side already).
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = false;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      SSL* ssl = SSL_new(ctx);
+      SSL_set_fd(ssl, fd);
+      ok = SSL_connect(ssl) == 1;
+      SSL_free(ssl);
+    }
+    close(fd);
+    SSL_CTX_free(ctx);
+    return ok;
+  };
+  EXPECT_FALSE(handshake(TLS1_1_VERSION));
+  EXPECT_FALSE(handshake(TLS1_VERSION));
+  EXPECT_TRUE(handshake(TLS1_2_VERSION));
+  EXPECT_TRUE(handshake(TLS1_3_VERSION));
 }
 
 TEST_F(WebApiTest, StaticFilesHaveTheirContentTypesAndTheSameHeaders) {
