@@ -534,4 +534,27 @@ TEST(WebApiDocTest, ApiDocMatchesTheRouteTable) {
     EXPECT_EQ(in_router.count(key), 1u) << key << " is documented but not routed";
 }
 
+// The product binary: bad arguments are exit 2 naming the value, and until
+// the real authentication is wired in it serves no API request.
+TEST(PveauditWebTest, BadListenAddressIsAUsageErrorNamingIt) {
+  RunResult r = RunProgram(PVEAUDIT_WEB_BIN, {"pveaudit-web", "--listen", "localhost:http"},
+                           {"PVEAUDIT_CONFIG=/dev/null", "PVEAUDIT_DATA_DIR=/nonexistent"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_NE(r.err.find("'localhost:http'"), std::string::npos) << r;
+  char tmpl[] = "/tmp/pveaudit-web-cfg-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string cfg = std::string(tmpl) + "/c.toml";
+  WriteFile(cfg, "[web]\nlisten = \"192.0.2\"\n");
+  r = RunProgram(PVEAUDIT_WEB_BIN, {"pveaudit-web", "--config", cfg}, {});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_NE(r.err.find("'192.0.2'"), std::string::npos) << r;
+  EXPECT_NE(r.err.find("web.listen"), std::string::npos) << r;
+  WriteFile(cfg, "# no [web]\n");
+  r = RunProgram(PVEAUDIT_WEB_BIN, {"pveaudit-web", "--config", cfg}, {});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_NE(r.err.find("[web] listen"), std::string::npos) << r;
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+}
+
 }  // namespace
