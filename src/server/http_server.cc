@@ -340,6 +340,9 @@ Status HttpServer::Start() {
                          {"Referrer-Policy", "no-referrer"},
                          {"Cross-Origin-Opener-Policy", "same-origin"}});
   s.set_payload_max_length(1 << 20);
+  // A page makes many small requests on one connection (httplib's default
+  // closes it after 5).
+  s.set_keep_alive_max_count(1000);
   s.set_read_timeout(30, 0);
   if (!o_.www.empty()) {
     s.set_file_extension_and_mimetype_mapping("js", "text/javascript; charset=utf-8");
