@@ -557,4 +557,55 @@ TEST(PveauditWebTest, BadListenAddressIsAUsageErrorNamingIt) {
   std::filesystem::remove_all(tmpl, ec);
 }
 
+// The certificate's order: configured, pveproxy-ssl, pve-ssl, generated; a
+// pair whose certificate and key do not belong together is passed over.
+TEST(WebCertificateTest, ChoosesConfiguredThenProxmoxThenGenerated) {
+  char tmpl[] = "/tmp/pveaudit-web-cert-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  std::filesystem::create_directories(root + "/pve/local");
+  std::filesystem::create_directories(root + "/data");
+  pveaudit::WebOptions o;
+  o.pve_dir = root + "/pve";
+  o.data_dir = root + "/data";
+  auto c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->origin, "generated");
+  EXPECT_EQ(c->cert, root + "/data/web-cert.pem");
+  const std::string first = ReadFile(c->cert);
+  // Taken again on the next start, not replaced.
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(ReadFile(c->cert), first);
+  const std::string local = root + "/pve/local/";
+  ASSERT_TRUE(pveaudit::GenerateSelfSigned(local + "pve-ssl.pem", local + "pve-ssl.key").ok());
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->origin, "pve-ssl");
+  // pveproxy-ssl with another pair's key: not a pair, passed over.
+  ASSERT_TRUE(pveaudit::GenerateSelfSigned(local + "pveproxy-ssl.pem", root + "/other.key").ok());
+  std::filesystem::copy_file(local + "pve-ssl.key", local + "pveproxy-ssl.key");
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->origin, "pve-ssl");
+  std::filesystem::copy_file(root + "/other.key", local + "pveproxy-ssl.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->origin, "pveproxy-ssl");
+  o.cert = local + "pve-ssl.pem";
+  o.key = local + "pve-ssl.key";
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->origin, "configured");
+  // A configured pair that does not work is an error naming it, never a
+  // silent fallback.
+  o.key = root + "/missing.key";
+  c = pveaudit::ChooseCertificate(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(root + "/missing.key"), std::string::npos);
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
+}
+
 }  // namespace
