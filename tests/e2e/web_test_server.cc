@@ -8,6 +8,9 @@
 //                 "privileges": ["Sys.Audit:/"], "csrf": "..."}}
 // A principal sees every event with "all", else the events of the listed
 // users and those on (below) the listed resources. Never installed.
+#include <sys/prctl.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -66,6 +69,9 @@ class TestAuthenticator : public pveaudit::Authenticator {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A test killed by its timeout must not leave its server running: the
+  // server gets SIGTERM (a clean stop) when the test process goes away.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   pveaudit::WebHooks hooks;
   hooks.make_authenticator = [](const pveaudit::Config&, const pveaudit::WebOptions&)
       -> pveaudit::Result<std::unique_ptr<pveaudit::Authenticator>> {
