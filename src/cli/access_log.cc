@@ -15,6 +15,7 @@
 #include "core/filter.h"
 #include "core/time_spec.h"
 #include "core/time_zone_name.h"
+#include "query/log_params.h"
 #include "query/log_query.h"
 
 namespace pveaudit {
@@ -26,75 +27,8 @@ constexpr size_t kTextWidth = 80;
 
 struct LogOptions {
   CommonOptions common;
-  std::string user, start, end, action, resource, failed, ip, node, count, hour, group_by, limit;
+  LogParams p;  // the filters, checked by ParseLogParams (shared with the HTTPS API)
 };
-
-// Local midnight of the day after the day containing `us`.
-int64_t NextLocalMidnight(int64_t us) {
-  time_t t = time_t(us / 1000000 + 30 * 3600);  // well inside the next day, whatever DST does
-  struct tm tm;
-  localtime_r(&t, &tm);
-  return LocalCivilToUs(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0, 0, 0);
-}
-
-Filter BuildFilter(const LogOptions& o) {
-  Filter f;
-  int64_t now = NowUs();
-  if (!o.user.empty()) f.user = o.user;
-  if (!o.node.empty()) f.node = o.node;
-  if (!o.action.empty()) f.action = o.action;
-  if (!o.resource.empty()) {
-    if (o.resource[0] != '/')
-      throw UsageError{"invalid value '" + o.resource +
-                       "' for --resource: expected an ACL path such as /vms/100"};
-    std::string r = o.resource;
-    while (r.size() > 1 && r.back() == '/') r.pop_back();
-    f.resource = r;
-  }
-  if (!o.failed.empty()) {
-    if (o.failed != "0" && o.failed != "1")
-      throw UsageError{"invalid value '" + o.failed + "' for --failed: expected 0 or 1"};
-    f.failed = o.failed == "1";
-  }
-  if (!o.ip.empty()) {
-    IpRange r;
-    if (!ParseIpRange(o.ip, &r))
-      throw UsageError{"invalid value '" + o.ip +
-                       "' for --ip: expected an address or CIDR range such as 192.0.2.0/24"};
-    f.ip = r;
-  }
-  std::optional<TimeSpec> s, e;
-  if (!o.start.empty()) {
-    auto r = ParseTimeSpec(o.start, now);
-    if (!r.ok()) throw UsageError{"--start: " + r.status().message()};
-    s = *r;
-  }
-  if (!o.end.empty()) {
-    auto r = ParseTimeSpec(o.end, now);
-    if (!r.ok()) throw UsageError{"--end: " + r.status().message()};
-    e = *r;
-  }
-  bool tod =
-      (s && s->kind == TimeSpec::Kind::kTimeOfDay) || (e && e->kind == TimeSpec::Kind::kTimeOfDay);
-  if (tod) {
-    // "--start 18:00 --end 08:00": every day's window, wrapping midnight.
-    if ((s && s->kind != TimeSpec::Kind::kTimeOfDay) ||
-        (e && e->kind != TimeSpec::Kind::kTimeOfDay))
-      throw UsageError{
-          "--start and --end must both be times of day (HH:MM) or both dates; "
-          "for a time on one day write 'YYYY-MM-DD HH:MM'"};
-    if (s) f.tod_start = s->seconds_of_day;
-    if (e) f.tod_end = e->seconds_of_day;
-    if (s && e && s->seconds_of_day == e->seconds_of_day)
-      throw UsageError{"--start and --end are the same time of day; the window would be empty"};
-  } else {
-    if (s) f.start_us = s->us;
-    if (e) f.end_us = e->date_only ? NextLocalMidnight(e->us) : e->us;
-    if (f.start_us && f.end_us && *f.start_us >= *f.end_us)
-      throw UsageError{"--start " + o.start + " is not before --end " + o.end};
-  }
-  return f;
-}
 
 // The text table of events: the six columns an auditor reads, one line per
 // event in an 80-column terminal. Nothing is cut: a user id, address or
@@ -191,38 +125,39 @@ CommandRun AddAccessLogCommand(CLI::App* access) {
   auto o = std::make_shared<LogOptions>();
   CLI::App* cmd = access->add_subcommand(
       "log", "Show access events (who did what, to which resource, from where, when, result)");
-  cmd->add_option("--user", o->user,
+  cmd->add_option("--user", o->p.user,
                   "Only events of this user or API token (alice@pve, bob@pve!ci)")
       ->type_name("USERID");
-  cmd->add_option("--start", o->start,
+  cmd->add_option("--start", o->p.start,
                   "From this time: YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]', RFC 3339, epoch seconds, "
                   "now, recent, today, yesterday, this-week, week-ago, this-month, this-year, or "
                   "a time of day HH:MM (with --end HH:MM: that window on every day)")
       ->type_name("TIME");
-  cmd->add_option("--end", o->end,
+  cmd->add_option("--end", o->p.end,
                   "Until this time (exclusive); a date alone includes that whole day")
       ->type_name("TIME");
-  cmd->add_option("--action", o->action,
+  cmd->add_option("--action", o->p.action,
                   "An action (vm:start), an object (vm = vm:*) or a class: login, power, create, "
                   "delete, config, modify, read, console, backup, migrate, session")
       ->type_name("ACTION");
-  cmd->add_option("--resource", o->resource, "An ACL path; selects its subtree (/vms, /vms/100)")
+  cmd->add_option("--resource", o->p.resource, "An ACL path; selects its subtree (/vms, /vms/100)")
       ->type_name("PATH");
-  cmd->add_option("--failed", o->failed, "1: only failures; 0: only events that did not fail")
+  cmd->add_option("--failed", o->p.failed, "1: only failures; 0: only events that did not fail")
       ->type_name("0|1");
-  cmd->add_option("--ip", o->ip, "Source address or CIDR range (192.0.2.0/24, 2001:db8::/32)")
+  cmd->add_option("--ip", o->p.ip, "Source address or CIDR range (192.0.2.0/24, 2001:db8::/32)")
       ->type_name("ADDR");
-  cmd->add_option("--node", o->node, "Only events from this node")->type_name("NODE");
-  cmd->add_option("--count", o->count,
+  cmd->add_option("--node", o->p.node, "Only events from this node")->type_name("NODE");
+  cmd->add_option("--count", o->p.count,
                   "Instead of events, list each group (see --group-by) with at least N matching "
                   "events, with the count and the first and last time")
       ->type_name("N");
-  cmd->add_option("--hour", o->hour,
+  cmd->add_option("--hour", o->p.hour,
                   "With --count: the N events must fall within some sliding window of H hours")
       ->type_name("H");
-  cmd->add_option("--group-by", o->group_by, "With --count: user (default), ip, resource or action")
+  cmd->add_option("--group-by", o->p.group_by,
+                  "With --count: user (default), ip, resource or action")
       ->type_name("KEY");
-  cmd->add_option("--limit", o->limit, "Show only the newest N events (default: all)")
+  cmd->add_option("--limit", o->p.limit, "Show only the newest N events (default: all)")
       ->type_name("N");
   AddCommonOptions(cmd, &o->common, true);
   cmd->footer(R"(
@@ -249,22 +184,13 @@ the command quietly.)");
 
   return [o]() -> int {
     Env env = ResolveEnv(o->common);
-    Filter f = BuildFilter(*o);
-    bool counting = !o->count.empty();
-    if (!counting && (!o->hour.empty() || !o->group_by.empty()))
-      throw UsageError{std::string(!o->hour.empty() ? "--hour" : "--group-by") +
-                       " needs --count N"};
-    size_t limit = o->limit.empty() ? 0 : size_t(ParseCount("--limit", o->limit, 1));
     // Every argument is checked before the store is opened.
-    CountSpec spec;
-    if (counting) {
-      spec.min_count = ParseCount("--count", o->count, 1);
-      if (!o->hour.empty())
-        spec.window_us = int64_t(ParseCount("--hour", o->hour, 1)) * 3600 * 1000000;
-      if (!o->group_by.empty() && !ParseGroupBy(o->group_by, &spec.group_by))
-        throw UsageError{"invalid value '" + o->group_by +
-                         "' for --group-by: expected user, ip, resource or action"};
-    }
+    auto req = ParseLogParams(o->p, NowUs(), "--");
+    if (!req.ok()) throw UsageError{req.status().message()};
+    const Filter& f = req->filter;
+    const bool counting = req->counting;
+    const size_t limit = req->limit;
+    const CountSpec& spec = req->spec;
     if (f.action && !IsKnownActionSpec(*f.action)) {
       // Not an error (it simply matches nothing), but most likely a typo.
       std::vector<std::string> known = KnownActions();

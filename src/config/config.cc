@@ -244,6 +244,28 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
           return unknown(dv, d);
         }
       }
+    } else if (key == "web" && node.is_table()) {
+      for (auto&& [wk, wv] : *node.as_table()) {
+        std::string w = "web." + std::string(wk.str());
+        if (wk.str() == "listen") {
+          PVEAUDIT_RETURN_IF_ERROR(str(wv, w, &cfg.web_listen));
+          // An address alone takes the default port.
+          const std::string with_port = cfg.web_listen + ":" + std::to_string(kDefaultWebPort);
+          if (!cfg.web_listen.empty() && !IsListenAddress(cfg.web_listen) &&
+              IsListenAddress(with_port))
+            cfg.web_listen = with_port;
+          PVEAUDIT_RETURN_IF_ERROR(listen_address(wv, w, cfg.web_listen));
+        } else if (wk.str() == "cert")
+          PVEAUDIT_RETURN_IF_ERROR(str(wv, w, &cfg.web_cert));
+        else if (wk.str() == "key")
+          PVEAUDIT_RETURN_IF_ERROR(str(wv, w, &cfg.web_key));
+        else if (wk.str() == "www")
+          PVEAUDIT_RETURN_IF_ERROR(str(wv, w, &cfg.web_www));
+        else
+          return unknown(wv, w);
+      }
+      if (cfg.web_cert.empty() != cfg.web_key.empty())
+        return Status::InvalidArgument(path + ": [web] cert and key must be set together");
     } else if (key == "sources" && node.is_table()) {
       for (auto&& [sk, sv] : *node.as_table()) {
         std::string name = "sources." + std::string(sk.str());

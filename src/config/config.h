@@ -73,7 +73,18 @@ struct Config {
   bool syslog_tls_require_client_cert = true;
   int syslog_tls_handshake_timeout_s = 10;
   std::vector<SyslogPeerConfig> syslog_peers;  // empty = any peer
+
+  // [web]: the HTTPS API and UI (pveaudit-web, docs/api.md).
+  std::string web_listen;         // "ADDR:PORT"; "" = off (the default)
+  std::string web_cert, web_key;  // "" = the node's Proxmox certificate, else a generated one
+  std::string web_www;  // static UI files; "" = /usr/share/pveaudit/www (or the build tree's)
 };
+
+// The port pveaudit-web listens on when [web] listen gives none of its own
+// choosing: no Proxmox VE service uses 8016 (8006 pveproxy, 3128
+// spiceproxy, 5900-5999 VNC, 85 pvedaemon, 111 rpcbind, 5405-5412 corosync,
+// 60000-60050 migration).
+inline constexpr int kDefaultWebPort = 8016;
 
 // Loads the configuration.
 // Unknown keys in any table are errors (a typo must not silently leave

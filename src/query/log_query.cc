@@ -253,7 +253,8 @@ std::string GroupKey(const Event& e, GroupBy g) {
 }
 
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
-                                          const CountSpec& spec) {
+                                          const CountSpec& spec,
+                                          const std::function<bool(const Event&)>& keep) {
   struct Acc {
     GroupRow best;
     std::deque<int64_t> window;  // times inside the current window
@@ -261,7 +262,8 @@ Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filte
   std::unordered_map<std::string, Acc> groups;
   // The same joined events as the listing (FindEvents), so that counts
   // equal what `pveam access log` lists with the same filter.
-  Status st = ViewScan(store, filter, 0, [&](Event&& e) {
+  Status st = ViewScan(store, filter, keep ? uint32_t(kFieldAll) : 0u, [&](Event&& e) {
+    if (keep && !keep(e)) return true;
     const int64_t t = e.time_us;
     auto [it, added] = groups.try_emplace(GroupKey(e, spec.group_by));
     Acc& a = it->second;

@@ -78,7 +78,10 @@ std::string GroupKey(const Event& e, GroupBy g);
 // Groups with at least spec.min_count matching events, most events first
 // (ties by key). Counts the events FindEvents lists with the same filter
 // (the same views), grouped by GroupKey.
+// `keep`, when set, leaves out the events it returns false for (the
+// HTTPS API counts only the events its caller may see).
 Result<std::vector<GroupRow>> CountGroups(EventStore& store, const Filter& filter,
-                                          const CountSpec& spec);
+                                          const CountSpec& spec,
+                                          const std::function<bool(const Event&)>& keep = {});
 
 }  // namespace pveaudit

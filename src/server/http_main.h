@@ -1,0 +1,30 @@
+// http_main.h
+// The program pveaudit-web: command line, configuration, certificate, then
+// HttpServer until SIGTERM/SIGINT. The Authenticator and the hook that
+// records API use are passed in, so the same program runs with the real
+// authentication (src/server/auth*) and, in tests, with a stand-in.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "server/http_server.h"
+#include "server/principal.h"
+
+namespace pveaudit {
+
+struct WebHooks {
+  // The Authenticator for this configuration (error: the program exits 1).
+  std::function<Result<std::unique_ptr<Authenticator>>(const Config&, const WebOptions&)>
+      make_authenticator;
+  // Records one API request (see ApiUse); empty: written to stderr.
+  std::function<void(const ApiUse&)> audit;
+};
+
+// Exit status: 0 after SIGTERM/SIGINT, 1 when the server cannot start
+// (address in use, certificate), 2 for bad arguments or configuration.
+int WebMain(int argc, char** argv, const WebHooks& hooks);
+
+}  // namespace pveaudit

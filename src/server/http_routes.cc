@@ -1,0 +1,611 @@
+// The read routes of /api2/json/audit/ (docs/api.md): the same parameter
+// names and JSON as `pveam access ...` and `pveum ... report` with
+// --output-format json, each row filtered by the caller's Visibility inside
+// the query.
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "alert/alert_engine.h"
+#include "alert/alert_rule.h"
+#include "core/event_json.h"
+#include "core/time_spec.h"
+#include "export/webhook_sink.h"
+#include "pve/access_config.h"
+#include "query/log_params.h"
+#include "query/log_query.h"
+#include "query/sessions.h"
+#include "report/model.h"
+#include "report/reports.h"
+#include "server/http_server.h"
+
+namespace pveaudit {
+namespace {
+
+constexpr const char* kApi = "/api2/json/audit";
+// A page of events when `limit` is not given, and the most one request
+// returns: the API pages (before=ID) where the CLI streams everything.
+constexpr size_t kDefaultPage = 100;
+constexpr size_t kMaxPage = 10000;
+
+HttpReply Bad(const std::string& msg) { return HttpReply::Error(400, msg); }
+
+std::string Rfc(int64_t us) { return FormatRfc3339Utc(us); }
+
+// Whether `e` is at or after the paging cursor (time, id): newest first,
+// ties by id, as the views order events.
+bool AtOrAfter(const Event& e, int64_t t, uint64_t id) {
+  return e.time_us > t || (e.time_us == t && e.id >= id);
+}
+
+// The newest `limit` events the caller may see among those `f` matches
+// (and before the cursor, when given), newest first. Like FindEvents, it
+// reads only the end of the range: one hour, then 8x longer, until the
+// window holds `limit` visible events; invisible rows do not count.
+Result<std::vector<Event>> NewestVisible(EventStore& store, Filter f, const Visibility& vis,
+                                         size_t limit,
+                                         std::optional<std::pair<int64_t, uint64_t>> before) {
+  if (before) f.end_us = std::min(f.end_us.value_or(INT64_MAX), before->first + 1);
+  auto info = store.Info();
+  if (!info.ok()) return info.status();
+  if (info->events == 0) return std::vector<Event>();
+  if (f.start_us && f.end_us && *f.start_us >= *f.end_us) return std::vector<Event>();
+  const int64_t end = f.end_us ? *f.end_us : info->last_time_us + 1;
+  const int64_t lo = f.start_us ? *f.start_us : info->first_time_us;
+  for (int64_t span = int64_t(3600) * 1000000;; span *= 8) {
+    const bool whole = span > INT64_MAX / 8 || end - lo <= span;
+    Filter w = f;
+    if (!whole) w.start_us = end - span;
+    std::deque<Event> out;
+    uint64_t n = 0;
+    Status st = ForEachEvent(store, w, 0, kFieldAll, [&](Event&& e) {
+      if (before && AtOrAfter(e, before->first, before->second)) return true;
+      if (!vis.Sees(e)) return true;
+      ++n;
+      out.push_back(std::move(e));
+      if (out.size() > limit) out.pop_front();
+      return true;
+    });
+    if (!st.ok()) return st;
+    if (whole || n >= limit) return std::vector<Event>(out.rbegin(), out.rend());
+  }
+}
+
+// "YYYY-MM-DD..." / "today" / epoch, for routes that take one instant.
+Result<int64_t> Instant(const std::string& name, const std::string& v, int64_t now) {
+  auto t = ParseTimeSpec(v, now);
+  if (!t.ok()) return Status::InvalidArgument(name + ": " + t.status().message());
+  if (t->kind != TimeSpec::Kind::kInstant)
+    return Status::InvalidArgument("invalid value '" + v + "' for " + name +
+                                   ": expected a date or time, not a time of day");
+  return t->us;
+}
+
+Result<uint64_t> Whole(const std::string& name, const std::string& v, uint64_t min) {
+  uint64_t n = 0;
+  if (!ParseWholeNumber(v, min, &n))
+    return Status::InvalidArgument("invalid value '" + v + "' for " + name +
+                                   ": expected a whole number >= " + std::to_string(min));
+  return n;
+}
+
+struct Deps {
+  StorePool* stores;
+  WebOptions o;
+  const std::atomic<bool>* stopping;
+};
+
+#define PVEAUDIT_STORE_OR_500(lease, d)                                  \
+  auto lease##_r = (d)->stores->Acquire();                               \
+  if (!lease##_r.ok()) return HttpReply::FromStatus(lease##_r.status()); \
+  EventStore& lease = *lease##_r->store
+
+// GET log: events (newest first) or, with count, groups.
+HttpReply Log(const Deps* d, HttpContext& c) {
+  LogParams p;
+  p.user = c.Param("user");
+  p.start = c.Param("start");
+  p.end = c.Param("end");
+  p.action = c.Param("action");
+  p.resource = c.Param("resource");
+  p.failed = c.Param("failed");
+  p.ip = c.Param("ip");
+  p.node = c.Param("node");
+  p.count = c.Param("count");
+  p.hour = c.Param("hour");
+  p.group_by = c.Param("group-by");
+  p.limit = c.Param("limit");
+  auto req = ParseLogParams(p, NowUs(), "");
+  if (!req.ok()) return HttpReply::FromStatus(req.status());
+  if (req->counting && !c.Param("before").empty())
+    return Bad("before applies to events, not to count");
+  std::optional<uint64_t> before_id;
+  if (!c.Param("before").empty()) {
+    auto b = Whole("before", c.Param("before"), 1);
+    if (!b.ok()) return HttpReply::FromStatus(b.status());
+    before_id = *b;
+  }
+  if (req->limit > kMaxPage)
+    return Bad("invalid value '" + p.limit + "' for limit: at most " + std::to_string(kMaxPage));
+  PVEAUDIT_STORE_OR_500(store, d);
+  if (req->counting) {
+    std::function<bool(const Event&)> keep;
+    if (!c.visibility.all) keep = [&](const Event& e) { return c.visibility.Sees(e); };
+    auto rows = CountGroups(store, req->filter, req->spec, keep);
+    if (!rows.ok()) return HttpReply::FromStatus(rows.status());
+    if (req->limit && rows->size() > req->limit) rows->resize(req->limit);
+    // The keys of `pveam access log --count N --output-format json`.
+    nlohmann::json out = nlohmann::json::array();
+    for (const GroupRow& r : *rows) {
+      nlohmann::json j = nlohmann::json::object();
+      j[GroupByName(req->spec.group_by)] = r.value;
+      if (req->spec.group_by == GroupBy::kUser) j["ip"] = r.anonymous_ip;
+      j["count"] = r.count;
+      j["first"] = Rfc(r.first_us);
+      j["last"] = Rfc(r.last_us);
+      out.push_back(std::move(j));
+    }
+    return HttpReply::Ok(std::move(out));
+  }
+  std::optional<std::pair<int64_t, uint64_t>> cursor;
+  if (before_id) {
+    // The cursor's place in time order: the stored line with that id (a
+    // joined event keeps the id and time of one of its lines).
+    std::optional<int64_t> t;
+    Status st = store.ScanAfter(*before_id - 1, 1, 0, [&](Event& e) {
+      if (e.id == *before_id) t = e.time_us;
+      return false;
+    });
+    if (!st.ok()) return HttpReply::FromStatus(st);
+    if (!t)
+      return Bad("invalid value '" + c.Param("before") + "' for before: no event has that id");
+    cursor = std::pair{*t, *before_id};
+  }
+  const size_t limit = req->limit ? req->limit : kDefaultPage;
+  auto events = NewestVisible(store, req->filter, c.visibility, limit, cursor);
+  if (!events.ok()) return HttpReply::FromStatus(events.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const Event& e : *events) out.push_back(EventToJson(e));
+  HttpReply r = HttpReply::Ok(std::move(out));
+  // The next page: before=<id of the last row>, while the page was full.
+  if (events->size() == limit) r.extra["next"] = "before=" + std::to_string(events->back().id);
+  return r;
+}
+
+// GET sessions: as `pveam access sessions`.
+HttpReply Sessions(const Deps* d, HttpContext& c) {
+  const int64_t now = NowUs();
+  const std::string all_s = c.Param("all");
+  if (!all_s.empty() && all_s != "0" && all_s != "1")
+    return Bad("invalid value '" + all_s + "' for all: expected 0 or 1");
+  const bool all = all_s == "1";
+  if (!all && (!c.Param("start").empty() || !c.Param("end").empty()))
+    return Bad("start/end need all=1 (use at for one moment)");
+  if (all && !c.Param("at").empty()) return Bad("at and all exclude each other");
+  auto get = [&](const char* name, int64_t dflt) -> Result<int64_t> {
+    return c.Param(name).empty() ? Result<int64_t>(dflt) : Instant(name, c.Param(name), now);
+  };
+  auto at = get("at", now);
+  auto from = get("start", now - 24LL * 3600 * 1000000);
+  auto to = get("end", now);
+  for (auto* r : {&at, &from, &to})
+    if (!r->ok()) return HttpReply::FromStatus(r->status());
+  if (all && *from >= *to) return Bad("start is not before end");
+  PVEAUDIT_STORE_OR_500(store, d);
+  SessionOptions so;
+  so.lifetime_us = int64_t(d->o.session_lifetime_s) * 1000000;
+  auto sessions = all ? SessionsBetween(store, *from, *to, so) : ActiveSessions(store, *at, so);
+  if (!sessions.ok()) return HttpReply::FromStatus(sessions.status());
+  std::map<std::string, int64_t> per_user;
+  for (const Session& s : *sessions) ++per_user[s.user];
+  nlohmann::json out = nlohmann::json::array();
+  const std::string user = c.Param("user");
+  for (const Session& s : *sessions) {
+    if (!user.empty() && s.user != user) continue;
+    // A session is the user's login on a node: seen as that login event.
+    Event login;
+    login.user = s.user;
+    login.ip = s.ip;
+    login.node = s.node;
+    login.action = "login";
+    login.time_us = s.start_us;
+    if (!c.visibility.Sees(login)) continue;
+    nlohmann::json j = {{"user", s.user},         {"ip", s.ip},
+                        {"node", s.node},         {"start", Rfc(s.start_us)},
+                        {"last", Rfc(s.last_us)}, {"expires", Rfc(s.expires_us)}};
+    if (!all) j["concurrent"] = per_user[s.user];
+    out.push_back(std::move(j));
+  }
+  return HttpReply::Ok(std::move(out));
+}
+
+// GET alerts: fired alerts, newest first, as `pveam access alerts`.
+HttpReply Alerts(const Deps* d, HttpContext& c) {
+  const int64_t now = NowUs();
+  Filter f;
+  f.action = "alert";
+  for (const char* name : {"start", "end"}) {
+    if (c.Param(name).empty()) continue;
+    auto t = Instant(name, c.Param(name), now);
+    if (!t.ok()) return HttpReply::FromStatus(t.status());
+    (std::string(name) == "start" ? f.start_us : f.end_us) = *t;
+  }
+  if (f.start_us && f.end_us && *f.start_us >= *f.end_us)
+    return Bad("start " + c.Param("start") + " is not before end " + c.Param("end"));
+  uint64_t rule = 0;
+  size_t limit = kDefaultPage;
+  if (!c.Param("rule").empty()) {
+    auto r = Whole("rule", c.Param("rule"), 1);
+    if (!r.ok()) return HttpReply::FromStatus(r.status());
+    rule = *r;
+  }
+  if (!c.Param("limit").empty()) {
+    auto r = Whole("limit", c.Param("limit"), 1);
+    if (!r.ok()) return HttpReply::FromStatus(r.status());
+    if (*r > kMaxPage)
+      return Bad("invalid value '" + c.Param("limit") + "' for limit: at most " +
+                 std::to_string(kMaxPage));
+    limit = size_t(*r);
+  }
+  PVEAUDIT_STORE_OR_500(store, d);
+  std::deque<Event> alerts;
+  Status st = store.Scan(f, kFieldAll, [&](const Event& e) {
+    const uint64_t id = AlertRuleId(e);
+    if (!id || (rule && id != rule) || !c.visibility.Sees(e)) return true;
+    alerts.push_back(e);
+    if (alerts.size() > limit) alerts.pop_front();
+    return true;
+  });
+  if (!st.ok()) return HttpReply::FromStatus(st);
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = alerts.rbegin(); it != alerts.rend(); ++it) {
+    nlohmann::json j = EventToJson(*it);
+    std::string ids;
+    for (uint64_t id : AlertTriggerIds(*it)) {
+      if (!ids.empty()) ids += ',';
+      ids += std::to_string(id);
+    }
+    j["rule"] = AlertRuleId(*it);
+    j["events"] = ids;
+    out.push_back(std::move(j));
+  }
+  return HttpReply::Ok(std::move(out));
+}
+
+// GET rules: as `pveam access alert list --output-format json`.
+HttpReply Rules(const Deps* d, HttpContext&) {
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto t = store.GetSetting(std::string(kAlertRulesKey));
+  if (!t.ok()) return HttpReply::FromStatus(t.status());
+  auto set = AlertRuleSetFromJson(t->value_or(""));
+  if (!set.ok()) return HttpReply::Error(500, set.status().message());
+  nlohmann::json out = nlohmann::json::array();
+  for (const AlertRule& r : set->rules) out.push_back(nlohmann::json::parse(AlertRuleToJson(r)));
+  return HttpReply::Ok(std::move(out));
+}
+
+// The daemon's last published status (src/daemon), or null.
+nlohmann::json DaemonStatus(EventStore& store) {
+  auto s = store.GetSetting("daemon.status");
+  if (!s.ok() || !s->has_value()) return nullptr;
+  auto j = nlohmann::json::parse(**s, nullptr, false);
+  return j.is_object() ? j : nlohmann::json();
+}
+
+// GET status: the store and what pveauditd last reported.
+HttpReply StatusRoute(const Deps* d, HttpContext&) {
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto info = store.Info();
+  if (!info.ok()) return HttpReply::FromStatus(info.status());
+  nlohmann::json daemon = DaemonStatus(store);
+  std::string state = "not started";
+  if (daemon.is_object()) {
+    auto t = ParseTimeSpec(daemon.value("updated", ""), NowUs());
+    // The daemon writes its status every second; older than 10 s: stalled or gone.
+    state = t.ok() && NowUs() - t->us < 10 * 1000000LL ? "running" : "not running";
+  }
+  nlohmann::ordered_json j;
+  j["data_dir"] = d->stores->data_dir();
+  j["events"] = info->events;
+  j["last_id"] = info->last_id;
+  j["first_time"] = info->events ? Rfc(info->first_time_us) : "";
+  j["last_time"] = info->events ? Rfc(info->last_time_us) : "";
+  j["bytes_on_disk"] = info->bytes_on_disk;
+  j["rejected_lines"] = info->rejected_lines;
+  j["chain_head"] = info->head_hash;
+  j["daemon_state"] = state;
+  j["daemon"] = daemon;
+  return HttpReply::Ok(nlohmann::json::parse(j.dump()));
+}
+
+// GET verify: recomputes the hash chain, as `pveam access verify`.
+HttpReply Verify(const Deps* d, HttpContext&) {
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto r = store.Verify(nullptr);
+  if (!r.ok()) return HttpReply::FromStatus(r.status());
+  return HttpReply::Ok({{"intact", r->intact ? 1 : 0},
+                        {"events", r->events_checked},
+                        {"first_bad_id", r->first_bad_id},
+                        {"reason", r->reason},
+                        {"head", r->head_hash}});
+}
+
+// Export destinations (syslog:<name>, webhook:<name>) as the stored
+// settings hold them (secrets are stored elsewhere and only masked here)
+// and what pveauditd reports of each: cursor, undelivered, lag.
+HttpReply Destinations(const Deps* d, const std::string& kind, const std::string& key) {
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto v = store.GetSetting(key);
+  if (!v.ok()) return HttpReply::FromStatus(v.status());
+  nlohmann::json all = v->has_value() && !(*v)->empty() ? nlohmann::json::parse(**v, nullptr, false)
+                                                        : nlohmann::json::object();
+  if (!all.is_object())
+    return HttpReply::Error(500, "the stored setting " + key + " is not a JSON object");
+  auto info = store.Info();
+  const uint64_t last_id = info.ok() ? info->last_id : 0;
+  std::map<std::string, uint64_t> cursors;
+  if (auto cs = store.ListConsumers(); cs.ok())
+    for (const auto& cp : *cs) cursors[cp.name] = cp.last_id;
+  std::map<std::string, nlohmann::json> live;
+  nlohmann::json daemon = DaemonStatus(store);
+  bool fresh = false;
+  if (daemon.is_object()) {
+    auto t = ParseTimeSpec(daemon.value("updated", ""), NowUs());
+    fresh = t.ok() && NowUs() - t->us < 10 * 1000000LL;
+    for (const auto& x : daemon.value("destinations", nlohmann::json::array()))
+      if (x.value("kind", "") == kind) live[x.value("destination", "")] = x;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    nlohmann::json j = it.value().is_object() ? it.value() : nlohmann::json::object();
+    // Whatever a future setting holds under a secret-looking name is masked.
+    for (const char* s : {"secret", "key", "password", "token"})
+      if (j.contains(s)) j[s] = "********";
+    const std::string cname = kind + ":" + it.key();
+    const uint64_t cursor = cursors.count(cname) ? cursors[cname] : 0;
+    const nlohmann::json* l = fresh && live.count(it.key()) ? &live[it.key()] : nullptr;
+    const bool enabled = j.value("enabled", true);
+    uint64_t undelivered = last_id > cursor ? last_id - cursor : 0;
+    if (l) undelivered = std::min(undelivered, l->value("undelivered", uint64_t(0)));
+    j["name"] = it.key();
+    j["state"] = !enabled                             ? "disabled"
+                 : !l                                 ? "waiting"
+                 : l->value("last_error", "").empty() ? "ok"
+                                                      : "failing";
+    j["cursor"] = cursor;
+    j["undelivered"] = undelivered;
+    j["lag_s"] = l ? l->value("lag_s", int64_t(0)) : 0;
+    j["delivered"] = l ? l->value("delivered", int64_t(0)) : 0;
+    j["last_error"] = l ? l->value("last_error", "") : "";
+    out.push_back(std::move(j));
+  }
+  return HttpReply::Ok(std::move(out));
+}
+
+Result<int64_t> ReportNow(HttpContext& c) {
+  if (c.Param("now").empty()) return NowUs();
+  return Instant("now", c.Param("now"), NowUs());
+}
+
+// The reports render through a FILE*; an in-memory one keeps them exactly
+// as `pveum ... report --output-format json` writes them.
+HttpReply ReportJson(const std::function<bool(std::FILE*)>& write) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* f = open_memstream(&buf, &len);
+  if (!f) return HttpReply::Error(500, "out of memory");
+  bool ok = write(f);
+  std::fclose(f);
+  std::string text(buf ? buf : "", len);
+  std::free(buf);
+  if (!ok) return HttpReply::Error(500, "cannot render the report");
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return HttpReply::Error(500, "the report is not JSON");
+  return HttpReply::Ok(std::move(j));
+}
+
+HttpReply UserReport(const Deps* d, HttpContext& c) {
+  auto now = ReportNow(c);
+  if (!now.ok()) return HttpReply::FromStatus(now.status());
+  auto cfg = pve::LoadPveConfig(d->o.pve_dir);
+  if (!cfg.ok()) return HttpReply::Error(500, cfg.status().message());
+  report::ReportOptions ropt;
+  ropt.now_us = *now;
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto facts = report::CollectStoreFacts(&store, ropt, "");
+  if (!facts.ok()) return HttpReply::FromStatus(facts.status());
+  return ReportJson([&](std::FILE* f) {
+    return report::WriteUserReport(*cfg, *facts, ropt, report::ReportFormat::kJson, f);
+  });
+}
+
+HttpReply AclReport(const Deps* d, HttpContext& c) {
+  auto now = ReportNow(c);
+  if (!now.ok()) return HttpReply::FromStatus(now.status());
+  auto cfg = pve::LoadPveConfig(d->o.pve_dir);
+  if (!cfg.ok()) return HttpReply::Error(500, cfg.status().message());
+  report::ReportOptions ropt;
+  ropt.now_us = *now;
+  return ReportJson([&](std::FILE* f) {
+    return report::WriteAclReport(*cfg, ropt, report::ReportFormat::kJson, f, nullptr);
+  });
+}
+
+// GET events: server-sent events. Every event stored after the cursor that
+// the caller may see, as its JSON (event type "alert" for fired alerts,
+// "event" otherwise), within a poll interval of being stored; a comment
+// line every 15 s keeps proxies from closing an idle stream.
+HttpReply EventStream(const Deps* d, HttpContext& c) {
+  uint64_t after = 0;
+  std::string a = c.Param("after");
+  if (a.empty()) a = c.req->get_header_value("Last-Event-ID");
+  if (!a.empty()) {
+    auto r = Whole(c.Param("after").empty() ? "Last-Event-ID" : "after", a, 0);
+    if (!r.ok()) return HttpReply::FromStatus(r.status());
+    after = *r;
+  } else {
+    PVEAUDIT_STORE_OR_500(store, d);
+    auto info = store.Info();
+    if (!info.ok()) return HttpReply::FromStatus(info.status());
+    after = info->last_id;  // only what is new from now on
+  }
+  // Open streams are limited: each holds a server thread.
+  static std::atomic<int> open{0};
+  if (open.load() >= 32) return HttpReply::Error(503, "too many open event streams");
+  auto last = std::make_shared<uint64_t>(after);
+  auto idle_since =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  Visibility vis = c.visibility;
+  ++open;
+  c.res->set_header("X-Accel-Buffering", "no");
+  c.res->set_chunked_content_provider(
+      "text/event-stream",
+      [d, vis, last, idle_since](size_t, httplib::DataSink& sink) {
+        if (d->stopping->load()) {
+          sink.done();
+          return true;
+        }
+        std::string out;
+        {
+          auto lease = d->stores->Acquire();
+          if (!lease.ok()) return false;
+          Status st = lease->store->ScanAfter(*last, 1000, kFieldAll, [&](Event& e) {
+            *last = e.id;
+            if (!vis.Sees(e)) return true;
+            const bool alert = e.action.rfind("alert:", 0) == 0;
+            std::string data =
+                EventToJson(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            out += "id: " + std::to_string(e.id) + "\nevent: " + (alert ? "alert" : "event") +
+                   "\ndata: " + data + "\n\n";
+            return true;
+          });
+          if (!st.ok()) return false;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (out.empty() && now - *idle_since > std::chrono::seconds(15)) out = ": keep-alive\n\n";
+        if (!out.empty()) {
+          *idle_since = now;
+          if (!sink.write(out.data(), out.size())) return false;
+        } else {
+          if (!sink.is_writable()) return false;
+          // Polling the store: new rows reach the page within this interval.
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        return true;
+      },
+      [](bool) { --open; });
+  HttpReply r;
+  r.streaming = true;
+  return r;
+}
+
+}  // namespace
+
+void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
+                    const std::atomic<bool>* stopping) {
+  auto d = std::make_shared<Deps>(Deps{stores, o, stopping});
+  auto bind = [d](HttpReply (*fn)(const Deps*, HttpContext&)) {
+    return [d, fn](HttpContext& c) { return fn(d.get(), c); };
+  };
+  const std::string api = kApi;
+  router->Add(
+      {"GET",
+       api + "/log",
+       "",
+       "",
+       "Access events, newest first, or with count the groups reaching it",
+       {{"user", "only events of this user or API token (alice@pve, bob@pve!ci)"},
+        {"start",
+         "from this time (as pveam access log --start; HH:MM with end HH:MM: a daily window)"},
+        {"end", "until this time (exclusive); a date alone includes that day"},
+        {"action", "an action (vm:start), an object (vm) or a class (login, power, ...)"},
+        {"resource", "an ACL path; selects its subtree (/vms/100)"},
+        {"failed", "1: only failures; 0: only events that did not fail"},
+        {"ip", "source address or CIDR range"},
+        {"node", "only events from this node"},
+        {"count", "instead of events, the groups with at least N matching events"},
+        {"hour", "with count: the N events within some sliding window of H hours"},
+        {"group-by", "with count: user (default), ip, resource or action"},
+        {"limit", "events per page (default 100, at most 10000); with count: groups"},
+        {"before", "the next page: events older than the event with this id"}},
+       bind(Log)});
+  router->Add(
+      {"GET",
+       api + "/events",
+       "",
+       "",
+       "Server-sent events: each new event and alert the caller may see",
+       {{"after", "start after this event id (default: the newest; or the Last-Event-ID header)"}},
+       bind(EventStream)});
+  router->Add({"GET",
+               api + "/sessions",
+               "",
+               "",
+               "Active sessions (or with all=1 past ones) and concurrent sessions per user",
+               {{"at", "the sessions active at this time (default: now)"},
+                {"all", "1: every session that overlaps start/end"},
+                {"start", "with all=1: from this time (default: 24 hours ago)"},
+                {"end", "with all=1: until this time (default: now)"},
+                {"user", "only this user's sessions"}},
+               bind(Sessions)});
+  router->Add({"GET",
+               api + "/alerts",
+               "",
+               "",
+               "Fired alerts, newest first",
+               {{"start", "from this time"},
+                {"end", "until this time (exclusive)"},
+                {"rule", "only the alerts of this rule id"},
+                {"limit", "the newest N alerts (default 100, at most 10000)"}},
+               bind(Alerts)});
+  router->Add({"GET", api + "/rules", "Sys.Audit", "/", "The alert rules", {}, bind(Rules)});
+  router->Add({"GET",
+               api + "/syslog",
+               "Sys.Audit",
+               "/",
+               "Syslog export destinations with their delivery status",
+               {},
+               [d](HttpContext&) { return Destinations(d.get(), "syslog", "export.syslog"); }});
+  router->Add(
+      {"GET",
+       api + "/notify",
+       "Sys.Audit",
+       "/",
+       "Webhook destinations with their delivery status",
+       {},
+       [d](HttpContext&) { return Destinations(d.get(), "webhook", kWebhookSettingsKey); }});
+  router->Add({"GET",
+               api + "/status",
+               "Sys.Audit",
+               "/",
+               "The store and pveauditd's status",
+               {},
+               bind(StatusRoute)});
+  router->Add({"GET",
+               api + "/verify",
+               "Sys.Audit",
+               "/",
+               "Recompute the hash chain over every stored event",
+               {},
+               bind(Verify)});
+  router->Add({"GET",
+               api + "/report/users",
+               "Sys.Audit",
+               "/access",
+               "The user access report (pveum user report)",
+               {{"now", "time reference for the 30- and 90-day windows (default: now)"}},
+               bind(UserReport)});
+  router->Add({"GET",
+               api + "/report/acl",
+               "Sys.Audit",
+               "/access",
+               "The permission audit report (pveum acl report)",
+               {{"now", "time reference for expiry (default: now)"}},
+               bind(AclReport)});
+}
+
+}  // namespace pveaudit
