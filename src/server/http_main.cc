@@ -111,10 +111,21 @@ Exit status: 0 after SIGTERM or SIGINT, 1 when the server cannot start,
               << u.method << " " << u.path << (u.query.empty() ? "" : "?" + u.query) << " "
               << u.status << "\n";
   };
+  if (Status st = CheckListen(o.listen); !st.ok()) {
+    std::cerr << "pveaudit-web: " << st.message() << "\n";
+    return 2;
+  }
   auto auth = hooks.make_authenticator(*cfg, o);
   if (!auth.ok()) {
     std::cerr << "pveaudit-web: " << auth.status().message() << "\n";
     return 1;
+  }
+  if (hooks.login) {
+    Authenticator* a = auth->get();
+    o.login = [a, login = hooks.login](const std::string& user, const std::string& password,
+                                       const std::string& ip) {
+      return login(a, user, password, ip);
+    };
   }
   // Signals are taken by sigwait below; the server's threads inherit the mask.
   sigset_t set;

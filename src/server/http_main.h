@@ -21,6 +21,10 @@ struct WebHooks {
       make_authenticator;
   // Records one API request (see ApiUse); empty: written to stderr.
   std::function<void(const ApiUse&)> audit;
+  // A local account's login with the authenticator made above; empty: none.
+  std::function<Result<WebLogin>(Authenticator*, const std::string& user,
+                                 const std::string& password, const std::string& ip)>
+      login;
 };
 
 // Exit status: 0 after SIGTERM/SIGINT, 1 when the server cannot start

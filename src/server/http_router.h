@@ -36,6 +36,7 @@ struct HttpContext {
   httplib::Response* res = nullptr;
   Principal principal;
   Visibility visibility;
+  Authenticator* auth = nullptr;             // for the CSRF token and privileges a page shows
   std::map<std::string, std::string> path;   // {id} -> "3"
   std::map<std::string, std::string> query;  // only the route's declared parameters
   std::string Param(const std::string& name) const {
@@ -82,6 +83,9 @@ struct Route {
   std::string summary;
   std::vector<RouteParam> params;
   std::function<HttpReply(HttpContext&)> handler;
+  // Answers without credentials: the login only (its handler reads the
+  // request body itself, and fails with 401 without a valid account).
+  bool open = false;
 };
 
 class Router {

@@ -4,6 +4,7 @@
 // the query.
 #include <httplib.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -503,6 +504,84 @@ HttpReply EventStream(const Deps* d, HttpContext& c) {
   return r;
 }
 
+// Percent-encodes all but unreserved characters: a ticket as a cookie
+// value (its base64 holds '+', '/' and '=').
+std::string CookieEncode(std::string_view v) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : v) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += char(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string TicketCookie(const std::string& value, int max_age_s) {
+  return std::string(kLocalTicketCookie) + "=" + CookieEncode(value) +
+         "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_s);
+}
+
+// POST login: a local account (docs/auth.md). The body, JSON or a form,
+// holds username and password; nothing of it is logged but the name.
+HttpReply Login(const Deps* d, HttpContext& c) {
+  std::string user, password;
+  const std::string type = c.req->get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) == 0) {
+    auto j = nlohmann::json::parse(c.req->body, nullptr, false);
+    if (j.is_object()) {
+      if (j.contains("username") && j["username"].is_string()) user = j["username"];
+      if (j.contains("password") && j["password"].is_string()) password = j["password"];
+    }
+  } else {
+    user = c.req->get_param_value("username");
+    password = c.req->get_param_value("password");
+  }
+  c.query["username"] = user.substr(0, 64);  // for the record of the attempt
+  if (!d->o.login || user.empty() || password.empty())
+    return HttpReply::Error(401, "authentication failure");
+  auto l = d->o.login(user, password, c.req->remote_addr);
+  if (!l.ok())
+    return l.status().code() == Status::Code::kBusy
+               ? HttpReply::Error(429, "too many failed logins; try again later")
+               : HttpReply::Error(401, "authentication failure");
+  c.principal = l->principal;
+  c.res->set_header("Set-Cookie", TicketCookie(l->ticket, d->o.session_lifetime_s));
+  return HttpReply::Ok({{"username", l->principal.userid}, {"CSRFPreventionToken", l->csrf}});
+}
+
+// GET whoami: the caller, the CSRF token for changes, and what the page
+// may offer them.
+HttpReply WhoAmI(const Deps*, HttpContext& c) {
+  const Principal& p = c.principal;
+  auto has = [&](const char* path, const char* priv) {
+    return c.auth && c.auth->HasPrivilege(p, path, priv);
+  };
+  nlohmann::json j = {
+      {"userid", p.userid},
+      {"tokenid", p.tokenid},
+      {"via", p.via == Principal::Via::kToken   ? "token"
+              : p.via == Principal::Via::kLocal ? "local"
+                                                : "ticket"},
+      {"CSRFPreventionToken", c.auth ? c.auth->CsrfToken(p) : std::string()},
+      {"sees_all", c.visibility.all},
+      {"can_modify", has("/", "Sys.Modify")},
+      {"can_report", has("/access", "Sys.Audit")},
+  };
+  return HttpReply::Ok(std::move(j));
+}
+
+// POST logout: ends a local account's cookie (a Proxmox ticket is the
+// Proxmox GUI's to end).
+HttpReply Logout(const Deps*, HttpContext& c) {
+  c.res->set_header("Set-Cookie", TicketCookie("", 0));
+  return HttpReply::Ok(nullptr);
+}
+
 }  // namespace
 
 void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
@@ -512,6 +591,30 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
     return [d, fn](HttpContext& c) { return fn(d.get(), c); };
   };
   const std::string api = kApi;
+  Route login{"POST",
+              api + "/login",
+              "",
+              "",
+              "Log in with a local account: sets the ticket cookie, returns the CSRF token",
+              {{"username", "the account (in the body, JSON or a form)"},
+               {"password", "its password (in the body only)"}},
+              bind(Login)};
+  login.open = true;
+  router->Add(std::move(login));
+  router->Add({"GET",
+               api + "/whoami",
+               "",
+               "",
+               "The caller, their CSRF token and what they may do",
+               {},
+               bind(WhoAmI)});
+  router->Add({"POST",
+               api + "/logout",
+               "",
+               "",
+               "Ends a local account's login (clears its cookie)",
+               {},
+               bind(Logout)});
   router->Add(
       {"GET",
        api + "/log",

@@ -290,6 +290,15 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
 
 }  // namespace
 
+Status CheckListen(const std::string& listen) {
+  std::string host;
+  int port = 0;
+  if (!SplitListen(listen, &host, &port))
+    return Status::InvalidArgument("invalid listen address '" + listen +
+                                   "': expected ADDR:PORT, [IPv6]:PORT or *:PORT");
+  return Status::OK();
+}
+
 struct HttpServer::Impl {
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
@@ -306,9 +315,8 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() {
   std::string host;
   int port = 0;
-  if (!SplitListen(o_.listen, &host, &port))
-    return Status::InvalidArgument("invalid listen address '" + o_.listen +
-                                   "': expected ADDR:PORT, [IPv6]:PORT or *:PORT");
+  PVEAUDIT_RETURN_IF_ERROR(CheckListen(o_.listen));
+  SplitListen(o_.listen, &host, &port);
   auto cert = ChooseCertificate(o_);
   if (!cert.ok()) return cert.status();
   cert_ = *cert;
@@ -383,11 +391,34 @@ Status HttpServer::Start() {
       return;
     }
     res.set_header("Cache-Control", "no-store");
-    // Authenticate before anything else: without credentials every path
-    // under /api2 is 401, so the route table is not probed.
+    // The login is the one route that answers without credentials. Its
+    // body holds a password: nothing of the request is recorded but the
+    // account name.
+    {
+      std::map<std::string, std::string> vars;
+      bool known = false;
+      const Route* open = router_.Match(req.method, req.path, &vars, &known);
+      if (open && open->open) {
+        use.query.clear();
+        HttpContext ctx;
+        ctx.req = &req;
+        ctx.res = &res;
+        ctx.auth = auth_;
+        HttpReply r = open->handler(ctx);
+        use.login_user = ctx.principal.userid.empty() ? ctx.Param("username") : "";
+        if (r.status == 200) use.actor = ctx.principal.Actor();
+        return finish(r);
+      }
+    }
+    // Authenticate before anything else: without credentials every other
+    // path under /api2 is 401, so the route table is not probed.
     Credentials c;
-    c.ticket = httplib::detail::decode_url(
-        CookieValue(req.get_header_value("Cookie"), "PVEAuthCookie"), false);
+    // A local account's cookie first: on a Proxmox node the browser also
+    // holds the Proxmox GUI's, for another user perhaps.
+    const std::string cookies = req.get_header_value("Cookie");
+    std::string ticket = CookieValue(cookies, kLocalTicketCookie);
+    if (ticket.empty()) ticket = CookieValue(cookies, "PVEAuthCookie");
+    c.ticket = httplib::detail::decode_url(ticket, false);
     c.authorization = req.get_header_value("Authorization");
     c.remote_ip = req.remote_addr;
     auto p = auth_->Authenticate(c);
@@ -404,9 +435,10 @@ Status HttpServer::Start() {
       return finish(
           known ? HttpReply::Error(405, "method " + req.method + " not allowed on " + req.path)
                 : HttpReply::Error(404, "no such API path " + req.path));
-    // A state-changing request with a ticket needs the CSRF token (a token
-    // in the Authorization header cannot be sent by another site's page).
-    if (req.method != "GET" && p->via == Principal::Via::kTicket &&
+    // A state-changing request authenticated by a cookie (a Proxmox ticket
+    // or a local account's) needs the CSRF token; a token in the
+    // Authorization header cannot be sent by another site's page.
+    if (req.method != "GET" && c.authorization.empty() &&
         !auth_->CheckCsrf(*p, req.get_header_value("CSRFPreventionToken")))
       return finish(HttpReply::Error(401, "permission denied - invalid csrf token"));
     if (!route->privilege.empty() && !auth_->HasPrivilege(*p, route->priv_path, route->privilege))
@@ -415,6 +447,7 @@ Status HttpServer::Start() {
     HttpContext ctx;
     ctx.req = &req;
     ctx.res = &res;
+    ctx.auth = auth_;
     ctx.principal = *p;
     ctx.path = vars;
     for (const auto& [k, v] : req.params) {

@@ -31,7 +31,20 @@ struct ApiUse {
   std::string method, path, query;  // query: the request's query string as sent
   std::string remote_ip;
   int status = 0;
+  // POST /login: the account name tried (actor stays empty on failure).
+  std::string login_user;
 };
+
+// A local account's login (pveaudit's own accounts, docs/auth.md): the
+// ticket for the cookie and the CSRF token for the page.
+struct WebLogin {
+  Principal principal;
+  std::string ticket;
+  std::string csrf;
+};
+// The cookie of a local account's ticket: a name of its own, so that on a
+// Proxmox node it never overwrites the Proxmox GUI's PVEAuthCookie.
+inline constexpr const char* kLocalTicketCookie = "PVEAuditAuthCookie";
 
 struct WebOptions {
   std::string listen;    // "ADDR:PORT" ([v6]:PORT, *:PORT)
@@ -43,7 +56,14 @@ struct WebOptions {
   // Called after every API request (never for static files). pveaudit-web
   // hands it to pveauditd over the control socket (src/daemon/control_client.h).
   std::function<void(const ApiUse&)> audit;
+  // POST /login: checks a local account (user, password, client address).
+  // kBusy when throttled; empty: no local accounts (login is refused).
+  std::function<Result<WebLogin>(const std::string&, const std::string&, const std::string&)> login;
 };
+
+// InvalidArgument naming `listen` unless it is ADDR:PORT, [IPv6]:PORT or
+// *:PORT.
+Status CheckListen(const std::string& listen);
 
 // The certificate and key pveaudit-web serves: `cert`/`key` when set, else
 // PVE_DIR/local/pveproxy-ssl.{pem,key}, else PVE_DIR/local/pve-ssl.{pem,key}

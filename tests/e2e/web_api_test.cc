@@ -525,7 +525,8 @@ TEST(WebApiDocTest, ApiDocMatchesTheRouteTable) {
     std::set<std::string> params;
     for (const auto& p : r.params) params.insert(p.name);
     EXPECT_EQ(documented[key].params, params);
-    const std::string want = r.privilege.empty()
+    const std::string want = r.open ? "none (this is the login)"
+                             : r.privilege.empty()
                                  ? "any authenticated user; rows filtered by what they may see"
                                  : "`" + r.privilege + "` on `" + r.priv_path + "`";
     EXPECT_EQ(documented[key].privilege, want);
