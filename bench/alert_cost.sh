@@ -73,7 +73,6 @@ start=$(date +%s.%N)
 DPID=$!
 trap 'kill $DPID 2>/dev/null || true' EXIT
 prev=""
-stable=0
 while :; do
   kill -0 $DPID 2>/dev/null || { echo "alert_cost.sh: pveauditd died (see $OUT/daemon.log)" >&2; exit 1; }
   j=$("$PVEAM" access status --output-format json 2>/dev/null || true)
@@ -88,10 +87,11 @@ while :; do
     last=$(jq '.last_id' <<<"$j")
     fired=$(jq '.daemon.alerts.fired // 0' <<<"$j")
     if [[ "$c" == "$prev" && $((last - c)) -le $fired ]]; then
-      stable=$((stable + 1))
-      [[ $stable -ge 2 ]] && break
-    else
-      stable=0
+      # Stopped with no more events after its cursor than alerts fired:
+      # done when every one of them is an alert (read once, not each poll).
+      after=$("$PVEAM" access alerts --output-format json 2>/dev/null |
+        jq --argjson c "$c" '[.[] | select(.id > $c)] | length' || echo -1)
+      [[ "$after" -eq $((last - c)) ]] && break
     fi
     prev=$c
   fi
