@@ -15,8 +15,9 @@
 // over its time range with everything stored by then: the event is sent
 // joined (a failed login with its ticket request's status, a task with its
 // request's address), the absorbed half of a pair is not sent on its own,
-// and one that arrives after its survivor was already sent is sent as it is
-// (nothing is lost). Alerts (`alert:*`) and pveaudit's own setting changes
+// and when it arrives after its survivor was already sent, the survivor is
+// sent again, joined, under its own id (a repeat of one event, never a
+// second event). Alerts (`alert:*`) and pveaudit's own setting changes
 // are never joined and go at once. docs/export.md has the details.
 // Thread safety: Run/Step on one thread; State() from any thread.
 #pragma once
