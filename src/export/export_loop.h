@@ -15,8 +15,9 @@
 // over its time range with everything stored by then: the event is sent
 // joined (a failed login with its ticket request's status, a task with its
 // request's address), the absorbed half of a pair is not sent on its own,
-// and one that arrives after its survivor was already sent is sent as it is
-// (nothing is lost). Alerts (`alert:*`) and pveaudit's own setting changes
+// and when it arrives after its survivor was already sent, the survivor is
+// sent again, joined, under its own id (a repeat of one event, never a
+// second event). Alerts (`alert:*`) and pveaudit's own setting changes
 // are never joined and go at once. docs/export.md has the details.
 // Thread safety: Run/Step on one thread; State() from any thread.
 #pragma once
@@ -56,7 +57,13 @@ struct ExportLoopOptions {
   std::string consumer;     // "syslog:<name>"
   std::string destination;  // "<name>" for status
   EventSelection selection = EventSelection::kAll;
-  size_t batch = 500;       // events per Deliver, at most
+  size_t batch = 500;  // events per Deliver, at most
+  // Events read and decided per round while a backlog exists: a round
+  // that read all it asked for asks for twice as many next time, from
+  // `batch` up to this; it is delivered in Deliver calls of `batch` and the
+  // cursor is stored once, after the last of them succeeded (a durable
+  // write per round, not per batch). A crash resends at most one round.
+  size_t max_round = 32768;
   bool from_start = false;  // no cursor yet: start at the first event, not the store's end
   int64_t min_backoff_us = 500000;
   int64_t max_backoff_us = 60 * 1000000LL;
@@ -162,6 +169,7 @@ class ExportLoop {
   mutable std::mutex mu_;
   ExportState state_;
   int64_t last_info_us_ = 0;
+  size_t round_ = 0;  // events to read in the next round (batch..max_round)
 };
 
 }  // namespace pveaudit

@@ -465,6 +465,68 @@ TEST_F(SyslogExportTest, AFailedLoginFromTwoLogsIsExportedAsOneEvent) {
   EXPECT_TRUE(Contains(it->second.Get("msg"), " request=#")) << it->second.Get("msg");
 }
 
+// The ticket request is logged after the hold (--hold 1, the line 3 s
+// after the auth line went out alone): the login goes again, joined, with
+// the same externalId; the request never goes as an event of its own. One
+// login is one event at the SIEM (before the fix: two).
+TEST_F(SyslogExportTest, ATicketRequestLoggedAfterTheHoldResendsTheLoginNotASecondEvent) {
+  ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
+  const std::string auth = work_ + "/auth.log";
+  WriteFile(auth, "");
+  StartDaemon({"--auth-log", auth});
+  RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port",
+                       std::to_string(rsyslog_.tcp_port), "--protocol", "tcp", "--hold", "1"});
+  ASSERT_EQ(r.code, 0) << r;
+  const time_t t = time(nullptr) - 600;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char a[256], b[256];
+  std::strftime(a, sizeof a,
+                "%b %e %H:%M:%S pve1 pvedaemon[1240]: authentication failure; "
+                "rhost=::ffff:192.0.2.11 user=bob@pve msg=invalid credentials\n",
+                &tm);
+  const time_t t2 = t + 3;
+  gmtime_r(&t2, &tm);
+  std::strftime(b, sizeof b,
+                "::ffff:192.0.2.11 - - [%d/%m/%Y:%H:%M:%S +0000] \"POST "
+                "/api2/json/access/ticket HTTP/1.1\" 401 -\n",
+                &tm);
+  WriteFile(auth, a);
+  // The login goes out alone once its hold is over.
+  uint64_t login = 0;
+  auto until = Clock::now() + std::chrono::seconds(90);
+  while (Clock::now() < until) {
+    for (auto& [id, e] : Stored())
+      if (e["action"] == "login") login = id;
+    if (login && Received(rsyslog_.tcp_file).count(login)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(login, 0u);
+  ASSERT_EQ(Received(rsyslog_.tcp_file).count(login), 1u) << ReadFile(rsyslog_.tcp_file);
+  WriteFile(log_, b);
+  uint64_t last = 0;
+  until = Clock::now() + std::chrono::seconds(90);
+  while (Clock::now() < until) {
+    RunResult s = Pveam({"access", "status", "--output-format", "json"});
+    last = s.code == 0 || s.code == 3 ? Json(s)["last_id"].get<uint64_t>() : 0;
+    if (last > login && Destinations()["default"]["cursor"] == last) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Destinations()["default"]["cursor"], last) << "not every event was decided";
+  auto got = Received(rsyslog_.tcp_file);
+  std::set<uint64_t> shown;
+  for (auto& [id, e] : Stored()) shown.insert(id);
+  for (auto& [id, rec] : got)
+    EXPECT_TRUE(shown.count(id)) << "sent as an event of its own: " << id << "\n"
+                                 << ReadFile(rsyslog_.tcp_file);
+  ASSERT_EQ(got.count(login), 2u) << ReadFile(rsyslog_.tcp_file);
+  auto [first, end] = got.equal_range(login);
+  auto second = std::next(first);
+  EXPECT_EQ(first->second.Get("cs2"), "") << "the first had no request yet";
+  EXPECT_EQ(second->second.Get("cs2"), "401");
+  EXPECT_TRUE(Contains(second->second.Get("msg"), " request=#")) << second->second.Get("msg");
+}
+
 TEST_F(SyslogExportTest, ServerDownLosesNothingAndStatusShowsTheBacklog) {
   ASSERT_TRUE(rsyslog_.Start(work_ + "/rsyslog", nullptr));
   StartDaemon();
