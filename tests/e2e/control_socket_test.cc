@@ -38,6 +38,8 @@ class ControlSocketTest : public E2eTest {
   }
   void TearDown() override {
     StopProcess(&pid_, SIGKILL);
+    // In a sanitizer build pveauditd reports a data race on its stderr.
+    EXPECT_FALSE(Contains(ReadFile(log_), "ThreadSanitizer")) << ReadFile(log_);
     E2eTest::TearDown();
   }
 
