@@ -267,6 +267,8 @@ std::string ErrorLine(const std::string& message, const std::string& code) {
 
 void ControlSocket::Loop() {
   std::map<int, Conn> conns;
+  int64_t last_refusal_log_ms = -1000000;
+  uint64_t unlogged = 0;
   auto drop = [&](int fd) {
     close(fd);
     conns.erase(fd);
@@ -292,10 +294,21 @@ void ControlSocket::Loop() {
         for (uid_t u : o_.allowed) allowed |= known && cred.uid == u;
         if (!allowed) {
           ++refused_;
-          o_.log("warning", "control socket: refused a connection from uid " +
-                                (known ? std::to_string(cred.uid) : std::string("?")) + " (pid " +
-                                (known ? std::to_string(cred.pid) : std::string("?")) +
-                                "): only root, pveauditd's user and the web user may connect");
+          // At most one line a second: a peer that retries in a loop must
+          // not flood the journal; the count says how many were not logged.
+          if (NowMs() - last_refusal_log_ms >= 1000) {
+            o_.log("warning",
+                   "control socket: refused a connection from uid " +
+                       (known ? std::to_string(cred.uid) : std::string("?")) + " (pid " +
+                       (known ? std::to_string(cred.pid) : std::string("?")) +
+                       "): only root, pveauditd's user and the web user may connect" +
+                       (unlogged ? " (" + std::to_string(unlogged) + " more refused before)"
+                                 : std::string()));
+            last_refusal_log_ms = NowMs();
+            unlogged = 0;
+          } else {
+            ++unlogged;
+          }
           SendAll(fd, ErrorLine("permission denied: uid " + std::to_string(cred.uid) +
                                     " may not use pveauditd's control socket",
                                 "forbidden"));
