@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "admin/settings_ops.h"
 #include "alert/alert_engine.h"
 #include "alert/alert_rule.h"
 #include "cli/cli_common.h"
@@ -34,15 +35,6 @@ std::string Join(const Range& items, const char* sep) {
     s += i;
   }
   return s;
-}
-
-int64_t ParseDurationArg(const std::string& flag, const std::string& v, bool zero_ok) {
-  int64_t us = 0;
-  if (zero_ok && (v == "0" || v == "0s" || v == "0m")) return 0;
-  if (!ParseDuration(v, &us))
-    throw UsageError{"invalid value '" + v + "' for " + flag +
-                     ": expected a duration such as 90s, 15m, 2h, 1d or 1w"};
-  return us;
 }
 
 std::string NodeName(const Env& env) {
@@ -75,24 +67,6 @@ Loaded LoadRules(EventStore& store) {
   }
   l.set = *set;
   return l;
-}
-
-// Writes the rules, recorded as an audit event (who, before, after).
-void SaveRules(EventStore& store, const Env& env, const Loaded& before, const AlertRuleSet& after,
-               const std::string& action, uint64_t id, const std::string& summary) {
-  SettingChange c;
-  c.key = std::string(kAlertRulesKey);
-  c.before = before.text;
-  c.after = AlertRuleSetToJson(after);
-  c.action = action;
-  c.resource = "/pveaudit/alerts/" + std::to_string(id);
-  c.summary = summary;
-  c.node = NodeName(env);
-  Status st = PutAuditedSetting(store, LocalActor(), c);
-  if (!st.ok()) {
-    std::cerr << "error: cannot save the alert rules: " << st.message() << "\n";
-    std::exit(kExitFailure);
-  }
 }
 
 Table RulesTable(const std::vector<AlertRule>& rules, OutputFormat fmt) {
@@ -130,137 +104,11 @@ int Print(const Table& t, OutputFormat fmt) {
   return kExitOk;
 }
 
-// The rule named by a positional ID, or a usage error naming it.
-AlertRule* FindRule(AlertRuleSet& set, const std::string& arg) {
-  bool digits =
-      !arg.empty() && arg.size() < 19 && arg.find_first_not_of("0123456789") == std::string::npos;
-  if (!digits)
-    throw UsageError{"invalid rule id '" + arg +
-                     "': expected a number from 'pveam access alert list'"};
-  uint64_t id = std::stoull(arg);
-  for (AlertRule& r : set.rules)
-    if (r.id == id) return &r;
-  throw UsageError{"no alert rule '" + arg + "' (see 'pveam access alert list')"};
-}
-
-struct AddOptions {
+// The options of add, as the shared validation takes them
+// (admin/settings_ops.h).
+struct AddOptions : AlertRuleOptions {
   CommonOptions common;
-  std::string type, threshold, window, cooldown, group_by, notify;
-  std::string user, node, resource, ip, action, start, end, days;
 };
-
-AlertRule BuildRule(const AddOptions& o) {
-  AlertType type;
-  if (o.type.empty()) {
-    std::string all = Join(AlertTypeNames(), ", ");
-    throw UsageError{"--type is required: one of " + all};
-  }
-  if (!ParseAlertType(o.type, &type)) {
-    std::string all = Join(AlertTypeNames(), ", ");
-    std::string hint = DidYouMean(o.type, AlertTypeNames());
-    throw UsageError{"invalid value '" + o.type + "' for --type: expected " + all +
-                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)")};
-  }
-  AlertRule r = DefaultRule(type);
-  if (!o.threshold.empty()) r.threshold = ParseCount("--threshold", o.threshold, 1);
-  if (!o.window.empty()) {
-    r.window_us = ParseDurationArg("--window", o.window, false);
-    // The cooldown follows the window unless given (one alert per window).
-    if (r.cooldown_us) r.cooldown_us = r.window_us;
-  }
-  if (!o.cooldown.empty()) r.cooldown_us = ParseDurationArg("--cooldown", o.cooldown, true);
-  if (!o.group_by.empty()) {
-    GroupBy g;
-    if (!ParseGroupBy(o.group_by, &g))
-      throw UsageError{"invalid value '" + o.group_by +
-                       "' for --group-by: expected user, ip, resource or action"};
-    const bool logins = type == AlertType::kFailedLogin || type == AlertType::kBruteForceSuccess;
-    if (logins && g != GroupBy::kUser && g != GroupBy::kIp)
-      throw UsageError{"invalid value '" + o.group_by + "' for --group-by with --type " + o.type +
-                       ": expected user or ip"};
-    if (type == AlertType::kNewIp && g != GroupBy::kUser)
-      throw UsageError{"invalid value '" + o.group_by +
-                       "' for --group-by with --type new-ip: it is always per user"};
-    r.group_by = o.group_by;
-  }
-  if (!o.notify.empty()) {
-    size_t pos = 0;
-    while (pos <= o.notify.size()) {
-      size_t comma = o.notify.find(',', pos);
-      if (comma == std::string::npos) comma = o.notify.size();
-      std::string n = o.notify.substr(pos, comma - pos);
-      if (n != "syslog" && n != "webhook")
-        throw UsageError{"invalid value '" + n +
-                         "' for --notify: expected syslog, webhook or both "
-                         "(syslog,webhook)"};
-      r.notify.push_back(n);
-      pos = comma + 1;
-    }
-  }
-  r.user = o.user;
-  r.node = o.node;
-  if (!o.resource.empty()) {
-    if (o.resource[0] != '/')
-      throw UsageError{"invalid value '" + o.resource +
-                       "' for --resource: expected an ACL path such as /vms/100"};
-    r.resource = o.resource;
-    while (r.resource.size() > 1 && r.resource.back() == '/') r.resource.pop_back();
-  }
-  if (!o.ip.empty()) {
-    IpRange range;
-    if (!ParseIpRange(o.ip, &range))
-      throw UsageError{"invalid value '" + o.ip +
-                       "' for --ip: expected an address or CIDR range such as 192.0.2.0/24"};
-    r.ip = o.ip;
-  }
-  if (!o.action.empty()) {
-    if (!IsKnownActionSpec(o.action)) {
-      std::vector<std::string> known = KnownActions();
-      for (std::string_view c : ActionClassNames()) known.emplace_back(c);
-      std::string hint = DidYouMean(o.action, known);
-      throw UsageError{
-          "invalid value '" + o.action + "' for --action: not a known action, object or class" +
-          (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; see docs/actions.md"};
-    }
-    r.action = o.action;
-  }
-  if (type == AlertType::kActionRate && r.action.empty())
-    throw UsageError{"--type action-rate needs --action (e.g. --action vm:create)"};
-  const bool off = type == AlertType::kOffHours;
-  if (!off && (!o.start.empty() || !o.end.empty() || !o.days.empty()))
-    throw UsageError{std::string(!o.start.empty() ? "--start"
-                                 : !o.end.empty() ? "--end"
-                                                  : "--days") +
-                     " is for --type off-hours only"};
-  if (off) {
-    if (o.start.empty() || o.end.empty())
-      throw UsageError{
-          "--type off-hours needs --start HH:MM and --end HH:MM (e.g. --start 18:00 "
-          "--end 08:00)"};
-    int secs[2];
-    const std::string* texts[2] = {&o.start, &o.end};
-    const char* flags[2] = {"--start", "--end"};
-    for (int i = 0; i < 2; ++i) {
-      auto t = ParseTimeSpec(*texts[i], NowUs());
-      if (!t.ok() || t->kind != TimeSpec::Kind::kTimeOfDay)
-        throw UsageError{"invalid value '" + *texts[i] + "' for " + flags[i] +
-                         ": expected a time of day HH:MM"};
-      secs[i] = t->seconds_of_day;
-    }
-    if (secs[0] == secs[1])
-      throw UsageError{"--start and --end are the same time of day; the window would be empty"};
-    r.start = o.start;
-    r.end = o.end;
-    if (!o.days.empty()) {
-      uint8_t mask;
-      if (!ParseWeekdays(o.days, &mask))
-        throw UsageError{"invalid value '" + o.days +
-                         "' for --days: expected days such as mon-fri or sat,sun"};
-      r.days = o.days;
-    }
-  }
-  return r;
-}
 
 constexpr const char* kTypesHelp =
     "failed-login (N failed logins per user or address within W; default: 3 within 15m), "
@@ -329,23 +177,11 @@ Examples:
   pveam access alert add --type new-ip)");
   return [o]() -> int {
     Env env = ResolveEnv(o->common);
-    AlertRule rule = BuildRule(*o);
+    CheckChange(BuildAlertRule(*o).status());  // before the store is opened
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    Loaded before = LoadRules(*store);
-    AlertRuleSet after = before.set;
-    auto info = store->Info();
-    if (!info.ok()) {
-      std::cerr << "error: " << info.status().message() << "\n";
-      return kExitFailure;
-    }
-    rule.id = after.next_id++;
-    rule.from_id = info->last_id;
-    rule.created_us = NowUs();
-    Actor actor = LocalActor();
-    rule.created_by = actor.user;
-    after.rules.push_back(rule);
-    SaveRules(*store, env, before, after, "pveaudit:alert-add", rule.id,
-              "alert rule " + std::to_string(rule.id) + " added: " + DescribeRule(rule));
+    auto c = AddAlertRule(*store, LocalActor(), NodeName(env), *o);
+    CheckChange(c.status());
+    const AlertRule& rule = c->rule;
     if (env.format == OutputFormat::kText) {
       std::cout << "alert rule " << rule.id << " added: " << DescribeRule(rule) << "\n";
       return kExitOk;
@@ -401,33 +237,14 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
       throw UsageError{"invalid rule id '" + o->id +
                        "': expected a number from 'pveam access alert list'"};
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    Loaded before = LoadRules(*store);
-    AlertRuleSet after = before.set;
-    AlertRule* r = FindRule(after, o->id);
-    const uint64_t id = r->id;
-    const std::string desc = DescribeRule(*r);
-    const bool text = env.format == OutputFormat::kText;
-    AlertRule shown = *r;
-    if (verb == "remove") {
-      after.rules.erase(after.rules.begin() + (r - after.rules.data()));
-    } else {
-      const bool enable = verb == "enable";
-      shown.enabled = enable;
-      if (r->enabled == enable) {
-        if (!text) return Print(RulesTable({shown}, env.format), env.format);
-        std::cout << "alert rule " << id << " is already " << (enable ? "enabled" : "disabled")
-                  << "\n";
-        return kExitOk;
-      }
-      r->enabled = enable;
-    }
-    const std::string done = verb == "remove"   ? "removed"
-                             : verb == "enable" ? "enabled"
-                                                : "disabled";
-    SaveRules(*store, env, before, after, "pveaudit:alert-" + verb, id,
-              "alert rule " + std::to_string(id) + " " + done + ": " + desc);
-    if (!text) return Print(RulesTable({shown}, env.format), env.format);
-    std::cout << "alert rule " << id << " " << done << "\n";
+    auto c = ChangeAlertRule(*store, LocalActor(), NodeName(env), verb, o->id);
+    CheckChange(c.status());
+    if (env.format != OutputFormat::kText)
+      return Print(RulesTable({c->rule}, env.format), env.format);
+    if (!c->changed)
+      std::cout << "alert rule " << c->rule.id << " is already " << c->done << "\n";
+    else
+      std::cout << "alert rule " << c->rule.id << " " << c->done << "\n";
     return kExitOk;
   };
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "admin/settings_ops.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
@@ -55,12 +56,6 @@ nlohmann::json LoadAll(EventStore& store) {
   return j;
 }
 
-std::string Absolute(const std::string& path) {
-  std::error_code ec;
-  auto p = std::filesystem::absolute(path, ec);
-  return ec ? path : p.lexically_normal().string();
-}
-
 void PrintDestination(const Env& env, const std::string& verb, const std::string& name,
                       const nlohmann::json& entry) {
   if (env.format == OutputFormat::kJson || env.format == OutputFormat::kJsonPretty) {
@@ -85,125 +80,33 @@ void PrintDestination(const Env& env, const std::string& verb, const std::string
 }
 
 int Enable(const Opts& o, const Env& env) {
-  // Every argument is checked before the store is touched.
-  if (Status st = CheckWebhookUrl(o.webhook, o.allow_http); !st.ok())
-    throw UsageError{"invalid value '" + o.webhook + "' for --webhook: " + st.message()};
-  // The audited entry names the host only: a chat tool's token in the
-  // path or query must not land in an (undeletable) audit event.
-  nlohmann::json entry = {{"url", MaskedWebhookUrl(o.webhook)}};
-  entry["events"] = o.events.empty() ? "all" : o.events;
-  if (entry["events"] != "all" && entry["events"] != "alerts" && entry["events"] != "failed")
-    throw UsageError{"invalid value '" + o.events +
-                     "' for --events: expected all, alerts or failed"};
-  int batch = kWebhookDefaultBatch;
-  if (!o.batch.empty()) {
-    if (o.batch.size() > 5 || o.batch.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(o.batch) < 1 || std::stoi(o.batch) > kWebhookMaxBatch)
-      throw UsageError{"invalid value '" + o.batch +
-                       "' for --batch: expected a whole number from 1 to " +
-                       std::to_string(kWebhookMaxBatch)};
-    batch = std::stoi(o.batch);
-  }
-  entry["batch"] = batch;
-  std::string secret = o.secret;
+  WebhookEnableOptions w;
+  w.name = o.name;
+  w.url = o.webhook;
+  w.events = o.events;
+  w.secret = o.secret;
+  w.batch = o.batch;
+  w.template_spec = o.template_spec;
+  w.ca = o.ca;
+  w.allow_http = o.allow_http;
   if (!o.secret_file.empty()) {
     std::ifstream f(o.secret_file, std::ios::binary);
     if (!f) throw UsageError{"cannot read --secret-file '" + o.secret_file + "'"};
     std::ostringstream ss;
     ss << f.rdbuf();
-    secret = ss.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-    if (secret.empty()) throw UsageError{"--secret-file '" + o.secret_file + "' is empty"};
+    w.secret = ss.str();
+    while (!w.secret.empty() && (w.secret.back() == '\n' || w.secret.back() == '\r'))
+      w.secret.pop_back();
+    if (w.secret.empty()) throw UsageError{"--secret-file '" + o.secret_file + "' is empty"};
   }
-  if (!o.template_spec.empty())
-    entry["template"] = o.template_spec.find('/') == std::string::npos ? o.template_spec
-                                                                       : Absolute(o.template_spec);
-  if (!o.ca.empty()) entry["ca"] = Absolute(o.ca);
-  if (o.allow_http) entry["allow_http"] = true;
-  entry["enabled"] = true;
-  nlohmann::json check = entry;
-  check["url"] = o.webhook;
-  check["name"] = o.name;
-  if (!secret.empty()) check["secret"] = secret;
-  auto parsed = ParseWebhookConfig(check);
-  if (!parsed.ok()) {
-    std::string msg = parsed.status().message();
-    throw UsageError{msg};
-  }
-  if (!secret.empty()) entry["secret"] = kSecretMask;
-
+  // Every argument is checked before the store is touched.
+  CheckChange(CheckWebhookOptions(w));
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  nlohmann::json all = LoadAll(*store);
-  const std::string secret_key = kWebhookSecretKeyPrefix + o.name;
-  std::optional<std::string> old_secret;
-  if (auto s = store->GetSetting(secret_key); s.ok() && s->has_value() && !(*s)->empty())
-    old_secret = **s;
-  const bool had = all.contains(o.name);
-  const bool had_secret =
-      had && all[o.name].is_object() && all[o.name].value("secret", "") == kSecretMask;
-  std::string secret_note = "unsigned";
-  if (!secret.empty())
-    secret_note = !had_secret            ? "secret set"
-                  : old_secret == secret ? "secret unchanged"
-                                         : "secret changed";
-  else if (had_secret)
-    secret_note = "secret removed";
-  // A new secret gets a new version: pveauditd compares entries to see a
-  // change, and the entry holds only "(set)".
-  if (!secret.empty()) {
-    int64_t version =
-        had && all[o.name].is_object() ? all[o.name].value("secret_version", int64_t(0)) : 0;
-    entry["secret_version"] = old_secret == secret && had_secret ? version : version + 1;
-  }
-  if (had && all[o.name] == entry) {
-    PrintDestination(env, "unchanged", o.name, entry);
-    return kExitOk;
-  }
-  const std::optional<std::string> before =
-      all.empty() ? std::nullopt : std::optional<std::string>(all.dump());
-  all[o.name] = entry;
-  // The secret is written first, under its own key: the audited object says
-  // only "(set)". A crash between the two writes leaves the old object
-  // pointing at the new secret, which the next run of this command fixes.
-  if (!secret.empty()) {
-    Status st = store->PutSetting(secret_key, secret, LocalActor().user);
-    if (!st.ok()) {
-      std::cerr << "error: " << st.message() << "\n";
-      return kExitFailure;
-    }
-  }
-  // The full URL under its own key, like the secret (not audited in clear).
-  if (Status st = store->PutSetting(kWebhookUrlKeyPrefix + o.name, o.webhook, LocalActor().user);
-      !st.ok()) {
-    std::cerr << "error: " << st.message() << "\n";
-    return kExitFailure;
-  }
-  // The position first: a new destination gets what is stored from now on,
-  // whenever pveauditd picks it up. Regression: pveauditd set it when it
-  // noticed the destination, and events stored in between were never sent.
-  uint64_t start = 0;
-  if (Status s = StartConsumer(*store, WebhookConsumerName(o.name), false, &start); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitFailure;
-  }
-  SettingChange change;
-  change.key = kWebhookSettingsKey;
-  change.before = before;
-  change.after = all.dump();
-  change.action = "pveaudit:notify-enable";
-  change.resource = "/pveaudit/notify/" + o.name;
-  change.summary = "webhook " + o.name + (had ? " changed" : " added") + ": " +
-                   entry["url"].get<std::string>() + ", events " +
-                   entry["events"].get<std::string>() + ", batch " + std::to_string(batch) + ", " +
-                   secret_note;
-  change.node = NodeName(env);
-  Status st = PutAuditedSetting(*store, LocalActor(), change);
-  if (!st.ok()) {
-    std::cerr << "error: " << st.message() << "\n";
-    return kExitFailure;
-  }
-  if (secret.empty() && old_secret) (void)store->PutSetting(secret_key, "", LocalActor().user);
-  PrintDestination(env, had ? "changed" : "enabled", o.name, entry);
+  auto c = EnableWebhook(*store, LocalActor(), NodeName(env), w);
+  CheckChange(c.status());
+  nlohmann::json entry = c->destination;
+  entry.erase("name");
+  PrintDestination(env, c->message, o.name, entry);
   return kExitOk;
 }
 
@@ -212,42 +115,16 @@ int Disable(const Opts& o, const Env& env) {
   StoreOptions so;
   so.read_only = true;
   auto existing = OpenSqliteStore(env.data_dir, so);
-  nlohmann::json current = nlohmann::json::object();
-  if (existing.ok())
-    current = LoadAll(**existing);
-  else if (existing.status().code() != Status::Code::kNotFound)
-    OpenStoreOrDie(env, /*read_only=*/true);  // says why and exits
-  if (!current.contains(o.name)) {
-    const nlohmann::json& all = current;
-    std::string names;
-    for (auto& [n, e] : all.items()) names += (names.empty() ? "" : ", ") + n;
-    throw UsageError{
-        "no webhook destination named '" + o.name + "'" +
-        (names.empty() ? std::string(" (there are none)") : " (destinations: " + names + ")")};
-  }
+  if (!existing.ok() && existing.status().code() == Status::Code::kNotFound)
+    throw UsageError{"no webhook destination named '" + o.name + "' (there are none)"};
+  if (!existing.ok()) OpenStoreOrDie(env, /*read_only=*/true);  // says why and exits
+  existing->reset();                                            // one connection at a time
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  nlohmann::json all = LoadAll(*store);
-  if (!all[o.name].is_object()) all[o.name] = nlohmann::json::object();
-  if (!all[o.name].value("enabled", true)) {
-    PrintDestination(env, "already disabled", o.name, all[o.name]);
-    return kExitOk;
-  }
-  const std::string before = all.dump();
-  all[o.name]["enabled"] = false;
-  SettingChange change;
-  change.key = kWebhookSettingsKey;
-  change.before = before;
-  change.after = all.dump();
-  change.action = "pveaudit:notify-disable";
-  change.resource = "/pveaudit/notify/" + o.name;
-  change.summary = "webhook " + o.name + " disabled";
-  change.node = NodeName(env);
-  Status st = PutAuditedSetting(*store, LocalActor(), change);
-  if (!st.ok()) {
-    std::cerr << "error: " << st.message() << "\n";
-    return kExitFailure;
-  }
-  PrintDestination(env, "disabled", o.name, all[o.name]);
+  auto c = DisableWebhook(*store, LocalActor(), NodeName(env), o.name);
+  CheckChange(c.status());
+  nlohmann::json entry = c->destination;
+  entry.erase("name");
+  PrintDestination(env, c->message, o.name, entry);
   return kExitOk;
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "admin/settings_ops.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
@@ -24,11 +25,11 @@ namespace {
 
 constexpr const char* kSettingKey = "export.syslog";
 
-struct SyslogOptions {
+// The options of --enable as the shared validation takes them
+// (admin/settings_ops.h), and the command's own.
+struct SyslogOptions : SyslogEnableOptions {
   CommonOptions common;
-  bool enable = false, disable = false, from_start = false;
-  std::string name = "default";
-  std::string server, port, protocol, format, events, ca, cert, key, hold;
+  bool enable = false, disable = false;
 };
 
 std::string HostName() {
@@ -37,51 +38,6 @@ std::string HostName() {
   std::string s = h;
   if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
   return s.empty() ? "localhost" : s;
-}
-
-void CheckName(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name)
-    ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  if (!ok)
-    throw UsageError{"invalid value '" + name +
-                     "' for --name: expected 1-64 letters, digits, '-', '_' or '.'"};
-}
-
-void CheckServer(const std::string& s) {
-  bool ok = !s.empty() && s.size() <= 253 && s[0] != '-';
-  for (char c : s) ok &= c > 32 && c < 127 && c != '/' && c != '@';
-  if (!ok)
-    throw UsageError{"invalid value '" + s +
-                     "' for --server: expected a host name or IP address such as "
-                     "syslog.example.com"};
-}
-
-int ParsePort(const std::string& v) {
-  bool digits =
-      !v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string::npos;
-  int p = digits ? std::stoi(v) : 0;
-  if (p < 1 || p > 65535)
-    throw UsageError{"invalid value '" + v + "' for --port: expected a port number 1-65535"};
-  return p;
-}
-
-void CheckReadable(const std::string& flag, const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || access(path.c_str(), R_OK) != 0)
-    throw UsageError{"invalid value '" + path + "' for " + flag +
-                     ": not a readable file (a PEM file is expected)"};
-}
-
-std::string Summary(const SyslogDestination& d) {
-  std::string server = d.server.find(':') != std::string::npos ? "[" + d.server + "]" : d.server;
-  std::string s = std::string(SyslogProtocolName(d.protocol)) + "://" + server + ":" +
-                  std::to_string(d.port) + " format " + SyslogFormatName(d.format) + " events " +
-                  EventSelectionName(d.events);
-  if (!d.ca.empty()) s += " ca " + d.ca;
-  if (!d.cert.empty()) s += " cert " + d.cert;
-  if (d.hold_s != SyslogDestination::kDefaultHoldS) s += " hold " + std::to_string(d.hold_s) + "s";
-  return s;
 }
 
 nlohmann::json LoadDestinations(EventStore& store) {
@@ -100,135 +56,21 @@ nlohmann::json LoadDestinations(EventStore& store) {
 }
 
 int Enable(const SyslogOptions& o, const Env& env) {
-  SyslogProtocol protocol = SyslogProtocol::kUdp;
-  SyslogFormat format = SyslogFormat::kCef;
-  EventSelection events = EventSelection::kAll;
-  if (!o.protocol.empty() && !ParseSyslogProtocol(o.protocol, &protocol))
-    throw UsageError{"invalid value '" + o.protocol + "' for --protocol: expected udp, tcp or tls"};
-  if (!o.format.empty() && !ParseSyslogFormat(o.format, &format))
-    throw UsageError{"invalid value '" + o.format + "' for --format: expected cef or rfc5424"};
-  if (!o.events.empty() && !ParseEventSelection(o.events, &events))
-    throw UsageError{"invalid value '" + o.events +
-                     "' for --events: expected all, alerts or failed"};
-  if (!o.server.empty()) CheckServer(o.server);
-  int hold = -1;
-  if (!o.hold.empty()) {
-    bool digits = o.hold.size() <= 4 && o.hold.find_first_not_of("0123456789") == std::string::npos;
-    hold = digits ? std::stoi(o.hold) : -1;
-    if (hold < 0 || hold > 3600)
-      throw UsageError{"invalid value '" + o.hold +
-                       "' for --hold: expected a number of seconds 0-3600"};
-  }
-  int port = o.port.empty() ? 0 : ParsePort(o.port);
-  if (!o.ca.empty()) CheckReadable("--ca", o.ca);
-  if (!o.cert.empty()) CheckReadable("--cert", o.cert);
-  if (!o.key.empty()) CheckReadable("--key", o.key);
-  if (o.cert.empty() != o.key.empty())
-    throw UsageError{o.cert.empty() ? "--key needs --cert (the client certificate)"
-                                    : "--cert needs --key (the client certificate's key)"};
-
+  CheckChange(CheckSyslogOptions(o));  // before the store is opened (or created)
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  nlohmann::json all = LoadDestinations(*store);
-  const bool exists = all.contains(o.name);
-  SyslogDestination d;
-  if (exists) {
-    auto old = SyslogDestination::FromJson(o.name, all[o.name]);
-    if (old.ok()) d = *old;
-  } else if (o.server.empty()) {
-    throw UsageError{"--server is required for a new destination ('" + o.name + "')"};
-  }
-  d.name = o.name;
-  if (!o.server.empty()) d.server = o.server;
-  if (!o.protocol.empty()) {
-    // The default port follows the protocol unless one was given.
-    if (!port && (d.port == 514 || d.port == 6514))
-      d.port = protocol == SyslogProtocol::kTls ? 6514 : 514;
-    d.protocol = protocol;
-  } else if (!exists) {
-    d.protocol = SyslogProtocol::kUdp;
-  }
-  if (port) d.port = port;
-  if (!exists && !port) d.port = d.protocol == SyslogProtocol::kTls ? 6514 : 514;
-  if (!o.format.empty() || !exists) d.format = format;
-  if (!o.events.empty() || !exists) d.events = events;
-  if (hold >= 0) d.hold_s = hold;
-  if (!o.ca.empty()) d.ca = std::filesystem::absolute(o.ca).string();
-  if (!o.cert.empty()) {
-    d.cert = std::filesystem::absolute(o.cert).string();
-    d.key = std::filesystem::absolute(o.key).string();
-  }
-  if (d.protocol != SyslogProtocol::kTls && (!o.ca.empty() || !o.cert.empty()))
-    throw UsageError{"--ca, --cert and --key need --protocol tls"};
-  d.enabled = true;
-  if (!exists)
-    d.from_start = o.from_start;
-  else if (o.from_start)
-    throw UsageError{"--from-start applies to a new destination only; '" + o.name +
-                     "' exists and keeps its position"};
-
-  const std::string before = all.dump();
-  all[o.name] = d.ToJson();
-  const std::string after = all.dump();
-  if (before == after) {
-    std::printf("syslog destination '%s' is already enabled: %s\n", o.name.c_str(),
-                Summary(d).c_str());
-    return kExitOk;
-  }
-  // The position first: a new destination gets what is stored from now on
-  // (or everything with --from-start), whenever pveauditd picks it up.
-  uint64_t start = 0;
-  if (Status s = StartConsumer(*store, "syslog:" + o.name, d.from_start, &start); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitFailure;
-  }
-  SettingChange ch;
-  ch.key = kSettingKey;
-  ch.before = before == "{}" ? std::nullopt : std::optional<std::string>(before);
-  ch.after = after;
-  ch.action = "pveaudit:syslog-enable";
-  ch.resource = "/pveaudit/syslog/" + o.name;
-  ch.summary = "syslog destination " + o.name + " enabled: " + Summary(d);
-  ch.node = env.config.node.empty() ? HostName() : env.config.node;
-  if (Status s = PutAuditedSetting(*store, LocalActor(), ch); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitFailure;
-  }
-  std::printf("syslog destination '%s' enabled: %s\n", o.name.c_str(), Summary(d).c_str());
+  auto c =
+      EnableSyslog(*store, LocalActor(), env.config.node.empty() ? HostName() : env.config.node, o);
+  CheckChange(c.status());
+  std::printf("%s\n", c->message.c_str());
   return kExitOk;
 }
 
 int Disable(const SyslogOptions& o, const Env& env) {
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  nlohmann::json all = LoadDestinations(*store);
-  if (!all.contains(o.name)) {
-    std::vector<std::string> names;
-    for (auto it = all.begin(); it != all.end(); ++it) names.push_back(it.key());
-    std::string hint = DidYouMean(o.name, names);
-    throw UsageError{"no syslog destination named '" + o.name + "'" +
-                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)")};
-  }
-  if (all[o.name].is_object() && all[o.name].value("enabled", true) == false) {
-    std::printf("syslog destination '%s' is already disabled\n", o.name.c_str());
-    return kExitOk;
-  }
-  const std::string before = all.dump();
-  all[o.name]["enabled"] = false;
-  SettingChange ch;
-  ch.key = kSettingKey;
-  ch.before = before;
-  ch.after = all.dump();
-  ch.action = "pveaudit:syslog-disable";
-  ch.resource = "/pveaudit/syslog/" + o.name;
-  ch.summary = "syslog destination " + o.name + " disabled";
-  ch.node = env.config.node.empty() ? HostName() : env.config.node;
-  if (Status s = PutAuditedSetting(*store, LocalActor(), ch); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitFailure;
-  }
-  std::printf(
-      "syslog destination '%s' disabled (its position is kept: enabling it again "
-      "sends what was stored meanwhile)\n",
-      o.name.c_str());
+  auto c = DisableSyslog(*store, LocalActor(),
+                         env.config.node.empty() ? HostName() : env.config.node, o.name);
+  CheckChange(c.status());
+  std::printf("%s\n", c->message.c_str());
   return kExitOk;
 }
 
@@ -376,7 +218,7 @@ Examples:
   pveam access syslog --output-format json)");
   return [o, cmd]() -> int {
     Env env = ResolveEnv(o->common);
-    CheckName(o->name);
+    CheckChange(CheckDestinationName(o->name));
     if (o->enable && o->disable) throw UsageError{"--enable and --disable exclude each other"};
     if (!o->enable) {
       for (const char* flag : {"--server", "--port", "--protocol", "--format", "--events", "--ca",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/did_you_mean.h"  // DidYouMean, for the commands
 #include "core/status.h"
 #include "core/table.h"
 #include "store/event_store.h"
@@ -47,11 +48,13 @@ Env ResolveEnv(const CommonOptions& o);
 // Opens the store or prints why not and exits 1.
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
 
-// Levenshtein-based suggestion among `candidates`, or "" when none is close.
 // Parses a whole number >= min for `flag`, or throws a UsageError naming it.
 uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min);
 
-std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);
+// For a failed change of pveaudit's settings (admin/settings_ops.h): a bad
+// value (kInvalidArgument) is thrown as a UsageError (exit 2); anything else
+// is printed as "error: ..." and the process exits 1. Returns when ok.
+void CheckChange(const Status& st);
 
 // Writes a one-line progress bar to stderr when it is a terminal.
 class Progress {

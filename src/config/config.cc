@@ -235,6 +235,16 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 1, 1000000, &cfg.commit_events));
         else if (dk.str() == "session_lifetime")
           PVEAUDIT_RETURN_IF_ERROR(integer(dv, d, 60, 30 * 86400, &cfg.session_lifetime_s));
+        else if (dk.str() == "control_socket") {
+          PVEAUDIT_RETURN_IF_ERROR(str(dv, d, &cfg.control_socket));
+          // sun_path holds 108 bytes with the final NUL.
+          if (!cfg.control_socket.empty() &&
+              (cfg.control_socket[0] != '/' || cfg.control_socket.size() > 107))
+            return Status::InvalidArgument(where(dv) + ": key '" + d + "' = \"" +
+                                           cfg.control_socket +
+                                           "\" must be an absolute path of at most 107 bytes");
+        } else if (dk.str() == "control_socket_user")
+          PVEAUDIT_RETURN_IF_ERROR(str(dv, d, &cfg.control_socket_user));
         else if (dk.str() == "on_store_error") {
           PVEAUDIT_RETURN_IF_ERROR(str(dv, d, &cfg.on_store_error));
           if (cfg.on_store_error != "retry" && cfg.on_store_error != "exit")

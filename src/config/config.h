@@ -60,6 +60,11 @@ struct Config {
   int commit_ms = 50;                    // the writer waits this long for other sources' batches
   int commit_events = 10000;             // ... or until a transaction holds this many events
   int session_lifetime_s = 7200;         // ticket lifetime for sessions
+  // The control socket pveaudit-web hands changes to (docs/control-socket.md):
+  // "" = <data_dir>/control.sock. Its one unprivileged user besides root
+  // and pveauditd's own: a name (not found: no such peer is allowed).
+  std::string control_socket;
+  std::string control_socket_user = "pveaudit";
 
   // [sources.*]
   FileSourceConfig access_log{true, "/var/log/pveproxy/access.log"};

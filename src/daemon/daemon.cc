@@ -14,6 +14,7 @@
 
 #include "core/time_spec.h"
 #include "daemon/alert_runner.h"
+#include "daemon/control_socket.h"
 #include "daemon/export_runner.h"
 #include "daemon/pve_config_source.h"
 #include "ingest/line_parser.h"
@@ -379,6 +380,18 @@ int Daemon::Run() {
   ExportRunner exports(store, opt_.data_dir, HostName(),
                        [](const char* level, const std::string& m) { Log(level, m); });
   exports.Start();
+  // pveaudit-web hands every change and audit event to this socket: only
+  // pveauditd writes the store (docs/control-socket.md). Read at start only.
+  ControlSocket control(store, ControlSocketOptionsFor(
+                                   opt_.config, opt_.data_dir,
+                                   opt_.config.node.empty() ? HostName() : opt_.config.node, Log));
+  if (Status st = control.Start(); !st.ok()) {
+    Log("error", "control socket: " + st.message());
+    exports.Stop();
+    lanes.Stop();
+    alert_runner.Stop();
+    return 2;
+  }
 
   int64_t last_status = 0;
   bool last_caught_up = false;
@@ -449,6 +462,7 @@ int Daemon::Run() {
     }
     Nap(50);
   }
+  control.Stop();
   exports.Stop();
   lanes.Stop();
   alert_runner.Stop();
