@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "daemon/control_socket.h"
 #include "daemon/export_runner.h"
 #include "daemon/pve_config_source.h"
+#include "daemon/supervised_process.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
 #include "pipeline/file_source.h"
@@ -28,6 +30,14 @@
 
 namespace pveaudit {
 namespace {
+
+// pveaudit-web beside this program (bin/ of the build tree, /usr/bin).
+std::string WebProgram() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "/usr/bin/pveaudit-web";
+  return (self.parent_path() / "pveaudit-web").string();
+}
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -393,6 +403,24 @@ int Daemon::Run() {
     return 2;
   }
 
+  // The HTTPS API and UI run in a process of their own, as another user
+  // when pveauditd is root (docs/web.md): started, watched and restarted
+  // here while [web] listen is set. Read at start only.
+  std::unique_ptr<SupervisedProcess> web;
+  if (!opt_.config.web_listen.empty()) {
+    SupervisedProcessOptions wo;
+    wo.name = "pveaudit-web";
+    wo.argv = {WebProgram(),           "--data-dir", opt_.data_dir,      "--listen",
+               opt_.config.web_listen, "--pve-dir",  opt_.config.pve_dir};
+    if (!opt_.config_path.empty()) {
+      wo.argv.push_back("--config");
+      wo.argv.push_back(opt_.config_path);
+    }
+    wo.run_as = opt_.config.control_socket_user;
+    wo.log = [](const char* level, const std::string& m) { Log(level, m); };
+    web = std::make_unique<SupervisedProcess>(std::move(wo));
+  }
+
   int64_t last_status = 0;
   bool last_caught_up = false;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
@@ -458,10 +486,20 @@ int Daemon::Run() {
                      {"failed", gs.failed}};
       j["alerts"] = alert_runner.State();
       j["destinations"] = exports.States();
+      if (web) {
+        SupervisedProcessState ws = web->State();
+        j["web"] = {{"listen", opt_.config.web_listen},
+                    {"pid", ws.pid},
+                    {"starts", ws.starts},
+                    {"last_exit", ws.last_exit},
+                    {"error", ws.error}};
+      }
       (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
     }
+    if (web) web->Poll();
     Nap(50);
   }
+  if (web) web->Stop();  // before the socket it hands its changes to
   control.Stop();
   exports.Stop();
   lanes.Stop();

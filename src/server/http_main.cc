@@ -104,12 +104,14 @@ Exit status: 0 after SIGTERM or SIGINT, 1 when the server cannot start,
   o.key = cfg->web_key;
   o.www = ResolveWww(!www.empty() ? www : cfg->web_www);
   o.session_lifetime_s = cfg->session_lifetime_s;
+  o.control = hooks.control;
   o.audit = hooks.audit ? hooks.audit : [](const ApiUse& u) {
-    // Until the control socket takes them: one line per request, without
-    // credentials (the query holds only filters).
+    // Without a control socket (the tests' stand-in server): one line per
+    // request on stderr, without credentials (the query holds only filters).
     std::cerr << "api: " << (u.actor.empty() ? "-" : u.actor) << " " << u.remote_ip << " "
               << u.method << " " << u.path << (u.query.empty() ? "" : "?" + u.query) << " "
               << u.status << "\n";
+    return Status::OK();
   };
   if (Status st = CheckListen(o.listen); !st.ok()) {
     std::cerr << "pveaudit-web: " << st.message() << "\n";

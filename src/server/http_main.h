@@ -20,7 +20,9 @@ struct WebHooks {
   std::function<Result<std::unique_ptr<Authenticator>>(const Config&, const WebOptions&)>
       make_authenticator;
   // Records one API request (see ApiUse); empty: written to stderr.
-  std::function<void(const ApiUse&)> audit;
+  std::function<Status(const ApiUse&)> audit;
+  // Requests to pveauditd's control socket (changes); empty: none.
+  std::function<Result<nlohmann::json>(const nlohmann::json&)> control;
   // A local account's login with the authenticator made above; empty: none.
   std::function<Result<WebLogin>(Authenticator*, const std::string& user,
                                  const std::string& password, const std::string& ip)>

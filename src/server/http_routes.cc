@@ -575,6 +575,70 @@ HttpReply WhoAmI(const Deps*, HttpContext& c) {
   return HttpReply::Ok(std::move(j));
 }
 
+// The parameters of a change: the JSON object of the body, or the form
+// fields (cpp-httplib puts a form body's fields with the query's).
+nlohmann::json BodyParams(const HttpContext& c) {
+  const std::string type = c.req->get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) == 0) {
+    auto j = nlohmann::json::parse(c.req->body, nullptr, false);
+    return j.is_object() ? j : nlohmann::json();  // null: not an object
+  }
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : c.req->params)
+    if (k != "_dc") j[k] = v;
+  return j;
+}
+
+// One change handed to pveauditd (docs/control-socket.md), in the web
+// principal's name; pveauditd validates it as the CLI does and records it.
+HttpReply Change(const Deps* d, const HttpContext& c, const std::string& request,
+                 nlohmann::json params) {
+  if (!d->o.control)
+    return HttpReply::Error(503, "changes go through pveauditd, and none is configured");
+  nlohmann::json req = {{"request", request},
+                        {"actor", {{"user", c.principal.Actor()}, {"ip", c.req->remote_addr}}},
+                        {"params", std::move(params)}};
+  auto reply = d->o.control(req);
+  if (!reply.ok())
+    return HttpReply::Error(503, "pveauditd is not reachable: " + reply.status().message());
+  if (reply->value("ok", false)) {
+    reply->erase("ok");
+    reply->erase("id");
+    return HttpReply::Ok(*reply);
+  }
+  const std::string code = reply->value("code", "");
+  return HttpReply::Error(code == "invalid" ? 400
+                          : code == "busy"  ? 503
+                                            : 500,
+                          reply->value("error", std::string("refused")));
+}
+
+HttpReply AddRule(const Deps* d, HttpContext& c) {
+  nlohmann::json p = BodyParams(c);
+  if (!p.is_object()) return Bad("the body is not a JSON object");
+  return Change(d, c, "rule-add", std::move(p));
+}
+
+HttpReply SetRule(const Deps* d, HttpContext& c) {
+  nlohmann::json p = BodyParams(c);
+  if (!p.is_object() || !p.contains("enabled")) return Bad("expected {\"enabled\": true|false}");
+  const nlohmann::json& e = p["enabled"];
+  bool on;
+  if (e.is_boolean())
+    on = e.get<bool>();
+  else if (e == "1" || e == 1 || e == "true")
+    on = true;
+  else if (e == "0" || e == 0 || e == "false")
+    on = false;
+  else
+    return Bad("invalid value " + e.dump() + " for enabled: expected true or false");
+  return Change(d, c, on ? "rule-enable" : "rule-disable", {{"id", c.path.at("id")}});
+}
+
+HttpReply RemoveRule(const Deps* d, HttpContext& c) {
+  return Change(d, c, "rule-remove", {{"id", c.path.at("id")}});
+}
+
 // POST logout: ends a local account's cookie (a Proxmox ticket is the
 // Proxmox GUI's to end).
 HttpReply Logout(const Deps*, HttpContext& c) {
@@ -666,6 +730,42 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                 {"limit", "the newest N alerts (default 100, at most 10000)"}},
                bind(Alerts)});
   router->Add({"GET", api + "/rules", "Sys.Audit", "/", "The alert rules", {}, bind(Rules)});
+  router->Add({"POST",
+               api + "/rules",
+               "Sys.Modify",
+               "/",
+               "Add an alert rule (pveam access alert add)",
+               {{"type",
+                 "failed-login (default), brute-force-success, off-hours, action-rate, "
+                 "privilege-change or new-ip"},
+                {"threshold", "events that fire it (default 3)"},
+                {"window", "the window (15m, 1h, ...; default 15m)"},
+                {"cooldown", "fire again during a burst only after this long"},
+                {"group-by", "user (default), ip, resource or action"},
+                {"notify", "syslog, webhook or both (default: every destination)"},
+                {"user", "only events of this user or API token"},
+                {"node", "only events from this node"},
+                {"resource", "only events on this ACL path or below"},
+                {"ip", "only events from this address or CIDR range"},
+                {"action", "only this action or class"},
+                {"start", "off-hours: the window's start (18:00)"},
+                {"end", "off-hours: the window's end (08:00)"},
+                {"days", "off-hours: weekdays (mon-fri)"}},
+               bind(AddRule)});
+  router->Add({"PUT",
+               api + "/rules/{id}",
+               "Sys.Modify",
+               "/",
+               "Enable or disable an alert rule",
+               {{"enabled", "true or false (in the body)"}},
+               bind(SetRule)});
+  router->Add({"DELETE",
+               api + "/rules/{id}",
+               "Sys.Modify",
+               "/",
+               "Remove an alert rule",
+               {},
+               bind(RemoveRule)});
   router->Add({"GET",
                api + "/syslog",
                "Sys.Audit",

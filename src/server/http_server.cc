@@ -380,10 +380,28 @@ Status HttpServer::Start() {
       use.query = q;
     }
     const bool api = req.path.rfind("/api2/", 0) == 0;
+    // Every API request is recorded before its answer goes out; when the
+    // record cannot be written the answer is withheld (503): nobody reads
+    // the audit log unseen.
     auto finish = [&](const HttpReply& r) {
-      if (!r.streaming) WriteReply(res, r);
       use.status = r.status;
-      if (api && o_.audit) o_.audit(use);
+      Status recorded = api && o_.audit ? o_.audit(use) : Status::OK();
+      if (!recorded.ok()) {
+        std::cerr << "pveaudit-web: cannot record " << req.method << " " << req.path << ": "
+                  << recorded.message() << "\n";
+        if (r.streaming) {  // the stream never starts
+          if (res.content_provider_resource_releaser_)
+            res.content_provider_resource_releaser_(false);
+          res.content_provider_resource_releaser_ = nullptr;
+          res.content_provider_ = nullptr;
+          res.is_chunked_content_provider_ = false;
+          res.content_length_ = 0;
+        }
+        return WriteReply(res, HttpReply::Error(503,
+                                                "the audit record of this request could "
+                                                "not be written; pveauditd is not reachable"));
+      }
+      if (!r.streaming) WriteReply(res, r);
     };
     if (!api) {
       res.status = 404;

@@ -54,8 +54,13 @@ struct WebOptions {
   std::string www;        // static UI files ("" = none served)
   int session_lifetime_s = 7200;
   // Called after every API request (never for static files). pveaudit-web
-  // hands it to pveauditd over the control socket (src/daemon/control_client.h).
-  std::function<void(const ApiUse&)> audit;
+  // hands it to pveauditd over the control socket (src/admin/control_client.h).
+  // An error withholds the answer (503).
+  std::function<Status(const ApiUse&)> audit;
+  // Sends one request to pveauditd's control socket (docs/control-socket.md)
+  // and returns its reply; the changes (rules, destinations) go this way.
+  // Empty: changes answer 503.
+  std::function<Result<nlohmann::json>(const nlohmann::json&)> control;
   // POST /login: checks a local account (user, password, client address).
   // kBusy when throttled; empty: no local accounts (login is refused).
   std::function<Result<WebLogin>(const std::string&, const std::string&, const std::string&)> login;

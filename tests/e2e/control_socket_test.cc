@@ -1,6 +1,6 @@
 // End-to-end tests of pveauditd's control socket (docs/control-socket.md):
 // the real pveauditd, started by the test, serves the socket; the web
-// process's client (daemon/control_client.h) records API use and changes
+// process's client (admin/control_client.h) records API use and changes
 // rules and destinations through it, and the real pveam shows each change
 // as an audit event naming the web principal "via pveaudit-web from IP".
 // Bad requests change nothing; a peer with another uid is refused; an
@@ -16,7 +16,7 @@
 #include <chrono>
 #include <thread>
 
-#include "daemon/control_client.h"
+#include "admin/control_client.h"
 #include "e2e_util.h"
 
 namespace e2e {

@@ -89,7 +89,7 @@ export function accessView(el, ctx) {
       rowClass: (e) => (e.result === 'failure' ? 'failed' : null),
       empty: 'No events match',
     }));
-    status.textContent = rows.length ? `${rows.length} events, ids ${rows[rows.length - 1].id}-${rows[0].id}` : '';
+    status.textContent = rows.length ? `${rows.length} events${pages.length ? ` (page ${pages.length + 1})` : ''}` : '';
     older.disabled = rows.length < PAGE;
     newer.disabled = pages.length === 0;
   };

@@ -64,7 +64,7 @@ export function alertsView(el) {
         { key: 'threshold', text: 'Threshold' },
         { key: 'window', text: 'Window', render: (r) => `${Math.round(r.window / 60)} min` },
         { key: 'group_by', text: 'Group by' },
-        { key: 'notify', text: 'Send to', render: (r) => (r.notify && r.notify.length ? r.notify.join(', ') : 'all') },
+        { key: 'notify', text: 'Send to', render: (r) => (Array.isArray(r.notify) ? r.notify.join(', ') : r.notify) || 'all' },
         { key: 'enabled', text: 'Enabled', render: (r) => (r.enabled ? 'Yes' : 'No') },
       ], list || [], {
         rowClass: (r) => (r.enabled ? null : 'disabled'),

@@ -1,4 +1,4 @@
-#include "daemon/control_client.h"
+#include "admin/control_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -1,0 +1,217 @@
+// The web UI end to end in real headless Chromium (Debian's chromium,
+// driven by playwright-core), against the real pveauditd, which starts
+// the real pveaudit-web, on loopback, with a generated data set:
+//   - a local account logs in through the login form;
+//   - Datacenter -> Logs -> Access filtered by user shows exactly the
+//     events `pveam access log` prints for the same filter;
+//   - a user name holding HTML renders as text (no script runs);
+//   - the Failed Login rule added through the Add dialog fires on three
+//     failed logins appended to the watched auth log, and the alert shows
+//     up without a reload;
+//   - each view is saved as a screenshot in the build directory.
+// Run by ctest (www/CMakeLists.txt):
+//   node www/test/ui_test.mjs BIN_DIR OUT_DIR
+// As root (CI), every process runs as `nobody` in a directory of its own:
+// pveauditd starts pveaudit-web as its own user when it is not root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
+  writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = resolve(process.argv[2] || 'build/bin');
+const OUT = resolve(process.argv[3] || 'build/browser-test');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const root = process.getuid() === 0;
+const NOBODY = 65534;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+// Runs a program as the test's user (nobody when root).
+function run(args, opts = {}) {
+  const [cmd, ...rest] = root ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...args] : args;
+  return execFileSync(cmd, rest, { encoding: 'utf8', env: { ...process.env, ...opts.env }, input: opts.input });
+}
+
+async function until(what, fn, ms = 30000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+// A failed Proxmox login as pvedaemon logs it (classic syslog date, UTC).
+function authFailure(date, user, ip) {
+  const mon = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const day = String(date.getUTCDate()).padStart(2, ' ');
+  const t = date.toISOString().slice(11, 19);
+  return `${mon} ${day} ${t} pve1 pvedaemon[1234]: authentication failure; rhost=::ffff:${ip} user=${user} msg=invalid credentials\n`;
+}
+
+test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
+  mkdirSync(OUT, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'pveaudit-ui-'));
+  if (root) { chownSync(dir, NOBODY, 65534); chmodSync(dir, 0o700); }
+  const port = await freePort();
+  const cfg = join(dir, 'pveaudit.toml');
+  const auth = join(dir, 'auth.log');
+  const env = { PVEAUDIT_CONFIG: cfg, TZ: 'UTC' };
+  let daemon = null;
+  let browser = null;
+  t.after(async () => {
+    if (browser) await browser.close();
+    if (daemon) {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => { daemon.once('exit', r); setTimeout(r, 10000); });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  run([join(BIN, 'pveaudit-gen'), '--events', '3000', '--days', '3', '--end-date', 'today',
+    '--out', join(dir, 'logs'), '--pve-dir', join(dir, 'pve')]);
+  writeFileSync(cfg, [
+    `data_dir = "${dir}/store"`, `pve_dir = "${dir}/pve"`, 'timezone = "UTC"', '',
+    '[sources.auth]', `path = "${auth}"`, '',
+    '[sources.access_log]', 'enabled = false', '',
+    '[sources.tasks]', 'enabled = false', '',
+    '[sources.journal]', 'enabled = false', '',
+    '[web]', `listen = "127.0.0.1:${port}"`, `www = "${resolve(BIN, '..', 'www')}"`, '',
+  ].join('\n'));
+  writeFileSync(auth, '');
+  if (root) { chownSync(cfg, NOBODY, 65534); chownSync(auth, NOBODY, 65534); }
+  run([join(BIN, 'pveam'), 'access', 'import', '--node', 'pve1', join(dir, 'logs/pve1/access.log'),
+    join(dir, 'logs/pve1/auth.log'), join(dir, 'logs/pve1/tasks/index')], { env });
+  // An event whose user name is HTML.
+  const evil = '<img src=x onerror=window.__xss=1>@pve';
+  appendFileSync(auth, authFailure(new Date(Date.now() - 60000), evil, '198.51.100.66'));
+  run([join(BIN, 'pveam'), 'access', 'web-user', 'add', 'admin', '--role', 'admin',
+    '--password-file', '-'], { env, input: 'Browser-test-pass-1\n' });
+
+  const [cmd, ...rest] = root
+    ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', join(BIN, 'pveauditd'), '--config', cfg]
+    : [join(BIN, 'pveauditd'), '--config', cfg];
+  daemon = spawn(cmd, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  daemon.stdout.on('data', (d) => { log += d; });
+  daemon.stderr.on('data', (d) => { log += d; });
+  const base = `https://127.0.0.1:${port}`;
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  const cspErrors = [];
+  page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) cspErrors.push(m.text()); });
+
+  await until('pveaudit-web to answer', async () => {
+    const r = await page.goto(`${base}/`, { timeout: 5000 });
+    return r && r.status() === 200;
+  }, 60000).catch((e) => { throw new Error(`${e.message}\n${log}`); });
+
+  // The login form of a local account.
+  await page.waitForSelector('#login-form');
+  await page.screenshot({ path: join(OUT, 'login.png') });
+  await page.fill('#login-user', 'admin');
+  await page.fill('#login-password', 'wrong-password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.length > 0);
+  await page.fill('#login-user', 'admin');
+  await page.fill('#login-password', 'Browser-test-pass-1');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#userid');
+  assert.equal(await page.textContent('#userid'), 'admin@pveaudit');
+
+  // Access, filtered by user: the same events as the CLI.
+  const cli = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--limit', '100',
+    '--output-format', 'json'], { env }));
+  assert.ok(cli.length > 0, 'the data set has events of admin@pve');
+  await page.waitForSelector('#access-grid table');
+  await page.fill('input[name=user]', 'admin@pve');
+  await page.click('#access-filter button[type=submit]');
+  await page.waitForFunction(() => /admin@pve/.test(document.querySelector('#access-status')?.textContent || '')
+    || document.querySelectorAll('#access-grid tbody tr').length > 0);
+  await until('the filtered grid', async () => {
+    const users = await page.$$eval('#access-grid tbody tr td.c-user', (tds) => tds.map((td) => td.textContent));
+    return users.length > 0 && users.every((u) => u === 'admin@pve');
+  });
+  const shown = await page.$$eval('#access-grid tbody tr', (trs) => trs.length);
+  assert.equal(shown, cli.length, 'the grid shows as many rows as the CLI prints');
+  const times = await page.$$eval('#access-grid tbody tr td.c-time', (tds) => tds.map((td) => td.textContent));
+  const cliTimes = cli.map((e) => e.time.replace('T', ' ').replace(/(\.\d+)?Z$/, '')).sort().reverse();
+  assert.deepEqual(times, cliTimes, 'the same events, newest first (times in the browser zone, UTC here)');
+  await page.screenshot({ path: join(OUT, 'access.png') });
+
+  // HTML in a user name is text.
+  await page.fill('input[name=user]', evil);
+  await page.click('#access-filter button[type=submit]');
+  await until('the event with HTML in its user name', async () =>
+    (await page.$$eval('#access-grid tbody tr td.c-user', (tds) => tds.map((td) => td.textContent))).includes(evil));
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
+  assert.equal(await page.$$eval('#access-grid img', (imgs) => imgs.length), 0, 'no element was made of it');
+  assert.deepEqual(dialogs, []);
+
+  // Alerts: the Failed Login rule through the Add dialog.
+  await page.click('a[data-id=alerts]');
+  await page.waitForSelector('#rule-add');
+  await page.click('#rule-add');
+  await page.waitForSelector('form.dlg');
+  assert.equal(await page.inputValue('select[name=type]'), 'failed-login');
+  assert.equal(await page.inputValue('input[name=threshold]'), '3');
+  assert.equal(await page.inputValue('select[name=window]'), '15m');
+  await page.screenshot({ path: join(OUT, 'alert-add.png') });
+  await page.click('form.dlg button[type=submit]');
+  await page.waitForSelector('form.dlg', { state: 'detached' });
+  await until('the rule in the grid', async () =>
+    (await page.$$eval('#alerts-rules tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => /Failed Login/.test(x)));
+  const rules = JSON.parse(run([join(BIN, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'], { env }));
+  assert.equal(rules.length, 1);
+  assert.equal(rules[0].type, 'failed-login');
+  // The change is audited in the web user's name.
+  const audit = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', 'pveaudit:alert-add',
+    '--output-format', 'json'], { env }));
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0].user, 'admin@pveaudit');
+
+  // Rules apply within 2 s; then three failed logins, and the alert
+  // appears without a reload.
+  await new Promise((r) => setTimeout(r, 2500));
+  const now = Date.now();
+  for (let i = 0; i < 3; i++)
+    appendFileSync(auth, authFailure(new Date(now - 30000 + i * 1000), 'mallory@pve', '203.0.113.9'));
+  await until('the alert in the Fired grid without a reload', async () =>
+    (await page.$$eval('#alerts-fired tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => /mallory@pve/.test(x)),
+  30000).catch((e) => { throw new Error(`${e.message}\n${log}`); });
+  await page.screenshot({ path: join(OUT, 'alerts.png') });
+
+  // The other views render.
+  for (const id of ['sessions', 'status']) {
+    await page.click(`a[data-id=${id}]`);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(OUT, `${id}.png`) });
+  }
+  assert.deepEqual(cspErrors, [], 'the page runs under the strict Content-Security-Policy');
+  assert.deepEqual(dialogs, []);
+});
