@@ -15,6 +15,7 @@
 #include "core/filter.h"
 #include "core/time_spec.h"
 #include "core/time_zone_name.h"
+#include "query/log_output.h"
 #include "query/log_params.h"
 #include "query/log_query.h"
 
@@ -49,22 +50,15 @@ Table EventsTextLayout() {
   return t;
 }
 
-Table EventsLayout() {
-  Table t;
-  t.columns = {"id",     "time",   "node",   "user",    "ip",     "action", "resource",
-               "result", "status", "source", "session", "detail", "origin", "line"};
-  return t;
-}
-
 // Streams the matching events to stdout. Returns the number written, or
 // the store's error.
 Result<uint64_t> WriteEvents(EventStore& store, const Filter& f, size_t limit, OutputFormat fmt,
                              OutputBuffer* out) {
   const bool text = fmt == OutputFormat::kText;
-  TableWriter w(text ? EventsTextLayout() : EventsLayout(), fmt, out);
-  std::string time;
-  Status st;
   if (text) {
+    TableWriter w(EventsTextLayout(), fmt, out);
+    std::string time;
+    Status st;
     // The unknown user or address (and an event without a resource) is "-",
     // as every empty text cell.
     auto dash = [](const std::string& v) { return v.empty() ? std::string_view("-") : v; };
@@ -75,24 +69,11 @@ Result<uint64_t> WriteEvents(EventStore& store, const Filter& f, size_t limit, O
                                                 e.action, dash(e.resource), OutcomeName(e.result)};
                         return w.Add(row);
                       });
-  } else {
-    // The unknown user or address is the empty string: "" in JSON and YAML,
-    // an empty CSV cell (the JSON an import reads back).
-    st = ForEachEvent(store, f, limit, kFieldAll, [&](Event&& e) {
-      time = FormatRfc3339Utc(e.time_us);
-      const CellView row[] = {int64_t(e.id), time,
-                              e.node,        e.user,
-                              e.ip,          e.action,
-                              e.resource,    OutcomeName(e.result),
-                              e.status,      e.source,
-                              e.session,     e.detail,
-                              e.origin,      int64_t(e.origin_line)};
-      return w.Add(row);
-    });
+    if (!st.ok()) return st;
+    w.Finish();
+    return w.rows();
   }
-  if (!st.ok()) return st;
-  w.Finish();
-  return w.rows();
+  return WriteEventRows(store, f, limit, fmt, out);
 }
 
 Table GroupsTable(const std::vector<GroupRow>& rows, GroupBy g, OutputFormat fmt) {

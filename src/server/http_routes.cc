@@ -17,6 +17,7 @@
 #include "core/time_spec.h"
 #include "export/webhook_sink.h"
 #include "pve/access_config.h"
+#include "query/log_output.h"
 #include "query/log_params.h"
 #include "query/log_query.h"
 #include "query/sessions.h"
@@ -132,6 +133,28 @@ HttpReply Log(const Deps* d, HttpContext& c) {
   }
   if (req->limit > kMaxPage)
     return Bad("invalid value '" + p.limit + "' for limit: at most " + std::to_string(kMaxPage));
+  const std::string format = c.Param("output-format");
+  if (!format.empty()) {
+    // A download: every event of the selection the caller may see, as
+    // `pveam access log --output-format csv|json` prints it.
+    if (format != "csv" && format != "json")
+      return Bad("invalid value '" + format + "' for output-format: expected csv or json");
+    if (req->counting || before_id || !p.limit.empty())
+      return Bad("output-format downloads the whole selection: without count, limit or before");
+    PVEAUDIT_STORE_OR_500(store, d);
+    OutputBuffer out;
+    std::function<bool(const Event&)> keep;
+    if (!c.visibility.all) keep = [&](const Event& e) { return c.visibility.Sees(e); };
+    auto n = WriteEventRows(store, req->filter, 0,
+                            format == "csv" ? OutputFormat::kCsv : OutputFormat::kJson, &out, keep);
+    if (!n.ok()) return HttpReply::FromStatus(n.status());
+    c.res->set_header("Content-Disposition", "attachment; filename=\"access-log." + format + "\"");
+    c.res->set_content(out.Take(), format == "csv" ? "text/csv; charset=utf-8"
+                                                   : "application/json; charset=utf-8");
+    HttpReply r;
+    r.streaming = true;  // the body is set
+    return r;
+  }
   PVEAUDIT_STORE_OR_500(store, d);
   if (req->counting) {
     std::function<bool(const Event&)> keep;
@@ -698,7 +721,9 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
         {"hour", "with count: the N events within some sliding window of H hours"},
         {"group-by", "with count: user (default), ip, resource or action"},
         {"limit", "events per page (default 100, at most 10000); with count: groups"},
-        {"before", "the next page: events older than the event with this id"}},
+        {"before", "the next page: events older than the event with this id"},
+        {"output-format",
+         "csv or json: download every event of the selection as pveam access log prints it"}},
        bind(Log)});
   router->Add(
       {"GET",

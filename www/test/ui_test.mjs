@@ -164,6 +164,13 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.deepEqual(times, cliTimes, 'the same events, newest first (times in the browser zone, UTC here)');
   await page.screenshot({ path: join(OUT, 'access.png') });
 
+  // The filtered view as CSV: byte for byte what the CLI prints.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const cliCsv = run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--output-format', 'csv'], { env });
+  assert.ok(csv.split('\r\n').length > 2, 'the download holds events');
+  assert.equal(csv, cliCsv, 'the CSV download equals `pveam access log --output-format csv`');
+
   // HTML in a user name is text.
   await page.fill('input[name=user]', evil);
   await page.click('#access-filter button[type=submit]');
@@ -212,6 +219,14 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
     await page.waitForTimeout(500);
     await page.screenshot({ path: join(OUT, `${id}.png`) });
   }
+  // The watchers are watched: the reads, the download and the failed and
+  // successful logins of the UI are audit events in the web user's name.
+  const watched = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pveaudit',
+    '--output-format', 'json'], { env }));
+  const actions = new Set(watched.map((e) => `${e.action} ${e.result}`));
+  for (const a of ['pveaudit:web-login failure', 'pveaudit:web-login success', 'pveaudit:api-read success',
+    'pveaudit:api-export success', 'pveaudit:api-change success'])
+    assert.ok(actions.has(a), `${a} in ${[...actions].join(', ')}`);
   assert.deepEqual(cspErrors, [], 'the page runs under the strict Content-Security-Policy');
   assert.deepEqual(dialogs, []);
 });
