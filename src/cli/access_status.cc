@@ -203,6 +203,24 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                         ? ""
                         : (": failing: " + a.value("error", std::string())).c_str());
       }
+      // The web server pveauditd runs (docs/web.md).
+      if (daemon.contains("web") && daemon["web"].is_object()) {
+        const nlohmann::json& w = daemon["web"];
+        const std::string err = w.value("error", "");
+        const int64_t pid = w.value("pid", int64_t(0));
+        if (!err.empty())
+          std::printf("web: not running: %s\n", err.c_str());
+        else if (pid > 0)
+          std::printf("web: pveaudit-web (pid %lld) on https://%s, %s\n",
+                      static_cast<long long>(pid), w.value("listen", "").c_str(),
+                      w.value("starts", uint64_t(0)) == 1
+                          ? "started once"
+                          : ("started " + WithThousands(w.value("starts", uint64_t(0))) +
+                             " times (it exited: " + w.value("last_exit", std::string()) + ")")
+                                .c_str());
+        else
+          std::printf("web: restarting (last: %s)\n", w.value("last_exit", "").c_str());
+      }
       // Export destinations (src/daemon/export_runner.h): what waits for each.
       const nlohmann::json dests = daemon.value("destinations", nlohmann::json::array());
       if (!dests.empty()) {

@@ -213,6 +213,10 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   30000).catch((e) => { throw new Error(`${e.message}\n${log}`); });
   await page.screenshot({ path: join(OUT, 'alerts.png') });
 
+  // pveam access status tells that pveauditd runs the web server.
+  const status = run([join(BIN, 'pveam'), 'access', 'status'], { env });
+  assert.match(status, new RegExp(`web: pveaudit-web \\(pid \\d+\\) on https://127\\.0\\.0\\.1:${port}, started once`));
+
   // The other views render.
   for (const id of ['sessions', 'status']) {
     await page.click(`a[data-id=${id}]`);
