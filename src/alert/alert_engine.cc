@@ -100,6 +100,7 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
   newest_us_ = std::max(newest_us_, e.time_us);
   if (e.source == "auth") newest_auth_us_ = std::max(newest_auth_us_, e.time_us);
   if (e.source == "pveproxy") newest_proxy_us_ = std::max(newest_proxy_us_, e.time_us);
+  if (IsTaskEvent(e)) newest_task_us_ = std::max(newest_task_us_, e.time_us);
   Prune();
   const bool failed_auth = IsFailedAuth(e), failed_ticket = IsFailedTicket(e);
   const bool ok_auth = IsSuccessAuth(e), ok_ticket = IsGrantedTicket(e);
@@ -204,13 +205,18 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
 }
 
 void ActionPairer::Prune() {
-  // Other lines arrive roughly in time order (each source in order, the
-  // sources of one lane seconds apart): beyond kPairHoldUs a line has
-  // found its partner. A login line waits until both of its sources have
-  // passed it (login_watermark_us). Caps keep a flood of lines that never
-  // find a partner from growing the lists without bound.
-  while (!others_.slots.empty() && (others_.slots.front().e.time_us < newest_us_ - kPairHoldUs ||
-                                    others_.slots.size() > 200000))
+  // Each source arrives in time order, but one may be read long after
+  // another (files imported one after the other, a lane catching up). A
+  // line waits until the sources its partner may come from have passed
+  // it: a login line both the authentication lines and access.log
+  // (login_watermark_us), a task or request line both the task index and
+  // access.log (task_watermark_us; it was the newest line of any source,
+  // so a task index read ahead left its requests unpaired and counted
+  // twice). Caps keep a flood of lines that never find a partner from
+  // growing the lists without bound.
+  const int64_t twm = task_watermark_us();
+  while (!others_.slots.empty() &&
+         (others_.slots.front().e.time_us < twm || others_.slots.size() > 200000))
     others_.PopFront();
   const int64_t wm = login_watermark_us();
   while (!logins_.slots.empty() &&
@@ -508,6 +514,7 @@ std::string AlertEngine::SaveState() const {
   j["newest"] = pairer_.newest_us();
   j["newest_auth"] = pairer_.newest_auth_us_;
   j["newest_proxy"] = pairer_.newest_proxy_us_;
+  j["newest_task"] = pairer_.newest_task_us_;
   j["rules"] = nlohmann::json::object();
   for (const RuleState& r : rules_) {
     nlohmann::json o;
@@ -532,6 +539,7 @@ Status AlertEngine::LoadState(std::string_view text) {
     loaded_newest_us_ = j.value("newest", INT64_MIN);
     pairer_.newest_auth_us_ = j.value("newest_auth", INT64_MIN);
     pairer_.newest_proxy_us_ = j.value("newest_proxy", INT64_MIN);
+    pairer_.newest_task_us_ = j.value("newest_task", INT64_MIN);
     // Lines from this time on may still pair with new ones (Replay).
     replay_from_us_ = pairer_.login_watermark_us();
     if (loaded_newest_us_ != INT64_MIN) {

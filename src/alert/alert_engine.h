@@ -71,6 +71,13 @@ class ActionPairer {
                ? INT64_MIN
                : std::min(newest_auth_us_, newest_proxy_us_) - kPairHoldUs;
   }
+  // The same for a task and its request: the task index and access.log
+  // have both passed it.
+  int64_t task_watermark_us() const {
+    return newest_task_us_ == INT64_MIN || newest_proxy_us_ == INT64_MIN
+               ? INT64_MIN
+               : std::min(newest_task_us_, newest_proxy_us_) - kPairHoldUs;
+  }
   size_t pending() const { return logins_.slots.size() + others_.slots.size(); }
 
  private:
@@ -94,7 +101,8 @@ class ActionPairer {
   void Prune();
   Pool logins_, others_;
   uint64_t added_ = 0;
-  int64_t newest_us_ = INT64_MIN, newest_auth_us_ = INT64_MIN, newest_proxy_us_ = INT64_MIN;
+  int64_t newest_us_ = INT64_MIN, newest_auth_us_ = INT64_MIN, newest_proxy_us_ = INT64_MIN,
+          newest_task_us_ = INT64_MIN;
 
   friend class AlertEngine;  // saves and restores the newest times
 };

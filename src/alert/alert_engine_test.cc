@@ -456,6 +456,34 @@ TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
   EXPECT_TRUE(Feed(other, {active, index, active2, index2}).empty());
 }
 
+// The task index read to its end before access.log (files imported one
+// after the other, or a lane far ahead in a catch-up): a request still
+// finds its task however far the tasks have run ahead, so the same stream
+// gives the same alerts in any order of its files.
+TEST_F(AlertEngineTest, TasksReadLongBeforeTheirRequestsCountOnce) {
+  AlertRule r = Rule(AlertType::kActionRate);
+  r.action = "vm:create";
+  r.threshold = 3;
+  r.window_us = 60 * kMin;
+  Use({r});
+  std::vector<Event> tasks = {CreateTask(kNoon, "alice@pve", 201),
+                              CreateTask(kNoon + kMin, "alice@pve", 202)};
+  // Half an hour more of the task index: other tasks.
+  for (int i = 1; i <= 30; ++i) {
+    Event t = CreateTask(kNoon + i * kMin + 30 * kS, "bob@pve", 900 + i);
+    t.action = "vm:start";
+    t.detail =
+        "UPID:pve1:00001A2B:0000ABCD:677E6F20:qmstart:" + std::to_string(900 + i) + ":bob@pve:";
+    tasks.push_back(t);
+  }
+  EXPECT_TRUE(Feed(tasks).empty());
+  // Then access.log: the two requests of those two creations.
+  EXPECT_TRUE(
+      Feed({CreateRequest(kNoon + kS, "alice@pve"), CreateRequest(kNoon + kMin + kS, "alice@pve")})
+          .empty())
+      << "two VM creations, each a task and its request, are two actions, not four";
+}
+
 TEST_F(AlertEngineTest, ForwardedRequestCountsOnce) {
   AlertRule r = Rule(AlertType::kActionRate);
   r.action = "vm:start";
