@@ -8,58 +8,20 @@
 //   - the Failed Login rule added through the Add dialog fires on three
 //     failed logins appended to the watched auth log, and the alert shows
 //     up without a reload;
+//   - the CSV download is byte for byte the CLI's;
+//   - logins, reads, the download and the rule change are audit events in
+//     the web user's name; no Content-Security-Policy violation;
 //   - each view is saved as a screenshot in the build directory.
-// Run by ctest (www/CMakeLists.txt):
+// Run by ctest (www/CMakeLists.txt); the setup is in harness.mjs:
 //   node www/test/ui_test.mjs BIN_DIR OUT_DIR
-// As root (CI), every process runs as `nobody` in a directory of its own:
-// pveauditd starts pveaudit-web as its own user when it is not root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
-  writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { login, openBrowser, startSite, until } from './harness.mjs';
 
 const BIN = resolve(process.argv[2] || 'build/bin');
 const OUT = resolve(process.argv[3] || 'build/browser-test');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const root = process.getuid() === 0;
-const NOBODY = 65534;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-    s.on('error', fail);
-  });
-}
-
-// Runs a program as the test's user (nobody when root).
-function run(args, opts = {}) {
-  const [cmd, ...rest] = root ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...args] : args;
-  return execFileSync(cmd, rest, { encoding: 'utf8', env: { ...process.env, ...opts.env }, input: opts.input });
-}
-
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
 
 // A failed Proxmox login as pvedaemon logs it (classic syslog date, UTC).
 function authFailure(date, user, ip) {
@@ -71,76 +33,25 @@ function authFailure(date, user, ip) {
 
 test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   mkdirSync(OUT, { recursive: true });
-  const dir = mkdtempSync(join(tmpdir(), 'pveaudit-ui-'));
-  if (root) { chownSync(dir, NOBODY, 65534); chmodSync(dir, 0o700); }
-  const port = await freePort();
-  const cfg = join(dir, 'pveaudit.toml');
-  const auth = join(dir, 'auth.log');
-  const env = { PVEAUDIT_CONFIG: cfg, TZ: 'UTC' };
-  let daemon = null;
-  let browser = null;
-  t.after(async () => {
-    if (browser) await browser.close();
-    if (daemon) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => { daemon.once('exit', r); setTimeout(r, 10000); });
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  run([join(BIN, 'pveaudit-gen'), '--events', '3000', '--days', '3', '--end-date', 'today',
-    '--out', join(dir, 'logs'), '--pve-dir', join(dir, 'pve')]);
-  writeFileSync(cfg, [
-    `data_dir = "${dir}/store"`, `pve_dir = "${dir}/pve"`, 'timezone = "UTC"', '',
-    '[sources.auth]', `path = "${auth}"`, '',
-    '[sources.access_log]', 'enabled = false', '',
-    '[sources.tasks]', 'enabled = false', '',
-    '[sources.journal]', 'enabled = false', '',
-    '[web]', `listen = "127.0.0.1:${port}"`, `www = "${resolve(BIN, '..', 'www')}"`, '',
-  ].join('\n'));
-  writeFileSync(auth, '');
-  if (root) { chownSync(cfg, NOBODY, 65534); chownSync(auth, NOBODY, 65534); }
-  run([join(BIN, 'pveam'), 'access', 'import', '--node', 'pve1', join(dir, 'logs/pve1/access.log'),
-    join(dir, 'logs/pve1/auth.log'), join(dir, 'logs/pve1/tasks/index')], { env });
+  const site = await startSite(BIN);
+  t.after(() => site.stop());
+  const { port, auth, env, run } = site;
   // An event whose user name is HTML.
   const evil = '<img src=x onerror=window.__xss=1>@pve';
   appendFileSync(auth, authFailure(new Date(Date.now() - 60000), evil, '198.51.100.66'));
-  run([join(BIN, 'pveam'), 'access', 'web-user', 'add', 'admin', '--role', 'admin',
-    '--password-file', '-'], { env, input: 'Browser-test-pass-1\n' });
-
-  const [cmd, ...rest] = root
-    ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', join(BIN, 'pveauditd'), '--config', cfg]
-    : [join(BIN, 'pveauditd'), '--config', cfg];
-  daemon = spawn(cmd, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  daemon.stdout.on('data', (d) => { log += d; });
-  daemon.stderr.on('data', (d) => { log += d; });
-  const base = `https://127.0.0.1:${port}`;
-
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
+  const { page } = await openBrowser(site, BIN);
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   const cspErrors = [];
   page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) cspErrors.push(m.text()); });
-
-  await until('pveaudit-web to answer', async () => {
-    const r = await page.goto(`${base}/`, { timeout: 5000 });
-    return r && r.status() === 200;
-  }, 60000).catch((e) => { throw new Error(`${e.message}\n${log}`); });
+  await page.reload();
 
   // The login form of a local account.
   await page.waitForSelector('#login-form');
   await page.screenshot({ path: join(OUT, 'login.png') });
-  await page.fill('#login-user', 'admin');
-  await page.fill('#login-password', 'wrong-password');
-  await page.click('#login-form button[type=submit]');
+  await login(page, 'admin', 'wrong-password');
   await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.length > 0);
-  await page.fill('#login-user', 'admin');
-  await page.fill('#login-password', 'Browser-test-pass-1');
-  await page.click('#login-form button[type=submit]');
+  await login(page);
   await page.waitForSelector('#userid');
   assert.equal(await page.textContent('#userid'), 'admin@pveaudit');
 
@@ -180,6 +91,17 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.equal(await page.$$eval('#access-grid img', (imgs) => imgs.length), 0, 'no element was made of it');
   assert.deepEqual(dialogs, []);
 
+  // A change with the session cookie but without the CSRF token (what
+  // another site's page could send) is refused and changes nothing.
+  const forged = await page.evaluate(async () => {
+    const r = await fetch('/api2/json/audit/rules', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'failed-login' }) });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(forged.status, 401);
+  assert.match(forged.body.message, /csrf/);
+  assert.equal(JSON.parse(run([join(BIN, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'])).length, 0);
+
   // Alerts: the Failed Login rule through the Add dialog.
   await page.click('a[data-id=alerts]');
   await page.waitForSelector('#rule-add');
@@ -210,7 +132,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
     appendFileSync(auth, authFailure(new Date(now - 30000 + i * 1000), 'mallory@pve', '203.0.113.9'));
   await until('the alert in the Fired grid without a reload', async () =>
     (await page.$$eval('#alerts-fired tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => /mallory@pve/.test(x)),
-  30000).catch((e) => { throw new Error(`${e.message}\n${log}`); });
+  30000).catch((e) => { throw new Error(`${e.message}\n${site.log}`); });
   await page.screenshot({ path: join(OUT, 'alerts.png') });
 
   // pveam access status tells that pveauditd runs the web server.
