@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   hooks.audit = [control](const ApiUse& u) -> Status {
     std::string user = !u.actor.empty() ? u.actor : u.login_user;
     if (user.empty()) {  // no valid credentials: nobody to name; logged only
-      std::cerr << "api: - " << u.remote_ip << " " << u.method << " " << u.path << " " << u.status
-                << "\n";
+      std::cerr << "api: - " << u.remote_ip << " " << u.method << " " << LogSafe(u.path) << " "
+                << u.status << "\n";
       return Status::OK();
     }
     const bool login = !u.login_user.empty() && u.actor.empty();
@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
     // A failed login under a name that is no user id at all: logged here,
     // and answered (its 401) as any other.
     if (login && reply.value("code", "") == "invalid") {
-      std::cerr << "api: login attempt as " << user << " from " << u.remote_ip << ": "
-                << reply.value("error", "") << "\n";
+      std::cerr << "api: login attempt as " << LogSafe(user) << " from " << u.remote_ip << ": "
+                << LogSafe(reply.value("error", "")) << "\n";
       return Status::OK();
     }
     return Status::IOError(reply.value("error", std::string("refused")));

@@ -109,7 +109,7 @@ Exit status: 0 after SIGTERM or SIGINT, 1 when the server cannot start,
     // Without a control socket (the tests' stand-in server): one line per
     // request on stderr, without credentials (the query holds only filters).
     std::cerr << "api: " << (u.actor.empty() ? "-" : u.actor) << " " << u.remote_ip << " "
-              << u.method << " " << u.path << (u.query.empty() ? "" : "?" + u.query) << " "
+              << u.method << " " << LogSafe(u.path + (u.query.empty() ? "" : "?" + u.query)) << " "
               << u.status << "\n";
     return Status::OK();
   };

@@ -290,6 +290,13 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
 
 }  // namespace
 
+std::string LogSafe(std::string s) {
+  if (s.size() > 200) s.resize(200);
+  for (char& ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  return s;
+}
+
 Status CheckListen(const std::string& listen) {
   std::string host;
   int port = 0;
@@ -387,8 +394,8 @@ Status HttpServer::Start() {
       use.status = r.status;
       Status recorded = api && o_.audit ? o_.audit(use) : Status::OK();
       if (!recorded.ok()) {
-        std::cerr << "pveaudit-web: cannot record " << req.method << " " << req.path << ": "
-                  << recorded.message() << "\n";
+        std::cerr << "pveaudit-web: cannot record " << req.method << " " << LogSafe(req.path)
+                  << ": " << recorded.message() << "\n";
         if (r.streaming) {  // the stream never starts
           if (res.content_provider_resource_releaser_)
             res.content_provider_resource_releaser_(false);
@@ -441,8 +448,9 @@ Status HttpServer::Start() {
     c.remote_ip = req.remote_addr;
     auto p = auth_->Authenticate(c);
     if (!p.ok()) {
-      std::cerr << "pveaudit-web: " << req.remote_addr << " " << req.method << " " << req.path
-                << ": authentication failed: " << p.status().message() << "\n";
+      std::cerr << "pveaudit-web: " << req.remote_addr << " " << req.method << " "
+                << LogSafe(req.path) << ": authentication failed: " << LogSafe(p.status().message())
+                << "\n";
       return finish(HttpReply::Error(401, "authentication failure"));
     }
     use.actor = p->Actor();
@@ -483,7 +491,8 @@ Status HttpServer::Start() {
     try {
       r = route->handler(ctx);
     } catch (const std::exception& e) {
-      std::cerr << "pveaudit-web: " << req.method << " " << req.path << ": " << e.what() << "\n";
+      std::cerr << "pveaudit-web: " << req.method << " " << LogSafe(req.path) << ": " << e.what()
+                << "\n";
       r = HttpReply::Error(500, "internal error");
     }
     finish(r);

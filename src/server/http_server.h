@@ -66,6 +66,10 @@ struct WebOptions {
   std::function<Result<WebLogin>(const std::string&, const std::string&, const std::string&)> login;
 };
 
+// Text from a request for a log line: control characters (a decoded %0A
+// would forge a second line in the journal) as '?', at most 200 bytes.
+std::string LogSafe(std::string s);
+
 // InvalidArgument naming `listen` unless it is ADDR:PORT, [IPv6]:PORT or
 // *:PORT.
 Status CheckListen(const std::string& listen);
