@@ -83,6 +83,11 @@ inline std::vector<std::string> SplitCommandLine(const std::string& line) {
 inline std::vector<std::string> MakeEnv(const std::vector<std::string>& extra) {
   std::map<std::string, std::string> m = {
       {"PATH", "/usr/bin:/bin"}, {"LC_ALL", "C"}, {"TZ", "UTC"}};
+  // The sanitizers' options reach the programs under test too (a TSan
+  // build's log_path, so a report of pveauditd's threads is not lost in
+  // its captured stderr).
+  for (const char* k : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* v = std::getenv(k)) m[k] = v;
   for (const std::string& kv : extra) {
     auto eq = kv.find('=');
     m[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
