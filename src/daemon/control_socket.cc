@@ -151,6 +151,14 @@ std::string AbsolutePath(const Json& p, const std::string& key) {
 
 Json RuleJson(const AlertRule& r) { return Json::parse(AlertRuleToJson(r)); }
 
+// The reply of every destination request (syslog/notify, enable/disable).
+Json DestinationReply(const DestinationChange& c) {
+  return {{"changed", c.changed},
+          {"event_id", c.event_id},
+          {"message", c.message},
+          {"destination", c.destination}};
+}
+
 }  // namespace
 
 ControlSocket::ControlSocket(EventStore& store, ControlSocketOptions options)
@@ -505,10 +513,7 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
     o.from_start = Flag(p, "from-start");
     auto c = EnableSyslog(store_, actor, o_.node, o);
     if (!c.ok()) Fail(c.status());
-    reply = {{"changed", c->changed},
-             {"event_id", c->event_id},
-             {"message", c->message},
-             {"destination", c->destination}};
+    reply = DestinationReply(*c);
     return reply;
   }
   if (what == "notify-enable") {
@@ -529,10 +534,7 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
     o.allow_http = Flag(p, "allow-http");
     auto c = EnableWebhook(store_, actor, o_.node, o);
     if (!c.ok()) Fail(c.status());
-    reply = {{"changed", c->changed},
-             {"event_id", c->event_id},
-             {"message", c->message},
-             {"destination", c->destination}};
+    reply = DestinationReply(*c);
     return reply;
   }
   if (what == "syslog-disable" || what == "notify-disable") {
@@ -543,10 +545,7 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
     auto c = what == "syslog-disable" ? DisableSyslog(store_, actor, o_.node, name)
                                       : DisableWebhook(store_, actor, o_.node, name);
     if (!c.ok()) Fail(c.status());
-    reply = {{"changed", c->changed},
-             {"event_id", c->event_id},
-             {"message", c->message},
-             {"destination", c->destination}};
+    reply = DestinationReply(*c);
     return reply;
   }
   throw Refusal{"unknown request '" + what +
