@@ -10,7 +10,9 @@ namespace pveaudit::pve {
 namespace {
 
 std::string ReadFixture(const std::string& rel) {
-  std::ifstream in(std::string(PVEAUDIT_TESTDATA) + "/pve/" + rel, std::ios::binary);
+  std::string path = PVEAUDIT_TESTDATA "/pve/";  // not a + chain: GCC PR 105651 at -O1
+  path += rel;
+  std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
