@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include "pipeline/journal_source.h"
 #include "pipeline/syslog_listener.h"
 #include "pipeline/syslog_source.h"
+#include "server/web_files.h"
 #include "store/event_store.h"
 #include "store/group_commit.h"
 
@@ -355,8 +357,27 @@ bool MakeLanes(const Config& c, Lanes* out) {
 void Daemon::RequestStop() { g_stop = true; }
 void Daemon::RequestReload() { g_reload = true; }
 
+// pveauditd as root with the web UI on: pveaudit-web runs as
+// `control_socket_user` and may read the store and its own keys, never
+// write them (docs/web.md). The store's directory is shared read-only with
+// that user's group and pveauditd makes the web process's key files,
+// which that user could not create. Errors are logged: pveaudit-web then
+// fails at its start and says why (`pveam access status`).
+static void ShareWithWebUser(const Config& c, const std::string& data_dir) {
+  if (c.web_listen.empty() || geteuid() != 0) return;
+  passwd pw{}, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(c.control_socket_user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 ||
+      !found || found->pw_uid == 0)
+    return;  // SupervisedProcess reports the user that is missing or root
+  Status st = ShareStoreWithGroup(data_dir, found->pw_gid);
+  if (st.ok()) st = PrepareWebFiles(data_dir, found->pw_gid);
+  if (!st.ok()) Log("error", "web: " + st.message());
+}
+
 int Daemon::Run() {
   SetClusterTimeZone(opt_.config.timezone);
+  ShareWithWebUser(opt_.config, opt_.data_dir);
   std::unique_ptr<EventStore> base;
   while (!base && !g_stop) {
     auto s = OpenSqliteStore(opt_.data_dir, StoreOptions{});

@@ -46,6 +46,7 @@ Status SupervisedProcess::Spawn() {
   // async-signal-safe calls.
   uid_t uid = 0;
   gid_t gid = 0;
+  std::vector<gid_t> groups;
   bool drop = geteuid() == 0;
   if (drop) {
     if (o_.run_as.empty() || o_.run_as == "root")
@@ -56,6 +57,13 @@ Status SupervisedProcess::Spawn() {
     uid = pw->pw_uid;
     gid = pw->pw_gid;
     if (uid == 0) return Status::InvalidArgument("user '" + o_.run_as + "' is root");
+    // The user's own groups from the system's group database, as a login
+    // would have them: e.g. `www-data`, which reads the node's certificate
+    // key as it does for pveproxy (docs/web.md). pveauditd's are dropped.
+    int n = 16;
+    groups.resize(size_t(n));
+    while (getgrouplist(o_.run_as.c_str(), gid, groups.data(), &n) < 0) groups.resize(size_t(n));
+    groups.resize(size_t(n));
   }
   std::vector<char*> argv;
   for (auto& a : o_.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -64,9 +72,6 @@ Status SupervisedProcess::Spawn() {
   pid_t pid = fork();
   if (pid < 0) return Status::IOError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    // The child dies with pveauditd, even if pveauditd is SIGKILLed.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(126);
     // The signals pveauditd blocks or ignores are the child's own again.
     sigset_t none;
     sigemptyset(&none);
@@ -76,9 +81,15 @@ Status SupervisedProcess::Spawn() {
     // files pveauditd follows stay out of reach.
     close_range(3, ~0U, 0);
     if (drop) {
-      if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
+      if (setgroups(groups.size(), groups.data()) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+        _exit(126);
       if (setuid(0) == 0) _exit(126);  // the drop must not be undoable
     }
+    // The child dies with pveauditd, even if pveauditd is SIGKILLed. Set
+    // after the change of user, which clears it (prctl(2)); regression: a
+    // web process as another user outlived a killed pveauditd.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(126);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     execv(argv[0], argv.data());
     _exit(127);

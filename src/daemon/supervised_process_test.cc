@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -140,6 +141,42 @@ TEST_F(SupervisedProcessTest, AsRootTheChildRunsAsItsOwnUserAndNeverAsRoot) {
   nouser.Poll();
   EXPECT_NE(nouser.State().error.find("no user 'no-such-user-here'"), std::string::npos)
       << nouser.State().error;
+}
+
+// A supervisor killed by SIGKILL takes its child along (PR_SET_PDEATHSIG),
+// also when the child runs as another user: as root this failed before,
+// because changing the user clears the death signal.
+TEST_F(SupervisedProcessTest, TheChildEndsWithAKilledSupervisorAlsoAsAnotherUser) {
+  const std::string out = dir_ + "/pid";
+  pid_t supervisor = fork();
+  ASSERT_GE(supervisor, 0);
+  if (supervisor == 0) {
+    SupervisedProcess p(
+        Sh("echo $$ > " + out + ".tmp; mv " + out + ".tmp " + out + "; exec sleep 60"));
+    for (int i = 0; i < 20000; ++i) {  // until killed, at most 200 s
+      p.Poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    _exit(0);
+  }
+  pid_t child = 0;
+  for (auto until = Clock::now() + std::chrono::seconds(20); Clock::now() < until && !child;) {
+    child = pid_t(std::atoi(Read(out).c_str()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(child, 0) << "the supervised child did not start";
+  ASSERT_EQ(kill(supervisor, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(supervisor, &status, 0), supervisor);
+  // Gone, or a zombie waiting for whoever adopted it.
+  auto alive = [&] {
+    std::string st = Read("/proc/" + std::to_string(child) + "/stat");
+    return !st.empty() && st.find(") Z") == std::string::npos;
+  };
+  for (auto until = Clock::now() + std::chrono::seconds(20); Clock::now() < until && alive();)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(alive()) << "child " << child << " outlived its supervisor";
+  if (alive()) kill(child, SIGKILL);
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ TEST(IdentifierTest, Usernames) {
   EXPECT_FALSE(VerifyUsername("alice@1pve"));  // realm starts with a letter
   EXPECT_FALSE(VerifyUsername("al ice@pve"));
   EXPECT_FALSE(VerifyUsername("al/ice@pve"));
-  EXPECT_FALSE(VerifyUsername("alice@pve!ci"));                 // a token id
+  EXPECT_FALSE(VerifyUsername("alice@pve!ci"));  // a token id
   // Appended, not `std::string(61, 'a') + "@pve"`: GCC 12 at -O1 warns
   // (-Warray-bounds) on that temporary, a compiler bug (GCC PR 105651).
   std::string long_name(61, 'a');

@@ -63,16 +63,10 @@ Result<std::unique_ptr<PveAuthenticator>> PveAuthenticator::Create(Options o) {
   if (o.csrf_key_file.empty() || o.local_key_file.empty())
     return Status::InvalidArgument("no data directory for pveaudit's web keys");
   std::unique_ptr<PveAuthenticator> a(new PveAuthenticator(std::move(o)));
-  auto csrf = ReadOrCreateSecretFile(a->opt_.csrf_key_file, []() -> Result<std::string> {
-    return Base64Encode(RandomBytes(32)) + "\n";
-  });
+  auto csrf = ReadOrCreateSecretFile(a->opt_.csrf_key_file, NewCsrfKeyFile);
   if (!csrf.ok()) return csrf.status();
   a->csrf_secret_ = CsrfSecretFromKey(*csrf);
-  auto pem = ReadOrCreateSecretFile(a->opt_.local_key_file, []() -> Result<std::string> {
-    auto k = GenerateRsaKey(2048);
-    if (!k.ok()) return k.status();
-    return PrivateKeyPem(k->get());
-  });
+  auto pem = ReadOrCreateSecretFile(a->opt_.local_key_file, NewLocalTicketKeyFile);
   if (!pem.ok()) return pem.status();
   auto key = PrivateKeyFromPem(*pem);
   if (!key.ok()) return Status::Corruption(a->opt_.local_key_file + ": " + key.status().message());

@@ -116,4 +116,6 @@ Result<std::string> ReadOrCreateSecretFile(const std::string& path,
   return pve::ReadWholeFile(path);
 }
 
+Result<std::string> NewCsrfKeyFile() { return Base64Encode(RandomBytes(32)) + "\n"; }
+
 }  // namespace pveaudit::auth

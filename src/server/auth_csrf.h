@@ -41,4 +41,8 @@ std::string RandomBytes(size_t count);
 Result<std::string> ReadOrCreateSecretFile(const std::string& path,
                                            const std::function<Result<std::string>()>& make);
 
+// The contents of a new CSRF key file (web-csrf.key): 32 random bytes,
+// base64, one line.
+Result<std::string> NewCsrfKeyFile();
+
 }  // namespace pveaudit::auth

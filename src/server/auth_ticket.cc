@@ -324,4 +324,10 @@ Result<std::string> TicketVerifier::Verify(std::string_view ticket, int64_t now)
   return UserOfTicketData(parsed->data);
 }
 
+Result<std::string> NewLocalTicketKeyFile() {
+  auto k = GenerateRsaKey(2048);
+  if (!k.ok()) return k.status();
+  return PrivateKeyPem(k->get());
+}
+
 }  // namespace pveaudit::auth

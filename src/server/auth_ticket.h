@@ -36,6 +36,10 @@ Result<PKey> GenerateRsaKey(int bits = 2048);
 std::string PublicKeyPem(EVP_PKEY* key);
 std::string PrivateKeyPem(EVP_PKEY* key);
 
+// The contents of a new key file for local accounts' tickets
+// (web-authkey.key): a 2048-bit RSA private key in PEM.
+Result<std::string> NewLocalTicketKeyFile();
+
 // Base64 (standard alphabet). Decode accepts missing '=' padding, as
 // Perl's MIME::Base64 does, but no other stray character.
 std::string Base64Encode(std::string_view bytes);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -97,112 +98,16 @@ Result<StorePool::Lease> StorePool::Acquire() {
 
 // ---------------------------------------------------------------- certificates
 
-namespace {
-
-bool Readable(const std::string& p) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(p, ec) && access(p.c_str(), R_OK) == 0;
-}
-
-// Whether `cert` and `key` load and belong together; `expired` is set when
-// the certificate's notAfter has passed.
-bool PairLoads(const std::string& cert, const std::string& key, bool* expired) {
-  *expired = false;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return false;
-  bool ok = SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) == 1 &&
-            SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
-            SSL_CTX_check_private_key(ctx) == 1;
-  if (ok) {
-    X509* x = SSL_CTX_get0_certificate(ctx);
-    *expired = x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
-  }
-  SSL_CTX_free(ctx);
-  return ok;
-}
-
-Status WriteFile0600(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  fchmod(fd, 0600);  // also when the file existed with other modes
-  bool ok = write(fd, data.data(), data.size()) == ssize_t(data.size()) && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
-  }
-  return Status::OK();
-}
-
-std::string BioText(BIO* b) {
-  char* p = nullptr;
-  long n = BIO_get_mem_data(b, &p);
-  return std::string(p, size_t(n));
-}
-
-}  // namespace
-
-Status GenerateSelfSigned(const std::string& cert_path, const std::string& key_path) {
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
-  if (!pkey) return Status::Internal("cannot generate a key (OpenSSL EVP_EC_gen)");
-  X509* x = X509_new();
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> kfree(pkey, EVP_PKEY_free);
-  std::unique_ptr<X509, decltype(&X509_free)> xfree(x, X509_free);
-  X509_set_version(x, 2);
-  // A random serial: two generated certificates never share one.
-  BIGNUM* bn = BN_new();
-  BN_rand(bn, 64, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
-  BN_free(bn);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 2L * 365 * 86400);
-  X509_set_pubkey(x, pkey);
-  char host[256] = "localhost";
-  gethostname(host, sizeof(host) - 1);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("pveaudit"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(host),
-                             -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  const std::string san = "DNS:localhost,IP:127.0.0.1,IP:::1" +
-                          (std::string(host) != "localhost" ? ",DNS:" + std::string(host) : "");
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, san},
-                            std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
-                            std::pair{NID_ext_key_usage, std::string("serverAuth")}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str());
-    if (!ext) return Status::Internal("cannot build the certificate extension " + value);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  if (X509_sign(x, pkey, EVP_sha256()) == 0) return Status::Internal("cannot sign the certificate");
-  BIO* kb = BIO_new(BIO_s_mem());
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  PEM_write_bio_X509(cb, x);
-  const std::string key_pem = BioText(kb), cert_pem = BioText(cb);
-  BIO_free(kb);
-  BIO_free(cb);
-  // The key first: a certificate without its key would be taken as a pair
-  // that does not load, and replaced again.
-  if (Status st = WriteFile0600(key_path, key_pem); !st.ok()) return st;
-  return WriteFile0600(cert_path, cert_pem);
-}
-
 Result<CertChoice> ChooseCertificate(const WebOptions& o) {
   bool expired = false;
   if (!o.cert.empty() || !o.key.empty()) {
     // A configured pair must work: falling back silently would serve a
     // certificate the operator did not choose.
-    if (!Readable(o.cert))
+    if (!ReadableFile(o.cert))
       return Status::InvalidArgument("[web] cert '" + o.cert + "' is not a readable file");
-    if (!Readable(o.key))
+    if (!ReadableFile(o.key))
       return Status::InvalidArgument("[web] key '" + o.key + "' is not a readable file");
-    if (!PairLoads(o.cert, o.key, &expired))
+    if (!CertPairLoads(o.cert, o.key, &expired))
       return Status::InvalidArgument("[web] cert '" + o.cert + "' and key '" + o.key +
                                      "' do not load as a PEM certificate and its private key");
     return CertChoice{o.cert, o.key, "configured"};
@@ -210,10 +115,11 @@ Result<CertChoice> ChooseCertificate(const WebOptions& o) {
   for (const char* base : {"pveproxy-ssl", "pve-ssl"}) {
     const std::string c = o.pve_dir + "/local/" + base + ".pem",
                       k = o.pve_dir + "/local/" + base + ".key";
-    if (Readable(c) && Readable(k) && PairLoads(c, k, &expired)) return CertChoice{c, k, base};
+    if (ReadableFile(c) && ReadableFile(k) && CertPairLoads(c, k, &expired))
+      return CertChoice{c, k, base};
   }
   const std::string c = o.data_dir + "/web-cert.pem", k = o.data_dir + "/web-key.pem";
-  if (!(Readable(c) && Readable(k) && PairLoads(c, k, &expired) && !expired)) {
+  if (!(ReadableFile(c) && ReadableFile(k) && CertPairLoads(c, k, &expired) && !expired)) {
     if (Status st = GenerateSelfSigned(c, k); !st.ok()) return st;
   }
   return CertChoice{c, k, "generated"};
@@ -310,6 +216,7 @@ struct HttpServer::Impl {
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> listen_returned{false};
 };
 
 HttpServer::HttpServer(WebOptions options, Authenticator* auth)
@@ -516,14 +423,26 @@ Status HttpServer::Start() {
       return Status::IOError("cannot listen on " + o_.listen + ": " + std::strerror(errno));
     port_ = port;
   }
-  impl_->thread = std::thread([&s] { s.listen_after_bind(); });
+  impl_->thread = std::thread([&s, impl = impl_.get()] {
+    s.listen_after_bind();
+    impl->listen_returned = true;
+  });
   return Status::OK();
 }
 
 void HttpServer::Stop() {
   if (!impl_) return;
   impl_->stopping = true;
-  if (impl_->server) impl_->server->stop();
+  // cpp-httplib's stop() does nothing until its listen loop has marked
+  // itself running; a SIGTERM right after start came too early and the
+  // join below waited for ever (regression: WebApiTest's teardown hung).
+  while (impl_->server && impl_->thread.joinable() && !impl_->listen_returned) {
+    if (impl_->server->is_running()) {
+      impl_->server->stop();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

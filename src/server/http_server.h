@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "server/http_router.h"
 #include "server/principal.h"
+#include "server/web_files.h"
 #include "store/event_store.h"
 
 namespace pveaudit {
@@ -85,11 +86,6 @@ struct CertChoice {
   std::string origin;  // "configured", "pveproxy-ssl", "pve-ssl", "generated"
 };
 Result<CertChoice> ChooseCertificate(const WebOptions& o);
-
-// Creates a self-signed certificate (EC P-256, 2 years, subjectAltName
-// localhost, 127.0.0.1, ::1 and the host name) at `cert_path`/`key_path`
-// (mode 0600).
-Status GenerateSelfSigned(const std::string& cert_path, const std::string& key_path);
 
 // Read-only stores, one per request thread at a time (EventStore is one
 // object per thread), opened on demand and reused.

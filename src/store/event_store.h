@@ -171,4 +171,12 @@ struct StoreOptions {
 Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
                                                     const StoreOptions& options);
 
+// Makes `data_dir` (ours; created when missing) a store that group `group`
+// may read but not write: the directory 0750 and the store's files 0640,
+// with that group. Every later writable open keeps it so, and SQLite gives
+// the -wal and -shm files it creates the database file's owner, group and
+// mode. For pveauditd as root with pveaudit-web as its own user
+// (docs/web.md); without it a store is its owner's alone (0700/0600).
+Status ShareStoreWithGroup(const std::string& data_dir, unsigned group);
+
 }  // namespace pveaudit

@@ -112,10 +112,15 @@ struct BlockMeta {
 
 // The store holds user names and client addresses: only its owner may read
 // it. Creates `dir` 0700 (CreateStore makes `db` 0600; SQLite gives the -wal
-// and -shm files the database file's mode), and tightens an existing store's modes to
-// those: the database, -wal and -shm files owned by us, and the directory
-// when it is ours and holds nothing but the store (never a directory shared
-// with other files, such as /tmp). Only group/other bits are removed.
+// and -shm files the database file's mode and, when root, its owner and
+// group), and tightens an existing store's modes to those: the database,
+// -wal and -shm files owned by us, and the directory when it is ours and
+// holds nothing but the store (never a directory shared with other files,
+// such as /tmp). Only group/other bits are removed.
+// One exception, made on purpose by ShareStoreWithGroup: a directory of
+// ours with mode exactly 0750 and a group other than ours is a store shared
+// read-only with that group (pveauditd as root, pveaudit-web as its own
+// user, docs/web.md); its files are then 0640 with the directory's group.
 Status SecureStoreFiles(const std::string& dir, const std::string& db) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -128,11 +133,24 @@ Status SecureStoreFiles(const std::string& dir, const std::string& db) {
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create data directory " + dir + ": " + ec.message());
   struct stat st;
-  if (only_store && stat(dir.c_str(), &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) &&
+  if (stat(dir.c_str(), &st) != 0)
+    return Status::IOError("cannot read data directory " + dir + ": " + std::strerror(errno));
+  const bool ours = st.st_uid == geteuid();
+  const bool shared = ours && (st.st_mode & 0777) == 0750 && st.st_gid != getegid();
+  const gid_t group = st.st_gid;
+  if (!shared && only_store && ours && (st.st_mode & 077) &&
       chmod(dir.c_str(), st.st_mode & 07700) != 0)
     return Status::IOError("cannot restrict " + dir + " to its owner: " + std::strerror(errno));
   for (const std::string& f : {db, db + "-wal", db + "-shm"}) {
-    if (stat(f.c_str(), &st) != 0 || st.st_uid != geteuid() || !(st.st_mode & 077)) continue;
+    if (stat(f.c_str(), &st) != 0 || st.st_uid != geteuid()) continue;
+    if (shared) {
+      if (((st.st_mode & 0777) != 0640 && chmod(f.c_str(), 0640) != 0) ||
+          (st.st_gid != group && chown(f.c_str(), uid_t(-1), group) != 0))
+        return Status::IOError("cannot share " + f + " read-only with the group of " + dir + ": " +
+                               std::strerror(errno));
+      continue;
+    }
+    if (!(st.st_mode & 077)) continue;
     if (chmod(f.c_str(), st.st_mode & 0700) != 0)
       return Status::IOError("cannot restrict " + f + " to its owner: " + std::strerror(errno));
   }
@@ -210,6 +228,8 @@ class SqliteStore final : public EventStore {
       // readable by every local account.
       PVEAUDIT_RETURN_IF_ERROR(SecureStoreFiles(dir_, path));
       PVEAUDIT_RETURN_IF_ERROR(CreateStore(dir_, path));
+      // A store just created in a shared directory gets its group too.
+      PVEAUDIT_RETURN_IF_ERROR(SecureStoreFiles(dir_, path));
     }
     path_ = path;
     PVEAUDIT_RETURN_IF_ERROR(db_.Open(path, opt_.read_only));
@@ -1245,6 +1265,24 @@ Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
   auto s = std::make_unique<SqliteStore>(data_dir, options);
   PVEAUDIT_RETURN_IF_ERROR(s->Open());
   return std::unique_ptr<EventStore>(std::move(s));
+}
+
+Status ShareStoreWithGroup(const std::string& data_dir, unsigned group) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Status::IOError("cannot create data directory " + data_dir + ": " + ec.message());
+  struct stat st;
+  if (stat(data_dir.c_str(), &st) != 0)
+    return Status::IOError("cannot read data directory " + data_dir + ": " + std::strerror(errno));
+  if (st.st_uid != geteuid())
+    return Status::InvalidArgument("data directory " + data_dir +
+                                   " belongs to another user: cannot share it");
+  if (group == getegid())
+    return Status::InvalidArgument("the group to share " + data_dir + " with is our own");
+  // Group first, then the mode: never a moment where the old group may read.
+  if (chown(data_dir.c_str(), uid_t(-1), gid_t(group)) != 0 || chmod(data_dir.c_str(), 0750) != 0)
+    return Status::IOError("cannot share " + data_dir + " read-only: " + std::strerror(errno));
+  return SecureStoreFiles(data_dir, data_dir + "/pveaudit.db");
 }
 
 }  // namespace pveaudit

@@ -18,6 +18,7 @@
 
 #include "admin/control_client.h"
 #include "e2e_util.h"
+#include "store/event_store.h"
 
 namespace e2e {
 namespace {
@@ -462,6 +463,79 @@ TEST_F(ControlSocketTest, TheConfiguredWebUserIsServed) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["user"], "web@pve");
   EXPECT_EQ(events[0]["ip"], "2001:db8::1");
+}
+
+// pveauditd as root with the web UI on: the store and the web process's
+// keys are shared read-only with the web user's group (docs/web.md), so
+// pveaudit-web, running as that user, reads them and can change nothing.
+TEST_F(ControlSocketTest, AsRootTheStoreIsSharedReadOnlyWithTheWebUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run pveaudit-web as nobody";
+  const int port = FreePort();
+  WriteFile(config_, "[daemon]\ncontrol_socket_user = \"nobody\"\n[web]\nlisten = \"127.0.0.1:" +
+                         std::to_string(port) + "\"\n");
+  chmod(root_.c_str(), 0711);  // nobody may pass through the test's own temp dir
+  StartDaemon();
+  std::ofstream(work_ + "/auth.log", std::ios::app)
+      << ("Jan 10 17:34:01 pve1 pvedaemon[1234]: authentication failure; rhost=::ffff:192.0.2.9 "
+          "user=mallory@pve msg=no such user ('mallory@pve')\n");
+  auto until = Clock::now() + std::chrono::seconds(60);
+  nlohmann::json web;
+  while (Clock::now() < until) {
+    RunResult r = Pveam({"access", "status", "--output-format", "json"});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_object() && j.value("last_id", 0) >= 1 && j.contains("daemon") &&
+        j["daemon"].contains("web"))
+      web = j["daemon"]["web"];
+    if (web.is_object() && web.value("pid", 0) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(web.is_object() && web.value("pid", 0) > 0) << web << ReadFile(log_);
+  EXPECT_EQ(web.value("error", ""), "") << ReadFile(log_);
+
+  struct stat st;
+  ASSERT_EQ(stat(data_dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  EXPECT_EQ(st.st_gid, kNobody);
+  for (const char* f : {"pveaudit.db", "pveaudit.db-wal", "pveaudit.db-shm", "web-cert.pem",
+                        "web-key.pem", "web-csrf.key", "web-authkey.key"}) {
+    ASSERT_EQ(stat((data_dir_ + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0640u) << f;
+    EXPECT_EQ(st.st_gid, kNobody) << f;
+    EXPECT_EQ(st.st_uid, 0u) << f;
+  }
+  // The web process's user reads the store and the keys, while pveauditd
+  // holds it open, and can write nothing.
+  EXPECT_EQ(AsNobody([&] {
+              pveaudit::StoreOptions so;
+              so.read_only = true;
+              auto s = pveaudit::OpenSqliteStore(data_dir_, so);
+              if (!s.ok()) return 2;
+              std::vector<std::string> users;
+              if (!(*s)->ScanAfter(0, 100, pveaudit::kFieldAll,
+                                   [&](pveaudit::Event& e) {
+                                     users.push_back(e.user);
+                                     return true;
+                                   })
+                       .ok() ||
+                  users.empty() || users.front() != "mallory@pve")
+                return 3;
+              if (access((data_dir_ + "/web-authkey.key").c_str(), R_OK) != 0) return 4;
+              if (pveaudit::OpenSqliteStore(data_dir_, pveaudit::StoreOptions{}).ok()) return 5;
+              int fd = open((data_dir_ + "/pveaudit.db").c_str(), O_WRONLY);
+              if (fd >= 0) return 6;
+              fd = open((data_dir_ + "/new").c_str(), O_WRONLY | O_CREAT, 0600);
+              if (fd >= 0) return 7;
+              return 0;
+            }),
+            0);
+  // Another writer as root (the CLI) keeps the layout: it does not take the
+  // group's read access away again.
+  RunResult r = Pveam({"access", "syslog", "--enable", "--server", "127.0.0.1", "--port", "514",
+                       "--protocol", "tcp", "--name", "later"});
+  ASSERT_EQ(r.code, 0) << r;
+  ASSERT_EQ(stat(DbPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(st.st_gid, kNobody);
 }
 
 }  // namespace

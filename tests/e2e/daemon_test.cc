@@ -424,19 +424,6 @@ TEST_F(DaemonTest, FullDiskPausesAndResumesWithoutLoss) {
   ExpectVerified();
 }
 
-// A free loopback port (bound and released; the daemon binds it next).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST_F(DaemonTest, SyslogLinesOverUdpAndTcpBecomeEvents) {
   int port = FreePort();
   std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--syslog-listen",

@@ -5,11 +5,14 @@
 // The tests never read anything outside the build tree and tests/data/e2e.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,6 +98,23 @@ inline std::vector<std::string> MakeEnv(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (auto& [k, v] : m) env.push_back(k + "=" + v);
   return env;
+}
+
+// A loopback port of `type` (SOCK_STREAM, SOCK_DGRAM) that was free a
+// moment ago (bound to port 0 and released; the program under test binds
+// it next); -1 when none could be had.
+inline int FreePort(int type = SOCK_STREAM) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
 }
 
 inline std::vector<char*> CStrings(std::vector<std::string>& v) {

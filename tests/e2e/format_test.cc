@@ -174,8 +174,9 @@ TEST_F(FormatTest, CsvHeaderRowsAndFormulaInjection) {
 TEST_F(FormatTest, CsvOfCounts) {
   RunResult r = Pveam({"access", "log", "--failed", "1", "--count", "5", "--output-format", "csv"});
   ASSERT_EQ(r.code, 0) << r;
-  EXPECT_EQ(r.out,
-            "user,ip,count,first,last\r\nroot@pam,,6,2025-01-09T10:00:00Z,2025-01-09T10:10:00Z\r\n");
+  EXPECT_EQ(
+      r.out,
+      "user,ip,count,first,last\r\nroot@pam,,6,2025-01-09T10:00:00Z,2025-01-09T10:10:00Z\r\n");
 }
 
 TEST_F(FormatTest, Yaml) {

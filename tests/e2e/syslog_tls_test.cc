@@ -23,18 +23,6 @@ using Clock = std::chrono::steady_clock;
 using pveaudit::testing_certs::KeyAndCert;
 using pveaudit::testing_certs::Make;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Connects over TLS with `cert` (retrying until the daemon listens) and
 // sends `data`; true once written.
 bool SendTls(int port, const KeyAndCert& ca, const KeyAndCert& cert, const std::string& data) {

@@ -558,6 +558,43 @@ TEST(PveauditWebTest, BadListenAddressIsAUsageErrorNamingIt) {
   std::filesystem::remove_all(tmpl, ec);
 }
 
+// A stop right after the start ends the server: cpp-httplib ignores stop()
+// until its listen loop runs, and pveaudit-web, sent SIGTERM at that moment,
+// waited for ever (regression). In a child process, so a hang is a failure
+// and not a stuck test.
+TEST(PveauditWebTest, AStopRightAfterTheStartEndsTheServer) {
+  char tmpl[] = "/tmp/pveaudit-web-stop-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pveaudit::WebOptions o;
+    o.listen = "127.0.0.1:0";
+    o.data_dir = dir;
+    o.pve_dir = dir + "/no-pve";
+    for (int i = 0; i < 50; ++i) {
+      pveaudit::HttpServer server(o, nullptr);
+      if (!server.Start().ok()) _exit(2);
+      server.Stop();
+    }
+    _exit(0);
+  }
+  int status = -1;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (waitpid(child, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (kill(child, 0) == 0 && waitpid(child, &status, WNOHANG) == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    ADD_FAILURE() << "a server stopped right after its start did not end";
+  } else {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // The certificate's order: configured, pveproxy-ssl, pve-ssl, generated; a
 // pair whose certificate and key do not belong together is passed over.
 TEST(WebCertificateTest, ChoosesConfiguredThenProxmoxThenGenerated) {
