@@ -161,14 +161,23 @@ namespace {
 // Ids the view wrote into a survivor's detail: " request=#12",
 // " forwarded=#3", "; attributed from event 7".
 void ReferencedIds(const std::string& detail, std::vector<uint64_t>* out) {
-  for (std::string_view mark : {" request=#", " forwarded=#", "; attributed from event "}) {
-    for (size_t p = detail.find(mark); p != std::string::npos; p = detail.find(mark, p + 1)) {
-      const char* s = detail.c_str() + p + mark.size();
-      char* end = nullptr;
-      uint64_t id = std::strtoull(s, &end, 10);
-      if (end != s && id) out->push_back(id);
-    }
-  }
+  auto number_at = [&](size_t p) {
+    const char* s = detail.c_str() + p;
+    char* end = nullptr;
+    uint64_t id = std::strtoull(s, &end, 10);
+    if (end != s && id) out->push_back(id);
+  };
+  // Found by their '#' rather than by a search for the whole mark, whose
+  // leading space matches at every word: this runs for every event a view
+  // scan shows.
+  for (std::string_view mark : {" request=#", " forwarded=#"})
+    for (size_t h = detail.find('#'); h != std::string::npos; h = detail.find('#', h + 1))
+      if (h + 1 >= mark.size() && detail.compare(h + 1 - mark.size(), mark.size(), mark) == 0)
+        number_at(h + 1);
+  constexpr std::string_view kAttributed = "; attributed from event ";
+  for (size_t p = detail.find(kAttributed); p != std::string::npos;
+       p = detail.find(kAttributed, p + 1))
+    number_at(p + kAttributed.size());
 }
 
 std::string Upid(const Event& e) {
