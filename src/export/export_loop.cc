@@ -29,14 +29,51 @@ bool SelectedFor(EventSelection sel, const Event& e) {
   return true;
 }
 
-namespace {
+bool IdRanges::Has(uint64_t id) const {
+  auto it = r_.upper_bound(id);
+  if (it == r_.begin()) return false;
+  --it;
+  return id <= it->second;
+}
 
-// "3-7,9,12-20": sorted ids as ranges (the ids decided above the cursor).
-std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
+void IdRanges::Add(uint64_t id) {
+  if (Has(id)) return;
+  auto next = r_.upper_bound(id);
+  if (next != r_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second + 1 == id) {  // extends prev, perhaps up to next
+      prev->second = id;
+      if (next != r_.end() && next->first == id + 1) {
+        prev->second = next->second;
+        r_.erase(next);
+      }
+      return;
+    }
+  }
+  if (next != r_.end() && next->first == id + 1) {  // extends next downwards
+    uint64_t last = next->second;
+    r_.erase(next);
+    r_.emplace(id, last);
+    return;
+  }
+  r_.emplace(id, id);
+}
+
+void IdRanges::DropThrough(uint64_t id) {
+  while (!r_.empty() && r_.begin()->first <= id) {
+    auto first = r_.begin();
+    uint64_t last = first->second;
+    r_.erase(first);
+    if (last > id) {
+      r_.emplace(id + 1, last);
+      break;
+    }
+  }
+}
+
+std::string IdRanges::Encode() const {
   std::string out;
-  for (auto it = ids.begin(); it != ids.end();) {
-    uint64_t a = *it, b = a;
-    for (++it; it != ids.end() && *it == b + 1; ++it) ++b;
+  for (auto [a, b] : r_) {
     if (!out.empty()) out += ',';
     out += std::to_string(a);
     if (b != a) {
@@ -47,31 +84,32 @@ std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
   return out;
 }
 
-// The inverse; an unreadable value gives nothing (those events are sent
-// again: at least once).
-std::set<uint64_t> DecodeIdRanges(const std::string& s) {
-  std::set<uint64_t> ids;
+bool IdRanges::Decode(const std::string& s) {
+  r_.clear();
   const char* p = s.c_str();
   while (*p) {
     char* end = nullptr;
     uint64_t a = std::strtoull(p, &end, 10), b = a;
-    if (end == p) return {};
+    if (end == p) return r_.clear(), false;
     p = end;
     if (*p == '-') {
       b = std::strtoull(p + 1, &end, 10);
-      if (end == p + 1 || b < a || b - a > 10000000) return {};
+      if (end == p + 1 || b < a) return r_.clear(), false;
       p = end;
     }
-    for (uint64_t i = a; i <= b; ++i) ids.insert(i);
+    // Ranges as written: sorted and disjoint; merged when adjacent.
+    if (!r_.empty() && a <= std::prev(r_.end())->second) return r_.clear(), false;
+    if (!r_.empty() && a == std::prev(r_.end())->second + 1)
+      std::prev(r_.end())->second = b;
+    else
+      r_.emplace_hint(r_.end(), a, b);
     if (*p == ',')
       ++p;
     else if (*p)
-      return {};
+      return r_.clear(), false;
   }
-  return ids;
+  return true;
 }
-
-}  // namespace
 
 nlohmann::json ExportState::ToJson() const {
   return {{"destination", destination},
@@ -132,8 +170,9 @@ Status ExportLoop::Init() {
   ahead_written_ = !ahead_value_.empty();
   if (c->has_value()) {
     cursor_ = **c;
-    for (uint64_t id : DecodeIdRanges(ahead_value_))
-      if (id > cursor_) ahead_.insert(id);
+    // An unreadable value gives nothing: those events are sent again (at
+    // least once).
+    if (ahead_.Decode(ahead_value_)) ahead_.DropThrough(cursor_);
   } else {
     uint64_t start = 0;
     PVEAUDIT_RETURN_IF_ERROR(StartConsumer(store_, opt_.consumer, opt_.from_start, &start));
@@ -206,8 +245,14 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
   // of them are decided in other rounds).
   std::unordered_set<uint64_t> want_ids;
   std::unordered_set<std::string> want_upids;
+  std::set<uint64_t> decided(due.begin(), due.end());
   for (uint64_t id : due) {
     const Event& e = pending_.at(id).e;
+    // Behind, its survivor already went out carrying it (decided ahead
+    // from an earlier round's view): done, without a view of its own.
+    if (auto c = carried_.find(id); c != carried_.end() && newest_us_ >= e.time_us + opt_.hold_us &&
+                                    (c->second <= cursor_ || ahead_.Has(c->second)))
+      continue;
     if (MayBeJoined(e)) {
       joinable.push_back(&e);
       want_ids.insert(id);
@@ -216,7 +261,6 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
       send.emplace(id, e);  // alerts and settings: rare, copied
     }
   }
-  std::set<uint64_t> decided(due.begin(), due.end());
   // The view over clusters of nearby times (not one range from the oldest
   // to the newest: a catch-up mixes old and new events). A cluster spans
   // gaps of up to an hour: each view scan decodes every stored block (4,096
@@ -243,7 +287,21 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     std::unordered_map<uint64_t, Event> shown;           // kept events of the range, by id
     std::unordered_map<uint64_t, uint64_t> survivor_of;  // absorbed (due) id -> survivor id
     std::unordered_map<std::string, uint64_t> task_by_upid;
+    const int64_t lo = joinable[i]->time_us, hi = joinable[j - 1]->time_us;
     PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(reader_, f, 0, kFieldAll, [&](Event&& e) {
+      // An event not read yet, shown (not absorbed), whose join window
+      // lies inside this scan and has closed by event time: the view has
+      // decided it for good, so it goes now, ahead of the cursor, and is
+      // skipped when read. In a catch-up this is most of the store (every
+      // other file's events of these hours): each event is run through
+      // the view about once instead of once per round whose range meets
+      // it.
+      if (e.id > read_upto_ && e.time_us >= lo && e.time_us <= hi &&
+          newest_us_ >= e.time_us + opt_.hold_us && MayBeJoined(e) && !ahead_.Has(e.id) &&
+          !send.count(e.id)) {
+        d->ahead.push_back(e.id);
+        send.emplace(e.id, e);
+      }
       bool keep = want_ids.count(e.id) > 0;
       refs.clear();
       ReferencedIds(e.detail, &refs);
@@ -292,7 +350,7 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     if (auto c = carried_.find(x->id); s && c != carried_.end() && c->second == s) continue;
     auto j = s ? survivors.find(s) : survivors.end();
     // A survivor not decided yet (not due, or not read yet) will carry it.
-    const bool undecided = s > cursor_ && !ahead_.count(s);
+    const bool undecided = s > cursor_ && !ahead_.Has(s);
     if (s && undecided) {
       // Not read yet, but stored (the view showed it) and its partners'
       // window closed by event time (the loop is behind: a catch-up, where
@@ -379,7 +437,7 @@ Status ExportLoop::Step(bool* idle) {
       read_upto_ = e.id;
       // Decided before it was read (a survivor sent ahead, or before a
       // restart): nothing more to do for it.
-      if (ahead_.count(e.id)) return true;
+      if (ahead_.Has(e.id)) return true;
       // Alerts and setting changes carry the time they were made, not a
       // log's: they say nothing about how far the logs were read.
       if (MayBeJoined(e)) max_time_read_ = std::max(max_time_read_, e.time_us);
@@ -414,13 +472,19 @@ Status ExportLoop::Step(bool* idle) {
       due.push_back(id);
     if (due.size() + overdue.size() >= want) break;
   }
-  if (due.empty() && overdue.empty()) {
-    *idle = true;
-    PublishBacklog(now, read < want && pending_.empty());
-    return Status::OK();
-  }
   Decision d;
-  Status s = Decide(due, overdue, &d);
+  Status s = Status::OK();
+  if (due.empty() && overdue.empty()) {
+    // Nothing to decide; the read may still have passed events decided
+    // ahead (then the cursor moves, below).
+    if ((pending_.empty() ? read_upto_ : pending_.begin()->first - 1) == cursor_) {
+      *idle = true;
+      PublishBacklog(now, read < want && pending_.empty());
+      return Status::OK();
+    }
+  } else {
+    s = Decide(due, overdue, &d);
+  }
   // In Deliver calls of `batch` (a webhook POST, a syslog write); the
   // cursor moves only once all of them succeeded.
   for (size_t i = 0; s.ok() && i < d.send.size(); i += opt_.batch)
@@ -434,9 +498,9 @@ Status ExportLoop::Step(bool* idle) {
   }
   for (uint64_t id : d.decided) {
     pending_.erase(id);
-    ahead_.insert(id);  // those at or below the new cursor are dropped below
+    ahead_.Add(id);  // those at or below the new cursor are dropped below
   }
-  for (uint64_t id : d.ahead) ahead_.insert(id);
+  for (uint64_t id : d.ahead) ahead_.Add(id);
   for (auto [x, survivor] : d.waits) {
     pending_.at(x).waiting_on = survivor;
     waiters_.emplace(survivor, x);
@@ -448,12 +512,12 @@ Status ExportLoop::Step(bool* idle) {
   // holds only those). A crash now resends only what was decided above it
   // (at least once).
   uint64_t cursor = pending_.empty() ? read_upto_ : pending_.begin()->first - 1;
-  ahead_.erase(ahead_.begin(), ahead_.upper_bound(cursor));
+  ahead_.DropThrough(cursor);
   // Events decided above the new cursor are written down first (only when
   // there are some, or were), so that a crash does not send them again:
   // repeats after a crash are only the batch between Deliver and here.
   if (!ahead_.empty() || ahead_written_) {
-    std::string v = EncodeIdRanges(ahead_);
+    std::string v = ahead_.Encode();
     if (v != ahead_value_) {
       s = store_.PutSetting(AheadKey(), v, "pveauditd");
       if (!s.ok()) {

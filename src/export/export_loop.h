@@ -53,6 +53,23 @@ bool SelectedFor(EventSelection sel, const Event& e);
 Status StartConsumer(EventStore& store, const std::string& consumer, bool from_start,
                      uint64_t* start);
 
+// A set of ids kept as ranges (the ids decided above an export's cursor: a
+// catch-up decides whole stretches of a file at once, so they stay few
+// ranges however many ids). Written as "3-7,9,12-20".
+class IdRanges {
+ public:
+  bool Has(uint64_t id) const;
+  void Add(uint64_t id);
+  void DropThrough(uint64_t id);  // removes every id <= id
+  bool empty() const { return r_.empty(); }
+  std::string Encode() const;
+  // False (and *this empty) when `s` is not such a list.
+  bool Decode(const std::string& s);
+
+ private:
+  std::map<uint64_t, uint64_t> r_;  // first -> last (inclusive), disjoint, not adjacent
+};
+
 struct ExportLoopOptions {
   std::string consumer;     // "syslog:<name>"
   std::string destination;  // "<name>" for status
@@ -147,7 +164,7 @@ class ExportLoop {
   // Ids above the cursor already decided (sent, dropped as absorbed, not
   // selected): read from that key at start, or decided ahead of an older
   // undecided event, or survivors sent before they were read.
-  std::set<uint64_t> ahead_;
+  IdRanges ahead_;
   std::string ahead_value_;    // as last written
   bool ahead_written_ = true;  // a non-empty value may be stored: clear it
   // Absorbed id -> the survivor that went out carrying it (ids above the
