@@ -49,18 +49,18 @@ bool IsRequestMethod(std::string_view m) {
   return false;
 }
 
-// True when `s` is printable ASCII without any byte `special` names: it
-// goes out as it is (the common case: no copy through ValidUtf8).
-bool PlainAscii(std::string_view s, std::string_view special) {
+// True when `s` is printable ASCII without `a` or `b`: it goes out as it
+// is (the common case: no copy through ValidUtf8).
+bool PlainAscii(std::string_view s, char a, char b) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80 || u < 0x20 || special.find(c) != std::string_view::npos) return false;
+    if (u >= 0x80 || u < 0x20 || c == a || c == b) return false;
   }
   return true;
 }
 
 void AppendEscapedExtension(std::string* out, std::string_view value) {
-  if (PlainAscii(value, "\\=")) {
+  if (PlainAscii(value, '\\', '=')) {
     out->append(value);
     return;
   }
@@ -85,7 +85,7 @@ void AppendEscapedExtension(std::string* out, std::string_view value) {
 }
 
 void AppendEscapedHeader(std::string* out, std::string_view s) {
-  if (PlainAscii(s, "\\|")) {
+  if (PlainAscii(s, '\\', '|')) {
     out->append(s);
     return;
   }

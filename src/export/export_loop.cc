@@ -296,12 +296,10 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
       // other file's events of these hours): each event is run through
       // the view about once instead of once per round whose range meets
       // it.
-      if (e.id > read_upto_ && e.time_us >= lo && e.time_us <= hi &&
-          newest_us_ >= e.time_us + opt_.hold_us && MayBeJoined(e) && !ahead_.Has(e.id) &&
-          !send.count(e.id)) {
-        d->ahead.push_back(e.id);
-        send.emplace(e.id, e);
-      }
+      const bool ahead = e.id > read_upto_ && e.time_us >= lo && e.time_us <= hi &&
+                         newest_us_ >= e.time_us + opt_.hold_us && MayBeJoined(e) &&
+                         !ahead_.Has(e.id) && !send.count(e.id);
+      if (ahead) d->ahead.push_back(e.id);
       bool keep = want_ids.count(e.id) > 0;
       refs.clear();
       ReferencedIds(e.detail, &refs);
@@ -315,6 +313,10 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
           task_by_upid[std::move(u)] = e.id;
           keep = true;
         }
+      if (keep && ahead)
+        send.emplace(e.id, e);
+      else if (ahead)
+        send.emplace(e.id, std::move(e));
       if (keep) shown.insert_or_assign(e.id, std::move(e));
       return true;
     }));
