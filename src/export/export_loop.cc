@@ -323,9 +323,10 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     for (size_t k = i; k < j; ++k) {
       const Event& x = *joinable[k];
       if (auto it = shown.find(x.id); it != shown.end()) {
-        // It survives, with what it absorbed. Copied: it may also be the
-        // survivor of another event of this cluster.
-        send.insert_or_assign(x.id, it->second);
+        // It survives, with what it absorbed. Moved: another event of the
+        // cluster absorbed by it finds it in `send` (it is due); only
+        // survivors that are not due are looked up in `shown` below.
+        send.insert_or_assign(x.id, std::move(it->second));
         continue;
       }
       uint64_t s = 0;
