@@ -43,7 +43,10 @@ class RoutedSink : public Sink {
 struct SinkSpec {
   std::unique_ptr<Sink> sink;
   EventSelection selection = EventSelection::kAll;
-  size_t batch = 2000;  // events per Deliver: each batch costs one durable cursor write
+  // Events per Deliver (one syslog write, one webhook POST). The cursor is
+  // stored once per round of up to ExportLoopOptions::max_round events, not
+  // per batch.
+  size_t batch = 2000;
   bool from_start = false;
   bool enabled = true;
   int64_t hold_us = int64_t(SyslogDestination::kDefaultHoldS) * 1000000;

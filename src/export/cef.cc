@@ -1,7 +1,10 @@
 #include "export/cef.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "core/actions.h"
@@ -46,13 +49,65 @@ bool IsRequestMethod(std::string_view m) {
   return false;
 }
 
+// True when `s` is printable ASCII without `a` or `b`: it goes out as it
+// is (the common case: no copy through ValidUtf8).
+bool PlainAscii(std::string_view s, char a, char b) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || u < 0x20 || c == a || c == b) return false;
+  }
+  return true;
+}
+
+void AppendEscapedExtension(std::string* out, std::string_view value) {
+  if (PlainAscii(value, '\\', '=')) {
+    out->append(value);
+    return;
+  }
+  for (char c : ValidUtf8(value)) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '=':
+        out->append("\\=");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+void AppendEscapedHeader(std::string* out, std::string_view s) {
+  if (PlainAscii(s, '\\', '|')) {
+    out->append(s);
+    return;
+  }
+  for (char c : ValidUtf8(s)) {
+    if (c == '\\' || c == '|') out->push_back('\\');
+    out->push_back(c == '\n' || c == '\r' ? ' ' : c);
+  }
+}
+
 // `first`: the extension's first pair (no separating space).
 void AddExt(std::string* out, std::string_view key, std::string_view value, bool first = false) {
   if (value.empty()) return;
   if (!first) out->push_back(' ');
   out->append(key);
   out->push_back('=');
-  out->append(CefEscapeExtension(value));
+  AppendEscapedExtension(out, value);
+}
+
+void AddExt(std::string* out, std::string_view key, int64_t value, bool first = false) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  AddExt(out, key, std::string_view(buf, size_t(r.ptr - buf)), first);
 }
 
 // RFC 5424 PARAM-VALUE: `"`, `\` and `]` are escaped with a backslash.
@@ -111,34 +166,14 @@ std::string ValidUtf8(std::string_view s) {
 std::string CefEscapeHeader(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : ValidUtf8(s)) {
-    if (c == '\\' || c == '|') out.push_back('\\');
-    out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  }
+  AppendEscapedHeader(&out, s);
   return out;
 }
 
 std::string CefEscapeExtension(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : ValidUtf8(s)) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '=':
-        out += "\\=";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
+  AppendEscapedExtension(&out, s);
   return out;
 }
 
@@ -181,44 +216,59 @@ std::string CefName(const Event& e) {
 }
 
 std::string FormatCef(const Event& e, std::string_view version) {
-  std::string out = "CEF:0|Proxmox|pveaudit|";
-  out += CefEscapeHeader(version);
-  out += '|';
-  out += CefEscapeHeader(e.action.empty() ? "unknown" : e.action);
-  out += '|';
-  out += CefEscapeHeader(CefName(e));
-  out += '|';
-  out += std::to_string(CefSeverity(e));
-  out += '|';
-  AddExt(&out, "rt", std::to_string(e.time_us / 1000), /*first=*/true);
-  AddExt(&out, "externalId", std::to_string(e.id));
-  AddExt(&out, "dvchost", e.node);
-  AddExt(&out, "suser", e.user);
-  AddExt(&out, "src", e.ip);
-  AddExt(&out, "act", e.action);
-  AddExt(&out, "outcome", OutcomeName(e.result));
-  AddExt(&out, "cat", ActionClassList(e.action));
+  std::string out;
+  AppendCef(&out, e, version);
+  return out;
+}
+
+void AppendCef(std::string* out, const Event& e, std::string_view version) {
+  out->append("CEF:0|Proxmox|pveaudit|");
+  AppendEscapedHeader(out, version);
+  out->push_back('|');
+  AppendEscapedHeader(out, e.action.empty() ? std::string_view("unknown") : e.action);
+  out->push_back('|');
+  // The Name: CefName without building it.
+  if (StartsWith(e.action, "alert:")) {
+    out->append("Alert: ");
+    AppendEscapedHeader(out, std::string_view(e.action).substr(6));
+  } else {
+    AppendEscapedHeader(out, e.action);
+    out->append(e.result == Outcome::kSuccess   ? " succeeded"
+                : e.result == Outcome::kFailure ? " failed"
+                                                : " (outcome unknown)");
+  }
+  out->push_back('|');
+  char sev[8];
+  out->append(sev, size_t(std::to_chars(sev, sev + sizeof sev, CefSeverity(e)).ptr - sev));
+  out->push_back('|');
+  AddExt(out, "rt", e.time_us / 1000, /*first=*/true);
+  AddExt(out, "externalId", int64_t(e.id));
+  AddExt(out, "dvchost", e.node);
+  AddExt(out, "suser", e.user);
+  AddExt(out, "src", e.ip);
+  AddExt(out, "act", e.action);
+  AddExt(out, "outcome", OutcomeName(e.result));
+  AddExt(out, "cat", ActionClassList(e.action));
   if (!e.resource.empty()) {
-    AddExt(&out, "cs1Label", "resource");
-    AddExt(&out, "cs1", e.resource);
+    AddExt(out, "cs1Label", "resource");
+    AddExt(out, "cs1", e.resource);
   }
   if (!e.status.empty()) {
-    AddExt(&out, "cs2Label", "status");
-    AddExt(&out, "cs2", e.status);
+    AddExt(out, "cs2Label", "status");
+    AddExt(out, "cs2", e.status);
   }
   if (!e.source.empty()) {
-    AddExt(&out, "cs3Label", "source");
-    AddExt(&out, "cs3", e.source);
+    AddExt(out, "cs3Label", "source");
+    AddExt(out, "cs3", e.source);
   }
   // A pveproxy request line "METHOD /path?query": the URL on its own too.
   std::string_view d = e.detail;
   if (auto sp = d.find(' '); sp != std::string_view::npos && IsRequestMethod(d.substr(0, sp))) {
     std::string_view rest = d.substr(sp + 1);
-    AddExt(&out, "requestMethod", d.substr(0, sp));
-    AddExt(&out, "request", rest.substr(0, rest.find(' ')));
+    AddExt(out, "requestMethod", d.substr(0, sp));
+    AddExt(out, "request", rest.substr(0, rest.find(' ')));
   }
-  AddExt(&out, "msg", e.detail);
-  return out;
+  AddExt(out, "msg", e.detail);
 }
 
 std::string FormatRfc5424Body(const Event& e) {
@@ -257,10 +307,27 @@ int SyslogSeverity(int cef) {
 
 std::string FrameSyslog(SyslogFraming framing, const Event& e, int cef_severity,
                         std::string_view host, std::string_view msg, bool structured) {
+  std::string out;
+  AppendSyslogFrame(&out, framing, e, cef_severity, host, msg, structured);
+  return out;
+}
+
+void AppendSyslogFrame(std::string* out, SyslogFraming framing, const Event& e, int cef_severity,
+                       std::string_view host, std::string_view msg, bool structured) {
   const int pri = 10 * 8 + SyslogSeverity(cef_severity);  // facility authpriv
-  std::string out = "<";
-  out += std::to_string(pri);
-  out += '>';
+  // The header is short: built in a stack buffer, then length, header and
+  // message appended to `out` (no intermediate string per message).
+  char head[400];
+  size_t n = 0;
+  auto put = [&](std::string_view v) {
+    const size_t k = std::min(v.size(), sizeof head - n);
+    std::memcpy(head + n, v.data(), k);
+    n += k;
+  };
+  char num[24];
+  put("<");
+  put(std::string_view(num, size_t(std::to_chars(num, num + sizeof num, pri).ptr - num)));
+  put(">");
   if (framing == SyslogFraming::kRfc3164) {
     static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -271,20 +338,23 @@ std::string FrameSyslog(SyslogFraming framing, const Event& e, int cef_severity,
     char ts[32];
     std::snprintf(ts, sizeof ts, "%s %2d %02d:%02d:%02d", kMonths[tm.tm_mon % 12], tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec);
-    out += ts;
-    out += ' ';
-    out += HeaderToken(host, 255);
-    out += " pveaudit: ";
-    out.append(msg);
-    return out;
+    put(ts);
+    put(" ");
+    put(HeaderToken(host, 255));
+    put(" pveaudit: ");
+    out->append(head, n);
+    out->append(msg);
+    return;
   }
-  out += "1 ";
-  out += FormatRfc3339Utc(e.time_us);
-  out += ' ';
-  out += HeaderToken(host, 255);
-  out += structured ? " pveaudit - audit " : " pveaudit - CEF - ";
-  out.append(msg);
-  return std::to_string(out.size()) + " " + out;
+  put("1 ");
+  put(FormatRfc3339Utc(e.time_us));
+  put(" ");
+  put(HeaderToken(host, 255));
+  put(structured ? " pveaudit - audit " : " pveaudit - CEF - ");
+  out->append(num, size_t(std::to_chars(num, num + sizeof num, n + msg.size()).ptr - num));
+  out->push_back(' ');
+  out->append(head, n);
+  out->append(msg);
 }
 
 std::string CefRecord::Get(std::string_view key) const {

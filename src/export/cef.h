@@ -35,6 +35,8 @@ const char* CefDeviceVersion();
 // `CEF:0|Proxmox|pveaudit|<version>|<action>|<name>|<severity>|<extension>`.
 // `version` is the Device Version (pveaudit's version).
 std::string FormatCef(const Event& e, std::string_view version);
+// FormatCef appended to `out` (the export's batch buffer, reused).
+void AppendCef(std::string* out, const Event& e, std::string_view version);
 
 // The event as RFC 5424 structured data plus a one-line message:
 // `[pveaudit@32473 id="7" user="..." ...] alice@pve vm:start /vms/100 success`.
@@ -54,6 +56,9 @@ enum class SyslogFraming {
 // structured data (RFC 5424 body), false for CEF (STRUCTURED-DATA "-").
 std::string FrameSyslog(SyslogFraming framing, const Event& e, int cef_severity,
                         std::string_view host, std::string_view msg, bool structured);
+// FrameSyslog appended to `out`.
+void AppendSyslogFrame(std::string* out, SyslogFraming framing, const Event& e, int cef_severity,
+                       std::string_view host, std::string_view msg, bool structured);
 
 }  // namespace pveaudit
 

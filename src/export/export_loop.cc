@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/time_spec.h"
@@ -27,14 +29,51 @@ bool SelectedFor(EventSelection sel, const Event& e) {
   return true;
 }
 
-namespace {
+bool IdRanges::Has(uint64_t id) const {
+  auto it = r_.upper_bound(id);
+  if (it == r_.begin()) return false;
+  --it;
+  return id <= it->second;
+}
 
-// "3-7,9,12-20": sorted ids as ranges (the ids decided above the cursor).
-std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
+void IdRanges::Add(uint64_t id) {
+  if (Has(id)) return;
+  auto next = r_.upper_bound(id);
+  if (next != r_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second + 1 == id) {  // extends prev, perhaps up to next
+      prev->second = id;
+      if (next != r_.end() && next->first == id + 1) {
+        prev->second = next->second;
+        r_.erase(next);
+      }
+      return;
+    }
+  }
+  if (next != r_.end() && next->first == id + 1) {  // extends next downwards
+    uint64_t last = next->second;
+    r_.erase(next);
+    r_.emplace(id, last);
+    return;
+  }
+  r_.emplace(id, id);
+}
+
+void IdRanges::DropThrough(uint64_t id) {
+  while (!r_.empty() && r_.begin()->first <= id) {
+    auto first = r_.begin();
+    uint64_t last = first->second;
+    r_.erase(first);
+    if (last > id) {
+      r_.emplace(id + 1, last);
+      break;
+    }
+  }
+}
+
+std::string IdRanges::Encode() const {
   std::string out;
-  for (auto it = ids.begin(); it != ids.end();) {
-    uint64_t a = *it, b = a;
-    for (++it; it != ids.end() && *it == b + 1; ++it) ++b;
+  for (auto [a, b] : r_) {
     if (!out.empty()) out += ',';
     out += std::to_string(a);
     if (b != a) {
@@ -45,31 +84,32 @@ std::string EncodeIdRanges(const std::set<uint64_t>& ids) {
   return out;
 }
 
-// The inverse; an unreadable value gives nothing (those events are sent
-// again: at least once).
-std::set<uint64_t> DecodeIdRanges(const std::string& s) {
-  std::set<uint64_t> ids;
+bool IdRanges::Decode(const std::string& s) {
+  r_.clear();
   const char* p = s.c_str();
   while (*p) {
     char* end = nullptr;
     uint64_t a = std::strtoull(p, &end, 10), b = a;
-    if (end == p) return {};
+    if (end == p) return r_.clear(), false;
     p = end;
     if (*p == '-') {
       b = std::strtoull(p + 1, &end, 10);
-      if (end == p + 1 || b < a || b - a > 10000000) return {};
+      if (end == p + 1 || b < a) return r_.clear(), false;
       p = end;
     }
-    for (uint64_t i = a; i <= b; ++i) ids.insert(i);
+    // Ranges as written: sorted and disjoint; merged when adjacent.
+    if (!r_.empty() && a <= std::prev(r_.end())->second) return r_.clear(), false;
+    if (!r_.empty() && a == std::prev(r_.end())->second + 1)
+      std::prev(r_.end())->second = b;
+    else
+      r_.emplace_hint(r_.end(), a, b);
     if (*p == ',')
       ++p;
     else if (*p)
-      return {};
+      return r_.clear(), false;
   }
-  return ids;
+  return true;
 }
-
-}  // namespace
 
 nlohmann::json ExportState::ToJson() const {
   return {{"destination", destination},
@@ -130,8 +170,9 @@ Status ExportLoop::Init() {
   ahead_written_ = !ahead_value_.empty();
   if (c->has_value()) {
     cursor_ = **c;
-    for (uint64_t id : DecodeIdRanges(ahead_value_))
-      if (id > cursor_) done_ahead_.insert(id);
+    // An unreadable value gives nothing: those events are sent again (at
+    // least once).
+    if (ahead_.Decode(ahead_value_)) ahead_.DropThrough(cursor_);
   } else {
     uint64_t start = 0;
     PVEAUDIT_RETURN_IF_ERROR(StartConsumer(store_, opt_.consumer, opt_.from_start, &start));
@@ -159,14 +200,23 @@ namespace {
 // Ids the view wrote into a survivor's detail: " request=#12",
 // " forwarded=#3", "; attributed from event 7".
 void ReferencedIds(const std::string& detail, std::vector<uint64_t>* out) {
-  for (std::string_view mark : {" request=#", " forwarded=#", "; attributed from event "}) {
-    for (size_t p = detail.find(mark); p != std::string::npos; p = detail.find(mark, p + 1)) {
-      const char* s = detail.c_str() + p + mark.size();
-      char* end = nullptr;
-      uint64_t id = std::strtoull(s, &end, 10);
-      if (end != s && id) out->push_back(id);
-    }
-  }
+  auto number_at = [&](size_t p) {
+    const char* s = detail.c_str() + p;
+    char* end = nullptr;
+    uint64_t id = std::strtoull(s, &end, 10);
+    if (end != s && id) out->push_back(id);
+  };
+  // Found by their '#' rather than by a search for the whole mark, whose
+  // leading space matches at every word: this runs for every event a view
+  // scan shows.
+  for (std::string_view mark : {" request=#", " forwarded=#"})
+    for (size_t h = detail.find('#'); h != std::string::npos; h = detail.find('#', h + 1))
+      if (h + 1 >= mark.size() && detail.compare(h + 1 - mark.size(), mark.size(), mark) == 0)
+        number_at(h + 1);
+  constexpr std::string_view kAttributed = "; attributed from event ";
+  for (size_t p = detail.find(kAttributed); p != std::string::npos;
+       p = detail.find(kAttributed, p + 1))
+    number_at(p + kAttributed.size());
 }
 
 std::string Upid(const Event& e) {
@@ -187,15 +237,30 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
                           Decision* d) {
   std::vector<const Event*> joinable;
   std::map<uint64_t, Event> send;  // by id
-  std::set<uint64_t> due_set(due.begin(), due.end());
+  std::unordered_set<uint64_t> due_set(due.begin(), due.end());
+  // What the view scan must keep: the due events themselves, the events
+  // that carry one of them (by id, or a task by its UPID). Everything else
+  // the scan shows is dropped at once instead of being kept in a map (a
+  // catch-up round's range holds every node's events of those hours: most
+  // of them are decided in other rounds).
+  std::unordered_set<uint64_t> want_ids;
+  std::unordered_set<std::string> want_upids;
+  std::set<uint64_t> decided(due.begin(), due.end());
   for (uint64_t id : due) {
     const Event& e = pending_.at(id).e;
-    if (MayBeJoined(e))
+    // Behind, its survivor already went out carrying it (decided ahead
+    // from an earlier round's view): done, without a view of its own.
+    if (auto c = carried_.find(id); c != carried_.end() && newest_us_ >= e.time_us + opt_.hold_us &&
+                                    (c->second <= cursor_ || ahead_.Has(c->second)))
+      continue;
+    if (MayBeJoined(e)) {
       joinable.push_back(&e);
-    else
-      send[id] = e;
+      want_ids.insert(id);
+      if (std::string u = Upid(e); !u.empty()) want_upids.insert(std::move(u));
+    } else {
+      send.emplace(id, e);  // alerts and settings: rare, copied
+    }
   }
-  std::set<uint64_t> decided(due.begin(), due.end());
   // The view over clusters of nearby times (not one range from the oldest
   // to the newest: a catch-up mixes old and new events). A cluster spans
   // gaps of up to an hour: each view scan decodes every stored block (4,096
@@ -208,6 +273,7 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
             [](const Event* a, const Event* b) { return a->time_us < b->time_us; });
   std::vector<std::pair<const Event*, uint64_t>> absorbed;  // event, its survivor (0: none)
   std::map<uint64_t, Event> survivors;  // those survivors, joined as the view shows them now
+  std::vector<uint64_t> refs;
   for (size_t i = 0; i < joinable.size();) {
     size_t j = i + 1;
     while (j < joinable.size() && joinable[j]->time_us - joinable[j - 1]->time_us <=
@@ -218,21 +284,49 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     Filter f;
     f.start_us = joinable[i]->time_us - kViewMarginUs;
     f.end_us = joinable[j - 1]->time_us + kViewMarginUs + 1;
-    std::map<uint64_t, Event> shown;           // the view's events of the range, by id
-    std::map<uint64_t, uint64_t> survivor_of;  // absorbed id -> survivor id
-    std::map<std::string, uint64_t> task_by_upid;
+    std::unordered_map<uint64_t, Event> shown;           // kept events of the range, by id
+    std::unordered_map<uint64_t, uint64_t> survivor_of;  // absorbed (due) id -> survivor id
+    std::unordered_map<std::string, uint64_t> task_by_upid;
+    const int64_t lo = joinable[i]->time_us, hi = joinable[j - 1]->time_us;
     PVEAUDIT_RETURN_IF_ERROR(ForEachEvent(reader_, f, 0, kFieldAll, [&](Event&& e) {
-      std::vector<uint64_t> refs;
+      // An event not read yet, shown (not absorbed), whose join window
+      // lies inside this scan and has closed by event time: the view has
+      // decided it for good, so it goes now, ahead of the cursor, and is
+      // skipped when read. In a catch-up this is most of the store (every
+      // other file's events of these hours): each event is run through
+      // the view about once instead of once per round whose range meets
+      // it.
+      const bool ahead = e.id > read_upto_ && e.time_us >= lo && e.time_us <= hi &&
+                         newest_us_ >= e.time_us + opt_.hold_us && MayBeJoined(e) &&
+                         !ahead_.Has(e.id) && !send.count(e.id);
+      if (ahead) d->ahead.push_back(e.id);
+      bool keep = want_ids.count(e.id) > 0;
+      refs.clear();
       ReferencedIds(e.detail, &refs);
-      for (uint64_t r : refs) survivor_of[r] = e.id;
-      if (std::string u = Upid(e); !u.empty()) task_by_upid[u] = e.id;
-      shown[e.id] = std::move(e);
+      for (uint64_t r : refs)
+        if (want_ids.count(r)) {
+          survivor_of[r] = e.id;
+          keep = true;
+        }
+      if (!want_upids.empty())
+        if (std::string u = Upid(e); !u.empty() && want_upids.count(u)) {
+          task_by_upid[std::move(u)] = e.id;
+          keep = true;
+        }
+      if (keep && ahead)
+        send.emplace(e.id, e);
+      else if (ahead)
+        send.emplace(e.id, std::move(e));
+      if (keep) shown.insert_or_assign(e.id, std::move(e));
       return true;
     }));
     for (size_t k = i; k < j; ++k) {
       const Event& x = *joinable[k];
       if (auto it = shown.find(x.id); it != shown.end()) {
-        send[x.id] = it->second;  // it survives, with what it absorbed
+        // It survives, with what it absorbed. Moved: another event of the
+        // cluster absorbed by it finds it in `send` (it is due); only
+        // survivors that are not due are looked up in `shown` below.
+        send.insert_or_assign(x.id, std::move(it->second));
         continue;
       }
       uint64_t s = 0;
@@ -240,7 +334,7 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
         s = it->second;
       else if (auto u = task_by_upid.find(Upid(x)); !Upid(x).empty() && u != task_by_upid.end())
         s = u->second;
-      if (s) survivors.emplace(s, shown.at(s));
+      if (s && !due_set.count(s)) survivors.emplace(s, shown.at(s));
       absorbed.emplace_back(&x, s);
     }
     i = j;
@@ -252,15 +346,29 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
   };
   for (auto [x, s] : absorbed) {
     if (s && due_set.count(s)) {
-      if (!carries(s, *x)) send[x->id] = *x;
+      if (!carries(s, *x)) send.emplace(x->id, *x);
       continue;
     }
     // Its survivor went out already, carrying it (it was stored by then).
     if (auto c = carried_.find(x->id); s && c != carried_.end() && c->second == s) continue;
-    // A survivor not decided yet (not due, or not read yet) will carry it:
-    // it waits for that one, and keeps the cursor before it meanwhile.
-    const bool undecided = s > cursor_ && (!pending_.count(s) || !pending_.at(s).sent);
+    auto j = s ? survivors.find(s) : survivors.end();
+    // A survivor not decided yet (not due, or not read yet) will carry it.
+    const bool undecided = s > cursor_ && !ahead_.Has(s);
     if (s && undecided) {
+      // Not read yet, but stored (the view showed it) and its partners'
+      // window closed by event time (the loop is behind: a catch-up, where
+      // partners can lie many ids apart, e.g. files imported one after
+      // another): it goes now, joined, ahead of the cursor, and is skipped
+      // when read. Waiting for the read to reach it would hold the cursor
+      // (and the read-ahead) for as long as that takes.
+      if (s > read_upto_ && j != survivors.end() &&
+          newest_us_ >= j->second.time_us + opt_.hold_us) {
+        if (!Carries(j->second, *x)) send.emplace(x->id, *x);
+        send.insert_or_assign(s, j->second);
+        d->ahead.push_back(s);
+        continue;
+      }
+      // Else it waits for that one, and keeps the cursor before it.
       decided.erase(x->id);
       d->waits.emplace_back(x->id, s);
       continue;
@@ -269,26 +377,27 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
     // partner): the survivor goes again, joined, under its own id, so the
     // destination has one event for the action (a repeat of the same
     // externalId, which a SIEM deduplicates) and not a second one.
-    if (auto j = survivors.find(s); s && j != survivors.end() && Carries(j->second, *x)) {
-      send[s] = j->second;
+    if (j != survivors.end() && Carries(j->second, *x)) {
+      send.insert_or_assign(s, j->second);
       continue;
     }
-    send[x->id] = *x;  // the view no longer joins them: as it is
+    send.emplace(x->id, *x);  // the view no longer joins them: as it is
   }
   // Events that waited for a survivor decided now (and, in turn, for
   // those): dropped when it carries them, else sent as they are (the view
   // paired differently since).
   std::vector<uint64_t> work(decided.begin(), decided.end());
+  work.insert(work.end(), d->ahead.begin(), d->ahead.end());
   while (!work.empty()) {
     uint64_t s = work.back();
     work.pop_back();
     auto [b, e] = waiters_.equal_range(s);
     for (auto it = b; it != e; ++it) {
       auto p = pending_.find(it->second);
-      if (p == pending_.end() || p->second.sent || decided.count(it->second)) continue;
+      if (p == pending_.end() || decided.count(it->second)) continue;
       decided.insert(it->second);
       work.push_back(it->second);
-      if (!carries(s, p->second.e)) send[it->second] = p->second.e;
+      if (!carries(s, p->second.e)) send.emplace(it->second, p->second.e);
     }
   }
   // Waited too long (its survivor is not read yet, or never came due):
@@ -296,16 +405,17 @@ Status ExportLoop::Decide(const std::vector<uint64_t>& due, const std::vector<ui
   for (uint64_t id : overdue) {
     if (decided.count(id)) continue;
     decided.insert(id);
-    send[id] = pending_.at(id).e;
+    send.emplace(id, pending_.at(id).e);
   }
   d->decided.assign(decided.begin(), decided.end());
   // What each survivor sent now carries, for its partners still pending.
   for (auto& [id, e] : send) {
-    std::vector<uint64_t> refs;
+    refs.clear();
     ReferencedIds(e.detail, &refs);
     for (uint64_t r : refs)
       if (r > cursor_) d->carried.emplace_back(r, id);
   }
+  d->send.reserve(send.size());
   for (auto& [id, e] : send)
     if (SelectedFor(opt_.selection, e)) d->send.push_back(std::move(e));
   return Status::OK();
@@ -325,13 +435,16 @@ Status ExportLoop::Step(bool* idle) {
   size_t read = 0;
   const size_t want = round_;
   if (pending_.size() < opt_.max_pending) {
-    Status s = reader_.ScanAfter(read_upto_, want, kFieldAll, [&](const Event& e) {
+    Status s = reader_.ScanAfter(read_upto_, want, kFieldAll, [&](Event& e) {
       ++read;
       read_upto_ = e.id;
-      pending_[e.id] = Pending{e, now, done_ahead_.erase(e.id) > 0, 0};
+      // Decided before it was read (a survivor sent ahead, or before a
+      // restart): nothing more to do for it.
+      if (ahead_.Has(e.id)) return true;
       // Alerts and setting changes carry the time they were made, not a
       // log's: they say nothing about how far the logs were read.
       if (MayBeJoined(e)) max_time_read_ = std::max(max_time_read_, e.time_us);
+      pending_.emplace_hint(pending_.end(), e.id, Pending{std::move(e), now, 0});
       return true;
     });
     if (!s.ok()) {
@@ -340,29 +453,41 @@ Status ExportLoop::Step(bool* idle) {
     }
     // A full read: a backlog, read more at once next round.
     round_ = read == want ? std::min(want * 2, opt_.max_round) : opt_.batch;
+    // Behind: the newest event stored (not only read) is what says whose
+    // partners are all stored (event time, not how long the loop held it).
+    newest_us_ = max_time_read_;
+    if (read == want) {
+      if (auto info = reader_.Info(); info.ok())
+        newest_us_ = std::max(newest_us_, info->last_time_us);
+    }
   }
   // Due: never joined, held long enough, or passed by the stream (an
-  // event read since is hold_us newer: a catch-up need not wait).
+  // event stored since is hold_us newer: a catch-up need not wait).
   std::vector<uint64_t> due, overdue;
   const int64_t wait_limit_us = 2 * opt_.hold_us + 5000000;
   for (auto& [id, p] : pending_) {
-    if (p.sent) continue;
     if (p.waiting_on) {  // decided with its survivor
       if (now - p.seen_us >= wait_limit_us) overdue.push_back(id);
       continue;
     }
     if (!MayBeJoined(p.e) || now - p.seen_us >= opt_.hold_us ||
-        max_time_read_ - p.e.time_us >= opt_.hold_us)
+        newest_us_ >= p.e.time_us + opt_.hold_us)
       due.push_back(id);
     if (due.size() + overdue.size() >= want) break;
   }
-  if (due.empty() && overdue.empty()) {
-    *idle = true;
-    PublishBacklog(now, read < want && pending_.empty());
-    return Status::OK();
-  }
   Decision d;
-  Status s = Decide(due, overdue, &d);
+  Status s = Status::OK();
+  if (due.empty() && overdue.empty()) {
+    // Nothing to decide; the read may still have passed events decided
+    // ahead (then the cursor moves, below).
+    if ((pending_.empty() ? read_upto_ : pending_.begin()->first - 1) == cursor_) {
+      *idle = true;
+      PublishBacklog(now, read < want && pending_.empty());
+      return Status::OK();
+    }
+  } else {
+    s = Decide(due, overdue, &d);
+  }
   // In Deliver calls of `batch` (a webhook POST, a syslog write); the
   // cursor moves only once all of them succeeded.
   for (size_t i = 0; s.ok() && i < d.send.size(); i += opt_.batch)
@@ -375,42 +500,36 @@ Status ExportLoop::Step(bool* idle) {
     return s;
   }
   for (uint64_t id : d.decided) {
-    pending_[id].sent = true;
-    pending_[id].waiting_on = 0;
+    pending_.erase(id);
+    ahead_.Add(id);  // those at or below the new cursor are dropped below
   }
+  for (uint64_t id : d.ahead) ahead_.Add(id);
   for (auto [x, survivor] : d.waits) {
-    pending_[x].waiting_on = survivor;
+    pending_.at(x).waiting_on = survivor;
     waiters_.emplace(survivor, x);
   }
   for (uint64_t id : d.decided) waiters_.erase(id);
+  for (uint64_t id : d.ahead) waiters_.erase(id);
   for (auto [absorbed, survivor] : d.carried) carried_[absorbed] = survivor;
-  // The cursor: just before the oldest event not yet decided. A crash now
-  // resends only what was decided above it (at least once).
-  uint64_t cursor = read_upto_;
-  for (auto& [id, p] : pending_)
-    if (!p.sent) {
-      cursor = id - 1;
-      break;
-    }
+  // The cursor: just before the oldest event not yet decided (pending_
+  // holds only those). A crash now resends only what was decided above it
+  // (at least once).
+  uint64_t cursor = pending_.empty() ? read_upto_ : pending_.begin()->first - 1;
+  ahead_.DropThrough(cursor);
   // Events decided above the new cursor are written down first (only when
   // there are some, or were), so that a crash does not send them again:
   // repeats after a crash are only the batch between Deliver and here.
-  std::set<uint64_t> ahead;
-  for (auto& [id, p] : pending_)
-    if (id > cursor && p.sent) ahead.insert(id);
-  for (uint64_t id : done_ahead_)
-    if (id > cursor) ahead.insert(id);
-  if (!ahead.empty() || ahead_written_) {
-    std::string v = EncodeIdRanges(ahead);
+  if (!ahead_.empty() || ahead_written_) {
+    std::string v = ahead_.Encode();
     if (v != ahead_value_) {
       s = store_.PutSetting(AheadKey(), v, "pveauditd");
       if (!s.ok()) {
         SetError(s);
         return s;
       }
-      ahead_value_ = v;
+      ahead_value_ = std::move(v);
     }
-    ahead_written_ = !ahead.empty();
+    ahead_written_ = !ahead_.empty();
   }
   if (cursor != cursor_) {
     s = store_.PutConsumer(opt_.consumer, cursor);
@@ -419,7 +538,6 @@ Status ExportLoop::Step(bool* idle) {
       return s;
     }
     cursor_ = cursor;
-    pending_.erase(pending_.begin(), pending_.upper_bound(cursor));
     carried_.erase(carried_.begin(), carried_.upper_bound(cursor));
   }
   {
@@ -436,7 +554,6 @@ void ExportLoop::PublishBacklog(int64_t now, bool caught_up) {
   size_t held = 0;
   int64_t oldest = 0;  // when the oldest undecided event was first seen
   for (auto& [id, p] : pending_) {
-    if (p.sent) continue;
     held += MayBeJoined(p.e) && now - p.seen_us < opt_.hold_us;
     if (!oldest || p.seen_us < oldest) oldest = p.seen_us;
   }

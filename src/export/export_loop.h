@@ -53,6 +53,23 @@ bool SelectedFor(EventSelection sel, const Event& e);
 Status StartConsumer(EventStore& store, const std::string& consumer, bool from_start,
                      uint64_t* start);
 
+// A set of ids kept as ranges (the ids decided above an export's cursor: a
+// catch-up decides whole stretches of a file at once, so they stay few
+// ranges however many ids). Written as "3-7,9,12-20".
+class IdRanges {
+ public:
+  bool Has(uint64_t id) const;
+  void Add(uint64_t id);
+  void DropThrough(uint64_t id);  // removes every id <= id
+  bool empty() const { return r_.empty(); }
+  std::string Encode() const;
+  // False (and *this empty) when `s` is not such a list.
+  bool Decode(const std::string& s);
+
+ private:
+  std::map<uint64_t, uint64_t> r_;  // first -> last (inclusive), disjoint, not adjacent
+};
+
 struct ExportLoopOptions {
   std::string consumer;     // "syslog:<name>"
   std::string destination;  // "<name>" for status
@@ -129,6 +146,7 @@ class ExportLoop {
     std::vector<uint64_t> decided;                       // pending ids done once sent
     std::vector<std::pair<uint64_t, uint64_t>> waits;    // absorbed id -> its undecided survivor
     std::vector<std::pair<uint64_t, uint64_t>> carried;  // absorbed id -> survivor sent now
+    std::vector<uint64_t> ahead;  // survivors not read yet, sent now (a catch-up)
   };
   // What to do with the `due` pending ids: the view joins them with what
   // is stored; an absorbed event waits for its survivor when that one is
@@ -136,25 +154,29 @@ class ExportLoop {
   // `overdue`: absorbed events that waited too long for their survivor.
   Status Decide(const std::vector<uint64_t>& due, const std::vector<uint64_t>& overdue,
                 Decision* d);
-  struct Pending {
+  struct Pending {  // read and not decided yet
     Event e;
     int64_t seen_us = 0;
-    bool sent = false;        // decided (sent, dropped as absorbed, not selected)
     uint64_t waiting_on = 0;  // absorbed by this survivor, not decided yet
   };
   // Settings key of the ids decided above the cursor ("export.ahead.<consumer>").
   std::string AheadKey() const { return "export.ahead." + opt_.consumer; }
-  std::set<uint64_t> done_ahead_;  // from that key at start, not read yet
-  std::string ahead_value_;        // as last written
-  bool ahead_written_ = true;      // a non-empty value may be stored: clear it
+  // Ids above the cursor already decided (sent, dropped as absorbed, not
+  // selected): read from that key at start, or decided ahead of an older
+  // undecided event, or survivors sent before they were read.
+  IdRanges ahead_;
+  std::string ahead_value_;    // as last written
+  bool ahead_written_ = true;  // a non-empty value may be stored: clear it
   // Absorbed id -> the survivor that went out carrying it (ids above the
   // cursor; a restart forgets it: the partner is then sent as it is).
   std::map<uint64_t, uint64_t> carried_;
   std::multimap<uint64_t, uint64_t> waiters_;  // survivor id -> absorbed ids waiting on it
-  std::map<uint64_t, Pending> pending_;        // read, id > cursor
-  uint64_t read_upto_ = 0;
-  int64_t max_time_read_ =
-      INT64_MIN;  // the newest event time read                     // the highest id read
+  std::map<uint64_t, Pending> pending_;        // read, id > cursor, not decided
+  uint64_t read_upto_ = 0;                     // the highest id read
+  int64_t max_time_read_ = INT64_MIN;          // the newest log event time read
+  // The newest event time stored, as far as known: what was read, and
+  // while behind, the store's newest (the hold is judged against it).
+  int64_t newest_us_ = INT64_MIN;
   void Nap(int64_t us, const std::atomic<bool>& stop);
 
   EventStore& store_;

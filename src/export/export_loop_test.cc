@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/actions.h"
@@ -541,6 +542,152 @@ TEST_F(ExportLoopTest, AnAbsorbedEventWaitsForItsHeldSurvivorAndKeepsTheCursor) 
   EXPECT_EQ(shared_->events[0].id, auth[0].id);
   EXPECT_EQ(shared_->events[0].status, "401");
   EXPECT_EQ(l->cursor(), auth[0].id);
+}
+
+// A catch-up of files imported one after another: the ticket request
+// (access.log) is stored long before its auth line (auth.log), with more
+// events between them than the loop reads ahead. The view already joins
+// them (both are stored), and the hold is judged by event time against the
+// store's newest event (an hour later), not by how long the loop held
+// them: the login goes out once, joined, without waiting, the request is
+// not sent on its own, and the cursor reaches the end. (It used to wait
+// for the auth line with the read-ahead full, then go out unjoined.)
+TEST_F(ExportLoopTest, ACatchUpJoinsPartnersStoredFarApartWithoutWaiting) {
+  const int64_t t0 = NowUs() - 7200 * kS;
+  std::vector<Event> v = {TicketRequestAt(t0 + 3 * kS)};
+  for (int i = 0; i < 40; ++i) {
+    Event e = AlertAt(t0 + (10 + i) * kS);
+    e.action = "vm:start";
+    e.source = "test";
+    e.node = "pve2";
+    v.push_back(e);
+  }
+  v.push_back(AuthFailAt(t0));
+  Event last = AlertAt(t0 + 3600 * kS);
+  last.action = "vm:start";
+  last.source = "test";
+  v.push_back(last);
+  ASSERT_TRUE(store_->Append(&v, {}, nullptr).ok());
+  const uint64_t req = v[0].id, auth = v[41].id;
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.batch = 4;
+  o.max_round = 8;
+  o.max_pending = 10;  // far fewer than lie between the two
+  auto sent_auth = [&] {
+    for (const Event& e : shared_->events)
+      if (e.id == auth) return true;
+    return false;
+  };
+  {
+    auto l = Loop(o, /*keep_hold=*/true);  // the default hold (40 s)
+    for (int i = 0; i < 100 && !sent_auth(); ++i) {
+      bool idle = false;
+      ASSERT_TRUE(l->Step(&idle).ok());
+      ASSERT_FALSE(idle) << "the loop waited";
+    }
+    ASSERT_TRUE(sent_auth());
+    EXPECT_LT(l->cursor(), auth) << "sent ahead of the cursor";
+  }
+  // A restart before the read reached the auth line: it is not sent again.
+  auto l = Loop(o, /*keep_hold=*/true);
+  ASSERT_TRUE(Drain(*l).ok());
+  // Everything but the newest event (held: its partners may still come).
+  EXPECT_EQ(l->cursor(), auth) << "the loop waited";
+  std::map<uint64_t, int> sent;
+  for (const Event& e : shared_->events) ++sent[e.id];
+  EXPECT_EQ(sent.count(req), 0u) << "the request went out on its own";
+  ASSERT_EQ(sent[auth], 1);
+  for (const Event& e : shared_->events)
+    if (e.id == auth) {
+      EXPECT_EQ(e.status, "401");
+      EXPECT_EQ(e.detail, "invalid credentials request=#" + std::to_string(req) +
+                              " POST /api2/json/access/ticket");
+    }
+  EXPECT_EQ(shared_->events.size(), v.size() - 2) << "one event per action, each once";
+  // Nothing decided above the cursor is left to write down.
+  auto ahead = store_->GetSetting("export.ahead.syslog:test");
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->value_or(""), "");
+}
+
+// Two files of the same hours imported one after the other: the view scan
+// of a round of the first decides the second file's events of those hours
+// too (their join windows lie inside it and have closed): they go at once,
+// ahead of the cursor, each once, and are skipped when the read reaches
+// them; a restart in between does not send them again.
+TEST_F(ExportLoopTest, ACatchUpSendsOtherFilesEventsOfTheScannedHoursOnce) {
+  const int64_t t0 = NowUs() - 7200 * kS;
+  std::vector<Event> v;
+  for (int f = 0; f < 2; ++f)
+    for (int i = 0; i < 30; ++i) {
+      Event e = AlertAt(t0 + i * 10 * kS);
+      e.action = "vm:start";
+      e.source = "test";
+      e.node = f ? "pve2" : "pve1";
+      v.push_back(e);
+    }
+  Event last = AlertAt(t0 + 3600 * kS);  // makes the others' hold over by event time
+  last.action = "vm:start";
+  last.source = "test";
+  v.push_back(last);
+  ASSERT_TRUE(store_->Append(&v, {}, nullptr).ok());
+  ExportLoopOptions o;
+  o.from_start = true;
+  o.batch = 10;
+  o.max_round = 10;
+  {
+    auto l = Loop(o, /*keep_hold=*/true);
+    bool idle = false;
+    ASSERT_TRUE(l->Step(&idle).ok());  // the first 10 of pve1
+    ASSERT_FALSE(idle);
+    EXPECT_EQ(l->cursor(), v[9].id);
+    std::set<uint64_t> got(shared_->ids.begin(), shared_->ids.end());
+    EXPECT_EQ(got.size(), shared_->ids.size()) << "an event went twice";
+    EXPECT_TRUE(got.count(v[30].id) && got.count(v[38].id))
+        << "pve2's events of the same minutes were not sent with them";
+  }
+  auto l = Loop(o, /*keep_hold=*/true);  // a restart
+  ASSERT_TRUE(Drain(*l).ok());
+  std::map<uint64_t, int> n;
+  for (uint64_t id : shared_->ids) ++n[id];
+  for (size_t i = 0; i + 1 < v.size(); ++i) EXPECT_EQ(n[v[i].id], 1) << "event " << v[i].id;
+  EXPECT_EQ(n.count(v.back().id), 0u) << "the newest is still held";
+  EXPECT_EQ(l->cursor(), v[59].id);
+  auto ahead = store_->GetSetting("export.ahead.syslog:test");
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->value_or(""), "");
+}
+
+// The ids decided above the cursor, as ranges: adjacent ids merge, the
+// cursor drops what it passed, the written form reads back, and a value
+// that is not such a list reads as nothing (those events go again).
+TEST(IdRangesTest, MergesDropsAndRoundTrips) {
+  IdRanges r;
+  for (uint64_t id : {5, 7, 6, 9, 3, 10, 4}) r.Add(id);
+  EXPECT_EQ(r.Encode(), "3-7,9-10");
+  EXPECT_TRUE(r.Has(3));
+  EXPECT_TRUE(r.Has(10));
+  EXPECT_FALSE(r.Has(8));
+  EXPECT_FALSE(r.Has(2));
+  r.Add(8);
+  EXPECT_EQ(r.Encode(), "3-10");
+  r.DropThrough(5);
+  EXPECT_EQ(r.Encode(), "6-10");
+  r.Add(20);
+  r.DropThrough(10);
+  EXPECT_EQ(r.Encode(), "20");
+  IdRanges back;
+  ASSERT_TRUE(back.Decode("1-3,5,7-9"));
+  EXPECT_EQ(back.Encode(), "1-3,5,7-9");
+  ASSERT_TRUE(back.Decode("1-3,4"));
+  EXPECT_EQ(back.Encode(), "1-4");
+  for (const char* bad : {"x", "3-1", "5,2", "1-", "1,,2", "1;2"}) {
+    EXPECT_FALSE(back.Decode(bad)) << bad;
+    EXPECT_TRUE(back.empty()) << bad;
+  }
+  ASSERT_TRUE(back.Decode(""));
+  EXPECT_TRUE(back.empty());
 }
 
 }  // namespace

@@ -51,13 +51,20 @@ class SyslogSink : public Sink {
     const SyslogFraming framing = d_.protocol == SyslogProtocol::kUdp
                                       ? SyslogFraming::kRfc3164
                                       : SyslogFraming::kRfc5424OctetCounted;
-    std::string buf;
+    // One buffer for the batch, reused across batches (its capacity stays),
+    // and one for the message: no string per event; one send per batch.
+    buf_.clear();
+    const bool cef = d_.format == SyslogFormat::kCef;
     for (const Event& e : batch) {
       const int sev = CefSeverity(e);
-      const bool cef = d_.format == SyslogFormat::kCef;
-      std::string frame = FrameSyslog(framing, e, sev, host_,
-                                      cef ? FormatCef(e, version_) : FormatRfc5424Body(e), !cef);
+      line_.clear();
+      if (cef)
+        AppendCef(&line_, e, version_);
+      else
+        line_ = FormatRfc5424Body(e);
       if (d_.protocol == SyslogProtocol::kUdp) {
+        std::string frame;
+        AppendSyslogFrame(&frame, framing, e, sev, host_, line_, !cef);
         // One event per datagram: a receiver splits nothing.
         if (send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL) < 0) {
           Status s = Status::IOError(Describe() + ": send: " + std::strerror(errno));
@@ -65,11 +72,11 @@ class SyslogSink : public Sink {
           return s;
         }
       } else {
-        buf += frame;
+        AppendSyslogFrame(&buf_, framing, e, sev, host_, line_, !cef);
       }
     }
     if (d_.protocol == SyslogProtocol::kUdp) return Status::OK();
-    Status s = d_.protocol == SyslogProtocol::kTls ? WriteTls(buf) : WriteTcp(buf);
+    Status s = d_.protocol == SyslogProtocol::kTls ? WriteTls(buf_) : WriteTcp(buf_);
     if (!s.ok()) Reset();
     return s;
   }
@@ -208,6 +215,7 @@ class SyslogSink : public Sink {
   };
   SyslogDestination d_;
   std::string host_, version_;
+  std::string buf_, line_;  // the batch's frames, one message (reused)
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   const std::atomic<bool>* cancel_ = nullptr;
