@@ -78,9 +78,14 @@ std::vector<uint64_t>* ActionPairer::Bucket(const std::string& key) {
   auto it = pool.buckets.find(key);
   if (it == pool.buckets.end()) return nullptr;
   auto& v = it->second;
-  // Sequence numbers of pruned lines are dropped lazily.
+  // Sequence numbers of pruned lines are dropped lazily, and so are lines
+  // that took their partner (only another line of the same task, "U", may
+  // still join a paired one): a busy bucket is not scanned again and again.
+  const bool keep_paired = key[0] == 'U';
   size_t stale = 0;
-  while (stale < v.size() && v[stale] < pool.first_seq) ++stale;
+  while (stale < v.size() && (v[stale] < pool.first_seq ||
+                              (!keep_paired && pool.slots[v[stale] - pool.first_seq].paired)))
+    ++stale;
   v.erase(v.begin(), v.begin() + int64_t(stale));
   if (v.empty()) {
     pool.buckets.erase(it);
@@ -130,27 +135,58 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
     }
   };
   auto scan = [&](const std::string& key, auto&& pred) { scan2(key, key, pred); };
-  if (login)
-    scan("L" + e.node, [&](Slot& s) {
-      if (s.paired) return false;
-      if (failed_auth && IsLoginRequest(e, s.e)) return true;
-      if (failed_ticket && IsLoginRequest(s.e, e)) return true;
-      if (ok_auth && IsGrantedTicket(s.e) && InGrantWindow(e, s.e)) {
-        res.login_known = true;
-        res.login_user = e.user;
-        res.login_ip = s.e.ip;
-        res.login_time_us = e.time_us;
-        return true;
+  if (login) {
+    // Narrow buckets, so a line scans only lines that can be its partner:
+    // failed auth lines ("Lf") and failed ticket requests ("Lr") by node
+    // and address, successful auth lines ("Ls") and granted ticket requests
+    // ("Lg") by node. A 200 through /api2/extjs is both a failed and a
+    // granted ticket request: of its candidates the earliest stored wins,
+    // as in one bucket.
+    const std::string by_ip = e.node + "\n" + e.ip;
+    Pool& pool = logins_;
+    uint64_t best = UINT64_MAX;
+    int kind = 0;  // of the best: 1 failed, 2 granted
+    auto find = [&](const std::string& key, int k, auto&& pred) {
+      std::vector<uint64_t>* v = Bucket(key);
+      if (!v) return;
+      for (uint64_t seq : *v) {
+        if (seq >= best) return;
+        Slot& s = pool.slots[seq - pool.first_seq];
+        if (!s.paired && pred(s)) {
+          best = seq;
+          kind = k;
+          return;
+        }
       }
-      if (ok_ticket && IsSuccessAuth(s.e) && InGrantWindow(s.e, e)) {
+    };
+    if (failed_auth) {
+      find("Lr" + by_ip, 1, [&](Slot& s) { return IsLoginRequest(e, s.e); });
+      keys.push_back("Lf" + by_ip);
+    }
+    if (ok_auth) {
+      find("Lg" + e.node, 2,
+           [&](Slot& s) { return IsGrantedTicket(s.e) && InGrantWindow(e, s.e); });
+      keys.push_back("Ls" + e.node);
+    }
+    if (failed_ticket) {
+      find("Lf" + by_ip, 1, [&](Slot& s) { return IsLoginRequest(s.e, e); });
+      keys.push_back("Lr" + by_ip);
+    }
+    if (ok_ticket) {
+      find("Ls" + e.node, 2, [&](Slot& s) { return IsSuccessAuth(s.e) && InGrantWindow(s.e, e); });
+      keys.push_back("Lg" + e.node);
+    }
+    if (best != UINT64_MAX) {
+      partner = &pool.slots[best - pool.first_seq];
+      if (kind == 2) {
         res.login_known = true;
-        res.login_user = s.e.user;
-        res.login_ip = e.ip;
-        res.login_time_us = s.e.time_us;
-        return true;
+        const Event& auth = ok_auth ? e : partner->e;
+        res.login_user = auth.user;
+        res.login_ip = ok_auth ? partner->e.ip : e.ip;
+        res.login_time_us = auth.time_us;
       }
-      return false;
-    });
+    }
+  }
   if (task) {
     scan("U" + std::string(Upid(e)), [&](Slot&) {
       mark = false;  // another line of the same task: it may still take a request
@@ -234,6 +270,57 @@ void ActionPairer::Prune() {
       }
 }
 
+// ---------------------------------------------------------------- logins
+
+void LoginHistory::Insert(std::vector<int64_t>& v, int64_t t, int64_t gap) {
+  auto it = std::upper_bound(v.begin(), v.end(), t);
+  size_t p = size_t(it - v.begin());
+  v.insert(it, t);
+  // Only triples holding the new time can break the rule (a removal leaves
+  // neighbours further apart than the triples it came from).
+  if (p >= 2 && v[p] - v[p - 2] <= gap) {
+    v.erase(v.begin() + int64_t(p - 1));
+    --p;
+  }
+  if (p >= 1 && p + 1 < v.size() && v[p + 1] - v[p - 1] <= gap) {
+    v.erase(v.begin() + int64_t(p));
+    return;
+  }
+  if (p + 2 < v.size() && v[p + 2] - v[p] <= gap) v.erase(v.begin() + int64_t(p + 1));
+}
+
+bool LoginHistory::Any(const std::vector<int64_t>& v, int64_t from, int64_t before) {
+  auto it = std::lower_bound(v.begin(), v.end(), before);  // the first >= before
+  return it != v.begin() && *std::prev(it) >= from;
+}
+
+void LoginHistory::Add(const std::string& user, const std::string& ip, int64_t time_us) {
+  Insert(users_[user], time_us, gap_us_);
+  key_.assign(user).append(1, '\n').append(ip);
+  Insert(pairs_[key_], time_us, gap_us_);
+}
+
+int LoginHistory::Seen(const std::string& user, const std::string& ip, int64_t from_us,
+                       int64_t before_us) const {
+  auto u = users_.find(user);
+  if (u == users_.end() || !Any(u->second, from_us, before_us)) return 0;
+  std::string key = user + "\n" + ip;
+  auto p = pairs_.find(key);
+  return p != pairs_.end() && Any(p->second, from_us, before_us) ? 2 : 1;
+}
+
+void LoginHistory::Prune(int64_t before_us) {
+  for (auto* m : {&users_, &pairs_})
+    for (auto it = m->begin(); it != m->end();) {
+      auto& v = it->second;
+      v.erase(v.begin(), std::lower_bound(v.begin(), v.end(), before_us));
+      if (v.empty())
+        it = m->erase(it);
+      else
+        ++it;
+    }
+}
+
 // ---------------------------------------------------------------- engine
 
 void AlertEngine::SetRules(const AlertRuleSet& set) {
@@ -271,6 +358,30 @@ void AlertEngine::SetRules(const AlertRuleSet& set) {
     next.push_back(std::move(st));
   }
   rules_ = std::move(next);
+  // new-ip: the history thins with the shortest window (exact for every
+  // longer one) and keeps the longest.
+  const bool had_history = wants_history_;
+  wants_history_ = false;
+  int64_t gap = INT64_MAX, span = 0;
+  for (const RuleState& r : rules_)
+    if (r.rule.type == AlertType::kNewIp) {
+      wants_history_ = true;
+      gap = std::min(gap, r.rule.window_us);
+      span = std::max(span, r.rule.window_us);
+    }
+  if (wants_history_) {
+    // A shorter window than the history was thinned for: seed it again.
+    if (had_history && history_seeded_ && gap < history_gap_us_) history_seeded_ = false;
+    if (!history_seeded_) {
+      history_.Clear();
+      history_.set_gap(gap);
+      history_gap_us_ = gap;
+    }
+    history_span_us_ = span;
+  } else {
+    history_.Clear();
+    history_seeded_ = false;
+  }
   logins_only_ = true;
   for (const RuleState& r : rules_)
     if (r.rule.type != AlertType::kFailedLogin && r.rule.type != AlertType::kBruteForceSuccess &&
@@ -385,8 +496,12 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
   if (logins_only_ && !IsLoginLine(e)) return;
   const ActionPairer::Result pr = pairer_.Add(e);
   const bool second_line = pr.action_id != e.id;
-  if (++judged_ % 4096 == 0)
+  if (++judged_ % 4096 == 0) {
     for (RuleState& r : rules_) Prune(r, pairer_.newest_us());
+    // A day more than the longest window, for logins read late.
+    if (wants_history_ && pairer_.newest_us() != INT64_MIN)
+      history_.Prune(pairer_.newest_us() - history_span_us_ - 86400 * int64_t{1000000});
+  }
 
   for (RuleState& r : rules_) {
     const AlertRule& rule = r.rule;
@@ -484,7 +599,7 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         break;
       }
       case AlertType::kNewIp: {
-        if (!pr.login_known || !seen_login_) break;
+        if (!pr.login_known) break;
         Event login = e;
         login.user = pr.login_user;
         login.ip = pr.login_ip;
@@ -494,7 +609,8 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         // A user seen before, from another address only (a user's very
         // first login is not "new": every login would be on a fresh
         // install).
-        int seen = seen_login_(login.user, login.ip, login.time_us - rule.window_us, login.time_us);
+        int seen =
+            history_.Seen(login.user, login.ip, login.time_us - rule.window_us, login.time_us);
         if (seen != 1) break;
         // The pair completes once: nothing to remember.
         Group g;
@@ -506,6 +622,8 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
       }
     }
   }
+  // After judging: a login does not see itself.
+  if (pr.login_known && wants_history_) history_.Add(pr.login_user, pr.login_ip, pr.login_time_us);
 }
 
 std::string AlertEngine::SaveState() const {

@@ -539,30 +539,82 @@ TEST_F(AlertEngineTest, PrivilegeChange) {
 }
 
 TEST_F(AlertEngineTest, NewIp) {
-  int seen = 1;
-  std::string asked;
-  AlertEngine engine(
-      [&](const std::string& user, const std::string& ip, int64_t from, int64_t before) {
-        asked = user + " " + ip + " " + std::to_string((before - from) / kS);
-        return seen;
-      });
-  AlertRuleSet set;
-  set.rules = {Rule(AlertType::kNewIp)};
-  engine.SetRules(set);
-  std::vector<Event> alerts =
-      Feed(engine, {SuccessAuth(kNoon, "alice@pve"), GrantedTicket(kNoon + kS, "203.0.113.5")});
+  AlertRule r = Rule(AlertType::kNewIp);
+  r.window_us = 7 * 86400 * kS;
+  Use({r});
+  constexpr int64_t kDay = 86400 * kS;
+  // alice's first login ever: not "new" (every login would be on a fresh
+  // install); again from the same address: nothing.
+  EXPECT_TRUE(
+      Feed({SuccessAuth(kNoon, "alice@pve"), GrantedTicket(kNoon + kS, "203.0.113.5")}).empty());
+  EXPECT_TRUE(
+      Feed({SuccessAuth(kNoon + kMin, "alice@pve"), GrantedTicket(kNoon + kMin, "203.0.113.5")})
+          .empty());
+  // From another address: new-ip, whichever line comes first.
+  std::vector<Event> alerts = Feed(
+      {GrantedTicket(kNoon + 2 * kMin, "203.0.113.6"), SuccessAuth(kNoon + 2 * kMin, "alice@pve")});
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(asked, "alice@pve 203.0.113.5 7776000");
   EXPECT_EQ(alerts[0].user, "alice@pve");
-  EXPECT_EQ(alerts[0].ip, "203.0.113.5");
-  seen = 2;  // seen from that address before
-  EXPECT_TRUE(Feed(engine, {SuccessAuth(kNoon + kMin, "alice@pve"),
-                            GrantedTicket(kNoon + kMin, "203.0.113.5")})
+  EXPECT_EQ(alerts[0].ip, "203.0.113.6");
+  EXPECT_EQ(alerts[0].action, "alert:new-ip");
+  // bob's first login, from alice's address: not new for bob.
+  EXPECT_TRUE(Feed({SuccessAuth(kNoon + 3 * kMin, "bob@pve"),
+                    GrantedTicket(kNoon + 3 * kMin, "203.0.113.5")})
                   .empty());
-  seen = 0;  // the user's first login ever
-  EXPECT_TRUE(Feed(engine, {GrantedTicket(kNoon + 2 * kMin, "203.0.113.6"),
-                            SuccessAuth(kNoon + 2 * kMin, "bob@pve")})
-                  .empty());
+  // The logins in [t-W, t) count: a daily login from one address for
+  // three weeks is never new.
+  for (int d = 1; d <= 21; ++d)
+    EXPECT_TRUE(Feed({SuccessAuth(kNoon + d * kDay, "carol@pve"),
+                      GrantedTicket(kNoon + d * kDay, "198.51.100.7")})
+                    .empty())
+        << d;
+  // carol from elsewhere, then back home after more than W: both new.
+  alerts = Feed({SuccessAuth(kNoon + 22 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 22 * kDay, "198.51.100.8"),
+                 SuccessAuth(kNoon + 29 * kDay + kS, "carol@pve"),
+                 GrantedTicket(kNoon + 29 * kDay + kS, "198.51.100.7")});
+  ASSERT_EQ(alerts.size(), 1u) << "home was seen on day 21, within W of day 22";
+  EXPECT_EQ(alerts[0].ip, "198.51.100.8");
+  alerts = Feed({SuccessAuth(kNoon + 37 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 37 * kDay, "198.51.100.7")});
+  EXPECT_TRUE(alerts.empty()) << "seen on day 29 + 1 s";
+  alerts = Feed({SuccessAuth(kNoon + 42 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 42 * kDay, "198.51.100.8")});
+  ASSERT_EQ(alerts.size(), 1u) << "198.51.100.8 last on day 22, more than W before";
+  // A user with no login at all within W is like a first login: nothing.
+  alerts = Feed({SuccessAuth(kNoon + 60 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 60 * kDay, "198.51.100.9")});
+  EXPECT_TRUE(alerts.empty());
+}
+
+TEST(LoginHistoryTest, ThinningKeepsEveryAnswerForWindowsAtLeastTheGap) {
+  // Random login times against a plain list: same answers for every
+  // window >= the gap, with far fewer times kept.
+  constexpr int64_t kGap = 1000;
+  LoginHistory h;
+  h.set_gap(kGap);
+  std::vector<int64_t> all;
+  uint64_t x = 88172645463325252ULL;
+  auto rnd = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    int64_t t = int64_t(rnd() % 100000);
+    h.Add("u", "a", t);
+    all.push_back(t);
+  }
+  for (int q = 0; q < 20000; ++q) {
+    int64_t t = int64_t(rnd() % 110000), w = kGap + int64_t(rnd() % 3000);
+    bool want = false;
+    for (int64_t a : all) want |= a >= t - w && a < t;
+    EXPECT_EQ(h.Seen("u", "a", t - w, t) == 2, want) << t << " " << w;
+  }
+  EXPECT_LT(h.size(), 3u);  // one user, one pair
+  EXPECT_EQ(h.Seen("v", "a", 0, 200000), 0);
+  EXPECT_EQ(h.Seen("u", "b", 0, 200000), 1);
 }
 
 TEST(AlertRuleTest, DurationsWeekdaysAndJson) {
