@@ -226,6 +226,7 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
   if (partner) {
     res.action_id = partner->action_id;
     slot.action_id = partner->action_id;
+    slot.counted_by = partner->counted_by;
     if (mark) {
       partner->paired = true;
       slot.paired = true;
@@ -234,9 +235,14 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
   // A login line waits in logins_, any other in others_.
   Pool& pool = login ? logins_ : others_;
   const uint64_t seq = pool.first_seq + pool.slots.size();
+  // Partners of the other pool are reached through res only (no line
+  // pairs across pools), so the pointer taken before push_back stays valid:
+  // a deque keeps its elements in place on push_back.
   pool.slots.push_back(std::move(slot));
   for (const std::string& k : keys)
     if (&PoolOf(k) == &pool) pool.buckets[k].push_back(seq);
+  res.self = &pool.slots.back();
+  res.partner = partner;
   return res;
 }
 
@@ -323,6 +329,13 @@ void LoginHistory::Prune(int64_t before_us) {
 
 // ---------------------------------------------------------------- engine
 
+namespace {
+// Groups of a login rule kept while one login source has not been seen.
+constexpr size_t kUnpairedGroups = 100000;
+// Entries a group keeps at most, whatever the lanes' watermarks.
+constexpr size_t kMaxEntries = 4096;
+}  // namespace
+
 void AlertEngine::SetRules(const AlertRuleSet& set) {
   errors_.clear();
   std::vector<RuleState> next;
@@ -395,6 +408,19 @@ bool AlertEngine::Holds(const Group& g, uint64_t action_id) {
   return false;
 }
 
+int64_t AlertEngine::Watermark(const RuleState& r) const {
+  switch (r.rule.type) {
+    case AlertType::kFailedLogin:
+    case AlertType::kBruteForceSuccess:
+      return pairer_.login_watermark_us();
+    case AlertType::kActionRate:
+      return pairer_.task_watermark_us();
+    default:
+      // One source (the config watcher), or any: the newest line decides.
+      return pairer_.newest_us() == INT64_MIN ? INT64_MIN : pairer_.newest_us() - kPairHoldUs;
+  }
+}
+
 bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action_id,
                         int64_t* fired_at) {
   const AlertRule& rule = r.rule;
@@ -420,8 +446,17 @@ bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action
   }
   // The newest N+1 decide (exactly N, or more); a few more are kept so
   // that the other line of a recent action is recognised (Holds).
+  // While another lane is behind, an older action may still come and
+  // complete a window with these: entries within W before the lanes'
+  // watermark stay too (a hard cap bounds a flood).
   const size_t keep = size_t(rule.threshold) + 1 + kPartnerSlack;
-  if (g.entries.size() > keep) g.entries.erase(g.entries.begin(), g.entries.end() - int64_t(keep));
+  const int64_t wm = Watermark(r);
+  size_t drop = 0;
+  while (g.entries.size() - drop > keep &&
+         (g.entries.size() - drop > kMaxEntries ||
+          (wm != INT64_MIN && g.entries[drop].time_us <= wm - rule.window_us)))
+    ++drop;
+  g.entries.erase(g.entries.begin(), g.entries.begin() + int64_t(drop));
   if (best < rule.threshold) return false;
   // Exactly N: just before this event the window held fewer than N, so the
   // rule was armed (a new burst). More than N: the burst goes on; fire
@@ -440,12 +475,17 @@ void AlertEngine::Prune(RuleState& r, int64_t now_us) {
   // pair with its entries (files imported one after the other): until both
   // sources have passed it, or a day when one of them is not followed.
   if (r.rule.type == AlertType::kFailedLogin || r.rule.type == AlertType::kBruteForceSuccess) {
+    // While one source has not been seen (files imported one after the
+    // other: the second may cover months), groups are kept unless they
+    // grow past a cap (a source that is not followed at all), then a day.
     const int64_t wm = pairer_.login_watermark_us();
+    if (wm == INT64_MIN && r.groups.size() <= kUnpairedGroups) return;
     now_us = wm == INT64_MIN ? now_us - 86400 * int64_t{1000000} : std::min(now_us, wm);
   }
   for (auto it = r.groups.begin(); it != r.groups.end();) {
     const Group& g = it->second;
     int64_t newest = g.entries.empty() ? INT64_MIN : g.entries.back().time_us;
+    if (!g.successes.empty()) newest = std::max(newest, g.successes.back().time_us);
     if (newest < now_us - keep - kPairHoldUs)
       it = r.groups.erase(it);
     else
@@ -484,6 +524,27 @@ Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Gro
   return a;
 }
 
+void AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
+                               std::vector<Event>* alerts) {
+  const AlertRule& rule = r.rule;
+  uint64_t c = 0;
+  int64_t newest = INT64_MIN;
+  for (const Entry& x : g.entries)
+    if (x.time_us > e.time_us - rule.window_us && x.time_us <= e.time_us) {
+      ++c;
+      newest = std::max(newest, x.time_us);
+    }
+  // Once per burst: a later success fires again only after new failures.
+  if (c < rule.threshold || newest <= g.fired_newest_us) return;
+  g.fired_newest_us = newest;
+  g.last_fire_us = e.time_us;
+  Event trigger = e;
+  if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
+  alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
+                              "successful login for " + key + " after " + std::to_string(c) +
+                                  " failed logins within " + FormatDuration(rule.window_us)));
+}
+
 void AlertEngine::Replay(const Event& e) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
   if (logins_only_ && !IsLoginLine(e)) return;
@@ -503,6 +564,20 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
       history_.Prune(pairer_.newest_us() - history_span_us_ - 86400 * int64_t{1000000});
   }
 
+  // Whether another line of this action was counted by rule `id` already:
+  // the pairer's marks (however far one lane is behind another), or, after a
+  // restart (the marks are not saved), the group's recent actions.
+  auto counted_before = [&](uint64_t id, const Group& g) {
+    if (!second_line) return false;
+    if (pr.partner && std::find(pr.partner->counted_by.begin(), pr.partner->counted_by.end(), id) !=
+                          pr.partner->counted_by.end())
+      return true;
+    return Holds(g, pr.action_id);
+  };
+  auto mark = [&](uint64_t id) {
+    for (ActionPairer::Slot* s : {pr.self, pr.partner})
+      if (s) s->counted_by.push_back(id);
+  };
   for (RuleState& r : rules_) {
     const AlertRule& rule = r.rule;
     if (e.id <= rule.from_id) continue;
@@ -524,8 +599,9 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         std::string key = group_of(e);
         if (key.empty()) break;
         Group& g = r.groups[key];
-        if (second_line && Holds(g, pr.action_id)) break;  // its other line counted
+        if (counted_before(rule.id, g)) break;  // its other line counted
         int64_t at = 0;
+        mark(rule.id);
         if (Count(r, g, e.time_us, pr.action_id, &at))
           alerts->push_back(
               MakeAlert(r, e, g, at, n() + " failed logins within " + w() + " for " + key));
@@ -537,12 +613,18 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
           std::string key = group_of(e);
           if (key.empty()) break;
           Group& g = r.groups[key];
-          if (second_line && Holds(g, pr.action_id)) break;
+          if (counted_before(rule.id, g)) break;
           // Failures are counted, never fired on; only the success fires.
           int64_t last = g.last_fire_us, at = 0;
+          mark(rule.id);
           Count(r, g, e.time_us, pr.action_id, &at);
           g.last_fire_us = last;
           if (!e.ip.empty()) g.ip = e.ip;
+          // Read after a success it preceded: that success is judged again,
+          // so the order the lanes were read in does not matter.
+          for (const Event& ok : g.successes)
+            if (ok.time_us >= e.time_us && ok.time_us - rule.window_us < e.time_us)
+              JudgeSuccess(r, g, key, ok, alerts);
           break;
         }
         // Per user: pvedaemon's "successful auth" line; per address: the
@@ -554,26 +636,17 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         if (e.ip.empty()) m.filter.ip.reset();  // the auth line names no address
         if (!RuleMatches(m, e)) break;
         std::string key = GroupKey(e, gb);
-        auto it = r.groups.find(key);
-        if (it == r.groups.end()) break;
-        Group& g = it->second;
-        uint64_t c = 0;
-        int64_t newest = INT64_MIN;
-        for (const Entry& x : g.entries)
-          if (x.time_us > e.time_us - rule.window_us && x.time_us <= e.time_us) {
-            ++c;
-            newest = std::max(newest, x.time_us);
-          }
-        // Once per burst: a later success fires again only after new
-        // failures.
-        if (c < rule.threshold || newest <= g.fired_newest_us) break;
-        g.fired_newest_us = newest;
-        g.last_fire_us = e.time_us;
-        Event trigger = e;
-        if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
-        alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
-                                    "successful login for " + key + " after " + std::to_string(c) +
-                                        " failed logins within " + w()));
+        Group& g = r.groups[key];
+        JudgeSuccess(r, g, key, e, alerts);
+        // Kept for failures read after it (another lane behind: per
+        // address, a failure of sshd is in the auth log, the success in
+        // access.log).
+        Event kept = e;
+        kept.detail.clear();
+        kept.session.clear();
+        kept.origin.clear();
+        g.successes.push_back(std::move(kept));
+        if (g.successes.size() > kPartnerSlack) g.successes.erase(g.successes.begin());
         break;
       }
       case AlertType::kActionRate:
@@ -584,8 +657,9 @@ void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
         std::string key = group_of(e);
         if (key.empty()) break;
         Group& g = r.groups[key];
-        if (second_line && Holds(g, pr.action_id)) break;
+        if (counted_before(rule.id, g)) break;
         int64_t at = 0;
+        mark(rule.id);
         if (!Count(r, g, e.time_us, pr.action_id, &at)) break;
         std::string what;
         if (rule.type == AlertType::kActionRate)

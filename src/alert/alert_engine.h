@@ -52,10 +52,23 @@ constexpr size_t kPartnerSlack = 16;
 // Finds the earlier stored line of the same action, if any.
 class ActionPairer {
  public:
+  struct Slot {
+    Event e;  // without session and origin
+    uint64_t action_id = 0;
+    bool paired = false;  // took its one partner line
+    // The rules (ids) that counted the action this line belongs to, by any
+    // of its lines so far: a later line of the action is not counted again
+    // by them, however long after it comes (a lane far behind).
+    std::vector<uint64_t> counted_by;
+  };
   struct Result {
     uint64_t action_id = 0;  // id of the action's first stored line (== e.id when it is new)
     // A successful login whose address became known by this line (the
     // auth line and its ticket request): user and ip of the login.
+    // The slot of this line and of the earlier line it paired with (null:
+    // not kept / none). Valid until the next Add.
+    Slot* self = nullptr;
+    Slot* partner = nullptr;
     bool login_known = false;
     std::string login_user, login_ip;
     int64_t login_time_us = 0;
@@ -81,11 +94,6 @@ class ActionPairer {
   size_t pending() const { return logins_.slots.size() + others_.slots.size(); }
 
  private:
-  struct Slot {
-    Event e;  // without session and origin
-    uint64_t action_id = 0;
-    bool paired = false;  // took its one partner line
-  };
   // Lines waiting for a partner, by what a partner must share: "L<node>"
   // login lines (in logins_), "T<node>\n<user>" tasks and requests,
   // "U<upid>" task lines, "F<request line>" forwarded copies (in others_).
@@ -194,6 +202,9 @@ class AlertEngine {
     int64_t last_fire_us = INT64_MIN;
     int64_t fired_newest_us = INT64_MIN;  // newest entry at the last firing
     std::string ip;                       // brute-force-success: of the last failure
+    // brute-force-success: the latest successes, judged again when a
+    // failure before them is read late (not saved: lost on a restart).
+    std::vector<Event> successes;
   };
   struct RuleState {
     AlertRule rule;
@@ -215,6 +226,12 @@ class AlertEngine {
   // lies in the same group: same user, same address).
   static bool Holds(const Group& g, uint64_t action_id);
   void Prune(RuleState& r, int64_t now_us);
+  // The time before which no more line can come for rule `r`'s sources.
+  int64_t Watermark(const RuleState& r) const;
+  // brute-force-success: fires for success `e` when the window before it
+  // holds N failures newer than those of the last alert.
+  void JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
+                    std::vector<Event>* alerts);
   Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
                   const std::string& what) const;
 
