@@ -264,8 +264,11 @@ void ActionPairer::Prune() {
   while (!logins_.slots.empty() &&
          (logins_.slots.front().e.time_us < wm || logins_.slots.size() > 100000))
     logins_.PopFront();
-  // Now and then, drop the buckets of lines long gone.
-  if (++added_ % 8192 == 0)
+  // Now and then, drop the buckets of lines long gone: once as many lines
+  // were added as there are buckets (a sweep per 8,192 lines cost more than
+  // the pairing itself with 100,000 buckets waiting).
+  if (++added_ >= std::max<size_t>(8192, logins_.buckets.size() + others_.buckets.size())) {
+    added_ = 0;
     for (Pool* pool : {&logins_, &others_})
       for (auto it = pool->buckets.begin(); it != pool->buckets.end();) {
         auto& v = it->second;
@@ -274,6 +277,7 @@ void ActionPairer::Prune() {
         else
           ++it;
       }
+  }
 }
 
 // ---------------------------------------------------------------- logins

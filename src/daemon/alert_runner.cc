@@ -16,7 +16,7 @@ namespace {
 
 // Events judged per transaction: large enough for a catch-up, small enough
 // that one commit stays short.
-constexpr size_t kBatch = 5000;
+constexpr size_t kBatch = 20000;
 // How often the loop looks for new events and re-reads the rules.
 constexpr auto kPoll = std::chrono::milliseconds(100);
 
