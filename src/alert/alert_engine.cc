@@ -100,6 +100,11 @@ void ActionPairer::Pool::PopFront() {
 }
 
 ActionPairer::Result ActionPairer::Add(const Event& e) {
+  Event copy = e;
+  return Take(copy);
+}
+
+ActionPairer::Result ActionPairer::Take(Event& e) {
   Result res;
   res.action_id = e.id;
   newest_us_ = std::max(newest_us_, e.time_us);
@@ -219,10 +224,10 @@ ActionPairer::Result ActionPairer::Add(const Event& e) {
   // A line no later line can pair with is not kept.
   if (keys.empty() && !partner) return res;
   Slot slot;
-  slot.e = e;
+  slot.action_id = e.id;
+  slot.e = std::move(e);  // the caller reads it back through res.self
   slot.e.session.clear();
   slot.e.origin.clear();
-  slot.action_id = e.id;
   if (partner) {
     res.action_id = partner->action_id;
     slot.action_id = partner->action_id;
@@ -556,10 +561,17 @@ void AlertEngine::Replay(const Event& e) {
 }
 
 void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
-  if (e.source == kAlertSource || e.source == "pveaudit") return;
+  Event copy = e;
+  Add(std::move(copy), alerts);
+}
+
+void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
+  if (ev.source == kAlertSource || ev.source == "pveaudit") return;
   // With login rules only, nothing else can count: skip it cheaply.
-  if (logins_only_ && !IsLoginLine(e)) return;
-  const ActionPairer::Result pr = pairer_.Add(e);
+  if (logins_only_ && !IsLoginLine(ev)) return;
+  // A line the pairer keeps is moved into it, not copied.
+  const ActionPairer::Result pr = pairer_.Take(ev);
+  const Event& e = pr.self ? pr.self->e : ev;
   const bool second_line = pr.action_id != e.id;
   if (++judged_ % 4096 == 0) {
     for (RuleState& r : rules_) Prune(r, pairer_.newest_us());

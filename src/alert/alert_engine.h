@@ -74,6 +74,9 @@ class ActionPairer {
     int64_t login_time_us = 0;
   };
   Result Add(const Event& e);
+  // The same, moving `e` into the pairer when it is kept (then read it as
+  // res.self->e; `e` is left unspecified).
+  Result Take(Event& e);
   int64_t newest_us() const { return newest_us_; }
   // The time before which no more partner can come for a login line: both
   // the authentication lines and access.log have passed it (one may be
@@ -177,6 +180,7 @@ class AlertEngine {
   // alerts are appended to `alerts`. Events from pveaudit itself (alerts,
   // audit events of its own settings) are not judged.
   void Add(const Event& e, std::vector<Event>* alerts);
+  void Add(Event&& e, std::vector<Event>* alerts);  // without a copy
 
   // After LoadState: feeds events already judged (id <= the saved
   // position), so the pairing of lines is as before the restart. Nothing

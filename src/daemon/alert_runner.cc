@@ -218,11 +218,12 @@ void AlertRunner::Loop() {
         break;
       }
       std::vector<Event> alerts;
-      for (const Event& e : batch) engine->Add(e, &alerts);
+      const uint64_t last_in_batch = batch.back().id;  // the events are moved out
+      for (Event& e : batch) engine->Add(std::move(e), &alerts);
       SourceCursor cursor;
       cursor.key = kAlertCursorKey;
       cursor.path = "alert engine";
-      cursor.offset = batch.back().id;
+      cursor.offset = last_in_batch;
       cursor.state = engine->SaveState();
       const size_t n = alerts.size();
       // AppendBatch may move the details out.
