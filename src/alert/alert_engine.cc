@@ -99,12 +99,12 @@ void ActionPairer::Pool::PopFront() {
   ++first_seq;
 }
 
-ActionPairer::Result ActionPairer::Add(const Event& e) {
+ActionPairer::Result ActionPairer::Add(const Event& e, bool forwarded_matters) {
   Event copy = e;
-  return Take(copy);
+  return Take(copy, forwarded_matters);
 }
 
-ActionPairer::Result ActionPairer::Take(Event& e) {
+ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   Result res;
   res.action_id = e.id;
   newest_us_ = std::max(newest_us_, e.time_us);
@@ -212,7 +212,10 @@ ActionPairer::Result ActionPairer::Take(Event& e) {
     // Forwarded copies: only a request whose path names a node has one.
     // The executing node's copy ("Fb": logged by the node its path names)
     // pairs with the forwarding node's ("Fa": logged by another).
-    if (!target.empty()) {
+    // Both copies have the same request line, so the same action: when no
+    // rule can count that action, neither copy counts and the pair need
+    // not be found (most reads: the largest part of the lines).
+    if (!target.empty() && forwarded_matters) {
       const std::string same = e.detail + "\n" + e.user + "\n" + e.status;
       const bool executed_here = target == e.node;
       scan2(
@@ -557,7 +560,16 @@ void AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, c
 void AlertEngine::Replay(const Event& e) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
   if (logins_only_ && !IsLoginLine(e)) return;
-  (void)pairer_.Add(e);
+  (void)pairer_.Add(e, MayCountRequest(e));
+}
+
+bool AlertEngine::MayCountRequest(const Event& e) const {
+  if (e.source != "pveproxy") return false;
+  for (const RuleState& r : rules_)
+    if ((r.rule.type == AlertType::kActionRate || r.rule.type == AlertType::kOffHours) &&
+        (!r.matcher.filter.action || ActionMatches(*r.matcher.filter.action, e.action)))
+      return true;
+  return false;
 }
 
 void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
@@ -570,7 +582,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
   // With login rules only, nothing else can count: skip it cheaply.
   if (logins_only_ && !IsLoginLine(ev)) return;
   // A line the pairer keeps is moved into it, not copied.
-  const ActionPairer::Result pr = pairer_.Take(ev);
+  const ActionPairer::Result pr = pairer_.Take(ev, MayCountRequest(ev));
   const Event& e = pr.self ? pr.self->e : ev;
   const bool second_line = pr.action_id != e.id;
   if (++judged_ % 4096 == 0) {

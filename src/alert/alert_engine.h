@@ -73,10 +73,12 @@ class ActionPairer {
     std::string login_user, login_ip;
     int64_t login_time_us = 0;
   };
-  Result Add(const Event& e);
+  // `forwarded_matters`: whether the forwarded copy of request `e` must be
+  // found (false when no rule can count its action).
+  Result Add(const Event& e, bool forwarded_matters = true);
   // The same, moving `e` into the pairer when it is kept (then read it as
   // res.self->e; `e` is left unspecified).
-  Result Take(Event& e);
+  Result Take(Event& e, bool forwarded_matters = true);
   int64_t newest_us() const { return newest_us_; }
   // The time before which no more partner can come for a login line: both
   // the authentication lines and access.log have passed it (one may be
@@ -230,6 +232,9 @@ class AlertEngine {
   // lies in the same group: same user, same address).
   static bool Holds(const Group& g, uint64_t action_id);
   void Prune(RuleState& r, int64_t now_us);
+  // Whether a rule of the kinds that count requests (action-rate,
+  // off-hours) can count request `e`'s action.
+  bool MayCountRequest(const Event& e) const;
   // The time before which no more line can come for rule `r`'s sources.
   int64_t Watermark(const RuleState& r) const;
   // brute-force-success: fires for success `e` when the window before it

@@ -203,6 +203,7 @@ void AlertRunner::Loop() {
         }
       }
       std::vector<Event> batch;
+      batch.reserve(kBatch);
       Status st = store_.ScanAfter(*last_id, kBatch, kEngineFields, [&](Event& e) {
         batch.push_back(std::move(e));
         return true;
