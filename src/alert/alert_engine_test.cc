@@ -427,6 +427,55 @@ TEST_F(AlertEngineTest, BruteForceSuccess) {
   EXPECT_TRUE(Feed({SuccessAuth(kNoon + kMin + 30 * kS, "bob@pve")}).empty());
 }
 
+TEST_F(AlertEngineTest, BruteForceSuccessPerAddressWhicheverLaneIsReadFirst) {
+  // Per address: the failures are in the auth log (sshd-like lines with no
+  // ticket request), the success in access.log. Either file may be read
+  // first: the same one alert.
+  AlertRule r = Rule(AlertType::kBruteForceSuccess);
+  r.group_by = "ip";
+  auto failures = [&] {
+    return std::vector<Event>{FailedAuth(kNoon, "root@pam", "203.0.113.7"),
+                              FailedAuth(kNoon + 10 * kS, "root@pam", "203.0.113.7"),
+                              FailedAuth(kNoon + 20 * kS, "root@pam", "203.0.113.7")};
+  };
+  // Failures first.
+  Use({r});
+  std::vector<Event> a = Feed(failures());
+  Event ok = GrantedTicket(kNoon + kMin, "203.0.113.7");
+  for (const Event& e : Feed({ok})) a.push_back(e);
+  ASSERT_EQ(a.size(), 1u);
+  // The success first (access.log ahead), then the failures before it.
+  AlertEngine other;
+  AlertRuleSet set;
+  set.rules = {r};
+  other.SetRules(set);
+  std::vector<Event> b = Feed(other, {GrantedTicket(kNoon + kMin, "203.0.113.7")});
+  EXPECT_TRUE(b.empty());
+  b = Feed(other, failures());
+  ASSERT_EQ(b.size(), 1u) << "the late failure judges the success again";
+  EXPECT_EQ(b[0].time_us, a[0].time_us);
+  EXPECT_EQ(b[0].ip, "203.0.113.7");
+  EXPECT_EQ(b[0].action, "alert:brute-force-success");
+}
+
+TEST_F(AlertEngineTest, TicketRequestsReadLongAfterTheirAuthLinesCountOnce) {
+  // 30 failed logins from one address 10 minutes apart: a 15-minute window
+  // never holds 3. The auth log is read first (all 30 lines), access.log
+  // long after: each 401 is the same attempt as its auth line, even when
+  // many more attempts of the group came in between.
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.group_by = "ip";
+  Use({r});
+  std::vector<Event> auth, access;
+  for (int i = 0; i < 30; ++i) {
+    auth.push_back(
+        FailedAuth(kNoon + i * 10 * kMin, "u" + std::to_string(i) + "@pve", "192.0.2.99"));
+    access.push_back(FailedTicket(kNoon + i * 10 * kMin + 3 * kS, "192.0.2.99"));
+  }
+  EXPECT_TRUE(Feed(auth).empty());
+  EXPECT_TRUE(Feed(access).empty()) << "a 401 counted again as a second attempt";
+}
+
 TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
   AlertRule r = Rule(AlertType::kActionRate);
   r.action = "vm:create";
