@@ -32,8 +32,16 @@ bool IsGrantedTicket(const Event& r) {
          !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
          r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
 }
+// A failed sign-on to pveaudit's own web UI (docs/web.md): a brute force
+// against the audit tool is a failed login too. One line per attempt, so
+// it pairs with nothing.
+bool IsFailedWebLogin(const Event& e) {
+  return e.source == "pveaudit-web" && e.action == "pveaudit:web-login" &&
+         e.result == Outcome::kFailure;
+}
 bool IsLoginLine(const Event& e) {
-  return IsFailedAuth(e) || IsFailedTicket(e) || IsSuccessAuth(e) || IsGrantedTicket(e);
+  return IsFailedAuth(e) || IsFailedTicket(e) || IsSuccessAuth(e) || IsGrantedTicket(e) ||
+         IsFailedWebLogin(e);
 }
 bool InGrantWindow(const Event& a, const Event& r) {
   return a.node == r.node && r.time_us >= a.time_us - kGrantRequestBeforeUs &&
@@ -622,7 +630,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
     auto w = [&] { return FormatDuration(rule.window_us); };
     switch (rule.type) {
       case AlertType::kFailedLogin: {
-        if (!IsFailedAuth(e) && !IsFailedTicket(e)) break;
+        if (!IsFailedAuth(e) && !IsFailedTicket(e) && !IsFailedWebLogin(e)) break;
         if (!RuleMatches(r.matcher, e)) break;
         std::string key = group_of(e);
         if (key.empty()) break;

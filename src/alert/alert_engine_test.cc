@@ -427,6 +427,41 @@ TEST_F(AlertEngineTest, BruteForceSuccess) {
   EXPECT_TRUE(Feed({SuccessAuth(kNoon + kMin + 30 * kS, "bob@pve")}).empty());
 }
 
+TEST_F(AlertEngineTest, FailedLoginCountsFailedSignOnsToPveauditsWebUi) {
+  AlertRule per_ip = Rule(AlertType::kFailedLogin);
+  per_ip.group_by = "ip";
+  Use({Rule(AlertType::kFailedLogin), per_ip});
+  auto web = [&](int64_t t, const std::string& user, Outcome result, const std::string& action) {
+    Event e = Base(t);
+    e.user = user;
+    e.ip = "198.51.100.66";
+    e.action = action;
+    e.resource = "/pveaudit";
+    e.result = result;
+    e.source = "pveaudit-web";
+    e.origin = "control-socket";
+    return e;
+  };
+  // Two failed sign-ons, a success and another kind of request: no alert.
+  EXPECT_TRUE(Feed({web(kNoon, "mallory@pve", Outcome::kFailure, "pveaudit:web-login"),
+                    web(kNoon + kS, "mallory@pve", Outcome::kFailure, "pveaudit:web-login"),
+                    web(kNoon + 2 * kS, "mallory@pve", Outcome::kSuccess, "pveaudit:web-login"),
+                    web(kNoon + 3 * kS, "mallory@pve", Outcome::kFailure, "pveaudit:api-read")})
+                  .empty());
+  // The third failed sign-on: both rules fire.
+  std::vector<Event> alerts =
+      Feed({web(kNoon + 4 * kS, "mallory@pve", Outcome::kFailure, "pveaudit:web-login")});
+  ASSERT_EQ(alerts.size(), 2u);
+  for (const Event& a : alerts) {
+    EXPECT_EQ(a.action, "alert:failed-login");
+    EXPECT_EQ(a.ip, "198.51.100.66");
+  }
+  EXPECT_EQ(alerts[0].user, "mallory@pve");
+  // And a Proxmox failed login of the same user adds to the same window.
+  EXPECT_TRUE(Feed({FailedAuth(kNoon + 5 * kS, "mallory@pve", "198.51.100.66")}).empty())
+      << "the same burst";
+}
+
 TEST_F(AlertEngineTest, BruteForceSuccessPerAddressWhicheverLaneIsReadFirst) {
   // Per address: the failures are in the auth log (sshd-like lines with no
   // ticket request), the success in access.log. Either file may be read
