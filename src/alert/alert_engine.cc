@@ -89,10 +89,17 @@ std::vector<uint64_t>* ActionPairer::Bucket(const std::string& key) {
   // Sequence numbers of pruned lines are dropped lazily, and so are lines
   // that took their partner (only another line of the same task, "U", may
   // still join a paired one): a busy bucket is not scanned again and again.
-  const bool keep_paired = key[0] == 'U';
+  // Lines the sources' watermark has passed are gone too, although the
+  // pool drops them only once they reach its front (a lane far ahead puts
+  // newer lines there: a whole auth log's successful logins waited in one
+  // bucket, scanned for each ticket request of the 10 M data).
+  const bool task_lines = key[0] == 'U';
+  const int64_t wm = &pool == &logins_ ? login_watermark_us() : task_watermark_us();
   size_t stale = 0;
-  while (stale < v.size() && (v[stale] < pool.first_seq ||
-                              (!keep_paired && pool.slots[v[stale] - pool.first_seq].paired)))
+  while (stale < v.size() &&
+         (v[stale] < pool.first_seq ||
+          (!task_lines && (pool.slots[v[stale] - pool.first_seq].paired ||
+                           pool.slots[v[stale] - pool.first_seq].e.time_us < wm))))
     ++stale;
   v.erase(v.begin(), v.begin() + int64_t(stale));
   if (v.empty()) {
@@ -139,8 +146,12 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
     std::vector<uint64_t>* v = Bucket(key);
     if (!v) return;
     Pool& pool = PoolOf(key);
+    const bool task_lines = key[0] == 'U';  // the lines of one task: any time apart
     for (uint64_t seq : *v) {
       Slot& s = pool.slots[seq - pool.first_seq];
+      // A bucket holds one source's lines, in time order: past the pairing
+      // windows (seconds) with a minute of slack, nothing more can match.
+      if (!task_lines && s.e.time_us > e.time_us + kPairHoldUs) return;
       if (pred(s)) {
         partner = &s;
         return;
@@ -165,6 +176,7 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
       for (uint64_t seq : *v) {
         if (seq >= best) return;
         Slot& s = pool.slots[seq - pool.first_seq];
+        if (s.e.time_us > e.time_us + kPairHoldUs) return;  // as in scan2
         if (!s.paired && pred(s)) {
           best = seq;
           kind = k;
