@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -379,6 +381,22 @@ TEST_F(AlertEngineTest, RestartFromSavedStateNeitherLosesNorRepeats) {
     got.insert(got.end(), rest.begin(), rest.end());
     EXPECT_EQ(got, expected);
   }
+}
+
+TEST_F(AlertEngineTest, SavedStateIsJsonWhateverTheUserNames) {
+  Use({Rule(AlertType::kFailedLogin)});
+  Feed({FailedAuth(kNoon, "plain@pve", "192.0.2.1"),
+        FailedAuth(kNoon, "q\"uo\\te@pve", "192.0.2.2"),
+        FailedAuth(kNoon, std::string("bad\xff\x01utf8@pve"), "192.0.2.3")});
+  const std::string state = engine_.SaveState();
+  auto j = nlohmann::json::parse(state, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << state;
+  const auto& groups = j["rules"]["1"]["groups"];
+  EXPECT_EQ(groups.size(), 3u) << state;
+  EXPECT_TRUE(groups.contains("q\"uo\\te@pve")) << state;
+  EXPECT_EQ(groups["plain@pve"]["e"].size(), 1u);
+  AlertEngine other;
+  EXPECT_TRUE(other.LoadState(state).ok());
 }
 
 TEST_F(AlertEngineTest, ChangedRuleStartsAfreshUnchangedKeepsItsWindows) {
