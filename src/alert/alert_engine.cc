@@ -670,9 +670,13 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
           if (!e.ip.empty()) g.ip = e.ip;
           // Read after a success it preceded: that success is judged again,
           // so the order the lanes were read in does not matter.
-          for (const Event& ok : g.successes)
-            if (ok.time_us >= e.time_us && ok.time_us - rule.window_us < e.time_us)
-              JudgeSuccess(r, g, key, ok, alerts);
+          // The successes come from one lane, in time order: only the
+          // newest ones can follow this failure; judged oldest first.
+          size_t from = g.successes.size();
+          while (from > 0 && g.successes[from - 1].time_us >= e.time_us) --from;
+          for (size_t i = from; i < g.successes.size(); ++i)
+            if (g.successes[i].time_us - rule.window_us < e.time_us)
+              JudgeSuccess(r, g, key, g.successes[i], alerts);
           break;
         }
         // Per user: pvedaemon's "successful auth" line; per address: the
@@ -694,7 +698,16 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
         kept.session.clear();
         kept.origin.clear();
         g.successes.push_back(std::move(kept));
-        if (g.successes.size() > kPartnerSlack) g.successes.erase(g.successes.begin());
+        // Kept as long as a failure can still come before them, as the
+        // entries are (Count).
+        const int64_t wm = Watermark(r);
+        size_t drop = 0;
+        while (drop < g.successes.size() &&
+               (g.successes.size() - drop > kMaxEntries ||
+                (g.successes.size() - drop > kPartnerSlack &&
+                 (wm == INT64_MIN ? false : g.successes[drop].time_us <= wm - rule.window_us))))
+          ++drop;
+        g.successes.erase(g.successes.begin(), g.successes.begin() + int64_t(drop));
         break;
       }
       case AlertType::kActionRate:
