@@ -9,7 +9,8 @@
 #
 #   bench/alert_cost.sh --logs DIR/pve1 --rules 10 [--build DIR] [--out DIR]
 #
-# Prints: rules, events stored, seconds, events/s, alerts fired. Needs jq.
+# Prints: rules, events stored, seconds, events/s, alerts fired, and
+# pveauditd's own CPU seconds (without the script's polling). Needs jq.
 set -euo pipefail
 
 LOGS=""
@@ -98,9 +99,13 @@ while :; do
   sleep 0.25
 done
 end=$(date +%s.%N)
+# pveauditd's own CPU time (user + system, its threads included), apart from
+# this script's polling (pveam, jq), which a whole-process figure counts too.
+read -r -a stat < <(sed 's/^.*) //' "/proc/$DPID/stat")
+daemon_cpu=$(awk -v u="${stat[11]}" -v s="${stat[12]}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (u + s) / hz }')
 events=$(jq '.events' <<<"$j")
 fired=$(jq '.daemon.alerts.fired // 0' <<<"$j")
 kill $DPID
 wait $DPID 2>/dev/null || true
-awk -v a="$start" -v b="$end" -v n="$events" -v r="$RULES" -v f="$fired" \
-  'BEGIN { s = b - a; printf "rules=%d events=%d seconds=%.1f events_per_s=%.0f alerts=%d\n", r, n, s, n / s, f }'
+awk -v a="$start" -v b="$end" -v n="$events" -v r="$RULES" -v f="$fired" -v c="$daemon_cpu" \
+  'BEGIN { s = b - a; printf "rules=%d events=%d seconds=%.1f events_per_s=%.0f alerts=%d daemon_cpu_s=%s\n", r, n, s, n / s, f, c }'

@@ -52,15 +52,33 @@ constexpr size_t kPartnerSlack = 16;
 // Finds the earlier stored line of the same action, if any.
 class ActionPairer {
  public:
+  struct Slot {
+    Event e;  // without session and origin
+    uint64_t action_id = 0;
+    bool paired = false;  // took its one partner line
+    // The rules (ids) that counted the action this line belongs to, by any
+    // of its lines so far: a later line of the action is not counted again
+    // by them, however long after it comes (a lane far behind).
+    std::vector<uint64_t> counted_by;
+  };
   struct Result {
     uint64_t action_id = 0;  // id of the action's first stored line (== e.id when it is new)
     // A successful login whose address became known by this line (the
     // auth line and its ticket request): user and ip of the login.
+    // The slot of this line and of the earlier line it paired with (null:
+    // not kept / none). Valid until the next Add.
+    Slot* self = nullptr;
+    Slot* partner = nullptr;
     bool login_known = false;
     std::string login_user, login_ip;
     int64_t login_time_us = 0;
   };
-  Result Add(const Event& e);
+  // `forwarded_matters`: whether the forwarded copy of request `e` must be
+  // found (false when no rule can count its action).
+  Result Add(const Event& e, bool forwarded_matters = true);
+  // The same, moving `e` into the pairer when it is kept (then read it as
+  // res.self->e; `e` is left unspecified).
+  Result Take(Event& e, bool forwarded_matters = true);
   int64_t newest_us() const { return newest_us_; }
   // The time before which no more partner can come for a login line: both
   // the authentication lines and access.log have passed it (one may be
@@ -81,11 +99,6 @@ class ActionPairer {
   size_t pending() const { return logins_.slots.size() + others_.slots.size(); }
 
  private:
-  struct Slot {
-    Event e;  // without session and origin
-    uint64_t action_id = 0;
-    bool paired = false;  // took its one partner line
-  };
   // Lines waiting for a partner, by what a partner must share: "L<node>"
   // login lines (in logins_), "T<node>\n<user>" tasks and requests,
   // "U<upid>" task lines, "F<request line>" forwarded copies (in others_).
@@ -107,15 +120,44 @@ class ActionPairer {
   friend class AlertEngine;  // saves and restores the newest times
 };
 
-// A lookup in the store for new-ip: the successful logins of `user` at a
-// time in [from_us, before_us): 0 = none, 1 = some, none from `ip`, 2 = one
-// from `ip`.
-using SeenLoginFn = std::function<int(const std::string& user, const std::string& ip,
-                                      int64_t from_us, int64_t before_us)>;
+// new-ip: the successful logins seen, by user and by user and address,
+// kept in memory (asking the store for every login cost a scan per login:
+// 10 rules cost 7x the ingest). Built from the store when pveauditd starts
+// (AlertRunner) and fed by the engine as it judges logins, so the answer
+// depends only on the stored order, not on what the store held when a line
+// was judged.
+class LoginHistory {
+ public:
+  // Times of one key are thinned: of three consecutive times a < b < c with
+  // c - a <= gap, b is dropped. That changes no answer for a window W >=
+  // gap (the time before any t that b answered for, a does too), and keeps
+  // about two times per gap whatever the number of logins.
+  void set_gap(int64_t gap_us) { gap_us_ = gap_us; }
+  void Add(const std::string& user, const std::string& ip, int64_t time_us);
+  // The logins of `user` at a time in [from_us, before_us): 0 = none, 1 =
+  // some, none from `ip`, 2 = one from `ip`.
+  int Seen(const std::string& user, const std::string& ip, int64_t from_us,
+           int64_t before_us) const;
+  // Forgets times before `before_us`.
+  void Prune(int64_t before_us);
+  size_t size() const { return users_.size() + pairs_.size(); }
+  void Clear() {
+    users_.clear();
+    pairs_.clear();
+  }
+
+ private:
+  static void Insert(std::vector<int64_t>& v, int64_t t, int64_t gap);
+  static bool Any(const std::vector<int64_t>& v, int64_t from, int64_t before);
+  int64_t gap_us_ = 90 * 86400 * 1000000LL;
+  std::unordered_map<std::string, std::vector<int64_t>> users_;
+  std::unordered_map<std::string, std::vector<int64_t>> pairs_;  // "user\nip"
+  std::string key_;                                              // reused
+};
 
 class AlertEngine {
  public:
-  explicit AlertEngine(SeenLoginFn seen_login = nullptr) : seen_login_(std::move(seen_login)) {}
+  AlertEngine() = default;
 
   // Uses these rules from now on. The windows of rules that are still the
   // same are kept; a rule that is new, changed, disabled or removed starts
@@ -124,10 +166,23 @@ class AlertEngine {
   const std::vector<std::string>& errors() const { return errors_; }
   size_t active_rules() const { return rules_.size(); }
 
+  // new-ip: whether the login history must be seeded from the store
+  // (a new-ip rule is enabled and SeedLogin was not done since), and the
+  // time from which to seed it (the longest new-ip window before `now_us`).
+  bool wants_login_history() const { return wants_history_ && !history_seeded_; }
+  int64_t login_history_span_us() const { return history_span_us_; }
+  // A successful login of `user` from `ip` stored before the cursor; then
+  // LoginHistorySeeded once all are given.
+  void SeedLogin(const std::string& user, const std::string& ip, int64_t time_us) {
+    history_.Add(user, ip, time_us);
+  }
+  void LoginHistorySeeded() { history_seeded_ = true; }
+
   // Judges the stored event `e` (events must come in id order); fired
   // alerts are appended to `alerts`. Events from pveaudit itself (alerts,
   // audit events of its own settings) are not judged.
   void Add(const Event& e, std::vector<Event>* alerts);
+  void Add(Event&& e, std::vector<Event>* alerts);  // without a copy
 
   // After LoadState: feeds events already judged (id <= the saved
   // position), so the pairing of lines is as before the restart. Nothing
@@ -153,17 +208,20 @@ class AlertEngine {
     int64_t last_fire_us = INT64_MIN;
     int64_t fired_newest_us = INT64_MIN;  // newest entry at the last firing
     std::string ip;                       // brute-force-success: of the last failure
+    // brute-force-success: the latest successes, judged again when a
+    // failure before them is read late (not saved: lost on a restart).
+    std::vector<Event> successes;
   };
   struct RuleState {
     AlertRule rule;
     GroupBy group_by = GroupBy::kUser;
     RuleMatcher matcher;
     std::string signature;  // what must stay equal for the windows to be kept
-    std::map<std::string, Group> groups;
+    std::unordered_map<std::string, Group> groups;
   };
   struct Loaded {
     std::string signature;
-    std::map<std::string, Group> groups;
+    std::unordered_map<std::string, Group> groups;
   };
 
   // Counts action `action_id` at `time_us` in `g`; true when the rule
@@ -174,11 +232,22 @@ class AlertEngine {
   // lies in the same group: same user, same address).
   static bool Holds(const Group& g, uint64_t action_id);
   void Prune(RuleState& r, int64_t now_us);
+  // Whether a rule of the kinds that count requests (action-rate,
+  // off-hours) can count request `e`'s action.
+  bool MayCountRequest(const Event& e) const;
+  // The time before which no more line can come for rule `r`'s sources.
+  int64_t Watermark(const RuleState& r) const;
+  // brute-force-success: fires for success `e` when the window before it
+  // holds N failures newer than those of the last alert.
+  void JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
+                    std::vector<Event>* alerts);
   Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
                   const std::string& what) const;
 
-  SeenLoginFn seen_login_;
   ActionPairer pairer_;
+  LoginHistory history_;
+  bool wants_history_ = false, history_seeded_ = false;
+  int64_t history_span_us_ = 0, history_gap_us_ = INT64_MAX;
   std::vector<RuleState> rules_;
   std::vector<std::string> errors_;
   // Windows loaded by LoadState, by rule id, until SetRules claims them.

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -381,6 +383,22 @@ TEST_F(AlertEngineTest, RestartFromSavedStateNeitherLosesNorRepeats) {
   }
 }
 
+TEST_F(AlertEngineTest, SavedStateIsJsonWhateverTheUserNames) {
+  Use({Rule(AlertType::kFailedLogin)});
+  Feed({FailedAuth(kNoon, "plain@pve", "192.0.2.1"),
+        FailedAuth(kNoon, "q\"uo\\te@pve", "192.0.2.2"),
+        FailedAuth(kNoon, std::string("bad\xff\x01utf8@pve"), "192.0.2.3")});
+  const std::string state = engine_.SaveState();
+  auto j = nlohmann::json::parse(state, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << state;
+  const auto& groups = j["rules"]["1"]["groups"];
+  EXPECT_EQ(groups.size(), 3u) << state;
+  EXPECT_TRUE(groups.contains("q\"uo\\te@pve")) << state;
+  EXPECT_EQ(groups["plain@pve"]["e"].size(), 1u);
+  AlertEngine other;
+  EXPECT_TRUE(other.LoadState(state).ok());
+}
+
 TEST_F(AlertEngineTest, ChangedRuleStartsAfreshUnchangedKeepsItsWindows) {
   AlertRule r = Rule(AlertType::kFailedLogin);
   Use({r});
@@ -425,6 +443,90 @@ TEST_F(AlertEngineTest, BruteForceSuccess) {
   EXPECT_EQ(AlertTriggerIds(alerts[0]).size(), 4u);
   // A second success after the same failures: the same burst.
   EXPECT_TRUE(Feed({SuccessAuth(kNoon + kMin + 30 * kS, "bob@pve")}).empty());
+}
+
+TEST_F(AlertEngineTest, FailedLoginCountsFailedSignOnsToPveauditsWebUi) {
+  AlertRule per_ip = Rule(AlertType::kFailedLogin);
+  per_ip.group_by = "ip";
+  Use({Rule(AlertType::kFailedLogin), per_ip});
+  auto web = [&](int64_t t, const std::string& user, Outcome result, const std::string& action) {
+    Event e = Base(t);
+    e.user = user;
+    e.ip = "198.51.100.66";
+    e.action = action;
+    e.resource = "/pveaudit";
+    e.result = result;
+    e.source = "pveaudit-web";
+    e.origin = "control-socket";
+    return e;
+  };
+  // Two failed sign-ons, a success and another kind of request: no alert.
+  EXPECT_TRUE(Feed({web(kNoon, "mallory@pve", Outcome::kFailure, "pveaudit:web-login"),
+                    web(kNoon + kS, "mallory@pve", Outcome::kFailure, "pveaudit:web-login"),
+                    web(kNoon + 2 * kS, "mallory@pve", Outcome::kSuccess, "pveaudit:web-login"),
+                    web(kNoon + 3 * kS, "mallory@pve", Outcome::kFailure, "pveaudit:api-read")})
+                  .empty());
+  // The third failed sign-on: both rules fire.
+  std::vector<Event> alerts =
+      Feed({web(kNoon + 4 * kS, "mallory@pve", Outcome::kFailure, "pveaudit:web-login")});
+  ASSERT_EQ(alerts.size(), 2u);
+  for (const Event& a : alerts) {
+    EXPECT_EQ(a.action, "alert:failed-login");
+    EXPECT_EQ(a.ip, "198.51.100.66");
+  }
+  EXPECT_EQ(alerts[0].user, "mallory@pve");
+  // And a Proxmox failed login of the same user adds to the same window.
+  EXPECT_TRUE(Feed({FailedAuth(kNoon + 5 * kS, "mallory@pve", "198.51.100.66")}).empty())
+      << "the same burst";
+}
+
+TEST_F(AlertEngineTest, BruteForceSuccessPerAddressWhicheverLaneIsReadFirst) {
+  // Per address: the failures are in the auth log (sshd-like lines with no
+  // ticket request), the success in access.log. Either file may be read
+  // first: the same one alert.
+  AlertRule r = Rule(AlertType::kBruteForceSuccess);
+  r.group_by = "ip";
+  auto failures = [&] {
+    return std::vector<Event>{FailedAuth(kNoon, "root@pam", "203.0.113.7"),
+                              FailedAuth(kNoon + 10 * kS, "root@pam", "203.0.113.7"),
+                              FailedAuth(kNoon + 20 * kS, "root@pam", "203.0.113.7")};
+  };
+  // Failures first.
+  Use({r});
+  std::vector<Event> a = Feed(failures());
+  Event ok = GrantedTicket(kNoon + kMin, "203.0.113.7");
+  for (const Event& e : Feed({ok})) a.push_back(e);
+  ASSERT_EQ(a.size(), 1u);
+  // The success first (access.log ahead), then the failures before it.
+  AlertEngine other;
+  AlertRuleSet set;
+  set.rules = {r};
+  other.SetRules(set);
+  std::vector<Event> b = Feed(other, {GrantedTicket(kNoon + kMin, "203.0.113.7")});
+  EXPECT_TRUE(b.empty());
+  b = Feed(other, failures());
+  ASSERT_EQ(b.size(), 1u) << "the late failure judges the success again";
+  EXPECT_EQ(b[0].time_us, a[0].time_us);
+  EXPECT_EQ(b[0].ip, "203.0.113.7");
+  EXPECT_EQ(b[0].action, "alert:brute-force-success");
+}
+
+TEST_F(AlertEngineTest, TicketRequestsReadLongAfterTheirAuthLinesCountOnce) {
+  // 30 failed logins from one address 10 minutes apart: a 15-minute window
+  // never holds 3. The auth log is read first (all 30 lines), access.log
+  // long after: each 401 is the same attempt as its auth line, even when
+  // many more attempts of the group came in between.
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.group_by = "ip";
+  Use({r});
+  std::vector<Event> auth, access;
+  for (int i = 0; i < 30; ++i) {
+    auth.push_back(
+        FailedAuth(kNoon + i * 10 * kMin, "u" + std::to_string(i) + "@pve", "192.0.2.99"));
+    access.push_back(FailedTicket(kNoon + i * 10 * kMin + 3 * kS, "192.0.2.99"));
+  }
+  EXPECT_TRUE(Feed(auth).empty());
+  EXPECT_TRUE(Feed(access).empty()) << "a 401 counted again as a second attempt";
 }
 
 TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
@@ -539,30 +641,82 @@ TEST_F(AlertEngineTest, PrivilegeChange) {
 }
 
 TEST_F(AlertEngineTest, NewIp) {
-  int seen = 1;
-  std::string asked;
-  AlertEngine engine(
-      [&](const std::string& user, const std::string& ip, int64_t from, int64_t before) {
-        asked = user + " " + ip + " " + std::to_string((before - from) / kS);
-        return seen;
-      });
-  AlertRuleSet set;
-  set.rules = {Rule(AlertType::kNewIp)};
-  engine.SetRules(set);
-  std::vector<Event> alerts =
-      Feed(engine, {SuccessAuth(kNoon, "alice@pve"), GrantedTicket(kNoon + kS, "203.0.113.5")});
+  AlertRule r = Rule(AlertType::kNewIp);
+  r.window_us = 7 * 86400 * kS;
+  Use({r});
+  constexpr int64_t kDay = 86400 * kS;
+  // alice's first login ever: not "new" (every login would be on a fresh
+  // install); again from the same address: nothing.
+  EXPECT_TRUE(
+      Feed({SuccessAuth(kNoon, "alice@pve"), GrantedTicket(kNoon + kS, "203.0.113.5")}).empty());
+  EXPECT_TRUE(
+      Feed({SuccessAuth(kNoon + kMin, "alice@pve"), GrantedTicket(kNoon + kMin, "203.0.113.5")})
+          .empty());
+  // From another address: new-ip, whichever line comes first.
+  std::vector<Event> alerts = Feed(
+      {GrantedTicket(kNoon + 2 * kMin, "203.0.113.6"), SuccessAuth(kNoon + 2 * kMin, "alice@pve")});
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(asked, "alice@pve 203.0.113.5 7776000");
   EXPECT_EQ(alerts[0].user, "alice@pve");
-  EXPECT_EQ(alerts[0].ip, "203.0.113.5");
-  seen = 2;  // seen from that address before
-  EXPECT_TRUE(Feed(engine, {SuccessAuth(kNoon + kMin, "alice@pve"),
-                            GrantedTicket(kNoon + kMin, "203.0.113.5")})
+  EXPECT_EQ(alerts[0].ip, "203.0.113.6");
+  EXPECT_EQ(alerts[0].action, "alert:new-ip");
+  // bob's first login, from alice's address: not new for bob.
+  EXPECT_TRUE(Feed({SuccessAuth(kNoon + 3 * kMin, "bob@pve"),
+                    GrantedTicket(kNoon + 3 * kMin, "203.0.113.5")})
                   .empty());
-  seen = 0;  // the user's first login ever
-  EXPECT_TRUE(Feed(engine, {GrantedTicket(kNoon + 2 * kMin, "203.0.113.6"),
-                            SuccessAuth(kNoon + 2 * kMin, "bob@pve")})
-                  .empty());
+  // The logins in [t-W, t) count: a daily login from one address for
+  // three weeks is never new.
+  for (int d = 1; d <= 21; ++d)
+    EXPECT_TRUE(Feed({SuccessAuth(kNoon + d * kDay, "carol@pve"),
+                      GrantedTicket(kNoon + d * kDay, "198.51.100.7")})
+                    .empty())
+        << d;
+  // carol from elsewhere, then back home after more than W: both new.
+  alerts = Feed({SuccessAuth(kNoon + 22 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 22 * kDay, "198.51.100.8"),
+                 SuccessAuth(kNoon + 29 * kDay + kS, "carol@pve"),
+                 GrantedTicket(kNoon + 29 * kDay + kS, "198.51.100.7")});
+  ASSERT_EQ(alerts.size(), 1u) << "home was seen on day 21, within W of day 22";
+  EXPECT_EQ(alerts[0].ip, "198.51.100.8");
+  alerts = Feed({SuccessAuth(kNoon + 37 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 37 * kDay, "198.51.100.7")});
+  EXPECT_TRUE(alerts.empty()) << "seen on day 29 + 1 s";
+  alerts = Feed({SuccessAuth(kNoon + 42 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 42 * kDay, "198.51.100.8")});
+  ASSERT_EQ(alerts.size(), 1u) << "198.51.100.8 last on day 22, more than W before";
+  // A user with no login at all within W is like a first login: nothing.
+  alerts = Feed({SuccessAuth(kNoon + 60 * kDay, "carol@pve"),
+                 GrantedTicket(kNoon + 60 * kDay, "198.51.100.9")});
+  EXPECT_TRUE(alerts.empty());
+}
+
+TEST(LoginHistoryTest, ThinningKeepsEveryAnswerForWindowsAtLeastTheGap) {
+  // Random login times against a plain list: same answers for every
+  // window >= the gap, with far fewer times kept.
+  constexpr int64_t kGap = 1000;
+  LoginHistory h;
+  h.set_gap(kGap);
+  std::vector<int64_t> all;
+  uint64_t x = 88172645463325252ULL;
+  auto rnd = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    int64_t t = int64_t(rnd() % 100000);
+    h.Add("u", "a", t);
+    all.push_back(t);
+  }
+  for (int q = 0; q < 20000; ++q) {
+    int64_t t = int64_t(rnd() % 110000), w = kGap + int64_t(rnd() % 3000);
+    bool want = false;
+    for (int64_t a : all) want |= a >= t - w && a < t;
+    EXPECT_EQ(h.Seen("u", "a", t - w, t) == 2, want) << t << " " << w;
+  }
+  EXPECT_LT(h.size(), 3u);  // one user, one pair
+  EXPECT_EQ(h.Seen("v", "a", 0, 200000), 0);
+  EXPECT_EQ(h.Seen("u", "b", 0, 200000), 1);
 }
 
 TEST(AlertRuleTest, DurationsWeekdaysAndJson) {

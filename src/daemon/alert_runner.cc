@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -15,58 +16,67 @@ namespace {
 
 // Events judged per transaction: large enough for a catch-up, small enough
 // that one commit stays short.
-constexpr size_t kBatch = 5000;
+constexpr size_t kBatch = 20000;
 // How often the loop looks for new events and re-reads the rules.
 constexpr auto kPoll = std::chrono::milliseconds(100);
 
-// new-ip: the successful logins of `user` in [from, before): 0 none, 1
-// some, none from `ip`, 2 one from `ip`. pvedaemon's line names no address;
-// it is in the anonymous ticket request answered right after it (the
-// pairing of query/correlator.h: same node, kGrantRequestBeforeUs before
-// to kGrantRequestAfterUs after). The view is not used here: asked for one
-// user it does not read the anonymous requests that carry the addresses.
-int SeenLogin(EventStore& store, const std::string& user, const std::string& ip, int64_t from,
-              int64_t before) {
-  std::vector<Event> logins;
+// Events the engine reads: all but the session and the origin, which it
+// does not look at.
+constexpr uint32_t kEngineFields = kFieldAll & ~(kFieldSession | kFieldOrigin);
+
+// new-ip: gives the engine the successful logins stored up to `last_id`
+// (the events it judged) within its longest window, once, instead of a
+// store query per login. pvedaemon's line names no address; it is in the
+// anonymous ticket request answered right after it (the pairing of
+// query/correlator.h: same node, kGrantRequestBeforeUs before to
+// kGrantRequestAfterUs after). The view is not used here: it drops the
+// anonymous requests that carry the addresses.
+Status SeedLoginHistory(EventStore& store, AlertEngine& engine, uint64_t last_id) {
+  auto info = store.Info();
+  if (!info.ok()) return info.status();
+  Filter base;
+  // A day more than the window, as the engine keeps (logins read late).
+  if (info->events > 0)
+    base.start_us = info->last_time_us - engine.login_history_span_us() - 86400 * int64_t{1000000};
+  const uint32_t fields =
+      kFieldNode | kFieldUser | kFieldIp | kFieldSource | kFieldAction | kFieldStatus;
+  std::vector<Event> auths;
   for (const char* action : {"login", "session:renew"}) {
-    Filter f;
-    f.user = user;
+    Filter f = base;
     f.action = action;
-    f.start_us = from;
-    f.end_us = before;
-    Status st =
-        store.Scan(f, kFieldNode | kFieldIp | kFieldSource | kFieldAction, [&](const Event& e) {
-          if (e.result == Outcome::kSuccess && e.action == action) logins.push_back(e);
-          return true;
-        });
-    // Unknown: better no alert than one for every login while the store fails.
-    if (!st.ok()) return 2;
+    PVEAUDIT_RETURN_IF_ERROR(store.Scan(f, fields, [&](Event& e) {
+      if (e.id > last_id || e.action != action || e.result != Outcome::kSuccess || e.user.empty())
+        return true;
+      if (!e.ip.empty())
+        engine.SeedLogin(e.user, e.ip, e.time_us);
+      else if (e.source == "auth" && !e.node.empty())
+        auths.push_back(std::move(e));
+      return true;
+    }));
   }
-  std::sort(logins.begin(), logins.end(),
-            [](const Event& a, const Event& b) { return a.time_us < b.time_us; });
-  Status st;
-  if (logins.empty()) return 0;
-  IpRange range;
-  if (!ParseIpRange(ip, &range)) return 1;
-  // Newest first: a user's usual address is usually found at once.
-  for (auto it = logins.rbegin(); it != logins.rend(); ++it) {
-    if (it->ip == ip) return 2;
-    if (!it->ip.empty() || it->source != "auth") continue;
-    Filter r;
-    r.node = it->node;
-    r.ip = range;
-    r.start_us = it->time_us - kGrantRequestBeforeUs;
-    r.end_us = it->time_us + kGrantRequestAfterUs + 1;
-    bool found = false;
-    st = store.Scan(r, kFieldAll, [&](const Event& e) {
-      found = e.source == "pveproxy" && e.user.empty() && e.action == "access:ticket" &&
-              e.result != Outcome::kFailure && e.status.rfind('2', 0) == 0;
-      return !found;
-    });
-    if (!st.ok()) return 2;
-    if (found) return 2;
+  // Granted ticket requests by node, in time order.
+  std::map<std::string, std::vector<std::pair<int64_t, std::string>>> tickets;
+  Filter f = base;
+  f.action = "access:ticket";
+  PVEAUDIT_RETURN_IF_ERROR(store.Scan(f, fields, [&](Event& e) {
+    if (e.id <= last_id && e.source == "pveproxy" && e.user.empty() &&
+        e.action == "access:ticket" && !e.ip.empty() && e.result != Outcome::kFailure &&
+        e.status.rfind('2', 0) == 0)
+      tickets[e.node].emplace_back(e.time_us, std::move(e.ip));
+    return true;
+  }));
+  for (auto& [node, v] : tickets) std::sort(v.begin(), v.end());
+  for (const Event& a : auths) {
+    auto it = tickets.find(a.node);
+    if (it == tickets.end()) continue;
+    const auto& v = it->second;
+    auto from = std::lower_bound(v.begin(), v.end(),
+                                 std::make_pair(a.time_us - kGrantRequestBeforeUs, std::string()));
+    for (auto t = from; t != v.end() && t->first <= a.time_us + kGrantRequestAfterUs; ++t)
+      engine.SeedLogin(a.user, t->second, a.time_us);
   }
-  return 1;
+  engine.LoginHistorySeeded();
+  return Status::OK();
 }
 
 }  // namespace
@@ -87,9 +97,6 @@ nlohmann::json AlertRunner::State() const {
 }
 
 void AlertRunner::Loop() {
-  auto seen = [this](const std::string& user, const std::string& ip, int64_t from, int64_t before) {
-    return SeenLogin(store_, user, ip, from, before);
-  };
   std::optional<AlertEngine> engine;
   std::optional<uint64_t> last_id;  // the cursor; none until there is a rule
   std::string rules_text;
@@ -141,7 +148,7 @@ void AlertRunner::Loop() {
   // (Re)builds the engine from the stored cursor: its windows, the rules,
   // and the lines of the last minutes for pairing (AlertEngine::Replay).
   auto load = [&]() -> Status {
-    engine.emplace(seen);
+    engine.emplace();
     last_id.reset();
     rules_applied = false;
     auto c = store_.GetCursor(kAlertCursorKey);
@@ -189,9 +196,16 @@ void AlertRunner::Loop() {
         if (from == UINT64_MAX) break;  // nothing to judge
         last_id = from;
       }
+      if (engine->wants_login_history()) {
+        if (Status st = SeedLoginHistory(store_, *engine, *last_id); !st.ok()) {
+          fail("cannot read the logins for new-ip", st);
+          break;
+        }
+      }
       std::vector<Event> batch;
-      Status st = store_.ScanAfter(*last_id, kBatch, kFieldAll, [&](const Event& e) {
-        batch.push_back(e);
+      batch.reserve(kBatch);
+      Status st = store_.ScanAfter(*last_id, kBatch, kEngineFields, [&](Event& e) {
+        batch.push_back(std::move(e));
         return true;
       });
       if (!st.ok()) {
@@ -205,11 +219,12 @@ void AlertRunner::Loop() {
         break;
       }
       std::vector<Event> alerts;
-      for (const Event& e : batch) engine->Add(e, &alerts);
+      const uint64_t last_in_batch = batch.back().id;  // the events are moved out
+      for (Event& e : batch) engine->Add(std::move(e), &alerts);
       SourceCursor cursor;
       cursor.key = kAlertCursorKey;
       cursor.path = "alert engine";
-      cursor.offset = batch.back().id;
+      cursor.offset = last_in_batch;
       cursor.state = engine->SaveState();
       const size_t n = alerts.size();
       // AppendBatch may move the details out.
