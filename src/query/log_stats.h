@@ -1,0 +1,53 @@
+// log_stats.h
+// The numbers behind the web UI's charts (GET /api2/json/audit/stats):
+// events per hour with the failures among them, an hour x weekday heat
+// map, and the users and source addresses with the most failures. They
+// count the events `pveam access log` lists for the same Filter (the joined
+// events of query/correlator.h), in one streamed pass, so a chart's bar
+// equals the CLI's count for that hour.
+// Thread safety: uses the given store from the calling thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "core/filter.h"
+#include "core/status.h"
+#include "query/log_query.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+struct HourCount {
+  uint64_t total = 0, failed = 0;
+};
+
+struct LogStats {
+  uint64_t total = 0, failed = 0;
+  // Keyed by the start of the hour in the cluster zone (UTC microseconds):
+  // only hours with events.
+  std::map<int64_t, HourCount> hours;
+  // [weekday 0 = Monday .. 6 = Sunday][hour of day 0..23], cluster zone.
+  std::array<std::array<HourCount, 24>, 7> heat{};
+  // Failures grouped as `pveam access log --failed 1 --count 1 --group-by
+  // user|ip` groups them (GroupKey): most first, ties by key; at most
+  // `top` rows each.
+  std::vector<GroupRow> top_users, top_ips;
+};
+
+// The start of the cluster-zone hour holding `us` (a zone with a
+// half-hour offset starts its hours at :30 UTC).
+int64_t LocalHourStart(int64_t us);
+
+// Weekday of `us` in the cluster zone, 0 = Monday .. 6 = Sunday.
+int LocalWeekday(int64_t us);
+
+// `keep`, when set, leaves out the events it returns false for (the API
+// counts only what its caller may see).
+Result<LogStats> ComputeLogStats(EventStore& store, const Filter& filter, size_t top,
+                                 const std::function<bool(const Event&)>& keep = {});
+
+}  // namespace pveaudit
