@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/filter.h"
@@ -49,5 +52,45 @@ int LocalWeekday(int64_t us);
 // counts only what its caller may see).
 Result<LogStats> ComputeLogStats(EventStore& store, const Filter& filter, size_t top,
                                  const std::function<bool(const Event&)>& keep = {});
+
+// What one hour contributes to the charts.
+struct HourStats {
+  HourCount n;
+  int weekday = 0, hour_of_day = 0;                      // cluster zone
+  std::unordered_map<std::string, GroupRow> users, ips;  // failures, by GroupKey
+};
+
+// The events of `filter`, one entry per cluster-zone hour that has any.
+Status AccumulateHours(EventStore& store, const Filter& filter,
+                       const std::function<bool(const Event&)>& keep,
+                       std::map<int64_t, HourStats>* out);
+
+// ComputeLogStats for a caller who sees every event, with the whole hours
+// of each filter kept between calls: a chart asked for again counts only
+// the hours that stored lines changed since. Before each answer the lines
+// appended since the last call are read (ScanAfter, by id) and every hour
+// within the views' margin (kViewMarginUs) of one of them is counted again,
+// so a late line that joins an older one is seen; the parts of an hour at
+// either end of the range are always counted. A store whose line count
+// does not add up (replaced, pruned) empties the cache. Equal to
+// ComputeLogStats(store, f, top) for the store as it is at the call.
+// Thread safety: one call at a time (a mutex); one cache per store.
+class StatsCache {
+ public:
+  Result<LogStats> Compute(EventStore& store, const Filter& f, size_t top);
+
+ private:
+  struct Entry {
+    std::map<int64_t, HourStats> hours;  // every whole hour counted, also empty ones
+  };
+  // Beyond these, start over rather than read or keep more.
+  static constexpr uint64_t kMaxNewLines = 200000;
+  static constexpr size_t kMaxEntries = 16;
+  Status Sync(EventStore& store, const StoreInfo& info);
+  void Clear();
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // by FilterKey
+  uint64_t seen_id_ = 0, events_ = 0;
+};
 
 }  // namespace pveaudit

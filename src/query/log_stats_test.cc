@@ -149,6 +149,92 @@ TEST_F(LogStatsTest, KeepLeavesOutWhatTheCallerMayNotSee) {
   EXPECT_EQ(s->top_users[0].value, "bob@pve");
 }
 
+void ExpectSame(const LogStats& a, const LogStats& b, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(a.total, b.total);
+  EXPECT_EQ(a.failed, b.failed);
+  ASSERT_EQ(a.hours.size(), b.hours.size());
+  for (auto i = a.hours.begin(), j = b.hours.begin(); i != a.hours.end(); ++i, ++j) {
+    EXPECT_EQ(i->first, j->first);
+    EXPECT_EQ(i->second.total, j->second.total) << FormatRfc3339Utc(i->first);
+    EXPECT_EQ(i->second.failed, j->second.failed) << FormatRfc3339Utc(i->first);
+  }
+  for (int d = 0; d < 7; ++d)
+    for (int h = 0; h < 24; ++h) EXPECT_EQ(a.heat[d][h].total, b.heat[d][h].total) << d << " " << h;
+  for (auto [x, y] : {std::pair{&a.top_users, &b.top_users}, std::pair{&a.top_ips, &b.top_ips}}) {
+    ASSERT_EQ(x->size(), y->size());
+    for (size_t i = 0; i < x->size(); ++i) {
+      EXPECT_EQ((*x)[i].key, (*y)[i].key);
+      EXPECT_EQ((*x)[i].count, (*y)[i].count);
+      EXPECT_EQ((*x)[i].first_us, (*y)[i].first_us);
+      EXPECT_EQ((*x)[i].last_us, (*y)[i].last_us);
+    }
+  }
+}
+
+// The cache answers what a fresh pass answers: for whole and partial
+// hours, with filters, and after lines are appended, also a late line
+// that joins one stored before it (a request stored after its task).
+TEST_F(LogStatsTest, CacheEqualsAFreshPassAlsoAfterAppends) {
+  StatsCache cache;
+  std::vector<Filter> filters(5);
+  filters[1].start_us = kT0 + 5 * 3600 * kS + 17 * 60 * kS;  // mid-hour
+  filters[1].end_us = kT0 + 30 * 3600 * kS + 5 * 60 * kS;
+  filters[2].failed = true;
+  filters[3].action = "login";
+  filters[3].start_us = kT0 + 24 * 3600 * kS;
+  filters[4].start_us = kT0 + 5 * 3600 * kS + 10 * kS;  // within one hour
+  filters[4].end_us = kT0 + 5 * 3600 * kS + 50 * 60 * kS;
+  auto check = [&](const std::string& when) {
+    for (size_t i = 0; i < filters.size(); ++i) {
+      auto want = ComputeLogStats(*store_, filters[i], 3);
+      ASSERT_TRUE(want.ok());
+      for (int round = 0; round < 2; ++round) {
+        auto got = cache.Compute(*store_, filters[i], 3);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        ExpectSame(*got, *want, when + " filter " + std::to_string(i));
+      }
+    }
+  };
+  check("first");
+  // A task stored now whose request was stored earlier, and a request
+  // stored now for a task already stored: each joins across the append.
+  Event task;
+  task.time_us = kT0 + 40 * 3600 * kS;
+  task.node = "pve1";
+  task.user = "bob@pve";
+  task.action = "vm:start";
+  task.resource = "/vms/101";
+  task.result = Outcome::kFailure;
+  task.status = "start failed";
+  task.source = "tasks";
+  task.detail = "UPID:pve1:00001A2C:0000ABCE:677E6F21:qmstart:101:bob@pve:";
+  task.origin = "tasks/index";
+  Event req = task;
+  req.time_us += 1 * kS;
+  req.ip = "192.0.2.11";
+  req.result = Outcome::kSuccess;
+  req.status = "200";
+  req.source = "pveproxy";
+  req.detail = "POST /api2/json/nodes/pve1/qemu/101/status/start HTTP/1.1";
+  req.origin = "access.log";
+  Add({req});
+  check("after the request");
+  Add({task});
+  check("after its task");
+  // A late line at an hour boundary and a failure in a new hour.
+  Event late = req;
+  late.time_us = kT0 + 6 * 3600 * kS - 20 * kS;
+  late.result = Outcome::kFailure;
+  late.status = "403";
+  late.detail = "GET /api2/json/nodes HTTP/1.1";
+  late.action = "node:read";
+  Event next = late;
+  next.time_us = kT0 + 80 * 3600 * kS;
+  Add({late, next});
+  check("after a late line");
+}
+
 TEST_F(LogStatsTest, HoursStartAtTheLocalHourInAHalfHourZone) {
   SetClusterTimeZone("Asia/Kolkata");    // UTC+05:30
   const int64_t t = kT0 + 10 * 60 * kS;  // 05:40 local

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "alert/alert_engine.h"
@@ -102,6 +103,8 @@ struct Deps {
   StorePool* stores;
   WebOptions o;
   const std::atomic<bool>* stopping;
+  // GET stats for full auditors: whole hours kept between requests.
+  std::unique_ptr<StatsCache> stats = std::make_unique<StatsCache>();
 };
 
 #define PVEAUDIT_STORE_OR_500(lease, d)                                  \
@@ -669,9 +672,11 @@ HttpReply Stats(const Deps* d, HttpContext& c) {
     top = size_t(*t);
   }
   PVEAUDIT_STORE_OR_500(store, d);
-  std::function<bool(const Event&)> keep;
-  if (!c.visibility.all) keep = [&](const Event& e) { return c.visibility.Sees(e); };
-  auto s = ComputeLogStats(store, req->filter, top, keep);
+  // A caller who sees a part only is counted afresh (the cache holds what
+  // everyone may see, and visibility follows the live ACL).
+  std::function<bool(const Event&)> keep = [&](const Event& e) { return c.visibility.Sees(e); };
+  auto s = c.visibility.all ? d->stats->Compute(store, req->filter, top)
+                            : ComputeLogStats(store, req->filter, top, keep);
   if (!s.ok()) return HttpReply::FromStatus(s.status());
   nlohmann::json hours = nlohmann::json::array();
   for (const auto& [h, n] : s->hours)
