@@ -138,21 +138,18 @@ export function accessView(el, ctx) {
     for (const k of ['start', 'end', 'user', 'ip']) if (f[k] !== undefined) inputs[k].value = f[k];
     if (f.failed !== undefined) inputs.result.value = f.failed;
     pages = [];
-    load();
-    loadCharts();
+    load().then(loadCharts);
   }
 
   toolbar.addEventListener('submit', (ev) => {
     ev.preventDefault();
     pages = [];
-    load();
-    loadCharts();
+    load().then(loadCharts);
   });
   reset.addEventListener('click', () => {
     for (const i of Object.values(inputs)) i.value = '';
     pages = [];
-    load();
-    loadCharts();
+    load().then(loadCharts);
   });
   chartsOn.addEventListener('click', () => {
     const on = chartsOn.getAttribute('aria-pressed') !== 'true';
@@ -186,7 +183,7 @@ export function accessView(el, ctx) {
       render();
     });
   }
-  load();
-  loadCharts();
+  // The grid first: the charts' pass over the range must not hold it up.
+  load().then(loadCharts);
   return { destroy: () => source && source.close() };
 }
