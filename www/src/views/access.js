@@ -119,7 +119,10 @@ export function accessView(el, ctx) {
   let chartSeq = 0;
   const loadCharts = async () => {
     const seq = ++chartSeq;
-    if (chartsOn.getAttribute('aria-pressed') !== 'true') return clear(chartBox);
+    if (chartsOn.getAttribute('aria-pressed') !== 'true') {
+      chartBox.classList.remove('loading');
+      return clear(chartBox);
+    }
     chartBox.classList.add('loading');
     try {
       const data = await get('stats', params());
@@ -132,24 +135,30 @@ export function accessView(el, ctx) {
     }
     return null;
   };
+  // The grid first, then the charts: their pass over the range must not
+  // hold the grid up. The charts show as loading from the start.
+  function refresh() {
+    chartBox.classList.add('loading');
+    load().then(loadCharts);
+  }
   // A click on a chart: its filters replace those it names.
   function narrow(f) {
     if (f.range !== undefined) inputs.range.value = f.range;
     for (const k of ['start', 'end', 'user', 'ip']) if (f[k] !== undefined) inputs[k].value = f[k];
     if (f.failed !== undefined) inputs.result.value = f.failed;
     pages = [];
-    load().then(loadCharts);
+    refresh();
   }
 
   toolbar.addEventListener('submit', (ev) => {
     ev.preventDefault();
     pages = [];
-    load().then(loadCharts);
+    refresh();
   });
   reset.addEventListener('click', () => {
     for (const i of Object.values(inputs)) i.value = '';
     pages = [];
-    load().then(loadCharts);
+    refresh();
   });
   chartsOn.addEventListener('click', () => {
     const on = chartsOn.getAttribute('aria-pressed') !== 'true';
@@ -183,7 +192,6 @@ export function accessView(el, ctx) {
       render();
     });
   }
-  // The grid first: the charts' pass over the range must not hold it up.
-  load().then(loadCharts);
+  refresh();
   return { destroy: () => source && source.close() };
 }
