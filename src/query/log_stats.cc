@@ -233,7 +233,10 @@ Result<LogStats> StatsCache::Compute(EventStore& store, const Filter& f, size_t 
   // end of the range are counted directly.
   const int64_t a = LocalHourStart(lo) == lo ? lo : LocalHourStart(lo) + kHourUs;
   const int64_t b = std::max(a, LocalHourStart(hi));
-  if (entries_.size() >= kMaxEntries && !entries_.count(FilterKey(f))) entries_.clear();
+  size_t held = 0;
+  for (const auto& [k, e] : entries_) held += e.hours.size();
+  if ((entries_.size() >= kMaxEntries && !entries_.count(FilterKey(f))) || held > kMaxHours)
+    entries_.clear();
   Entry& en = entries_[FilterKey(f)];
   std::map<int64_t, HourStats> edges;
   auto count = [&](int64_t from, int64_t to, std::map<int64_t, HourStats>* into) {

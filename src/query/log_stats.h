@@ -86,6 +86,8 @@ class StatsCache {
   // Beyond these, start over rather than read or keep more.
   static constexpr uint64_t kMaxNewLines = 200000;
   static constexpr size_t kMaxEntries = 16;
+  // About 200 bytes each: ten years of hours in two or three filters.
+  static constexpr size_t kMaxHours = 250000;
   Status Sync(EventStore& store, const StoreInfo& info);
   void Clear();
   std::mutex mu_;
