@@ -4,6 +4,7 @@
 // the query.
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -587,9 +588,30 @@ HttpReply QuarterlyReport(const Deps* d, HttpContext& c) {
   std::vector<report::Finding> findings = report::RunQuarterlyChecks(*cfg, *facts, ropt);
   report::ReviewMeta meta{q, c.principal.Actor(), d->o.pve_dir, d->stores->data_dir()};
   const std::string base = "access-review-" + q.Name();
-  if (format == "html")
-    return Download(c, report::QuarterlyHtml(meta, *cfg, *facts, ropt, findings), base + ".html",
-                    "text/html; charset=utf-8");
+  if (format == "html") {
+    std::string html = report::QuarterlyHtml(meta, *cfg, *facts, ropt, findings);
+    // The page the reviewer keeps is recorded with its digest, as the CLI
+    // records its run (audit:review); pveauditd takes pveaudit:api-* only
+    // from this process, so it is pveaudit:api-review. Unrecorded, it is
+    // not handed out.
+    if (d->o.control) {
+      nlohmann::json req = {
+          {"request", "audit"},
+          {"actor", {{"user", c.principal.Actor()}, {"ip", c.req->remote_addr}}},
+          {"params",
+           {{"action", "pveaudit:api-review"},
+            {"resource", "/pveaudit/report/quarterly"},
+            {"detail", "quarter=" + q.Name() + " sha256=" + report::Sha256Hex(html)},
+            {"result", "success"},
+            {"status", "200"}}}};
+      auto reply = d->o.control(req);
+      if (!reply.ok() || !reply->value("ok", false))
+        return HttpReply::Error(503, "pveauditd did not record the review: " +
+                                         (reply.ok() ? reply->value("error", std::string("refused"))
+                                                     : reply.status().message()));
+    }
+    return Download(c, std::move(html), base + ".html", "text/html; charset=utf-8");
+  }
   report::Report data;
   data.title = "Quarterly access review " + q.Name();
   Table review;
@@ -618,18 +640,24 @@ HttpReply QuarterlyReport(const Deps* d, HttpContext& c) {
   return HttpReply::Ok(std::move(j));
 }
 
-// GET report/reviews: the reviews recorded by `pveum audit quarterly`
-// (audit:review events the caller may see), newest first.
+// GET report/reviews: the recorded reviews the caller may see, newest
+// first: `pveum audit quarterly` runs (audit:review) and review pages
+// downloaded here (pveaudit:api-review).
 HttpReply Reviews(const Deps* d, HttpContext& c) {
-  Filter f;
-  f.action = "audit:review";
   PVEAUDIT_STORE_OR_500(store, d);
   std::vector<Event> found;
-  Status st = store.Scan(f, kFieldAll, [&](const Event& e) {
-    if (e.action == "audit:review" && c.visibility.Sees(e)) found.push_back(e);
-    return true;
+  for (const char* action : {"audit:review", "pveaudit:api-review"}) {
+    Filter f;
+    f.action = action;
+    Status st = store.Scan(f, kFieldAll, [&](const Event& e) {
+      if (e.action == action && c.visibility.Sees(e)) found.push_back(e);
+      return true;
+    });
+    if (!st.ok()) return HttpReply::FromStatus(st);
+  }
+  std::sort(found.begin(), found.end(), [](const Event& a, const Event& b) {
+    return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
   });
-  if (!st.ok()) return HttpReply::FromStatus(st);
   nlohmann::json out = nlohmann::json::array();
   for (auto it = found.rbegin(); it != found.rend(); ++it) {
     // detail: "quarter=2026Q4 sha256=<hex>"
@@ -642,6 +670,7 @@ HttpReply Reviews(const Deps* d, HttpContext& c) {
     }
     out.push_back({{"id", it->id},
                    {"time", Rfc(it->time_us)},
+                   {"via", it->action == "audit:review" ? "pveum" : "web"},
                    {"reviewer", it->user},
                    {"node", it->node},
                    {"quarter", quarter},
@@ -1129,7 +1158,8 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                api + "/report/reviews",
                "Sys.Audit",
                "/access",
-               "Past quarterly reviews (audit:review events), newest first",
+               "Recorded quarterly reviews (pveum audit quarterly, review pages downloaded "
+               "here), newest first",
                {},
                bind(Reviews)});
 }

@@ -256,11 +256,22 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   }
   const findings = JSON.parse(readFileSync(join(reviewDir, `access-review-${quarter}-findings.json`), 'utf8')).findings;
   assert.equal(await page.$$eval('#report-quarterly tbody tr:not(.empty)', (trs) => trs.length), findings.length);
-  // The CLI's run is recorded, and listed after a reload of the view.
+  // The CLI's run and the downloaded page are recorded with their digests,
+  // and listed when the view opens again.
+  const cliDigest = JSON.parse(readFileSync(join(reviewDir, `access-review-${quarter}-findings.json`), 'utf8'))
+    .review[0].html_sha256;
   await page.click('a[data-id=report-users]');
   await page.click('a[data-id=report-quarterly]');
-  await until('the recorded review in the list', async () =>
-    (await page.$$eval('#report-reviews tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => x.includes(quarter)));
+  await until('the recorded reviews in the list', async () => {
+    const rows = await page.$$eval('#report-reviews tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    return rows.some((x) => x.includes(quarter) && x.includes('pveum') && x.includes(cliDigest)) &&
+      rows.some((x) => x.includes(quarter) && x.includes('web') && x.includes('admin@pveaudit'));
+  });
+  const recorded = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', 'pveaudit:api-review',
+    '--output-format', 'json'], { env }));
+  assert.equal(recorded.length, 1);
+  assert.equal(recorded[0].user, 'admin@pveaudit');
+  assert.match(recorded[0].detail, new RegExp(`^quarter=${quarter} sha256=[0-9a-f]{64} `));
   await page.screenshot({ path: join(OUT, 'report-quarterly.png') });
 
   // pveam access status tells that pveauditd runs the web server.

@@ -49,7 +49,7 @@ export function reportsView(el, ctx, kind) {
     h('span', { class: 'spacer' }), h('span', { text: 'Download: ' }), links);
   const past = h('div', { class: 'grid-holder', id: 'report-reviews' });
   el.append(h('h2', { text: TITLES[kind] }), toolbar, holder);
-  if (kind === 'quarterly') el.append(h('h3', { text: 'Recorded reviews (pveum audit quarterly)' }), past);
+  if (kind === 'quarterly') el.append(h('h3', { text: 'Recorded reviews' }), past);
 
   // One moment for the grid and the downloads (the 30-day windows, active
   // sessions and expiry depend on it), taken when the view opens or runs.
@@ -84,7 +84,7 @@ export function reportsView(el, ctx, kind) {
         const rows = await get('report/reviews');
         clear(past).append(grid([
           { key: 'time', text: 'Time', cls: 'c-time', render: (r) => localTime(r.time) },
-          { key: 'quarter', text: 'Quarter' }, { key: 'reviewer', text: 'Reviewer' },
+          { key: 'quarter', text: 'Quarter' }, { key: 'via', text: 'By' }, { key: 'reviewer', text: 'Reviewer' },
           { key: 'node', text: 'Node' }, { key: 'html_sha256', text: 'SHA-256 of the HTML' }],
         rows, { empty: 'No review recorded yet' }));
       } catch (e) {
