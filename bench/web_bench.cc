@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
       }
       auto j = nlohmann::json::parse(res->body, nullptr, false);
       rows = j.is_object() && j["data"].is_array() ? j["data"].size() : 0;
+      // GET stats: the hours with events (the bars of the hourly chart).
+      if (j.is_object() && j["data"].is_object() && j["data"].contains("hours"))
+        rows = j["data"]["hours"].size();
       // The first request warms the connection and the page cache.
       if (r > 0) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }

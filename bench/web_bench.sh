@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/web_bench.sh: latency of the HTTPS API (issue 10) over a store of N
 # generated events: p50/p95 of a filtered first page (100 rows) and of the
-# hourly chart queries (count with hour / group-by), through pveaudit-web's
-# own code (web_test_server: the same program with the test authenticator
-# of tests/e2e, as a full auditor and as a user who sees a part only).
+# chart queries (count with hour / group-by, GET stats), through
+# pveaudit-web's own code (web_test_server: the same program with the test
+# authenticator of tests/e2e, as a full auditor and as one who sees a part).
 #
 #   bench/web_bench.sh [--events N] [--build DIR] [--out DIR] [--runs R] [--seed S]
 #
@@ -85,3 +85,7 @@ bench root "$A?limit=100" "$A?action=login&failed=1&limit=100" "$A?user=alice@pv
   "$A?count=1&group-by=action&start=2025-01-08&end=2025-01-09" \
   "$A?failed=1&count=3&hour=1&group-by=ip" "$A?count=1&group-by=user"
 bench alice "$A?limit=100" "$A?count=1&group-by=action&start=2025-01-08&end=2025-01-09"
+# The Access view's charts (GET stats): a day, a week, the whole store.
+S=/api2/json/audit/stats
+bench root "$S?start=2025-01-08&end=2025-01-09" "$S?start=2025-01-08&end=2025-01-15" "$S"
+bench alice "$S?start=2025-01-08&end=2025-01-09"

@@ -4,11 +4,14 @@
 // the query.
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "alert/alert_engine.h"
@@ -20,8 +23,10 @@
 #include "query/log_output.h"
 #include "query/log_params.h"
 #include "query/log_query.h"
+#include "query/log_stats.h"
 #include "query/sessions.h"
 #include "report/model.h"
+#include "report/quarterly.h"
 #include "report/reports.h"
 #include "server/http_server.h"
 
@@ -99,6 +104,8 @@ struct Deps {
   StorePool* stores;
   WebOptions o;
   const std::atomic<bool>* stopping;
+  // GET stats for full auditors: whole hours kept between requests.
+  std::unique_ptr<StatsCache> stats = std::make_unique<StatsCache>();
 };
 
 #define PVEAUDIT_STORE_OR_500(lease, d)                                  \
@@ -432,9 +439,82 @@ HttpReply ReportJson(const std::function<bool(std::FILE*)>& write) {
   return HttpReply::Ok(std::move(j));
 }
 
+// A report's `output-format` for a download ("" = the JSON answer).
+Result<std::optional<report::ReportFormat>> DownloadFormat(const HttpContext& c) {
+  const std::string v = c.Param("output-format");
+  if (v.empty()) return std::optional<report::ReportFormat>();
+  report::ReportFormat f;
+  if (!report::ParseReportFormat(v, &f))
+    return Status::InvalidArgument("invalid value '" + v +
+                                   "' for output-format: expected csv, json, json-pretty, text, "
+                                   "html or yaml");
+  return std::optional<report::ReportFormat>(f);
+}
+
+const char* ContentType(report::ReportFormat f) {
+  switch (f) {
+    case report::ReportFormat::kCsv:
+      return "text/csv; charset=utf-8";
+    case report::ReportFormat::kJson:
+    case report::ReportFormat::kJsonPretty:
+      return "application/json; charset=utf-8";
+    case report::ReportFormat::kHtml:
+      return "text/html; charset=utf-8";
+    case report::ReportFormat::kYaml:
+      return "application/yaml; charset=utf-8";
+    case report::ReportFormat::kText:
+      break;
+  }
+  return "text/plain; charset=utf-8";
+}
+
+const char* Extension(report::ReportFormat f) {
+  switch (f) {
+    case report::ReportFormat::kCsv:
+      return "csv";
+    case report::ReportFormat::kJson:
+    case report::ReportFormat::kJsonPretty:
+      return "json";
+    case report::ReportFormat::kHtml:
+      return "html";
+    case report::ReportFormat::kYaml:
+      return "yaml";
+    case report::ReportFormat::kText:
+      break;
+  }
+  return "txt";
+}
+
+// A file to save, not a page to show: an HTML report opened from the API's
+// origin must not run as part of it (the attachment and the CSP keep it so).
+HttpReply Download(HttpContext& c, std::string body, const std::string& filename,
+                   const char* type) {
+  c.res->set_header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  c.res->set_content(std::move(body), type);
+  HttpReply r;
+  r.streaming = true;  // the body is set
+  return r;
+}
+
+// Runs `write` on an in-memory FILE*: the bytes the CLI writes to a file.
+Result<std::string> Capture(const std::function<bool(std::FILE*)>& write) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* f = open_memstream(&buf, &len);
+  if (!f) return Status::Internal("out of memory");
+  bool ok = write(f);
+  std::fclose(f);
+  std::string text(buf ? buf : "", len);
+  std::free(buf);
+  if (!ok) return Status::Internal("cannot render the report");
+  return text;
+}
+
 HttpReply UserReport(const Deps* d, HttpContext& c) {
   auto now = ReportNow(c);
   if (!now.ok()) return HttpReply::FromStatus(now.status());
+  auto fmt = DownloadFormat(c);
+  if (!fmt.ok()) return HttpReply::FromStatus(fmt.status());
   auto cfg = pve::LoadPveConfig(d->o.pve_dir);
   if (!cfg.ok()) return HttpReply::Error(500, cfg.status().message());
   report::ReportOptions ropt;
@@ -442,6 +522,14 @@ HttpReply UserReport(const Deps* d, HttpContext& c) {
   PVEAUDIT_STORE_OR_500(store, d);
   auto facts = report::CollectStoreFacts(&store, ropt, "");
   if (!facts.ok()) return HttpReply::FromStatus(facts.status());
+  if (*fmt) {
+    // `pveum user report --output-format F`, byte for byte.
+    auto text = Capture(
+        [&](std::FILE* f) { return report::WriteUserReport(*cfg, *facts, ropt, **fmt, f); });
+    if (!text.ok()) return HttpReply::FromStatus(text.status());
+    return Download(c, std::move(*text), std::string("user-report.") + Extension(**fmt),
+                    ContentType(**fmt));
+  }
   return ReportJson([&](std::FILE* f) {
     return report::WriteUserReport(*cfg, *facts, ropt, report::ReportFormat::kJson, f);
   });
@@ -450,13 +538,211 @@ HttpReply UserReport(const Deps* d, HttpContext& c) {
 HttpReply AclReport(const Deps* d, HttpContext& c) {
   auto now = ReportNow(c);
   if (!now.ok()) return HttpReply::FromStatus(now.status());
+  auto fmt = DownloadFormat(c);
+  if (!fmt.ok()) return HttpReply::FromStatus(fmt.status());
   auto cfg = pve::LoadPveConfig(d->o.pve_dir);
   if (!cfg.ok()) return HttpReply::Error(500, cfg.status().message());
   report::ReportOptions ropt;
   ropt.now_us = *now;
+  if (*fmt) {
+    // `pveum acl report --output-format F`, byte for byte.
+    auto text = Capture(
+        [&](std::FILE* f) { return report::WriteAclReport(*cfg, ropt, **fmt, f, nullptr); });
+    if (!text.ok()) return HttpReply::FromStatus(text.status());
+    return Download(c, std::move(*text), std::string("permission-report.") + Extension(**fmt),
+                    ContentType(**fmt));
+  }
   return ReportJson([&](std::FILE* f) {
     return report::WriteAclReport(*cfg, ropt, report::ReportFormat::kJson, f, nullptr);
   });
+}
+
+// GET report/quarterly: the review `pveum audit quarterly` writes, with the
+// caller as reviewer: its findings as JSON, or (output-format) one of its
+// three files, byte for byte: html (access-review-Q.html), csv
+// (-findings.csv) or json (-findings.json). The web process reads the
+// store only: the download is recorded as pveaudit:api-export (with the
+// quarter in its detail), not as the CLI's audit:review.
+HttpReply QuarterlyReport(const Deps* d, HttpContext& c) {
+  auto now = ReportNow(c);
+  if (!now.ok()) return HttpReply::FromStatus(now.status());
+  report::ReportOptions ropt;
+  ropt.now_us = *now;
+  report::Quarter q;
+  const std::string qs = c.Param("quarter");
+  if (qs.empty())
+    q = report::QuarterOf(ropt.now_us);
+  else if (!report::ParseQuarter(qs, &q))
+    return Bad("invalid value '" + qs + "' for quarter: expected YYYYQ1..Q4, e.g. 2026Q4");
+  const std::string format = c.Param("output-format");
+  if (!format.empty() && format != "html" && format != "csv" && format != "json")
+    return Bad("invalid value '" + format + "' for output-format: expected html, csv or json");
+  ropt.period_start_us = q.start_us;
+  ropt.period_end_us = std::min(q.end_us, ropt.now_us);
+  auto cfg = pve::LoadPveConfig(d->o.pve_dir);
+  if (!cfg.ok()) return HttpReply::Error(500, cfg.status().message());
+  PVEAUDIT_STORE_OR_500(store, d);
+  auto facts = report::CollectStoreFacts(&store, ropt, "");
+  if (!facts.ok()) return HttpReply::FromStatus(facts.status());
+  // As src/cli/pveum_reports.cc assembles the three files.
+  std::vector<report::Finding> findings = report::RunQuarterlyChecks(*cfg, *facts, ropt);
+  report::ReviewMeta meta{q, c.principal.Actor(), d->o.pve_dir, d->stores->data_dir()};
+  const std::string base = "access-review-" + q.Name();
+  if (format == "html") {
+    std::string html = report::QuarterlyHtml(meta, *cfg, *facts, ropt, findings);
+    // The page the reviewer keeps is recorded with its digest, as the CLI
+    // records its run (audit:review); pveauditd takes pveaudit:api-* only
+    // from this process, so it is pveaudit:api-review. Unrecorded, it is
+    // not handed out.
+    if (d->o.control) {
+      nlohmann::json req = {
+          {"request", "audit"},
+          {"actor", {{"user", c.principal.Actor()}, {"ip", c.req->remote_addr}}},
+          {"params",
+           {{"action", "pveaudit:api-review"},
+            {"resource", "/pveaudit/report/quarterly"},
+            {"detail", "quarter=" + q.Name() + " sha256=" + report::Sha256Hex(html)},
+            {"result", "success"},
+            {"status", "200"}}}};
+      auto reply = d->o.control(req);
+      if (!reply.ok() || !reply->value("ok", false))
+        return HttpReply::Error(503, "pveauditd did not record the review: " +
+                                         (reply.ok() ? reply->value("error", std::string("refused"))
+                                                     : reply.status().message()));
+    }
+    return Download(c, std::move(html), base + ".html", "text/html; charset=utf-8");
+  }
+  report::Report data;
+  data.title = "Quarterly access review " + q.Name();
+  Table review;
+  review.columns = {"quarter",  "period_start", "period_end", "now",
+                    "reviewer", "pve_dir",      "store",      "html_sha256"};
+  const std::string digest =
+      report::Sha256Hex(report::QuarterlyHtml(meta, *cfg, *facts, ropt, findings));
+  review.rows.push_back({q.Name(), Rfc(q.start_us), Rfc(q.end_us), Rfc(ropt.now_us), meta.reviewer,
+                         meta.pve_dir, meta.store, digest});
+  data.sections.push_back({"review", "Review", review});
+  data.sections.push_back({"findings", "Findings", report::FindingsTable(findings)});
+  data.sections.push_back({"users", "Users", report::ReviewUsersTable(*cfg, *facts, ropt, false)});
+  if (!facts->available) data.notes.push_back(facts->note);
+  for (const pve::ConfigWarning& w : cfg->warnings) data.notes.push_back(report::WarningText(w));
+  if (format == "csv") {
+    report::Report csv;
+    csv.sections.push_back(data.sections[1]);
+    return Download(c, report::RenderReport(csv, report::ReportFormat::kCsv),
+                    base + "-findings.csv", "text/csv; charset=utf-8");
+  }
+  std::string json = report::RenderReport(data, report::ReportFormat::kJsonPretty);
+  if (format == "json")
+    return Download(c, std::move(json), base + "-findings.json", "application/json; charset=utf-8");
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded()) return HttpReply::Error(500, "the review is not JSON");
+  return HttpReply::Ok(std::move(j));
+}
+
+// GET report/reviews: the recorded reviews the caller may see, newest
+// first: `pveum audit quarterly` runs (audit:review) and review pages
+// downloaded here (pveaudit:api-review).
+HttpReply Reviews(const Deps* d, HttpContext& c) {
+  PVEAUDIT_STORE_OR_500(store, d);
+  std::vector<Event> found;
+  for (const char* action : {"audit:review", "pveaudit:api-review"}) {
+    Filter f;
+    f.action = action;
+    Status st = store.Scan(f, kFieldAll, [&](const Event& e) {
+      if (e.action == action && c.visibility.Sees(e)) found.push_back(e);
+      return true;
+    });
+    if (!st.ok()) return HttpReply::FromStatus(st);
+  }
+  std::sort(found.begin(), found.end(), [](const Event& a, const Event& b) {
+    return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
+  });
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = found.rbegin(); it != found.rend(); ++it) {
+    // detail: "quarter=2026Q4 sha256=<hex>"
+    std::string quarter, sha;
+    for (const char* k : {"quarter=", "sha256="}) {
+      const size_t at = it->detail.find(k);
+      if (at == std::string::npos) continue;
+      const size_t from = at + std::strlen(k);
+      (k[0] == 'q' ? quarter : sha) = it->detail.substr(from, it->detail.find(' ', from) - from);
+    }
+    out.push_back({{"id", it->id},
+                   {"time", Rfc(it->time_us)},
+                   {"via", it->action == "audit:review" ? "pveum" : "web"},
+                   {"reviewer", it->user},
+                   {"node", it->node},
+                   {"quarter", quarter},
+                   {"html_sha256", sha}});
+  }
+  return HttpReply::Ok(std::move(out));
+}
+
+// GET stats: the charts of the Access view (query/log_stats.h) over the
+// events `log` lists for the same filters, as the caller may see them.
+HttpReply Stats(const Deps* d, HttpContext& c) {
+  LogParams p;
+  p.user = c.Param("user");
+  p.start = c.Param("start");
+  p.end = c.Param("end");
+  p.action = c.Param("action");
+  p.resource = c.Param("resource");
+  p.failed = c.Param("failed");
+  p.ip = c.Param("ip");
+  p.node = c.Param("node");
+  auto req = ParseLogParams(p, NowUs(), "");
+  if (!req.ok()) return HttpReply::FromStatus(req.status());
+  size_t top = 10;
+  if (!c.Param("top").empty()) {
+    auto t = Whole("top", c.Param("top"), 1);
+    if (!t.ok()) return HttpReply::FromStatus(t.status());
+    if (*t > 100) return Bad("invalid value '" + c.Param("top") + "' for top: at most 100");
+    top = size_t(*t);
+  }
+  PVEAUDIT_STORE_OR_500(store, d);
+  // A caller who sees a part only is counted afresh (the cache holds what
+  // everyone may see, and visibility follows the live ACL).
+  std::function<bool(const Event&)> keep = [&](const Event& e) { return c.visibility.Sees(e); };
+  auto s = c.visibility.all ? d->stats->Compute(store, req->filter, top)
+                            : ComputeLogStats(store, req->filter, top, keep);
+  if (!s.ok()) return HttpReply::FromStatus(s.status());
+  nlohmann::json hours = nlohmann::json::array();
+  for (const auto& [h, n] : s->hours)
+    hours.push_back({{"time", Rfc(h)}, {"count", n.total}, {"failed", n.failed}});
+  nlohmann::json count = nlohmann::json::array(), failed = nlohmann::json::array();
+  for (const auto& day : s->heat) {
+    nlohmann::json cr = nlohmann::json::array(), fr = nlohmann::json::array();
+    for (const HourCount& n : day) {
+      cr.push_back(n.total);
+      fr.push_back(n.failed);
+    }
+    count.push_back(std::move(cr));
+    failed.push_back(std::move(fr));
+  }
+  // The keys of `pveam access log --count N --group-by user|ip`.
+  auto groups = [](const std::vector<GroupRow>& rows, bool user) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const GroupRow& r : rows) {
+      nlohmann::json j = nlohmann::json::object();
+      j[user ? "user" : "ip"] = r.value;
+      if (user) j["ip"] = r.anonymous_ip;
+      j["count"] = r.count;
+      j["first"] = Rfc(r.first_us);
+      j["last"] = Rfc(r.last_us);
+      out.push_back(std::move(j));
+    }
+    return out;
+  };
+  return HttpReply::Ok({{"count", s->total},
+                        {"failed", s->failed},
+                        {"hours", std::move(hours)},
+                        {"heatmap",
+                         {{"days", {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}},
+                          {"count", std::move(count)},
+                          {"failed", std::move(failed)}}},
+                        {"users", groups(s->top_users, true)},
+                        {"ips", groups(s->top_ips, false)}});
 }
 
 // GET events: server-sent events. Every event stored after the cursor that
@@ -727,6 +1013,23 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
        bind(Log)});
   router->Add(
       {"GET",
+       api + "/stats",
+       "",
+       "",
+       "The Access view's charts: events and failures per hour, an hour x weekday heat map, the "
+       "users and addresses with the most failures",
+       {{"user", "as for log"},
+        {"start", "as for log"},
+        {"end", "as for log"},
+        {"action", "as for log"},
+        {"resource", "as for log"},
+        {"failed", "as for log"},
+        {"ip", "as for log"},
+        {"node", "as for log"},
+        {"top", "rows of the top users and addresses (default 10, at most 100)"}},
+       bind(Stats)});
+  router->Add(
+      {"GET",
        api + "/events",
        "",
        "",
@@ -825,15 +1128,40 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                "Sys.Audit",
                "/access",
                "The user access report (pveum user report)",
-               {{"now", "time reference for the 30- and 90-day windows (default: now)"}},
+               {{"now", "time reference for the 30- and 90-day windows (default: now)"},
+                {"output-format",
+                 "csv, json, json-pretty, text, html or yaml: download the report as pveum user "
+                 "report --output-format prints it"}},
                bind(UserReport)});
   router->Add({"GET",
                api + "/report/acl",
                "Sys.Audit",
                "/access",
                "The permission audit report (pveum acl report)",
-               {{"now", "time reference for expiry (default: now)"}},
+               {{"now", "time reference for expiry (default: now)"},
+                {"output-format",
+                 "csv, json, json-pretty, text, html or yaml: download the report as pveum acl "
+                 "report --output-format prints it"}},
                bind(AclReport)});
+  router->Add({"GET",
+               api + "/report/quarterly",
+               "Sys.Audit",
+               "/access",
+               "The quarterly access review (pveum audit quarterly) with the caller as reviewer",
+               {{"quarter", "the quarter under review, e.g. 2026Q4 (default: the one holding now)"},
+                {"now", "time reference (default: now)"},
+                {"output-format",
+                 "html, csv or json: download the review page, its findings as CSV or the "
+                 "review as JSON, as pveum audit quarterly writes them"}},
+               bind(QuarterlyReport)});
+  router->Add({"GET",
+               api + "/report/reviews",
+               "Sys.Audit",
+               "/access",
+               "Recorded quarterly reviews (pveum audit quarterly, review pages downloaded "
+               "here), newest first",
+               {},
+               bind(Reviews)});
 }
 
 }  // namespace pveaudit

@@ -357,6 +357,74 @@ TEST_F(WebApiTest, ReportsAreThoseOfPveumAsJson) {
     EXPECT_TRUE(acl.contains(section)) << section;
 }
 
+// GET stats counts what GET log lists for the caller: the sum of the
+// hours, the failures and the top users are those of `count` over the same
+// filters, for a full auditor and for a user who sees a part only.
+TEST_F(WebApiTest, StatsCountWhatTheLogListsForTheCaller) {
+  for (const char* who : {"root-secret", "alice-secret"}) {
+    SCOPED_TRACE(who);
+    json s = Data(Get("/api2/json/audit/stats?action=vm&top=5", who));
+    ASSERT_TRUE(s.is_object());
+    // Again: a full auditor's hours now come from the cache, the same.
+    EXPECT_EQ(Data(Get("/api2/json/audit/stats?action=vm&top=5", who)), s);
+    uint64_t listed = 0;
+    for (const json& g : Data(Get("/api2/json/audit/log?count=1&group-by=action&action=vm", who)))
+      listed += g["count"].get<uint64_t>();
+    EXPECT_EQ(s["count"], listed);
+    uint64_t hours = 0, heat = 0;
+    for (const json& h : s["hours"]) hours += h["count"].get<uint64_t>();
+    for (const json& row : s["heatmap"]["count"])
+      for (const json& n : row) heat += n.get<uint64_t>();
+    EXPECT_EQ(hours, listed);
+    EXPECT_EQ(heat, listed);
+    json failed =
+        Data(Get("/api2/json/audit/log?count=1&group-by=user&action=vm&failed=1&limit=5", who));
+    ASSERT_EQ(s["users"].size(), failed.size());
+    for (size_t i = 0; i < failed.size(); ++i) EXPECT_EQ(s["users"][i], failed[i]);
+  }
+  auto r = Get("/api2/json/audit/stats?top=0", "root-secret");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("'0' for top"), std::string::npos) << r->body;
+}
+
+// Report downloads: the bytes pveum prints, as an attachment.
+TEST_F(WebApiTest, ReportDownloadsAreTheBytesOfPveum) {
+  const std::string now = "2025-03-01T00:00:00Z";
+  const std::vector<std::string> env = {"PVEAUDIT_DATA_DIR=" + data_,
+                                        "PVEAUDIT_CONFIG=" + root_ + "/pveaudit.toml"};
+  for (const char* fmt : {"csv", "html"}) {
+    auto r = Get(std::string("/api2/json/audit/report/users?now=") + now + "&output-format=" + fmt,
+                 "root-secret");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Disposition"),
+              std::string("attachment; filename=\"user-report.") + fmt + "\"");
+    EXPECT_EQ(r->get_header_value("Content-Type")
+                  .rfind(fmt == std::string("csv") ? "text/csv" : "text/html", 0),
+              0u);
+    RunResult cli = RunProgram(e2e::kPveum,
+                               {"pveum", "user", "report", "--pve-dir", root_ + "/pve",
+                                "--output-format", fmt, "--now", now},
+                               env);
+    ASSERT_EQ(cli.code, 0) << cli;
+    EXPECT_EQ(r->body, cli.out);
+  }
+  auto bad = Get("/api2/json/audit/report/acl?output-format=pdf", "root-secret");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("'pdf' for output-format"), std::string::npos) << bad->body;
+  auto q = Get("/api2/json/audit/report/quarterly?quarter=2025Q5", "root-secret");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->status, 400);
+  EXPECT_NE(q->body.find("'2025Q5' for quarter"), std::string::npos) << q->body;
+  json review =
+      Data(Get("/api2/json/audit/report/quarterly?quarter=2025Q1&now=" + now, "root-secret"));
+  ASSERT_TRUE(review.contains("findings")) << review.dump();
+  EXPECT_EQ(review["review"][0]["quarter"], "2025Q1");
+  EXPECT_TRUE(Data(Get("/api2/json/audit/report/reviews", "root-secret")).is_array());
+}
+
 // TLS 1.2 and 1.3 only: a client that offers at most TLS 1.1 is refused.
 TEST_F(WebApiTest, OlderTlsThanOnePointTwoIsRefused) {
   auto handshake = [&](int max_version) {

@@ -9,6 +9,11 @@
 //     failed logins appended to the watched auth log, and the alert shows
 //     up without a reload;
 //   - the CSV download is byte for byte the CLI's;
+//   - the charts count what the CLI counts (an hour's bar, the top users
+//     and addresses by failures), and a click on a bar, a user or a heat
+//     map cell narrows the grid;
+//   - the reports' downloads (user, permission, quarterly review) are the
+//     bytes `pveum` writes;
 //   - logins, reads, the download and the rule change are audit events in
 //     the web user's name; no Content-Security-Policy violation;
 //   - each view is saved as a screenshot in the build directory.
@@ -82,6 +87,72 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.ok(csv.split('\r\n').length > 2, 'the download holds events');
   assert.equal(csv, cliCsv, 'the CSV download equals `pveam access log --output-format csv`');
 
+  // Charts: the numbers the CLI gives; a click narrows the grid.
+  const chartsDone = () => page.waitForSelector('#access-chart-holder:not(.loading) #access-charts');
+  await page.click('#filter-reset');
+  await chartsDone();
+  const bars = await page.$$eval('#chart-hours g.bar', (gs) => gs.map((g) =>
+    ({ time: g.dataset.time, count: Number(g.dataset.count), failed: Number(g.dataset.failed) })));
+  // The busiest hour of the generated data that is over (the current hour
+  // grows with the audit events of this test's own requests).
+  const hourMs = 3600000;
+  const past = bars.filter((b) => Date.parse(b.time) + hourMs < Date.now() - 60000);
+  const busiest = past.reduce((a, b) => (b.count > a.count ? b : a));
+  const hourEnd = new Date(Date.parse(busiest.time) + hourMs).toISOString().replace('.000Z', 'Z');
+  const cliCount = (extra) => JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--start', busiest.time,
+    '--end', hourEnd, '--count', '1', '--group-by', 'action', ...extra, '--output-format', 'json'], { env }))
+    .reduce((n, g) => n + g.count, 0);
+  assert.ok(busiest.count > 0);
+  assert.equal(busiest.count, cliCount([]), `the bar of ${busiest.time} counts what the CLI counts`);
+  assert.equal(busiest.failed, cliCount(['--failed', '1']), 'its failed part too');
+  // Top users by failures: `pveam access log --failed 1 --count 1 --group-by user`.
+  const topUsers = await page.$$eval('#chart-users li', (lis) => lis.map((li) =>
+    ({ label: li.querySelector('.top-label').textContent, count: Number(li.dataset.count) })));
+  const cliUsers = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
+    '--group-by', 'user', '--limit', '10', '--output-format', 'json'], { env }));
+  assert.deepEqual(topUsers, cliUsers.map((g) => ({ label: g.user || `- (${g.ip})`, count: g.count })));
+  const topIps = await page.$$eval('#chart-ips li', (lis) => lis.map((li) => Number(li.dataset.count)));
+  const cliIps = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
+    '--group-by', 'ip', '--limit', '10', '--output-format', 'json'], { env }));
+  assert.deepEqual(topIps, cliIps.map((g) => g.count));
+  await page.screenshot({ path: join(OUT, 'access-charts.png') });
+  // The top user narrows the grid to their failures.
+  await page.click('#chart-users li');
+  const topUser = cliUsers[0].user;
+  if (topUser) assert.equal(await page.inputValue('input[name=user]'), topUser);
+  assert.equal(await page.inputValue('select[name=failed]'), '1');
+  await until('the top user\'s failures in the grid', async () => {
+    const results = await page.$$eval('#access-grid tbody tr td.c-result', (tds) => tds.map((td) => td.textContent));
+    return results.length > 0 && results.every((r) => r === 'failure');
+  });
+  await page.click('#filter-reset');
+  await chartsDone();
+  // A bar narrows the grid to its hour: the events the CLI lists for it.
+  await page.click(`#chart-hours g.bar[data-time="${busiest.time}"] rect.hit`);
+  assert.equal(await page.inputValue('input[name=start]'), busiest.time);
+  assert.equal(await page.inputValue('input[name=end]'), hourEnd);
+  const hourRows = Math.min(busiest.count, 100);
+  await until('the grid of that hour', async () =>
+    (await page.$$eval('#access-grid tbody tr td.c-time', (tds) => tds.length)) === hourRows &&
+    (await page.$$('#chart-hours g.bar')).length === 1);
+  const hourTimes = await page.$$eval('#access-grid tbody tr td.c-time', (tds) => tds.map((td) => td.textContent));
+  const prefix = busiest.time.slice(0, 13).replace('T', ' ');
+  assert.ok(hourTimes.every((x) => x.startsWith(prefix)), `${hourTimes} within ${prefix}`);
+  // A heat map cell narrows the grid to that hour of the day.
+  await page.click('#filter-reset');
+  await chartsDone();
+  const cell = await page.$eval('#chart-heat rect.cell:not([data-count="0"])',
+    (c) => ({ day: c.dataset.day, hour: Number(c.dataset.hour) }));
+  await page.click(`#chart-heat rect.cell[data-day="${cell.day}"][data-hour="${cell.hour}"]`);
+  const hh = String(cell.hour).padStart(2, '0');
+  assert.equal(await page.inputValue('input[name=start]'), `${hh}:00`);
+  assert.equal(await page.inputValue('input[name=end]'), `${String((cell.hour + 1) % 24).padStart(2, '0')}:00`);
+  await until(`the ${hh}:00 window in the grid`, async () => {
+    const ts = await page.$$eval('#access-grid tbody tr td.c-time', (tds) => tds.map((td) => td.textContent));
+    return ts.length > 0 && ts.every((x) => x.slice(11, 13) === hh);
+  });
+  await page.click('#filter-reset');
+
   // HTML in a user name is text.
   await page.fill('input[name=user]', evil);
   await page.click('#access-filter button[type=submit]');
@@ -134,6 +205,74 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
     (await page.$$eval('#alerts-fired tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => /mallory@pve/.test(x)),
   30000).catch((e) => { throw new Error(`${e.message}\n${site.log}`); });
   await page.screenshot({ path: join(OUT, 'alerts.png') });
+
+  // Reports: the downloads are the CLI's bytes (at the moment the view
+  // pinned in its links).
+  await page.click('a[data-id=report-users]');
+  await page.waitForSelector('#report-users table');
+  const usersHref = await page.getAttribute('#download-users-csv', 'href');
+  const reportNow = new URL(usersHref, site.base).searchParams.get('now');
+  assert.match(reportNow, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const [usersDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-users-csv')]);
+  assert.equal(usersDl.suggestedFilename(), 'user-report.csv');
+  assert.equal(readFileSync(await usersDl.path(), 'utf8'),
+    run([join(BIN, 'pveum'), 'user', 'report', '--output-format', 'csv', '--now', reportNow], { env }),
+    'the user report download equals `pveum user report --output-format csv`');
+  await page.screenshot({ path: join(OUT, 'report-users.png') });
+  await page.click('a[data-id=report-acl]');
+  await page.waitForSelector('#report-acl table');
+  const [aclDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-acl-html')]);
+  assert.equal(aclDl.suggestedFilename(), 'permission-report.html');
+  const aclNow = new URL(await page.getAttribute('#download-acl-html', 'href'), site.base).searchParams.get('now');
+  assert.equal(readFileSync(await aclDl.path(), 'utf8'),
+    run([join(BIN, 'pveum'), 'acl', 'report', '--output-format', 'html', '--now', aclNow], { env }));
+  // The quarterly review: the files `pveum audit quarterly` writes, with the
+  // web user as reviewer.
+  await page.click('a[data-id=report-quarterly]');
+  await page.waitForSelector('#report-quarterly table');
+  const qHref = new URL(await page.getAttribute('#download-quarterly-html', 'href'), site.base);
+  const quarter = qHref.searchParams.get('quarter');
+  const qNow = qHref.searchParams.get('now');
+  const reviewDir = join(site.dir, 'review');
+  run([join(BIN, 'pveum'), 'audit', 'quarterly', '--quarter', quarter, '--now', qNow, '--user', 'admin@pveaudit',
+    '--output', reviewDir], { env });
+  // The review names the store's time range ("events: FIRST to LAST"), and
+  // every API request adds its own audit event to the store (the watchers
+  // are watched), so LAST (and the HTML's digest) moves between the CLI's
+  // run and each download: those are set aside; all else is the same bytes.
+  let last = '';
+  const settled = (text) => text
+    .replace(/(events:? \S+ to )(\d{4}-\d\d-\d\dT[\d:.]+Z)/g, (m, a, t) => { if (t > last) last = t; return `${a}LAST`; })
+    .replace(/\b[0-9a-f]{64}\b/g, 'SHA256');
+  for (const [f, file] of [['html', '.html'], ['csv', '-findings.csv'], ['json', '-findings.json']]) {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`#download-quarterly-${f}`)]);
+    assert.equal(dl.suggestedFilename(), `access-review-${quarter}${file}`);
+    const cliFile = settled(readFileSync(join(reviewDir, `access-review-${quarter}${file}`), 'utf8'));
+    const cliLast = last;
+    const web = settled(readFileSync(await dl.path(), 'utf8'));
+    assert.equal(web, cliFile, `the review's ${f} equals the CLI's file`);
+    assert.ok(!cliLast || last > cliLast, `the store only grew between the CLI's run and the download (${cliLast}, ${last})`);
+    last = '';
+  }
+  const findings = JSON.parse(readFileSync(join(reviewDir, `access-review-${quarter}-findings.json`), 'utf8')).findings;
+  assert.equal(await page.$$eval('#report-quarterly tbody tr:not(.empty)', (trs) => trs.length), findings.length);
+  // The CLI's run and the downloaded page are recorded with their digests,
+  // and listed when the view opens again.
+  const cliDigest = JSON.parse(readFileSync(join(reviewDir, `access-review-${quarter}-findings.json`), 'utf8'))
+    .review[0].html_sha256;
+  await page.click('a[data-id=report-users]');
+  await page.click('a[data-id=report-quarterly]');
+  await until('the recorded reviews in the list', async () => {
+    const rows = await page.$$eval('#report-reviews tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    return rows.some((x) => x.includes(quarter) && x.includes('pveum') && x.includes(cliDigest)) &&
+      rows.some((x) => x.includes(quarter) && x.includes('web') && x.includes('admin@pveaudit'));
+  });
+  const recorded = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', 'pveaudit:api-review',
+    '--output-format', 'json'], { env }));
+  assert.equal(recorded.length, 1);
+  assert.equal(recorded[0].user, 'admin@pveaudit');
+  assert.match(recorded[0].detail, new RegExp(`^quarter=${quarter} sha256=[0-9a-f]{64} `));
+  await page.screenshot({ path: join(OUT, 'report-quarterly.png') });
 
   // pveam access status tells that pveauditd runs the web server.
   const status = run([join(BIN, 'pveam'), 'access', 'status'], { env });

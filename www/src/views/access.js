@@ -2,9 +2,11 @@
 // by date range (presets and time-of-day windows), user, resource, action
 // (class or exact), result, IP/CIDR and node; a grid newest first, paged
 // by event id; row details; the filtered view as CSV or JSON; new events
-// arrive without a reload.
+// arrive without a reload. Above the grid, charts of the same selection
+// (charts.js); clicking one narrows the filters.
 import { get, url } from '../api.js';
 import { clear, h, localTime } from '../dom.js';
+import { charts } from './charts.js';
 import { grid } from './grid.js';
 
 const COLUMNS = [
@@ -46,17 +48,20 @@ export function accessView(el, ctx) {
     node: h('input', { name: 'node', placeholder: 'node', size: 8 }),
   };
   const apply = h('button', { class: 'btn primary', type: 'submit', text: 'Filter' });
-  const reset = h('button', { class: 'btn', type: 'button', text: 'Reset' });
+  const reset = h('button', { class: 'btn', type: 'button', text: 'Reset', id: 'filter-reset' });
   const csv = h('a', { class: 'btn', id: 'export-csv', text: 'CSV', download: 'access-log.csv' });
   const json = h('a', { class: 'btn', id: 'export-json', text: 'JSON', download: 'access-log.json' });
+  const chartsOn = h('button', { class: 'btn pressed', type: 'button', text: 'Charts', id: 'charts-toggle',
+    'aria-pressed': 'true' });
   const toolbar = h('form', { class: 'toolbar', id: 'access-filter' }, Object.values(inputs), apply, reset,
-    h('span', { class: 'spacer' }), csv, json);
+    h('span', { class: 'spacer' }), chartsOn, csv, json);
+  const chartBox = h('div', { class: 'chart-holder', id: 'access-chart-holder' });
   const status = h('div', { class: 'grid-status', id: 'access-status' });
   const older = h('button', { class: 'btn', type: 'button', text: 'Older', id: 'page-older' });
   const newer = h('button', { class: 'btn', type: 'button', text: 'Newest', id: 'page-newest' });
   const holder = h('div', { class: 'grid-holder', id: 'access-grid' });
   const detail = h('aside', { class: 'detail', id: 'access-detail' });
-  el.append(h('h2', { text: 'Access' }), toolbar, holder, h('div', { class: 'pager' }, newer, older, status), detail);
+  el.append(h('h2', { text: 'Access' }), toolbar, chartBox, holder, h('div', { class: 'pager' }, newer, older, status), detail);
 
   let rows = [];
   let pages = [];  // the `before` id of each page shown so far
@@ -109,15 +114,57 @@ export function accessView(el, ctx) {
     json.href = url('log', { ...p, 'output-format': 'json' });
   };
 
+  // The charts of the selection: one request, counted by the server over
+  // the same filters as the grid (docs/api.md, GET stats).
+  let chartSeq = 0;
+  const loadCharts = async () => {
+    const seq = ++chartSeq;
+    if (chartsOn.getAttribute('aria-pressed') !== 'true') {
+      chartBox.classList.remove('loading');
+      return clear(chartBox);
+    }
+    chartBox.classList.add('loading');
+    try {
+      const data = await get('stats', params());
+      if (seq !== chartSeq) return null;  // a newer selection is on its way
+      clear(chartBox).append(charts(data, narrow));
+    } catch (e) {
+      if (seq === chartSeq) clear(chartBox).append(h('div', { class: 'error', role: 'alert', text: e.message }));
+    } finally {
+      if (seq === chartSeq) chartBox.classList.remove('loading');
+    }
+    return null;
+  };
+  // The grid first, then the charts: their pass over the range must not
+  // hold the grid up. The charts show as loading from the start.
+  function refresh() {
+    chartBox.classList.add('loading');
+    load().then(loadCharts);
+  }
+  // A click on a chart: its filters replace those it names.
+  function narrow(f) {
+    if (f.range !== undefined) inputs.range.value = f.range;
+    for (const k of ['start', 'end', 'user', 'ip']) if (f[k] !== undefined) inputs[k].value = f[k];
+    if (f.failed !== undefined) inputs.result.value = f.failed;
+    pages = [];
+    refresh();
+  }
+
   toolbar.addEventListener('submit', (ev) => {
     ev.preventDefault();
     pages = [];
-    load();
+    refresh();
   });
   reset.addEventListener('click', () => {
     for (const i of Object.values(inputs)) i.value = '';
     pages = [];
-    load();
+    refresh();
+  });
+  chartsOn.addEventListener('click', () => {
+    const on = chartsOn.getAttribute('aria-pressed') !== 'true';
+    chartsOn.setAttribute('aria-pressed', String(on));
+    chartsOn.classList.toggle('pressed', on);
+    loadCharts();
   });
   older.addEventListener('click', () => {
     if (!rows.length) return;
@@ -145,6 +192,6 @@ export function accessView(el, ctx) {
       render();
     });
   }
-  load();
+  refresh();
   return { destroy: () => source && source.close() };
 }
