@@ -948,6 +948,24 @@ HttpReply RemoveRule(const Deps* d, HttpContext& c) {
   return Change(d, c, "rule-remove", {{"id", c.path.at("id")}});
 }
 
+// POST syslog / POST notify: a destination added or changed, as `pveam
+// access syslog --enable` / `notify --webhook` would. Files (CA,
+// certificate, key, a template file) are named on the host with the CLI
+// only: pveauditd reads them as root, and a path from the web would let a
+// caller have any file read and, as a webhook template, sent away.
+HttpReply EnableDestination(const Deps* d, HttpContext& c, const std::string& request) {
+  nlohmann::json p = BodyParams(c);
+  if (!p.is_object()) return Bad("the body is not a JSON object");
+  for (const char* file : {"ca", "cert", "key"})
+    if (p.contains(file))
+      return Bad("parameter '" + std::string(file) +
+                 "' names a file: set it on the host with pveam, not over the API");
+  if (p.contains("template") && p["template"].is_string() &&
+      p["template"].get<std::string>().find('/') != std::string::npos)
+    return Bad("parameter 'template' names a file: only the built-in templates over the API");
+  return Change(d, c, request, std::move(p));
+}
+
 // POST logout: ends a local account's cookie (a Proxmox ticket is the
 // Proxmox GUI's to end).
 HttpReply Logout(const Deps*, HttpContext& c) {
@@ -1094,6 +1112,51 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                "Remove an alert rule",
                {},
                bind(RemoveRule)});
+  router->Add({"POST",
+               api + "/syslog",
+               "Sys.Modify",
+               "/",
+               "Add or change a syslog export destination (pveam access syslog --enable)",
+               {{"server", "the syslog server (name or address)"},
+                {"port", "its port (default 514, 6514 for tls)"},
+                {"protocol", "udp (default), tcp or tls"},
+                {"format", "cef (default) or rfc5424"},
+                {"events", "all (default), alerts or failed"},
+                {"name", "the destination's name (default: default)"},
+                {"hold", "seconds an event that may still be joined waits (default 40)"},
+                {"from-start", "1: send every stored event, not only new ones"}},
+               [d](HttpContext& c) { return EnableDestination(d.get(), c, "syslog-enable"); }});
+  router->Add({"DELETE",
+               api + "/syslog/{name}",
+               "Sys.Modify",
+               "/",
+               "Disable a syslog export destination (pveam access syslog --disable)",
+               {},
+               [d](HttpContext& c) {
+                 return Change(d.get(), c, "syslog-disable", {{"name", c.path.at("name")}});
+               }});
+  router->Add({"POST",
+               api + "/notify",
+               "Sys.Modify",
+               "/",
+               "Add or change a webhook (pveam access notify --webhook)",
+               {{"webhook", "the https:// URL to POST events to"},
+                {"events", "all (default), alerts or failed"},
+                {"secret", "HMAC key of the X-Pveaudit-Signature header (never shown again)"},
+                {"batch", "events per POST (default 100)"},
+                {"template", "a built-in body template: gotify, ntfy or slack"},
+                {"allow-http", "1: allow a plain http:// URL"},
+                {"name", "the destination's name (default: default)"}},
+               [d](HttpContext& c) { return EnableDestination(d.get(), c, "notify-enable"); }});
+  router->Add({"DELETE",
+               api + "/notify/{name}",
+               "Sys.Modify",
+               "/",
+               "Disable a webhook (pveam access notify --disable)",
+               {},
+               [d](HttpContext& c) {
+                 return Change(d.get(), c, "notify-disable", {{"name", c.path.at("name")}});
+               }});
   router->Add({"GET",
                api + "/syslog",
                "Sys.Audit",

@@ -195,6 +195,40 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.equal(audit.length, 1);
   assert.equal(audit[0].user, 'admin@pveaudit');
 
+  // Destinations over the API: pveauditd checks them as the CLI does,
+  // files are refused (pveauditd would read them as root), each change is
+  // audited in the web user's name.
+  const dest = await page.evaluate(async () => {
+    const who = await (await fetch('/api2/json/audit/whoami', { credentials: 'same-origin' })).json();
+    const headers = { 'Content-Type': 'application/json', CSRFPreventionToken: who.data.CSRFPreventionToken };
+    const call = async (method, path, body) => {
+      const r = await fetch(path, { method, credentials: 'same-origin', headers,
+        body: body ? JSON.stringify(body) : undefined });
+      return { status: r.status, body: await r.json() };
+    };
+    const api = '/api2/json/audit/syslog';
+    return {
+      add: await call('POST', api, { server: '127.0.0.1', port: '9', protocol: 'tcp', name: 'web' }),
+      file: await call('POST', api, { server: '127.0.0.1', protocol: 'tls', name: 'web2', ca: '/etc/shadow' }),
+      bad: await call('POST', api, { server: '127.0.0.1', protocol: 'carrier-pigeon', name: 'web3' }),
+      off: await call('DELETE', `${api}/web`),
+    };
+  });
+  assert.equal(dest.add.status, 200, JSON.stringify(dest.add));
+  assert.equal(dest.file.status, 400, JSON.stringify(dest.file));
+  assert.match(dest.file.body.message, /'ca'/);
+  assert.equal(dest.bad.status, 400, JSON.stringify(dest.bad));
+  assert.match(dest.bad.body.message, /carrier-pigeon/);
+  assert.equal(dest.off.status, 200, JSON.stringify(dest.off));
+  const syslogs = JSON.parse(run([join(BIN, 'pveam'), 'access', 'syslog', '--output-format', 'json'], { env }));
+  assert.deepEqual(syslogs.map((d) => [d.name, d.state, d.server, d.protocol]),
+    [['web', 'disabled', '127.0.0.1', 'tcp']]);
+  for (const action of ['pveaudit:syslog-enable', 'pveaudit:syslog-disable']) {
+    const ev = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', action,
+      '--output-format', 'json'], { env }));
+    assert.deepEqual(ev.map((e) => e.user), ['admin@pveaudit'], action);
+  }
+
   // Rules apply within 2 s; then three failed logins, and the alert
   // appears without a reload.
   await new Promise((r) => setTimeout(r, 2500));
