@@ -1126,15 +1126,6 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                 {"hold", "seconds an event that may still be joined waits (default 40)"},
                 {"from-start", "1: send every stored event, not only new ones"}},
                [d](HttpContext& c) { return EnableDestination(d.get(), c, "syslog-enable"); }});
-  router->Add({"DELETE",
-               api + "/syslog/{name}",
-               "Sys.Modify",
-               "/",
-               "Disable a syslog export destination (pveam access syslog --disable)",
-               {},
-               [d](HttpContext& c) {
-                 return Change(d.get(), c, "syslog-disable", {{"name", c.path.at("name")}});
-               }});
   router->Add({"POST",
                api + "/notify",
                "Sys.Modify",
@@ -1148,15 +1139,19 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                 {"allow-http", "1: allow a plain http:// URL"},
                 {"name", "the destination's name (default: default)"}},
                [d](HttpContext& c) { return EnableDestination(d.get(), c, "notify-enable"); }});
-  router->Add({"DELETE",
-               api + "/notify/{name}",
-               "Sys.Modify",
-               "/",
-               "Disable a webhook (pveam access notify --disable)",
-               {},
-               [d](HttpContext& c) {
-                 return Change(d.get(), c, "notify-disable", {{"name", c.path.at("name")}});
-               }});
+  for (auto [kind, title] :
+       {std::pair<std::string, const char*>{
+            "syslog", "Disable a syslog export destination (pveam access syslog --disable)"},
+        {"notify", "Disable a webhook (pveam access notify --disable)"}})
+    router->Add({"DELETE",
+                 api + "/" + kind + "/{name}",
+                 "Sys.Modify",
+                 "/",
+                 title,
+                 {},
+                 [d, request = kind + "-disable"](HttpContext& c) {
+                   return Change(d.get(), c, request, {{"name", c.path.at("name")}});
+                 }});
   router->Add({"GET",
                api + "/syslog",
                "Sys.Audit",
