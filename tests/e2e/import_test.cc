@@ -378,7 +378,22 @@ TEST_F(ImportTest, CtrlCSaysWhatIsStoredAndARerunContinues) {
        "exec " + kPveam + " access import --node pve1 " + big + " >" + out + " 2>" + err},
       Env());
   ASSERT_GT(pid, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Ctrl-C once pveam catches SIGINT (its handler is set when the import
+  // starts): a fixed wait sent it earlier under the sanitizers, and the
+  // default action killed pveam (seen in CI).
+  // 1: catches SIGINT; 0: not yet; -1: already ended (a zombie).
+  auto state = [&] {
+    std::string st = ReadFile("/proc/" + std::to_string(pid) + "/status");
+    if (st.empty() || st.find("State:\tZ") != std::string::npos) return -1;
+    size_t at = st.find("SigCgt:");
+    return at != std::string::npos && (std::stoull(st.substr(at + 7), nullptr, 16) & 2) ? 1 : 0;
+  };
+  int seen = 0;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       (seen = state()) == 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_NE(seen, 0) << "pveam did not start its import";
+  if (seen == 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // some lines stored
   kill(pid, SIGINT);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
