@@ -451,38 +451,27 @@ Result<std::optional<report::ReportFormat>> DownloadFormat(const HttpContext& c)
   return std::optional<report::ReportFormat>(f);
 }
 
-const char* ContentType(report::ReportFormat f) {
+// How a report in format `f` is downloaded: its file name extension and
+// Content-Type.
+struct ReportFile {
+  const char* extension;
+  const char* content_type;
+};
+ReportFile ReportFileOf(report::ReportFormat f) {
   switch (f) {
     case report::ReportFormat::kCsv:
-      return "text/csv; charset=utf-8";
+      return {"csv", "text/csv; charset=utf-8"};
     case report::ReportFormat::kJson:
     case report::ReportFormat::kJsonPretty:
-      return "application/json; charset=utf-8";
+      return {"json", "application/json; charset=utf-8"};
     case report::ReportFormat::kHtml:
-      return "text/html; charset=utf-8";
+      return {"html", "text/html; charset=utf-8"};
     case report::ReportFormat::kYaml:
-      return "application/yaml; charset=utf-8";
+      return {"yaml", "application/yaml; charset=utf-8"};
     case report::ReportFormat::kText:
       break;
   }
-  return "text/plain; charset=utf-8";
-}
-
-const char* Extension(report::ReportFormat f) {
-  switch (f) {
-    case report::ReportFormat::kCsv:
-      return "csv";
-    case report::ReportFormat::kJson:
-    case report::ReportFormat::kJsonPretty:
-      return "json";
-    case report::ReportFormat::kHtml:
-      return "html";
-    case report::ReportFormat::kYaml:
-      return "yaml";
-    case report::ReportFormat::kText:
-      break;
-  }
-  return "txt";
+  return {"txt", "text/plain; charset=utf-8"};
 }
 
 // A file to save, not a page to show: an HTML report opened from the API's
@@ -527,8 +516,9 @@ HttpReply UserReport(const Deps* d, HttpContext& c) {
     auto text = Capture(
         [&](std::FILE* f) { return report::WriteUserReport(*cfg, *facts, ropt, **fmt, f); });
     if (!text.ok()) return HttpReply::FromStatus(text.status());
-    return Download(c, std::move(*text), std::string("user-report.") + Extension(**fmt),
-                    ContentType(**fmt));
+    const ReportFile file = ReportFileOf(**fmt);
+    return Download(c, std::move(*text), std::string("user-report.") + file.extension,
+                    file.content_type);
   }
   return ReportJson([&](std::FILE* f) {
     return report::WriteUserReport(*cfg, *facts, ropt, report::ReportFormat::kJson, f);
@@ -549,8 +539,9 @@ HttpReply AclReport(const Deps* d, HttpContext& c) {
     auto text = Capture(
         [&](std::FILE* f) { return report::WriteAclReport(*cfg, ropt, **fmt, f, nullptr); });
     if (!text.ok()) return HttpReply::FromStatus(text.status());
-    return Download(c, std::move(*text), std::string("permission-report.") + Extension(**fmt),
-                    ContentType(**fmt));
+    const ReportFile file = ReportFileOf(**fmt);
+    return Download(c, std::move(*text), std::string("permission-report.") + file.extension,
+                    file.content_type);
   }
   return ReportJson([&](std::FILE* f) {
     return report::WriteAclReport(*cfg, ropt, report::ReportFormat::kJson, f, nullptr);
