@@ -5,7 +5,8 @@
 // As root (CI), every process runs as `nobody` in a directory of its own:
 // pveauditd starts pveaudit-web as its own user when it is not root.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -93,8 +94,18 @@ export async function openBrowser(site, bin) {
   site.daemon = spawn(cmd, rest, { env: { ...process.env, ...site.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   site.daemon.stdout.on('data', (d) => { site.log += d; });
   site.daemon.stderr.on('data', (d) => { site.log += d; });
+  // Chromium trusts exactly the key of the certificate pveaudit-web
+  // serves. ignoreHTTPSErrors alone is not enough: a download that needs
+  // a new connection is cancelled on the certificate error (the CSV
+  // download failed so, now and then, on a loaded machine).
+  const served = await until('pveaudit-web to name its certificate',
+    async () => /listening on https:\S+ \(certificate: \S+ (\S+)\)/.exec(site.log), 60000)
+    .catch((e) => { throw new Error(`${e.message}\n${site.log}`); });
+  const spki = createHash('sha256')
+    .update(new X509Certificate(readFileSync(served[1])).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
   site.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    args: ['--no-sandbox', '--disable-dev-shm-usage', `--ignore-certificate-errors-spki-list=${spki}`] });
   const context = await site.browser.newContext({ ignoreHTTPSErrors: true,
     viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();

@@ -39,7 +39,9 @@ function authFailure(date, user, ip) {
 test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   mkdirSync(OUT, { recursive: true });
   const site = await startSite(BIN);
-  t.after(() => site.stop());
+  let passed = false;
+  // On a failure, what pveauditd and pveaudit-web said.
+  t.after(() => { if (!passed) console.log(`--- pveauditd and pveaudit-web:\n${site.log}`); return site.stop(); });
   const { port, auth, env, run } = site;
   // An event whose user name is HTML.
   const evil = '<img src=x onerror=window.__xss=1>@pve';
@@ -328,4 +330,5 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
     assert.ok(actions.has(a), `${a} in ${[...actions].join(', ')}`);
   assert.deepEqual(cspErrors, [], 'the page runs under the strict Content-Security-Policy');
   assert.deepEqual(dialogs, []);
+  passed = true;
 });
