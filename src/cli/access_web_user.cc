@@ -394,8 +394,8 @@ void AddAccessWebUserCommands(CLI::App* access,
   web->allow_extras();
   web->footer(R"(
 Local accounts (NAME@pveaudit) and their API tokens are for hosts without
-Proxmox's login, such as the demo or a central server; on a Proxmox node, users sign in with their
-Proxmox session and API tokens. See docs/auth.md.
+Proxmox's login, such as the demo or a central server; on a Proxmox node,
+users sign in with their Proxmox session and API tokens. See docs/auth.md.
 
 Examples:
   pveam access web-user add ann --role auditor
