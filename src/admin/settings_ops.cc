@@ -1,8 +1,12 @@
 #include "admin/settings_ops.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -713,8 +717,11 @@ nlohmann::json AlertAckJson(const AlertAck* ack) {
           {"event", ack->event_id}};
 }
 
+std::string AlertAckLockFile(const std::string& data_dir) { return data_dir + "/alert-ack.lock"; }
+
 Result<AlertAckResult> AckAlert(EventStore& store, const Actor& actor, const std::string& node,
-                                const std::string& id_text, const std::string& comment) {
+                                const std::string& id_text, const std::string& comment,
+                                const std::string& lock_file) {
   const bool digits = !id_text.empty() && id_text.size() < 19 &&
                       id_text.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || std::stoull(id_text) == 0)
@@ -728,6 +735,21 @@ Result<AlertAckResult> AckAlert(EventStore& store, const Actor& actor, const std
     return Status::InvalidArgument("invalid value for --comment: longer than " +
                                    std::to_string(kMaxAckComment) + " bytes");
   const uint64_t id = std::stoull(id_text);
+  // Held until return: the check below and the append are one step for
+  // every process that takes it (closing the descriptor releases it).
+  struct Lock {
+    int fd = -1;
+    ~Lock() {
+      if (fd >= 0) close(fd);
+    }
+  } lock;
+  if (!lock_file.empty()) {
+    lock.fd = open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = lock.fd < 0 ? -1 : 0;
+    while (rc == 0 && flock(lock.fd, LOCK_EX) != 0)
+      if (errno != EINTR) rc = -1;
+    if (rc != 0) return Status::IOError("cannot lock " + lock_file + ": " + std::strerror(errno));
+  }
   auto alert = FindAlert(store, id);
   if (!alert.ok()) return alert.status();
   if (!*alert)

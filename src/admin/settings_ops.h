@@ -134,7 +134,14 @@ struct AlertAckResult {
 // event, and for a comment with control characters or longer than
 // kMaxAckComment. An alert acknowledged before is not acknowledged again:
 // the result says so (acknowledged false) and names the earlier one.
+// `lock_file`, when not empty, is locked (flock) from the check to the
+// append: the CLI and pveauditd both write the store, and two of them
+// acknowledging one alert at once must store one acknowledgement.
 Result<AlertAckResult> AckAlert(EventStore& store, const Actor& actor, const std::string& node,
-                                const std::string& id_text, const std::string& comment);
+                                const std::string& id_text, const std::string& comment,
+                                const std::string& lock_file = "");
+
+// The lock file of AckAlert for the store in `data_dir`.
+std::string AlertAckLockFile(const std::string& data_dir);
 
 }  // namespace pveaudit

@@ -4,7 +4,14 @@
 // here), with the secret masked.
 #include "admin/settings_ops.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "export/webhook_sink.h"
 #include "query/store_fixture.h"
@@ -181,6 +188,44 @@ TEST_F(SettingsOpsTest, AnAlertIsAcknowledgedOnceByAnEventOfItsOwn) {
   EXPECT_EQ(j["by"], "alice@pve");
   EXPECT_EQ(j["event"], r->ack.event_id);
   EXPECT_TRUE(AlertAckJson(nullptr).is_null());
+}
+
+// Check and append happen under the lock file: while another process holds
+// it (here the test), an acknowledgement waits, and then finds the one
+// stored meanwhile instead of storing a second.
+TEST_F(SettingsOpsTest, AckChecksAndAppendsUnderTheLockFile) {
+  Event alert;
+  alert.time_us = 1736339000000000;
+  alert.action = "alert:failed-login";
+  alert.resource = "/pveaudit/alerts/1";
+  alert.source = "pveaudit-alert";
+  std::vector<Event> events{alert};
+  ASSERT_TRUE(store_->Append(&events, {}, nullptr).ok());
+  const std::string id = std::to_string(events[0].id);
+  const std::string lock = AlertAckLockFile(dir_.string());
+  int fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX), 0);
+  std::atomic<bool> done{false};
+  Result<AlertAckResult> waited = Status::Internal("not run");
+  std::thread other([&] {
+    auto s = OpenSqliteStore(dir_.string(), StoreOptions{});  // its own, as another process
+    if (s.ok()) waited = AckAlert(**s, Web(), "pve1", id, "", lock);
+    done = true;
+  });
+  // It must not get past the lock while the test holds it (a second is
+  // plenty for one that does not wait to finish).
+  for (int i = 0; i < 100 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(done) << "AckAlert did not wait for the lock";
+  auto first = AckAlert(*store_, Actor{"bob@pve", "", ""}, "pve1", id, "mine");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->acknowledged);
+  close(fd);
+  other.join();
+  ASSERT_TRUE(waited.ok()) << waited.status().message();
+  EXPECT_FALSE(waited->acknowledged);
+  EXPECT_EQ(waited->ack.by, "bob@pve");
+  EXPECT_EQ(All().size(), 2u);
 }
 
 }  // namespace

@@ -284,7 +284,8 @@ Examples:
       throw UsageError{"invalid alert id '" + o->id +
                        "': expected the id of a fired alert (pveam access alerts)"};
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    auto r = AckAlert(*store, LocalActor(), NodeName(env), o->id, o->comment);
+    auto r = AckAlert(*store, LocalActor(), NodeName(env), o->id, o->comment,
+                      AlertAckLockFile(env.data_dir));
     CheckChange(r.status());
     const AlertAck& a = r->ack;
     if (!r->acknowledged)

@@ -552,7 +552,7 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
   if (what == "alert-ack") {
     Actor actor = ActorOf(req);
     const Json& p = Params(req, {"id", "comment"});
-    auto r = AckAlert(store_, actor, o_.node, Text(p, "id"), Text(p, "comment"));
+    auto r = AckAlert(store_, actor, o_.node, Text(p, "id"), Text(p, "comment"), o_.ack_lock);
     if (!r.ok()) Fail(r.status());
     // Acknowledged before: refused with code "conflict", naming whom by.
     if (!r->acknowledged)
@@ -574,6 +574,7 @@ ControlSocketOptions ControlSocketOptionsFor(
   ControlSocketOptions o;
   o.path = c.control_socket.empty() ? data_dir + "/control.sock" : c.control_socket;
   o.node = node;
+  o.ack_lock = AlertAckLockFile(data_dir);
   o.log = std::move(log);
   if (!c.control_socket_user.empty()) {
     passwd pw{}, *found = nullptr;

@@ -200,8 +200,8 @@ TEST_F(AlertAckTest, CliAckIsAnAuditEventShownByAlertsWithAndWithoutDaemon) {
 }
 
 TEST_F(AlertAckTest, AckThroughTheControlSocketNamesTheWebPrincipal) {
-  nlohmann::json fired = FireAlerts({"198.51.100.7"});
-  ASSERT_EQ(fired.size(), 1u);
+  nlohmann::json fired = FireAlerts({"198.51.100.7", "198.51.100.8"});
+  ASSERT_EQ(fired.size(), 2u);
   const int64_t id = fired[0]["id"];
   pveaudit::ControlClient client(data_dir_ + "/control.sock", std::chrono::seconds(30));
   const nlohmann::json actor = {{"user", "alice@pve"}, {"ip", "192.0.2.7"}};
@@ -251,6 +251,29 @@ TEST_F(AlertAckTest, AckThroughTheControlSocketNamesTheWebPrincipal) {
   RunResult r = Pv({"access", "alert", "ack", std::to_string(id)});
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_EQ(AckEvents().size(), 1u);
+
+  // The other alert acknowledged by four pveam and the socket at once: one
+  // of them stores it, the others are refused (the store is written by
+  // both processes; the lock makes check and append one step).
+  const std::string other = std::to_string(fired[1]["id"].get<int64_t>());
+  std::vector<std::thread> threads;
+  std::vector<int> codes(4, -1);
+  for (size_t i = 0; i < codes.size(); ++i)
+    threads.emplace_back([&, i] { codes[i] = Pv({"access", "alert", "ack", other}).code; });
+  nlohmann::json concurrent;
+  bool called = client
+                    .Call({{"request", "alert-ack"}, {"actor", actor}, {"params", {{"id", other}}}},
+                          &concurrent)
+                    .ok();
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(called);
+  int stored = concurrent.value("ok", false) ? 1 : 0;
+  for (int c : codes) {
+    EXPECT_TRUE(c == 0 || c == 2) << c;
+    stored += c == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(stored, 1) << concurrent.dump();
+  EXPECT_EQ(AckEvents().size(), 2u);
 }
 
 }  // namespace
