@@ -145,6 +145,12 @@ export function alertsView(el) {
   if (window.EventSource) {
     source = new EventSource(url('events'));
     source.addEventListener('alert', () => loadFired());
+    // An acknowledgement made elsewhere (another page, the CLI) shows too.
+    source.addEventListener('event', (m) => {
+      try {
+        if (JSON.parse(m.data).action === 'pveaudit:alert-ack') loadFired();
+      } catch (e) { /* not an event */ }
+    });
   }
   return { destroy: () => source && source.close() };
 }
