@@ -507,7 +507,7 @@ Examples:
 void AddAccessAlertCommands(CLI::App* access,
                             std::vector<std::pair<CLI::App*, CommandRun>>* commands) {
   CLI::App* alert = access->add_subcommand(
-      "alert", "Alert rules: add, list, remove, enable, disable (pveauditd applies them); ack");
+      "alert", "Alert rules (add, list, remove, enable, disable) and acknowledging alerts (ack)");
   alert->require_subcommand(0, 1);
   alert->allow_extras();
   alert->footer(R"(
@@ -518,7 +518,8 @@ docs/alerts.md.
 Examples:
   pveam access alert add --type failed-login
   pveam access alert list
-  pveam access alert disable 1)");
+  pveam access alert disable 1
+  pveam access alert ack 4711 --comment "known scanner")");
   auto reg = [&](CLI::App* parent, CommandRun run) {
     CLI::App* cmd = parent->get_subcommands({}).back();
     cmd->allow_extras();
