@@ -1,11 +1,16 @@
 #include "admin/settings_ops.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
+#include "alert/alert_engine.h"
 #include "core/actions.h"
 #include "core/did_you_mean.h"
 #include "core/filter.h"
@@ -644,6 +649,141 @@ Result<DestinationChange> DisableWebhook(EventStore& store, const Actor& actor,
   c.destination["name"] = name;
   c.message = "disabled";
   return c;
+}
+
+// ---- alert acknowledgements ----
+
+namespace {
+
+constexpr std::string_view kAckPrefix = "alert ";
+constexpr std::string_view kAckVerb = " acknowledged";
+constexpr std::string_view kAckComment = "; comment: ";
+
+// The fired alert with event id `id`, or nullopt when that event is none.
+Result<std::optional<Event>> FindAlert(EventStore& store, uint64_t id) {
+  std::optional<Event> found;
+  Status st = store.ScanAfter(id - 1, 1, kFieldAll, [&](Event& e) {
+    if (e.id == id && AlertRuleId(e) != 0 && e.action.rfind("alert:", 0) == 0) found = e;
+    return false;
+  });
+  if (!st.ok()) return st;
+  return found;
+}
+
+}  // namespace
+
+bool ParseAlertAck(const Event& e, AlertAck* out) {
+  // Detail: "alert ID acknowledged (...)[ (via ...)][; comment: TEXT]".
+  if (e.action != kAlertAckAction || e.source != "pveaudit" || e.detail.rfind(kAckPrefix, 0) != 0)
+    return false;
+  const size_t digits = e.detail.find_first_not_of("0123456789", kAckPrefix.size());
+  if (digits == std::string::npos || digits == kAckPrefix.size() ||
+      digits - kAckPrefix.size() > 18 || e.detail.compare(digits, kAckVerb.size(), kAckVerb) != 0)
+    return false;
+  AlertAck a;
+  a.alert_id = std::stoull(e.detail.substr(kAckPrefix.size(), digits - kAckPrefix.size()));
+  a.event_id = e.id;
+  a.by = e.user;
+  a.time_us = e.time_us;
+  // The comment is last, so one containing "; comment: " reads back whole.
+  if (size_t c = e.detail.find(kAckComment, digits); c != std::string::npos)
+    a.comment = e.detail.substr(c + kAckComment.size());
+  *out = std::move(a);
+  return true;
+}
+
+Result<std::map<uint64_t, AlertAck>> LoadAlertAcks(EventStore& store) {
+  std::map<uint64_t, AlertAck> acks;
+  Filter f;
+  f.action = kAlertAckAction;
+  Status st = store.Scan(f, kFieldAll, [&](Event& e) {
+    AlertAck a;
+    // Scan goes in time order: keep the earliest (by id on a tie).
+    if (ParseAlertAck(e, &a)) {
+      auto [it, added] = acks.emplace(a.alert_id, a);
+      if (!added && a.event_id < it->second.event_id) it->second = a;
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  return acks;
+}
+
+nlohmann::json AlertAckJson(const AlertAck* ack) {
+  if (!ack) return nullptr;
+  return {{"by", ack->by},
+          {"time", FormatRfc3339Utc(ack->time_us)},
+          {"comment", ack->comment},
+          {"event", ack->event_id}};
+}
+
+std::string AlertAckLockFile(const std::string& data_dir) { return data_dir + "/alert-ack.lock"; }
+
+Result<AlertAckResult> AckAlert(EventStore& store, const Actor& actor, const std::string& node,
+                                const std::string& id_text, const std::string& comment,
+                                const std::string& lock_file) {
+  const bool digits = !id_text.empty() && id_text.size() < 19 &&
+                      id_text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoull(id_text) == 0)
+    return Status::InvalidArgument("invalid alert id '" + id_text +
+                                   "': expected the id of a fired alert (pveam access alerts)");
+  for (unsigned char ch : comment)
+    if (ch < 0x20 || ch == 0x7f)
+      return Status::InvalidArgument(
+          "invalid value for --comment: control characters (newline, tab, ...) are not allowed");
+  if (comment.size() > kMaxAckComment)
+    return Status::InvalidArgument("invalid value for --comment: longer than " +
+                                   std::to_string(kMaxAckComment) + " bytes");
+  const uint64_t id = std::stoull(id_text);
+  // Held until return: the check below and the append are one step for
+  // every process that takes it (closing the descriptor releases it).
+  struct Lock {
+    int fd = -1;
+    ~Lock() {
+      if (fd >= 0) close(fd);
+    }
+  } lock;
+  if (!lock_file.empty()) {
+    lock.fd = open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = lock.fd < 0 ? -1 : 0;
+    while (rc == 0 && flock(lock.fd, LOCK_EX) != 0)
+      if (errno != EINTR) rc = -1;
+    if (rc != 0) return Status::IOError("cannot lock " + lock_file + ": " + std::strerror(errno));
+  }
+  auto alert = FindAlert(store, id);
+  if (!alert.ok()) return alert.status();
+  if (!*alert)
+    return Status::InvalidArgument("no fired alert with id '" + id_text + "': event " + id_text +
+                                   " is not an alert (see 'pveam access alerts')");
+  auto acks = LoadAlertAcks(store);
+  if (!acks.ok()) return acks.status();
+  AlertAckResult r;
+  if (auto it = acks->find(id); it != acks->end()) {
+    r.ack = it->second;
+    return r;
+  }
+  const Event& a = **alert;
+  Event e;
+  e.time_us = NowUs();
+  e.node = node;
+  e.user = actor.user;
+  e.ip = actor.ip;
+  e.action = kAlertAckAction;
+  e.resource = a.resource;  // /pveaudit/alerts/RULE, as the alert's
+  e.result = Outcome::kSuccess;
+  e.source = "pveaudit";
+  e.origin = "alert-ack";
+  e.detail = std::string(kAckPrefix) + id_text + std::string(kAckVerb) + " (" + a.action +
+             ", rule " + std::to_string(AlertRuleId(a)) + ", " + FormatRfc3339Utc(a.time_us) + ")";
+  if (!actor.via.empty()) e.detail += " (" + actor.via + ")";
+  if (!comment.empty()) e.detail += std::string(kAckComment) + comment;
+  std::vector<Event> events{e};
+  if (Status st = store.Append(&events, {}, nullptr); !st.ok())
+    return Status::IOError("cannot store the acknowledgement: " + st.message());
+  r.acknowledged = true;
+  e.id = events.front().id;  // Append may have moved the detail out of its copy
+  ParseAlertAck(e, &r.ack);
+  return r;
 }
 
 }  // namespace pveaudit

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -96,5 +97,51 @@ Result<DestinationChange> EnableWebhook(EventStore& store, const Actor& actor,
                                         const std::string& node, const WebhookEnableOptions& o);
 Result<DestinationChange> DisableWebhook(EventStore& store, const Actor& actor,
                                          const std::string& node, const std::string& name);
+
+// ---- acknowledging fired alerts (action "pveaudit:alert-ack") ----
+// A fired alert is an event in the append-only store, so it cannot be
+// marked in place: its acknowledgement is an event of its own, naming the
+// alert's event id, who, when and an optional comment (docs/alerts.md).
+
+constexpr const char* kAlertAckAction = "pveaudit:alert-ack";
+constexpr size_t kMaxAckComment = 1024;  // bytes of --comment
+
+struct AlertAck {
+  uint64_t alert_id = 0;  // the fired alert's event id
+  uint64_t event_id = 0;  // the acknowledgement's event id
+  std::string by;         // who acknowledged (the event's user)
+  int64_t time_us = 0;    // when
+  std::string comment;    // "" when none was given
+};
+
+// The acknowledgement `e` records, or false when `e` is not one.
+bool ParseAlertAck(const Event& e, AlertAck* out);
+
+// Every acknowledged alert's first acknowledgement, by alert id.
+Result<std::map<uint64_t, AlertAck>> LoadAlertAcks(EventStore& store);
+
+// The acknowledgement as the JSON of `pveam access alerts` and GET alerts
+// (by, time, comment, event); null when `ack` is null.
+nlohmann::json AlertAckJson(const AlertAck* ack);
+
+struct AlertAckResult {
+  bool acknowledged = false;  // true: recorded now; false: it already was (ack says by whom)
+  AlertAck ack;
+};
+
+// Acknowledges the alert with event id `id_text`. kInvalidArgument, with
+// nothing stored, for an id that is not a number or not a fired alert's
+// event, and for a comment with control characters or longer than
+// kMaxAckComment. An alert acknowledged before is not acknowledged again:
+// the result says so (acknowledged false) and names the earlier one.
+// `lock_file`, when not empty, is locked (flock) from the check to the
+// append: the CLI and pveauditd both write the store, and two of them
+// acknowledging one alert at once must store one acknowledgement.
+Result<AlertAckResult> AckAlert(EventStore& store, const Actor& actor, const std::string& node,
+                                const std::string& id_text, const std::string& comment,
+                                const std::string& lock_file = "");
+
+// The lock file of AckAlert for the store in `data_dir`.
+std::string AlertAckLockFile(const std::string& data_dir);
 
 }  // namespace pveaudit

@@ -4,7 +4,14 @@
 // here), with the secret masked.
 #include "admin/settings_ops.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "export/webhook_sink.h"
 #include "query/store_fixture.h"
@@ -112,6 +119,113 @@ TEST_F(SettingsOpsTest, WebhookSecretAndUrlPathNeverReachTheEvent) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'chta'"), std::string::npos);
   EXPECT_EQ(All().size(), 1u);
+}
+
+// An alert acknowledged: one pveaudit:alert-ack event naming the actor, the
+// alert and the comment, read back by LoadAlertAcks; a bad id or comment
+// and a second ack store nothing.
+TEST_F(SettingsOpsTest, AnAlertIsAcknowledgedOnceByAnEventOfItsOwn) {
+  Event alert;
+  alert.time_us = 1736339000000000;
+  alert.node = "pve1";
+  alert.ip = "203.0.113.9";
+  alert.action = "alert:failed-login";
+  alert.resource = "/pveaudit/alerts/3";
+  alert.source = "pveaudit-alert";
+  alert.detail = "rule 3 failed-login: 3 failed logins; events 1,2,3";
+  Event other = alert;
+  other.action = "vm:start";
+  other.source = "pveproxy";
+  other.resource = "/vms/100";
+  std::vector<Event> events{alert, other};
+  ASSERT_TRUE(store_->Append(&events, {}, nullptr).ok());
+  const std::string id = std::to_string(events[0].id), vm = std::to_string(events[1].id);
+  for (const auto& [bad_id, comment, want] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {vm, "", "'" + vm + "'"},
+           {"0", "", "'0'"},
+           {"x1", "", "'x1'"},
+           {"999", "", "'999'"},
+           {id, "two\nlines", "--comment"},
+           {id, std::string(kMaxAckComment + 1, 'a'), "--comment"}}) {
+    auto r = AckAlert(*store_, Web(), "pve1", bad_id, comment);
+    ASSERT_FALSE(r.ok()) << bad_id;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(All().size(), 2u);
+
+  auto r = AckAlert(*store_, Web(), "pve1", id, "seen; comment: twice");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->acknowledged);
+  EXPECT_EQ(r->ack.alert_id, events[0].id);
+  EXPECT_EQ(r->ack.by, "alice@pve");
+  EXPECT_EQ(r->ack.comment, "seen; comment: twice");
+  std::vector<Event> all = All();
+  ASSERT_EQ(all.size(), 3u);
+  const Event& e = all.back();
+  EXPECT_EQ(e.id, r->ack.event_id);
+  EXPECT_EQ(e.action, kAlertAckAction);
+  EXPECT_EQ(e.resource, "/pveaudit/alerts/3");
+  EXPECT_EQ(e.ip, "192.0.2.7");
+  EXPECT_EQ(e.detail.rfind("alert " + id + " acknowledged (alert:failed-login, rule 3, ", 0), 0u)
+      << e.detail;
+  EXPECT_NE(e.detail.find("(via pveaudit-web from 192.0.2.7); comment: seen; comment: twice"),
+            std::string::npos)
+      << e.detail;
+
+  auto again = AckAlert(*store_, Actor{"bob@pve", "", ""}, "pve1", id, "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->acknowledged);
+  EXPECT_EQ(again->ack.by, "alice@pve");
+  EXPECT_EQ(again->ack.event_id, r->ack.event_id);
+  EXPECT_EQ(All().size(), 3u);
+  auto acks = LoadAlertAcks(*store_);
+  ASSERT_TRUE(acks.ok());
+  ASSERT_EQ(acks->size(), 1u);
+  EXPECT_EQ(acks->at(events[0].id).comment, "seen; comment: twice");
+  nlohmann::json j = AlertAckJson(&acks->at(events[0].id));
+  EXPECT_EQ(j["by"], "alice@pve");
+  EXPECT_EQ(j["event"], r->ack.event_id);
+  EXPECT_TRUE(AlertAckJson(nullptr).is_null());
+}
+
+// Check and append happen under the lock file: while another process holds
+// it (here the test), an acknowledgement waits, and then finds the one
+// stored meanwhile instead of storing a second.
+TEST_F(SettingsOpsTest, AckChecksAndAppendsUnderTheLockFile) {
+  Event alert;
+  alert.time_us = 1736339000000000;
+  alert.action = "alert:failed-login";
+  alert.resource = "/pveaudit/alerts/1";
+  alert.source = "pveaudit-alert";
+  std::vector<Event> events{alert};
+  ASSERT_TRUE(store_->Append(&events, {}, nullptr).ok());
+  const std::string id = std::to_string(events[0].id);
+  const std::string lock = AlertAckLockFile(dir_.string());
+  int fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX), 0);
+  std::atomic<bool> done{false};
+  Result<AlertAckResult> waited = Status::Internal("not run");
+  std::thread other([&] {
+    auto s = OpenSqliteStore(dir_.string(), StoreOptions{});  // its own, as another process
+    if (s.ok()) waited = AckAlert(**s, Web(), "pve1", id, "", lock);
+    done = true;
+  });
+  // It must not get past the lock while the test holds it (a second is
+  // plenty for one that does not wait to finish).
+  for (int i = 0; i < 100 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(done) << "AckAlert did not wait for the lock";
+  auto first = AckAlert(*store_, Actor{"bob@pve", "", ""}, "pve1", id, "mine");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->acknowledged);
+  close(fd);
+  other.join();
+  ASSERT_TRUE(waited.ok()) << waited.status().message();
+  EXPECT_FALSE(waited->acknowledged);
+  EXPECT_EQ(waited->ack.by, "bob@pve");
+  EXPECT_EQ(All().size(), 2u);
 }
 
 }  // namespace

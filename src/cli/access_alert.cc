@@ -249,6 +249,60 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
   };
 }
 
+// ack: an alert acknowledged, as an audit event of its own.
+CommandRun AddAlertAck(CLI::App* alert) {
+  struct Options {
+    CommonOptions common;
+    std::string id, comment;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = alert->add_subcommand("ack", "Acknowledge a fired alert");
+  cmd->add_option("id", o->id, "The alert's id (the ID column of pveam access alerts)")
+      ->required()
+      ->type_name("ID");
+  cmd->add_option("--comment", o->comment,
+                  "Why, or what was done (one line, at most 1024 bytes; no control characters)")
+      ->type_name("TEXT");
+  AddCommonOptions(cmd, &o->common, true);
+  cmd->footer(R"(
+The store is append-only, so the alert itself is not changed: the
+acknowledgement is an audit event of its own (pveaudit:alert-ack: who, when,
+the alert's id and the comment), and pveam access alerts shows it with the
+alert. An alert is acknowledged once; a second ack is refused (exit 2) and
+names who acknowledged it and when. An id that is not a fired alert is
+refused (exit 2) and nothing is stored.
+
+JSON, CSV and YAML give alert, event (the acknowledgement's id), by, time
+and comment.
+
+Examples:
+  pveam access alerts
+  pveam access alert ack 4711 --comment "known scanner, blocked at the edge")");
+  return [o]() -> int {
+    Env env = ResolveEnv(o->common);
+    if (o->id.empty() || o->id.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError{"invalid alert id '" + o->id +
+                       "': expected the id of a fired alert (pveam access alerts)"};
+    auto store = OpenStoreOrDie(env, /*read_only=*/false);
+    auto r = AckAlert(*store, LocalActor(), NodeName(env), o->id, o->comment,
+                      AlertAckLockFile(env.data_dir));
+    CheckChange(r.status());
+    const AlertAck& a = r->ack;
+    if (!r->acknowledged)
+      throw UsageError{"alert " + o->id + " was already acknowledged by " + a.by + " at " +
+                       FormatLocal(a.time_us) + " (event " + std::to_string(a.event_id) + ")"};
+    if (env.format == OutputFormat::kText) {
+      std::cout << "alert " << a.alert_id << " acknowledged (event " << a.event_id << ")\n";
+      return kExitOk;
+    }
+    Table t;
+    t.columns = {"alert", "event", "by", "time", "comment"};
+    t.rows.push_back(
+        {int64_t(a.alert_id), int64_t(a.event_id), a.by, FormatRfc3339Utc(a.time_us), a.comment});
+    return Print(t, env.format);
+  };
+}
+
 struct AlertsOptions {
   CommonOptions common;
   std::string start, end, rule, limit;
@@ -269,11 +323,15 @@ A fired alert is an event in the hash-chained store (action alert:TYPE,
 source pveaudit-alert, resource /pveaudit/alerts/RULE): it survives restarts
 and cannot be quietly deleted; pveam access log --action alert shows the same
 events. JSON carries the event fields of pveam access log (time is the event
-time of the action that completed the burst) plus rule (the rule id) and
-events (the ids of the events that triggered it).
+time of the action that completed the burst) plus rule (the rule id),
+events (the ids of the events that triggered it) and acknowledged: null, or
+by, time, comment and event (the id of the pveaudit:alert-ack event) of
+pveam access alert ack. Text shows who acknowledged it under ACKED BY; CSV
+gives acknowledged_by, _time, _comment and _event.
 
 Examples:
   pveam access alerts --start today
+  pveam access alert ack 4711 --comment "blocked at the edge"
   pveam access alerts --rule 1 --output-format json)");
   return [o]() -> int {
     Env env = ResolveEnv(o->common);
@@ -308,35 +366,66 @@ Examples:
       return kExitFailure;
     }
     if (limit && alerts.size() > limit) alerts.erase(alerts.begin(), alerts.end() - int64_t(limit));
+    auto acks = LoadAlertAcks(*store);
+    if (!acks.ok()) {
+      std::cerr << "error: " << acks.status().message() << "\n";
+      return kExitFailure;
+    }
+    auto ack_of = [&](const Event& e) -> const AlertAck* {
+      auto it = acks->find(e.id);
+      return it == acks->end() ? nullptr : &it->second;
+    };
     std::signal(SIGPIPE, SIG_IGN);
     OutputBuffer out(STDOUT_FILENO);
     const bool text = env.format == OutputFormat::kText;
+    const bool csv = env.format == OutputFormat::kCsv;
+    // JSON and YAML nest "acknowledged" (null or an object); the table
+    // writer has flat rows only, so it writes the event's fields and the
+    // acknowledgement is added after (below). CSV flattens it.
+    const bool nested = !text && !csv;
     Table layout;
     if (text) {
-      layout.columns = {"time", "rule", "alert", "user", "ip", "events"};
-      layout.headers = {"TIME (" + TimeZoneName() + ")", "RULE", "ALERT", "USER", "IP", "EVENTS"};
+      // ID: what pveam access alert ack takes.
+      layout.columns = {"id", "time", "rule", "alert", "user", "ip", "events", "acknowledged"};
+      layout.headers = {
+          "ID",      "TIME (" + TimeZoneName() + ")", "RULE", "ALERT", "USER", "IP", "EVENTS",
+          "ACKED BY"};
       layout.gap = 1;
       layout.width = kTextWidth;
-      layout.min_width = {19, 4, 12, 12, 8, 6};
+      layout.min_width = {2, 19, 4, 12, 12, 8, 6, 8};
     } else {
       layout.columns = {"id",       "time",   "node",   "user",   "ip",      "action",
                         "resource", "result", "status", "source", "session", "detail",
                         "origin",   "line",   "rule",   "events"};
+      if (csv)
+        for (const char* c :
+             {"acknowledged_by", "acknowledged_time", "acknowledged_comment", "acknowledged_event"})
+          layout.columns.push_back(c);
     }
-    TableWriter w(layout, env.format, &out);
+    OutputBuffer mem;  // nested formats: the flat rows, completed below
+    TableWriter w(layout, env.format, nested ? &mem : &out);
+    std::vector<std::string> yaml_rows;
     for (const Event& e : alerts) {
       std::vector<std::string> ids;
       for (uint64_t id : AlertTriggerIds(e)) ids.push_back(std::to_string(id));
       std::string events = Join(ids, ",");
+      const AlertAck* ack = ack_of(e);
       if (text) {
         std::string time = FormatLocal(e.time_us);
         std::string type = e.action.substr(e.action.find(':') + 1);
         auto dash = [](const std::string& v) { return v.empty() ? std::string_view("-") : v; };
-        const CellView row[] = {time,  int64_t(AlertRuleId(e)), type, dash(e.user), dash(e.ip),
-                                events};
+        const CellView row[] = {int64_t(e.id),
+                                time,
+                                int64_t(AlertRuleId(e)),
+                                type,
+                                dash(e.user),
+                                dash(e.ip),
+                                events,
+                                ack ? std::string_view(ack->by) : std::string_view("-")};
         if (!w.Add(row)) break;
       } else {
         std::string time = FormatRfc3339Utc(e.time_us);
+        std::string ack_time = ack ? FormatRfc3339Utc(ack->time_us) : std::string();
         const CellView row[] = {int64_t(e.id),
                                 time,
                                 e.node,
@@ -352,11 +441,58 @@ Examples:
                                 e.origin,
                                 int64_t(e.origin_line),
                                 int64_t(AlertRuleId(e)),
-                                events};
-        if (!w.Add(row)) break;
+                                events,
+                                ack ? CellView(std::string_view(ack->by)) : CellView(),
+                                ack ? CellView(std::string_view(ack_time)) : CellView(),
+                                ack ? CellView(std::string_view(ack->comment)) : CellView(),
+                                ack ? CellView(int64_t(ack->event_id)) : CellView()};
+        if (!w.Add(std::span<const CellView>(row, layout.columns.size()))) break;
+        if (env.format == OutputFormat::kYaml) {
+          // Each row's mapping ends where the next begins: the
+          // acknowledgement is inserted there, indented under the row.
+          std::string& b = mem.buffer();
+          yaml_rows.push_back(std::move(b));
+          b.clear();
+          std::string& y = yaml_rows.back();
+          if (!ack) {
+            y += "  acknowledged: null\n";
+          } else {
+            Table t;
+            t.columns = {"by", "time", "comment", "event"};
+            t.rows.push_back({ack->by, ack_time, ack->comment, int64_t(ack->event_id)});
+            std::string inner = RenderTable(t, OutputFormat::kYaml);  // "- by: ...\n  time: ..."
+            y += "  acknowledged:\n";
+            for (size_t pos = 0; pos < inner.size();) {
+              size_t nl = inner.find('\n', pos);
+              y += "    " + inner.substr(pos + 2, nl - pos - 1);
+              pos = nl + 1;
+            }
+          }
+        }
       }
     }
     w.Finish();
+    if (env.format == OutputFormat::kYaml) {
+      std::string& b = out.buffer();
+      if (yaml_rows.empty()) b += "[]\n";
+      for (const std::string& y : yaml_rows) b += y;
+      out.Flush();
+    } else if (nested) {
+      // What the writer printed is byte for byte ordered_json's dump, so
+      // parsing and dumping again keeps every other key as it was.
+      auto rows = nlohmann::ordered_json::parse(mem.Take());
+      for (auto& row : rows) {
+        auto it = acks->find(row["id"].get<uint64_t>());
+        nlohmann::ordered_json a = nullptr;
+        if (it != acks->end()) a = nlohmann::ordered_json::parse(AlertAckJson(&it->second).dump());
+        row["acknowledged"] = std::move(a);
+      }
+      const bool pretty = env.format == OutputFormat::kJsonPretty;
+      out.buffer() +=
+          rows.dump(pretty ? 4 : -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+          "\n";
+      out.Flush();
+    }
     if (out.error() != 0 && out.error() != EPIPE) {
       std::cerr << "error: cannot write the output: " << std::strerror(out.error()) << "\n";
       return kExitFailure;
@@ -371,7 +507,7 @@ Examples:
 void AddAccessAlertCommands(CLI::App* access,
                             std::vector<std::pair<CLI::App*, CommandRun>>* commands) {
   CLI::App* alert = access->add_subcommand(
-      "alert", "Alert rules: add, list, remove, enable, disable (pveauditd applies them)");
+      "alert", "Alert rules (add, list, remove, enable, disable) and acknowledging alerts (ack)");
   alert->require_subcommand(0, 1);
   alert->allow_extras();
   alert->footer(R"(
@@ -382,7 +518,8 @@ docs/alerts.md.
 Examples:
   pveam access alert add --type failed-login
   pveam access alert list
-  pveam access alert disable 1)");
+  pveam access alert disable 1
+  pveam access alert ack 4711 --comment "known scanner")");
   auto reg = [&](CLI::App* parent, CommandRun run) {
     CLI::App* cmd = parent->get_subcommands({}).back();
     cmd->allow_extras();
@@ -393,6 +530,7 @@ Examples:
   reg(alert, AddAlertChange(alert, "remove", "Remove an alert rule"));
   reg(alert, AddAlertChange(alert, "enable", "Enable an alert rule"));
   reg(alert, AddAlertChange(alert, "disable", "Disable an alert rule (kept, not applied)"));
+  reg(alert, AddAlertAck(alert));
   reg(access, AddAlerts(access));
 }
 

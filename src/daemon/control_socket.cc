@@ -414,7 +414,8 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
   if (!req.contains("request") || !req["request"].is_string())
     throw Refusal{
         "missing \"request\": audit, rule-add, rule-remove, rule-enable, "
-        "rule-disable, syslog-enable, syslog-disable, notify-enable or notify-disable"};
+        "rule-disable, syslog-enable, syslog-disable, notify-enable, notify-disable or "
+        "alert-ack"};
   const std::string what = req["request"].get<std::string>();
   Json reply = Json::object();
   if (what == "ping") {  // for a client's health check; writes nothing
@@ -548,9 +549,23 @@ Json ControlSocket::Dispatch(const Json& req, uid_t uid, pid_t pid) {
     reply = DestinationReply(*c);
     return reply;
   }
+  if (what == "alert-ack") {
+    Actor actor = ActorOf(req);
+    const Json& p = Params(req, {"id", "comment"});
+    auto r = AckAlert(store_, actor, o_.node, Text(p, "id"), Text(p, "comment"), o_.ack_lock);
+    if (!r.ok()) Fail(r.status());
+    // Acknowledged before: refused with code "conflict", naming whom by.
+    if (!r->acknowledged)
+      throw Refusal{"alert " + std::to_string(r->ack.alert_id) + " was already acknowledged by " +
+                        r->ack.by + " at " + FormatRfc3339Utc(r->ack.time_us) + " (event " +
+                        std::to_string(r->ack.event_id) + ")",
+                    "conflict"};
+    reply = {{"event_id", r->ack.event_id}, {"acknowledged", AlertAckJson(&r->ack)}};
+    return reply;
+  }
   throw Refusal{"unknown request '" + what +
                 "': expected audit, rule-add, rule-remove, rule-enable, rule-disable, "
-                "syslog-enable, syslog-disable, notify-enable or notify-disable"};
+                "syslog-enable, syslog-disable, notify-enable, notify-disable or alert-ack"};
 }
 
 ControlSocketOptions ControlSocketOptionsFor(
@@ -559,6 +574,7 @@ ControlSocketOptions ControlSocketOptionsFor(
   ControlSocketOptions o;
   o.path = c.control_socket.empty() ? data_dir + "/control.sock" : c.control_socket;
   o.node = node;
+  o.ack_lock = AlertAckLockFile(data_dir);
   o.log = std::move(log);
   if (!c.control_socket_user.empty()) {
     passwd pw{}, *found = nullptr;

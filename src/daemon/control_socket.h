@@ -42,6 +42,7 @@ struct ControlSocketOptions {
   std::vector<uid_t> allowed;  // peers besides uid 0 and geteuid()
   gid_t group = gid_t(-1);     // the socket file's group; -1 = unchanged
   std::string node;            // this node's name, for the events
+  std::string ack_lock;        // AckAlert's lock file ("": none; admin/settings_ops.h)
   size_t max_connections = 16;
   size_t max_line = 64 * 1024;  // bytes of one request line, newline excluded
   int idle_timeout_ms = 60000;  // a connection silent this long is closed

@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "admin/settings_ops.h"
 #include "alert/alert_engine.h"
 #include "alert/alert_rule.h"
 #include "core/event_json.h"
@@ -292,6 +293,8 @@ HttpReply Alerts(const Deps* d, HttpContext& c) {
     return true;
   });
   if (!st.ok()) return HttpReply::FromStatus(st);
+  auto acks = LoadAlertAcks(store);
+  if (!acks.ok()) return HttpReply::FromStatus(acks.status());
   nlohmann::json out = nlohmann::json::array();
   for (auto it = alerts.rbegin(); it != alerts.rend(); ++it) {
     nlohmann::json j = EventToJson(*it);
@@ -302,6 +305,8 @@ HttpReply Alerts(const Deps* d, HttpContext& c) {
     }
     j["rule"] = AlertRuleId(*it);
     j["events"] = ids;
+    auto ack = acks->find(it->id);
+    j["acknowledged"] = AlertAckJson(ack == acks->end() ? nullptr : &ack->second);
     out.push_back(std::move(j));
   }
   return HttpReply::Ok(std::move(out));
@@ -907,9 +912,10 @@ HttpReply Change(const Deps* d, const HttpContext& c, const std::string& request
     return HttpReply::Ok(*reply);
   }
   const std::string code = reply->value("code", "");
-  return HttpReply::Error(code == "invalid" ? 400
-                          : code == "busy"  ? 503
-                                            : 500,
+  return HttpReply::Error(code == "invalid"    ? 400
+                          : code == "conflict" ? 409
+                          : code == "busy"     ? 503
+                                               : 500,
                           reply->value("error", std::string("refused")));
 }
 
@@ -937,6 +943,18 @@ HttpReply SetRule(const Deps* d, HttpContext& c) {
 
 HttpReply RemoveRule(const Deps* d, HttpContext& c) {
   return Change(d, c, "rule-remove", {{"id", c.path.at("id")}});
+}
+
+// POST alerts/{id}/ack: acknowledges a fired alert (pveam access alert
+// ack); 400 for an id that is no alert, 409 when it already was.
+HttpReply AckAlertRoute(const Deps* d, HttpContext& c) {
+  nlohmann::json p = BodyParams(c);
+  if (!p.is_object()) return Bad("the body is not a JSON object");
+  for (auto it = p.begin(); it != p.end(); ++it)
+    if (it.key() != "comment") return Bad("unknown parameter '" + it.key() + "': expected comment");
+  nlohmann::json params = {{"id", c.path.at("id")}};
+  if (p.contains("comment")) params["comment"] = p["comment"];
+  return Change(d, c, "alert-ack", std::move(params));
 }
 
 // POST syslog / POST notify: a destination added or changed, as `pveam
@@ -1066,6 +1084,13 @@ void AddAuditRoutes(Router* router, StorePool* stores, const WebOptions& o,
                 {"rule", "only the alerts of this rule id"},
                 {"limit", "the newest N alerts (default 100, at most 10000)"}},
                bind(Alerts)});
+  router->Add({"POST",
+               api + "/alerts/{id}/ack",
+               "Sys.Modify",
+               "/",
+               "Acknowledge a fired alert (pveam access alert ack)",
+               {{"comment", "why, or what was done (one line, at most 1024 bytes)"}},
+               bind(AckAlertRoute)});
   router->Add({"GET", api + "/rules", "Sys.Audit", "/", "The alert rules", {}, bind(Rules)});
   router->Add({"POST",
                api + "/rules",

@@ -86,7 +86,9 @@ class WebApiTest : public ::testing::Test {
                    {"privileges", {"Sys.Audit:/", "Sys.Audit:/access"}}}},
                  {"alice-secret",
                   {{"userid", "alice@pve"}, {"users", {"alice@pve"}}, {"resources", {"/vms/100"}}}},
-                 {"script-secret", {{"userid", kScriptUser}, {"users", {kScriptUser}}}}};
+                 {"script-secret", {{"userid", kScriptUser}, {"users", {kScriptUser}}}},
+                 {"modify-secret",
+                  {{"userid", "ops@pve"}, {"all", true}, {"privileges", {"Sys.Modify:/"}}}}};
     WriteFile(root_ + "/auth.json", auth.dump());
     StartServer();
   }
@@ -554,6 +556,66 @@ TEST_F(WebApiTest, EventStreamDeliversNewVisibleEventsWithinTwoSeconds) {
             EventLine(kBase + 100300, "alice@pve", "/vms/100", "vm:start").dump() + "\n");
   ASSERT_EQ(Pveam({"access", "import", "--format", "json", root_ + "/last.jsonl"}).code, 0);
   for (auto& s : {root, alice}) s->thread.join();
+}
+
+// Fired alerts carry their acknowledgement: null, or who, when, the
+// comment and the acknowledgement's event (a pveaudit:alert-ack event naming
+// the alert). Acknowledging needs Sys.Modify on /; this stand-in server has
+// no pveauditd behind it, so a caller who may gets the 503 of a missing
+// control socket, and a bad parameter is 400 before that.
+TEST_F(WebApiTest, AlertsCarryTheirAcknowledgementAndAckNeedsSysModify) {
+  const int64_t t = kBase + 2 * 86400;
+  auto alert = [&](int64_t at, const std::string& ip) {
+    json e = EventLine(at, "", "/pveaudit/alerts/1", "alert:failed-login");
+    e["ip"] = ip;
+    e["source"] = "pveaudit-alert";
+    e["detail"] = "rule 1 failed-login: 3 failed logins within 15m for " + ip + "; events 1,2,3";
+    return e.dump() + "\n";
+  };
+  WriteFile(root_ + "/alerts.jsonl", alert(t, "203.0.113.1") + alert(t + 60, "203.0.113.2"));
+  ASSERT_EQ(Pveam({"access", "import", "--format", "json", root_ + "/alerts.jsonl"}).code, 0);
+  json alerts = Data(Get("/api2/json/audit/alerts", "root-secret"));
+  ASSERT_EQ(alerts.size(), 2u) << alerts.dump(2);
+  const int64_t older = alerts[1]["id"], newer = alerts[0]["id"];
+  EXPECT_TRUE(alerts[0]["acknowledged"].is_null());
+  json ack = EventLine(t + 120, "carol@pve", "/pveaudit/alerts/1", "pveaudit:alert-ack");
+  ack["source"] = "pveaudit";
+  ack["detail"] = "alert " + std::to_string(older) +
+                  " acknowledged (alert:failed-login, rule 1); comment: <b>known</b>";
+  WriteFile(root_ + "/ack.jsonl", ack.dump() + "\n");
+  ASSERT_EQ(Pveam({"access", "import", "--format", "json", root_ + "/ack.jsonl"}).code, 0);
+  alerts = Data(Get("/api2/json/audit/alerts", "root-secret"));
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0]["id"], newer);
+  EXPECT_TRUE(alerts[0]["acknowledged"].is_null()) << alerts.dump(2);
+  const json& a = alerts[1]["acknowledged"];
+  ASSERT_TRUE(a.is_object()) << alerts.dump(2);
+  EXPECT_EQ(a["by"], "carol@pve");
+  EXPECT_EQ(a["time"], Rfc(t + 120));
+  EXPECT_EQ(a["comment"], "<b>known</b>");
+  EXPECT_TRUE(a["event"].is_number_integer() && a["event"].get<int64_t>() > older);
+  // The same as pveam access alerts --output-format json.
+  RunResult r = Pveam({"access", "alerts", "--output-format", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json cli = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(cli.is_array() && cli.size() == 2u) << r;
+  EXPECT_EQ(cli[0]["acknowledged"], a);
+
+  const std::string path = "/api2/json/audit/alerts/" + std::to_string(newer) + "/ack";
+  httplib::Headers h = As("alice-secret");
+  h.emplace("CSRFPreventionToken", "csrf");
+  auto res = Client()->Post(path.c_str(), h, R"({"comment": "x"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403) << res->body;
+  EXPECT_NE(res->body.find("Sys.Modify"), std::string::npos) << res->body;
+  h = As("modify-secret");
+  res = Client()->Post(path.c_str(), h, R"({"note": "x"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_NE(res->body.find("'note'"), std::string::npos) << res->body;
+  res = Client()->Post(path.c_str(), h, R"({"comment": "x"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
 }
 
 // docs/api.md lists exactly the router's routes, with their parameters and

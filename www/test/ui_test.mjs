@@ -242,6 +242,24 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   30000).catch((e) => { throw new Error(`${e.message}\n${site.log}`); });
   await page.screenshot({ path: join(OUT, 'alerts.png') });
 
+  // Acknowledge it: select the row, the dialog with a comment; the grid
+  // shows who, and the CLI agrees (an audit event in the web user's name).
+  await page.click('#alerts-fired tbody tr >> text=mallory@pve');
+  await page.click('#alert-ack:not([disabled])');
+  await page.waitForSelector('form.dlg input[name=comment]');
+  await page.fill('form.dlg input[name=comment]', 'known scanner');
+  await page.click('form.dlg button[type=submit]');
+  await page.waitForSelector('form.dlg', { state: 'detached' });
+  await until('the acknowledgement in the Fired grid', async () =>
+    (await page.$$eval('#alerts-fired tbody tr', (trs) => trs.map((tr) => tr.textContent)))
+      .some((x) => /mallory@pve/.test(x) && /admin@pveaudit/.test(x)));
+  const fired = JSON.parse(run([join(BIN, 'pveam'), 'access', 'alerts', '--output-format', 'json'], { env }));
+  const acked = fired.filter((a) => a.acknowledged);
+  assert.equal(acked.length, 1, JSON.stringify(fired));
+  assert.equal(acked[0].acknowledged.by, 'admin@pveaudit');
+  assert.equal(acked[0].acknowledged.comment, 'known scanner');
+  await page.screenshot({ path: join(OUT, 'alert-ack.png') });
+
   // Reports: the downloads are the CLI's bytes (at the moment the view
   // pinned in its links).
   await page.click('a[data-id=report-users]');

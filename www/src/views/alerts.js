@@ -44,10 +44,30 @@ function addDialog(onDone) {
   });
 }
 
+// Acknowledge: one fired alert, with an optional comment; the server
+// records it as an audit event of its own (pveaudit:alert-ack).
+function ackDialog(alert, onDone) {
+  const comment = h('input', { name: 'comment', type: 'text', maxlength: 1024, size: 40 });
+  const body = h('div', {},
+    h('p', { text: `${typeName(alert.action.replace(/^alert:/, ''))} at ${localTime(alert.time)} (alert ${alert.id})` }),
+    field('Comment:', comment));
+  dialog('Acknowledge: Alert', body, {
+    okText: 'Acknowledge',
+    onOk: async () => {
+      await call('POST', `alerts/${alert.id}/ack`, {}, comment.value ? { comment: comment.value } : {});
+      onDone();
+    },
+  });
+}
+
+const acked = (a) => (a.acknowledged ? `${a.acknowledged.by}, ${localTime(a.acknowledged.time)}` : '');
+
 export function alertsView(el) {
   const fired = h('div', { class: 'grid-holder', id: 'alerts-fired' });
   const rules = h('div', { class: 'grid-holder', id: 'alerts-rules' });
   let selected = null;
+  let selectedAlert = null;
+  const ack = h('button', { class: 'btn', type: 'button', text: 'Acknowledge', id: 'alert-ack', disabled: true });
   const add = h('button', { class: 'btn primary', type: 'button', text: 'Add', id: 'rule-add' });
   const remove = h('button', { class: 'btn', type: 'button', text: 'Remove', disabled: true });
   const toggle = h('button', { class: 'btn', type: 'button', text: 'Disable', disabled: true });
@@ -82,6 +102,8 @@ export function alertsView(el) {
   const loadFired = async () => {
     try {
       const list = await get('alerts', { limit: 200 });
+      selectedAlert = null;
+      ack.disabled = true;
       clear(fired).append(grid([
         { key: 'time', text: 'Time', cls: 'c-time', render: (a) => localTime(a.time) },
         { key: 'rule', text: 'Rule', cls: 'c-id' },
@@ -89,12 +111,20 @@ export function alertsView(el) {
         { key: 'user', text: 'User' },
         { key: 'ip', text: 'IP' },
         { key: 'detail', text: 'Detail', cls: 'c-detail' },
-      ], list || [], { empty: 'No alert has fired' }));
+        { key: 'acknowledged', text: 'Acknowledged', render: acked, title: (a) => (a.acknowledged && a.acknowledged.comment) || null },
+      ], list || [], {
+        onSelect: (a) => {
+          selectedAlert = a;
+          ack.disabled = !!a.acknowledged;
+        },
+        empty: 'No alert has fired',
+      }));
     } catch (e) {
       err.textContent = e.message;
     }
   };
   add.addEventListener('click', () => addDialog(loadRules));
+  ack.addEventListener('click', () => selectedAlert && ackDialog(selectedAlert, loadFired));
   remove.addEventListener('click', async () => {
     if (!selected) return;
     try { await call('DELETE', `rules/${selected.id}`); } catch (e) { err.textContent = e.message; }
@@ -107,7 +137,7 @@ export function alertsView(el) {
   });
 
   el.append(h('h2', { text: 'Alerts' }), err,
-    h('h3', { text: 'Fired' }), fired,
+    h('h3', { text: 'Fired' }), h('div', { class: 'toolbar' }, ack), fired,
     h('h3', { text: 'Rules' }), h('div', { class: 'toolbar' }, add, remove, toggle), rules);
   loadRules();
   loadFired();
@@ -115,6 +145,12 @@ export function alertsView(el) {
   if (window.EventSource) {
     source = new EventSource(url('events'));
     source.addEventListener('alert', () => loadFired());
+    // An acknowledgement made elsewhere (another page, the CLI) shows too.
+    source.addEventListener('event', (m) => {
+      try {
+        if (JSON.parse(m.data).action === 'pveaudit:alert-ack') loadFired();
+      } catch (e) { /* not an event */ }
+    });
   }
   return { destroy: () => source && source.close() };
 }
