@@ -104,6 +104,26 @@ constexpr std::string_view kObjects[] = {
 // pveaudit's own events: fired alerts (docs/alerts.md) and changes of its
 // settings (store/audited_setting.h).
 constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit"};
+// Their actions, so `--action pveaudit:alert-ack` is not taken for a typo
+// (not in KnownActions: they have no class). pveaudit-web's audit events are
+// pveaudit:api-VERB and pveaudit:web-VERB with verbs of its own routes
+// (the control socket checks the form): any lower-case verb is known.
+constexpr std::string_view kOwnActions[] = {
+    "alert:failed-login",        "alert:brute-force-success", "alert:off-hours",
+    "alert:action-rate",         "alert:privilege-change",    "alert:new-ip",
+    "pveaudit:alert-add",        "pveaudit:alert-remove",     "pveaudit:alert-enable",
+    "pveaudit:alert-disable",    "pveaudit:alert-ack",        "pveaudit:syslog-enable",
+    "pveaudit:syslog-disable",   "pveaudit:notify-enable",    "pveaudit:notify-disable",
+    "pveaudit:web-user-add",     "pveaudit:web-user-remove",  "pveaudit:web-token-add",
+    "pveaudit:web-token-remove", "pveaudit:web-login",        "pveaudit:api-read",
+    "pveaudit:api-export",       "pveaudit:api-change",       "pveaudit:api-review"};
+bool IsOwnApiOrWebAction(std::string_view a) {
+  for (std::string_view p : {std::string_view("pveaudit:api-"), std::string_view("pveaudit:web-")})
+    if (a.size() > p.size() && a.substr(0, p.size()) == p)
+      return a.substr(p.size()).find_first_not_of("abcdefghijklmnopqrstuvwxyz-") ==
+             std::string_view::npos;
+  return false;
+}
 
 std::string_view VerbOf(std::string_view action) {
   size_t c = action.rfind(':');
@@ -604,6 +624,9 @@ bool IsKnownActionSpec(std::string_view spec) {
   }
   for (auto o : kOwnObjects)
     if (o == spec) return true;
+  for (auto a : kOwnActions)
+    if (a == spec) return true;
+  if (IsOwnApiOrWebAction(spec)) return true;
   const auto& k = SortedKnown();
   return std::binary_search(k.begin(), k.end(), spec, std::less<>());
 }

@@ -392,6 +392,15 @@ TEST(IsKnownActionSpec, Kinds) {
   EXPECT_FALSE(IsKnownActionSpec("vm:strat"));
   EXPECT_FALSE(IsKnownActionSpec("vms"));
   EXPECT_FALSE(IsKnownActionSpec(""));
+  // pveaudit's own events.
+  EXPECT_TRUE(IsKnownActionSpec("alert:failed-login"));
+  EXPECT_TRUE(IsKnownActionSpec("pveaudit:alert-ack"));
+  EXPECT_TRUE(IsKnownActionSpec("pveaudit:api-read"));
+  EXPECT_TRUE(IsKnownActionSpec("pveaudit:web-logout"));
+  EXPECT_FALSE(IsKnownActionSpec("pveaudit:alert-akc"));
+  EXPECT_FALSE(IsKnownActionSpec("pveaudit:api-"));
+  EXPECT_FALSE(IsKnownActionSpec("pveaudit:api-Read"));
+  EXPECT_FALSE(IsKnownActionSpec("alert:failed-logins"));
 }
 
 TEST(ActionMatches, Rules) {
