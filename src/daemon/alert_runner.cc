@@ -218,6 +218,14 @@ void AlertRunner::Loop() {
         error.clear();
         break;
       }
+      // Authentication lines in the batch: failed ticket requests stored
+      // ahead of them (access.log read first when pveauditd starts) wait
+      // for theirs (docs/alerts.md, "One real action = one event").
+      for (const Event& e : batch)
+        if (e.source == "auth") {
+          engine->ExpectAuthLane();
+          break;
+        }
       std::vector<Event> alerts;
       const uint64_t last_in_batch = batch.back().id;  // the events are moved out
       for (Event& e : batch) engine->Add(std::move(e), &alerts);
