@@ -679,6 +679,15 @@ bool AlertEngine::AuthLaneBehind(int64_t time_us) const {
   return auth == INT64_MIN || auth <= time_us;
 }
 
+bool AlertEngine::SuccessWaits(int64_t time_us) const {
+  // At most until access.log is kPairHoldUs past it: a quiet auth lane
+  // does not delay the alert that matters most; failures read later still
+  // judge it again (once: a success fires at most once).
+  const int64_t proxy = pairer_.newest_proxy_us_;
+  if (proxy != INT64_MIN && proxy > time_us + kPairHoldUs) return false;
+  return AuthLaneBehind(time_us - kGrantRequestAfterUs - 1);
+}
+
 bool AlertEngine::AuthMayStillPair(int64_t time_us) const {
   return AuthLaneBehind(time_us + kLoginRequestBeforeUs + kHoldSlackUs);
 }
@@ -701,8 +710,7 @@ void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
     held_.pop_front();
     Judge(s ? s->e : e, pr, alerts);
   }
-  while (!pending_successes_.empty() &&
-         !AuthLaneBehind(pending_successes_.front().e.time_us - kGrantRequestAfterUs - 1)) {
+  while (!pending_successes_.empty() && !SuccessWaits(pending_successes_.front().e.time_us)) {
     PendingSuccess p = std::move(pending_successes_.front());
     pending_successes_.pop_front();
     for (RuleState& r : rules_)
@@ -794,7 +802,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
         // access.log: judged once the auth lane has reached the success
         // (its own auth line, written first, may be up to
         // kGrantRequestAfterUs before it), so live at once.
-        if (gb == GroupBy::kIp && AuthLaneBehind(e.time_us - kGrantRequestAfterUs - 1)) {
+        if (gb == GroupBy::kIp && SuccessWaits(e.time_us)) {
           Event kept = e;
           kept.session.clear();
           kept.origin.clear();

@@ -293,6 +293,10 @@ class AlertEngine {
   // Whether an auth line may still come for failed ticket request at
   // `time_us`.
   bool AuthMayStillPair(int64_t time_us) const;
+  // brute-force-success per address: whether a success at `time_us` waits
+  // for the auth lane (until it reaches the success's time minus
+  // kGrantRequestAfterUs, or access.log is kPairHoldUs past it).
+  bool SuccessWaits(int64_t time_us) const;
   bool expect_auth_ = false;
 
   // A failed ticket request (the 401 of POST /access/ticket) stored before

@@ -149,6 +149,7 @@ void AlertRunner::Loop() {
   // and the lines of the last minutes for pairing (AlertEngine::Replay).
   auto load = [&]() -> Status {
     engine.emplace();
+    if (expect_auth_) engine->ExpectAuthLane();
     last_id.reset();
     rules_applied = false;
     auto c = store_.GetCursor(kAlertCursorKey);
