@@ -368,6 +368,8 @@ void LoginHistory::Prune(int64_t before_us) {
 namespace {
 // Groups of a login rule kept while one login source has not been seen.
 constexpr size_t kUnpairedGroups = 100000;
+// Successes waiting for the auth lane, at most.
+constexpr size_t kMaxPending = 100000;
 // Entries a group keeps at most, whatever the lanes' watermarks.
 constexpr size_t kMaxEntries = 4096;
 }  // namespace
@@ -672,11 +674,15 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
 bool AlertEngine::AuthLaneBehind(int64_t time_us) const {
   const int64_t auth = pairer_.newest_auth_us();
   if (auth == INT64_MIN && !expect_auth_) return false;  // one lane only
+  // Expected and not seen yet (access.log stored first when pveauditd
+  // starts, or imported first): wait for it (bounded by the pairer's cap
+  // and kMaxPending).
+  if (auth == INT64_MIN) return true;
   // access.log far past it while the auth lane did not move: the auth log
   // stopped (or lags more than this): judged without waiting longer.
   const int64_t proxy = pairer_.newest_proxy_us_;
   if (proxy != INT64_MIN && proxy > time_us + kMaxHoldUs) return false;
-  return auth == INT64_MIN || auth <= time_us;
+  return auth <= time_us;
 }
 
 bool AlertEngine::SuccessWaits(int64_t time_us) const {
@@ -684,7 +690,8 @@ bool AlertEngine::SuccessWaits(int64_t time_us) const {
   // does not delay the alert that matters most; failures read later still
   // judge it again (once: a success fires at most once).
   const int64_t proxy = pairer_.newest_proxy_us_;
-  if (proxy != INT64_MIN && proxy > time_us + kPairHoldUs) return false;
+  if (pairer_.newest_auth_us() != INT64_MIN && proxy != INT64_MIN && proxy > time_us + kPairHoldUs)
+    return false;
   return AuthLaneBehind(time_us - kGrantRequestAfterUs - 1);
 }
 
@@ -710,7 +717,8 @@ void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
     held_.pop_front();
     Judge(s ? s->e : e, pr, alerts);
   }
-  while (!pending_successes_.empty() && !SuccessWaits(pending_successes_.front().e.time_us)) {
+  while (!pending_successes_.empty() && (pending_successes_.size() > kMaxPending ||
+                                         !SuccessWaits(pending_successes_.front().e.time_us))) {
     PendingSuccess p = std::move(pending_successes_.front());
     pending_successes_.pop_front();
     for (RuleState& r : rules_)
