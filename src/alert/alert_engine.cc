@@ -252,6 +252,9 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   slot.e.session.clear();
   slot.e.origin.clear();
   if (partner) {
+    // A login's id is its auth line's, whichever line was stored first:
+    // an alert names the same events whichever lane was read ahead.
+    if (failed_auth || ok_auth) partner->action_id = slot.e.id;
     res.action_id = partner->action_id;
     slot.action_id = partner->action_id;
     slot.counted_by = partner->counted_by;
@@ -270,6 +273,7 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   for (const std::string& k : keys)
     if (&PoolOf(k) == &pool) pool.buckets[k].push_back(seq);
   res.self = &pool.slots.back();
+  res.self_seq = seq;
   res.partner = partner;
   return res;
 }
@@ -364,6 +368,8 @@ void LoginHistory::Prune(int64_t before_us) {
 namespace {
 // Groups of a login rule kept while one login source has not been seen.
 constexpr size_t kUnpairedGroups = 100000;
+// Successes waiting for the auth lane, at most.
+constexpr size_t kMaxPending = 100000;
 // Entries a group keeps at most, whatever the lanes' watermarks.
 constexpr size_t kMaxEntries = 4096;
 }  // namespace
@@ -517,7 +523,7 @@ void AlertEngine::Prune(RuleState& r, int64_t now_us) {
   for (auto it = r.groups.begin(); it != r.groups.end();) {
     const Group& g = it->second;
     int64_t newest = g.entries.empty() ? INT64_MIN : g.entries.back().time_us;
-    if (!g.successes.empty()) newest = std::max(newest, g.successes.back().time_us);
+    if (!g.successes.empty()) newest = std::max(newest, g.successes.back().e.time_us);
     if (newest < now_us - keep - kPairHoldUs)
       it = r.groups.erase(it);
     else
@@ -556,8 +562,8 @@ Event AlertEngine::MakeAlert(const RuleState& r, const Event& trigger, const Gro
   return a;
 }
 
-void AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
-                               std::vector<Event>* alerts) {
+bool AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
+                               std::vector<Event>* alerts, bool fired_before) {
   const AlertRule& rule = r.rule;
   uint64_t c = 0;
   int64_t newest = INT64_MIN;
@@ -567,20 +573,51 @@ void AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, c
       newest = std::max(newest, x.time_us);
     }
   // Once per burst: a later success fires again only after new failures.
-  if (c < rule.threshold || newest <= g.fired_newest_us) return;
+  if (c < rule.threshold || newest <= g.fired_newest_us) return false;
   g.fired_newest_us = newest;
+  if (fired_before) return false;
   g.last_fire_us = e.time_us;
   Event trigger = e;
   if (trigger.ip.empty()) trigger.ip = g.ip;  // the auth line names none
   alerts->push_back(MakeAlert(r, trigger, g, e.time_us,
                               "successful login for " + key + " after " + std::to_string(c) +
                                   " failed logins within " + FormatDuration(rule.window_us)));
+  return true;
 }
 
 void AlertEngine::Replay(const Event& e) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
   if (logins_only_ && !IsLoginLine(e)) return;
-  (void)pairer_.Add(e, MayCountRequest(e));
+  const ActionPairer::Result pr = pairer_.Add(e, MayCountRequest(e));
+  // A line held when the state was saved waits in the pairer again.
+  if (held_unresolved_ && pr.self)
+    if (auto it = held_index_.find(e.id); it != held_index_.end())
+      held_[it->second].seq = pr.self_seq;
+}
+
+void AlertEngine::OnSuccess(RuleState& r, const Event& e, std::vector<Event>* alerts) {
+  const AlertRule& rule = r.rule;
+  std::string key = GroupKey(e, r.group_by);
+  Group& g = r.groups[key];
+  Group::Success kept;
+  kept.fired = JudgeSuccess(r, g, key, e, alerts);
+  // Kept for failures read after it (another lane behind: per address, a
+  // failure of sshd is in the auth log, the success in access.log).
+  kept.e = e;
+  kept.e.detail.clear();
+  kept.e.session.clear();
+  kept.e.origin.clear();
+  g.successes.push_back(std::move(kept));
+  // Kept as long as a failure can still come before them, as the entries
+  // are (Count).
+  const int64_t wm = Watermark(r);
+  size_t drop = 0;
+  while (drop < g.successes.size() &&
+         (g.successes.size() - drop > kMaxEntries ||
+          (g.successes.size() - drop > kPartnerSlack &&
+           (wm == INT64_MIN ? false : g.successes[drop].e.time_us <= wm - rule.window_us))))
+    ++drop;
+  g.successes.erase(g.successes.begin(), g.successes.begin() + int64_t(drop));
 }
 
 bool AlertEngine::MayCountRequest(const Event& e) const {
@@ -601,16 +638,97 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
   if (ev.source == kAlertSource || ev.source == "pveaudit") return;
   // With login rules only, nothing else can count: skip it cheaply.
   if (logins_only_ && !IsLoginLine(ev)) return;
+  if (held_unresolved_) {
+    // After a restart: held lines that Replay did not give back to the
+    // pairer (older than what it read again) wait there again.
+    held_unresolved_ = false;
+    held_index_.clear();
+    for (Held& h : held_)
+      if (h.seq == UINT64_MAX) {
+        Event copy = h.e;
+        h.seq = pairer_.Take(copy, false).self_seq;
+      }
+  }
   // A line the pairer keeps is moved into it, not copied.
   const ActionPairer::Result pr = pairer_.Take(ev, MayCountRequest(ev));
   const Event& e = pr.self ? pr.self->e : ev;
-  const bool second_line = pr.action_id != e.id;
   if (++judged_ % 4096 == 0) {
     for (RuleState& r : rules_) Prune(r, pairer_.newest_us());
     // A day more than the longest window, for logins read late.
     if (wants_history_ && pairer_.newest_us() != INT64_MIN)
       history_.Prune(pairer_.newest_us() - history_span_us_ - 86400 * int64_t{1000000});
   }
+  // A failed ticket request that found no auth line, while the auth lane
+  // has not passed the time its auth line could have: held (held_). Live,
+  // Proxmox writes the auth line first, so the request pairs at once and
+  // nothing waits; with no auth lines at all (only access.log followed)
+  // nothing waits either.
+  if (pr.self && !pr.partner && IsFailedTicket(e) && AuthMayStillPair(e.time_us)) {
+    held_.push_back(Held{e, pr.self_seq});
+  } else {
+    Judge(e, pr, alerts);
+  }
+  ReleaseHeld(alerts);
+}
+
+bool AlertEngine::AuthLaneBehind(int64_t time_us) const {
+  const int64_t auth = pairer_.newest_auth_us();
+  if (auth == INT64_MIN && !expect_auth_) return false;  // one lane only
+  // Expected and not seen yet (access.log stored first when pveauditd
+  // starts, or imported first): wait for it (bounded by the pairer's cap
+  // and kMaxPending).
+  if (auth == INT64_MIN) return true;
+  // access.log far past it while the auth lane did not move: the auth log
+  // stopped (or lags more than this): judged without waiting longer.
+  const int64_t proxy = pairer_.newest_proxy_us_;
+  if (proxy != INT64_MIN && proxy > time_us + kMaxHoldUs) return false;
+  return auth <= time_us;
+}
+
+bool AlertEngine::SuccessWaits(int64_t time_us) const {
+  // At most until access.log is kPairHoldUs past it: a quiet auth lane
+  // does not delay the alert that matters most; failures read later still
+  // judge it again (once: a success fires at most once).
+  const int64_t proxy = pairer_.newest_proxy_us_;
+  if (pairer_.newest_auth_us() != INT64_MIN && proxy != INT64_MIN && proxy > time_us + kPairHoldUs)
+    return false;
+  return AuthLaneBehind(time_us - kGrantRequestAfterUs - 1);
+}
+
+bool AlertEngine::AuthMayStillPair(int64_t time_us) const {
+  return AuthLaneBehind(time_us + kLoginRequestBeforeUs + kHoldSlackUs);
+}
+
+void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
+  while (!held_.empty()) {
+    Held& h = held_.front();
+    ActionPairer::Slot* s = pairer_.LoginSlot(h.seq, h.e.id);
+    if (s && s->paired) {  // its auth line came and counted the attempt
+      held_.pop_front();
+      continue;
+    }
+    // Not kept any more (the pairer's cap): no auth line can find it now.
+    if (s && AuthMayStillPair(h.e.time_us)) break;
+    ActionPairer::Result pr;
+    pr.action_id = h.e.id;
+    pr.self = s;
+    pr.self_seq = h.seq;
+    Event e = std::move(h.e);
+    held_.pop_front();
+    Judge(s ? s->e : e, pr, alerts);
+  }
+  while (!pending_successes_.empty() && (pending_successes_.size() > kMaxPending ||
+                                         !SuccessWaits(pending_successes_.front().e.time_us))) {
+    PendingSuccess p = std::move(pending_successes_.front());
+    pending_successes_.pop_front();
+    for (RuleState& r : rules_)
+      if (r.rule.id == p.rule_id) OnSuccess(r, p.e, alerts);
+  }
+}
+
+void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
+                        std::vector<Event>* alerts) {
+  const bool second_line = pr.partner != nullptr;
 
   // Whether another line of this action was counted by rule `id` already:
   // the pairer's marks (however far one lane is behind another), or, after a
@@ -620,7 +738,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
     if (pr.partner && std::find(pr.partner->counted_by.begin(), pr.partner->counted_by.end(), id) !=
                           pr.partner->counted_by.end())
       return true;
-    return Holds(g, pr.action_id);
+    return Holds(g, pr.action_id) || Holds(g, pr.partner->e.id);
   };
   auto mark = [&](uint64_t id) {
     for (ActionPairer::Slot* s : {pr.self, pr.partner})
@@ -673,10 +791,11 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
           // The successes come from one lane, in time order: only the
           // newest ones can follow this failure; judged oldest first.
           size_t from = g.successes.size();
-          while (from > 0 && g.successes[from - 1].time_us >= e.time_us) --from;
+          while (from > 0 && g.successes[from - 1].e.time_us >= e.time_us) --from;
           for (size_t i = from; i < g.successes.size(); ++i)
-            if (g.successes[i].time_us - rule.window_us < e.time_us)
-              JudgeSuccess(r, g, key, g.successes[i], alerts);
+            if (g.successes[i].e.time_us - rule.window_us < e.time_us &&
+                JudgeSuccess(r, g, key, g.successes[i].e, alerts, g.successes[i].fired))
+              g.successes[i].fired = true;
           break;
         }
         // Per user: pvedaemon's "successful auth" line; per address: the
@@ -687,27 +806,18 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
         RuleMatcher m = r.matcher;
         if (e.ip.empty()) m.filter.ip.reset();  // the auth line names no address
         if (!RuleMatches(m, e)) break;
-        std::string key = GroupKey(e, gb);
-        Group& g = r.groups[key];
-        JudgeSuccess(r, g, key, e, alerts);
-        // Kept for failures read after it (another lane behind: per
-        // address, a failure of sshd is in the auth log, the success in
-        // access.log).
-        Event kept = e;
-        kept.detail.clear();
-        kept.session.clear();
-        kept.origin.clear();
-        g.successes.push_back(std::move(kept));
-        // Kept as long as a failure can still come before them, as the
-        // entries are (Count).
-        const int64_t wm = Watermark(r);
-        size_t drop = 0;
-        while (drop < g.successes.size() &&
-               (g.successes.size() - drop > kMaxEntries ||
-                (g.successes.size() - drop > kPartnerSlack &&
-                 (wm == INT64_MIN ? false : g.successes[drop].time_us <= wm - rule.window_us))))
-          ++drop;
-        g.successes.erase(g.successes.begin(), g.successes.begin() + int64_t(drop));
+        // Per address the failures are in the auth log, the success in
+        // access.log: judged once the auth lane has reached the success
+        // (its own auth line, written first, may be up to
+        // kGrantRequestAfterUs before it), so live at once.
+        if (gb == GroupBy::kIp && SuccessWaits(e.time_us)) {
+          Event kept = e;
+          kept.session.clear();
+          kept.origin.clear();
+          pending_successes_.push_back(PendingSuccess{rule.id, std::move(kept)});
+          break;
+        }
+        OnSuccess(r, e, alerts);
         break;
       }
       case AlertType::kActionRate:
@@ -785,6 +895,44 @@ void AppendJsonString(std::string* out, std::string_view v) {
 
 void AppendInt(std::string* out, int64_t v) { out->append(std::to_string(v)); }
 
+// A held line: [id, time, node, user, ip, action, resource, result,
+// status, source, detail] (what judging and pairing it read).
+void AppendEvent(std::string* out, const Event& e) {
+  out->push_back('[');
+  out->append(std::to_string(e.id));
+  out->push_back(',');
+  AppendInt(out, e.time_us);
+  for (const std::string* f : {&e.node, &e.user, &e.ip, &e.action, &e.resource}) {
+    out->push_back(',');
+    AppendJsonString(out, *f);
+  }
+  out->push_back(',');
+  AppendInt(out, int64_t(e.result));
+  for (const std::string* f : {&e.status, &e.source, &e.detail}) {
+    out->push_back(',');
+    AppendJsonString(out, *f);
+  }
+  out->push_back(']');
+}
+
+Event EventFromArray(const nlohmann::json& a) {
+  Event e;
+  e.id = a.at(0).get<uint64_t>();
+  e.time_us = a.at(1).get<int64_t>();
+  e.node = a.at(2).get<std::string>();
+  e.user = a.at(3).get<std::string>();
+  e.ip = a.at(4).get<std::string>();
+  e.action = a.at(5).get<std::string>();
+  e.resource = a.at(6).get<std::string>();
+  const int result = a.at(7).get<int>();
+  if (result < 0 || result > 2) throw std::runtime_error("invalid result in a held line");
+  e.result = Outcome(result);
+  e.status = a.at(8).get<std::string>();
+  e.source = a.at(9).get<std::string>();
+  e.detail = a.at(10).get<std::string>();
+  return e;
+}
+
 }  // namespace
 
 std::string AlertEngine::SaveState() const {
@@ -836,7 +984,30 @@ std::string AlertEngine::SaveState() const {
     }
     out += "}}";
   }
-  out += "}}";
+  out += "}";
+  // The held lines (not yet judged: the cursor is past them). One that
+  // took its auth line since is done.
+  out += ",\"held\":[";
+  bool first = true;
+  for (const Held& h : held_) {
+    const ActionPairer::Slot* s = pairer_.LoginSlot(h.seq, h.e.id);
+    if (s && s->paired) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendEvent(&out, h.e);
+  }
+  out += "],\"pending\":[";
+  first = true;
+  for (const PendingSuccess& p : pending_successes_) {
+    if (!first) out += ',';
+    first = false;
+    out += '[';
+    out += std::to_string(p.rule_id);
+    out += ',';
+    AppendEvent(&out, p.e);
+    out += ']';
+  }
+  out += "]}";
   return out;
 }
 
@@ -874,8 +1045,25 @@ Status AlertEngine::LoadState(std::string_view text) {
       }
       loaded_[id] = std::move(l);
     }
+    held_.clear();
+    held_index_.clear();
+    pending_successes_.clear();
+    if (j.contains("held"))
+      for (const auto& a : j.at("held")) {
+        held_index_[a.at(0).get<uint64_t>()] = held_.size();
+        held_.push_back(Held{EventFromArray(a), UINT64_MAX});
+      }
+    held_unresolved_ = !held_.empty();
+    if (j.contains("pending"))
+      for (const auto& p : j.at("pending"))
+        pending_successes_.push_back(
+            PendingSuccess{p.at(0).get<uint64_t>(), EventFromArray(p.at(1))});
   } catch (const std::exception& e) {
     loaded_.clear();
+    held_.clear();
+    held_index_.clear();
+    held_unresolved_ = false;
+    pending_successes_.clear();
     return Status::Corruption(std::string("alert engine state: ") + e.what());
   }
   return Status::OK();

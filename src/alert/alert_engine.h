@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "alert/alert_rule.h"
@@ -45,6 +46,13 @@ namespace pveaudit {
 // How far back (event time) lines are kept to find the other line of the
 // same action (login lines: behind the slower of their two sources).
 constexpr int64_t kPairHoldUs = 60 * 1000000LL;
+// A failed ticket request stored before its auth line waits until the
+// auth lane is this much past the latest time its auth line could have
+// (lines of one second may be written slightly out of order).
+constexpr int64_t kHoldSlackUs = 1 * 1000000LL;
+// A held line is judged anyway once access.log is this far (event time)
+// past it: an auth log that stopped being written holds nothing for ever.
+constexpr int64_t kMaxHoldUs = 86400 * 1000000LL;
 // A group keeps this many actions beyond the N+1 newest, so that the other
 // line of a recent action is recognised even when the group is busy.
 constexpr size_t kPartnerSlack = 16;
@@ -69,6 +77,7 @@ class ActionPairer {
     // not kept / none). Valid until the next Add.
     Slot* self = nullptr;
     Slot* partner = nullptr;
+    uint64_t self_seq = 0;  // of `self` in its pool (LoginSlot)
     bool login_known = false;
     std::string login_user, login_ip;
     int64_t login_time_us = 0;
@@ -97,6 +106,18 @@ class ActionPairer {
                : std::min(newest_task_us_, newest_proxy_us_) - kPairHoldUs;
   }
   size_t pending() const { return logins_.slots.size() + others_.slots.size(); }
+  // The newest time of the authentication lines; INT64_MIN: none seen.
+  int64_t newest_auth_us() const { return newest_auth_us_; }
+  // The login line kept under `seq` (Result::self_seq) if it is still
+  // kept and is event `id`; null otherwise.
+  const Slot* LoginSlot(uint64_t seq, uint64_t id) const {
+    if (seq < logins_.first_seq || seq - logins_.first_seq >= logins_.slots.size()) return nullptr;
+    const Slot& s = logins_.slots[seq - logins_.first_seq];
+    return s.e.id == id ? &s : nullptr;
+  }
+  Slot* LoginSlot(uint64_t seq, uint64_t id) {
+    return const_cast<Slot*>(std::as_const(*this).LoginSlot(seq, id));
+  }
 
  private:
   // Lines waiting for a partner, by what a partner must share: "L<node>"
@@ -183,6 +204,14 @@ class AlertEngine {
   // audit events of its own settings) are not judged.
   void Add(const Event& e, std::vector<Event>* alerts);
   void Add(Event&& e, std::vector<Event>* alerts);  // without a copy
+  // Lines held until the lane that may still hold a line before them has
+  // passed them (failed ticket requests, successes of brute-force-success
+  // per address); for tests and status.
+  size_t held() const { return held_.size() + pending_successes_.size(); }
+  // The store holds authentication lines (the runner saw one in a batch):
+  // a ticket request waits for its auth line even before the engine has
+  // judged the first one (access.log stored ahead when pveauditd starts).
+  void ExpectAuthLane() { expect_auth_ = true; }
 
   // After LoadState: feeds events already judged (id <= the saved
   // position), so the pairing of lines is as before the restart. Nothing
@@ -209,8 +238,13 @@ class AlertEngine {
     int64_t fired_newest_us = INT64_MIN;  // newest entry at the last firing
     std::string ip;                       // brute-force-success: of the last failure
     // brute-force-success: the latest successes, judged again when a
-    // failure before them is read late (not saved: lost on a restart).
-    std::vector<Event> successes;
+    // failure before them is read late (not saved: lost on a restart);
+    // each fires once at most.
+    struct Success {
+      Event e;
+      bool fired = false;
+    };
+    std::vector<Success> successes;
   };
   struct RuleState {
     AlertRule rule;
@@ -239,10 +273,56 @@ class AlertEngine {
   int64_t Watermark(const RuleState& r) const;
   // brute-force-success: fires for success `e` when the window before it
   // holds N failures newer than those of the last alert.
-  void JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
-                    std::vector<Event>* alerts);
+  // Returns whether it fired. A success that fired before (judged again)
+  // does not fire again, but its burst's newest failure moves on.
+  bool JudgeSuccess(RuleState& r, Group& g, const std::string& key, const Event& e,
+                    std::vector<Event>* alerts, bool fired_before = false);
   Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
                   const std::string& what) const;
+  // Judges line `e` against every rule (`pr`: what the pairer said of it).
+  void Judge(const Event& e, const ActionPairer::Result& pr, std::vector<Event>* alerts);
+  // brute-force-success: judges success `e` of rule `r` and keeps it for
+  // failures read after it.
+  void OnSuccess(RuleState& r, const Event& e, std::vector<Event>* alerts);
+  // Judges the held lines whose time has come (see held_).
+  void ReleaseHeld(std::vector<Event>* alerts);
+  // Whether the auth lane may still bring a line of time <= `time_us`:
+  // it is followed (seen, or expected) and has not passed that time, and
+  // access.log is not more than kMaxHoldUs past it.
+  bool AuthLaneBehind(int64_t time_us) const;
+  // Whether an auth line may still come for failed ticket request at
+  // `time_us`.
+  bool AuthMayStillPair(int64_t time_us) const;
+  // brute-force-success per address: whether a success at `time_us` waits
+  // for the auth lane (until it reaches the success's time minus
+  // kGrantRequestAfterUs, or access.log is kPairHoldUs past it).
+  bool SuccessWaits(int64_t time_us) const;
+  bool expect_auth_ = false;
+
+  // A failed ticket request (the 401 of POST /access/ticket) stored before
+  // its authentication line, when the authentication lines are followed:
+  // not counted until the auth lane has passed the time its partner could
+  // have. Paired by then: the attempt counted at the auth line's time (as
+  // when the auth line comes first, as Proxmox writes them); alone: at its
+  // own. So a failed login counts at the same time whichever lane was read
+  // first. In stored order (access.log's time order).
+  struct Held {
+    Event e;
+    uint64_t seq = UINT64_MAX;  // its slot in the pairer; UINT64_MAX: not known yet
+  };
+  std::deque<Held> held_;
+  bool held_unresolved_ = false;                     // after LoadState, until the first Add
+  std::unordered_map<uint64_t, size_t> held_index_;  // id -> index in held_, meanwhile
+  // brute-force-success per address: a success (access.log's granted
+  // ticket) judged only once the auth lane has reached it, so that the
+  // failures before it have been counted (judged at once, a success read
+  // ahead of the auth log fired on the first N failures of the burst and
+  // again on each one after).
+  struct PendingSuccess {
+    uint64_t rule_id;
+    Event e;
+  };
+  std::deque<PendingSuccess> pending_successes_;
 
   ActionPairer pairer_;
   LoginHistory history_;

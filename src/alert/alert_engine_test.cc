@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
+#include <tuple>
 
 #include "core/time_spec.h"
 
@@ -302,6 +304,190 @@ TEST_F(AlertEngineTest, FilesImportedOneAfterTheOtherCountEachAttemptOnce) {
   }
 }
 
+TEST_F(AlertEngineTest, AFailedLoginCountsAtItsAuthLineWhicheverLaneIsReadFirst) {
+  // Two attempts 6 s apart (auth lines at 0 and 6 s, their 401s 3 s
+  // later), 2 within 5 s per address: never 2 in a window. With the first
+  // 401 stored before its auth line (access.log ahead), it used to count at
+  // its own time (3 s): 3 and 6 in one window, an alert that the same lines
+  // in Proxmox's order (auth line first) did not give.
+  for (bool access_ahead : {false, true}) {
+    SCOPED_TRACE(access_ahead ? "access.log ahead" : "auth line first");
+    AlertEngine engine;
+    AlertRule r = Rule(AlertType::kFailedLogin);
+    r.group_by = "ip";
+    r.threshold = 2;
+    r.window_us = 5 * kS;
+    AlertRuleSet set;
+    set.rules = {r};
+    engine.SetRules(set);
+    const std::string ip = "203.0.113.5";
+    // An earlier auth line: the auth lane is followed.
+    std::vector<Event> order = {FailedAuth(kNoon - 10 * kMin, "x@pve", "192.0.2.1")};
+    Event a0 = FailedAuth(kNoon, "alice@pve", ip), r0 = FailedTicket(kNoon + 3 * kS, ip);
+    Event a1 = FailedAuth(kNoon + 6 * kS, "alice@pve", ip), r1 = FailedTicket(kNoon + 9 * kS, ip);
+    if (access_ahead)
+      order.insert(order.end(), {r0, a0, a1, r1});
+    else
+      order.insert(order.end(), {a0, r0, a1, r1});
+    for (size_t i = 0; i < order.size(); ++i) order[i].id = 1000 * next_rule_ + i + 1;
+    EXPECT_TRUE(Feed(engine, order).empty());
+    EXPECT_EQ(engine.held(), 0u);
+  }
+}
+
+TEST_F(AlertEngineTest, A401AloneIsHeldUntilTheAuthLanePassesItThenCounts) {
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.group_by = "ip";
+  r.threshold = 2;
+  Use({r});
+  EXPECT_TRUE(Feed({FailedAuth(kNoon, "alice@pve", "203.0.113.5")}).empty());
+  // access.log ahead: a 401 with no auth line (yet): held, not counted.
+  EXPECT_TRUE(Feed({FailedTicket(kNoon + kMin, "203.0.113.5")}).empty());
+  EXPECT_EQ(engine_.held(), 1u);
+  // The auth lane passes it with no partner: it counts, at its own time.
+  std::vector<Event> alerts = Feed({SuccessAuth(kNoon + kMin + 3 * kS, "bob@pve")});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].time_us, kNoon + kMin);
+  EXPECT_EQ(engine_.held(), 0u);
+  // With no auth line at all (only access.log followed) nothing waits.
+  AlertEngine alone;
+  AlertRuleSet set;
+  set.rules = {r};
+  alone.SetRules(set);
+  alerts = Feed(alone, {FailedTicket(kNoon, "192.0.2.7"), FailedTicket(kNoon + kS, "192.0.2.7")});
+  EXPECT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alone.held(), 0u);
+}
+
+TEST_F(AlertEngineTest, HeldLinesSurviveARestart) {
+  // A 401 held when the state is saved: after the restart its auth line
+  // pairs with it (one attempt, at the auth line's time), or the auth lane
+  // passes it (counted then): never lost, never counted twice.
+  AlertRule r = Rule(AlertType::kFailedLogin);
+  r.group_by = "ip";
+  r.threshold = 2;
+  AlertRuleSet set;
+  set.rules = {r};
+  for (bool partner : {true, false}) {
+    SCOPED_TRACE(partner ? "its auth line comes" : "no auth line");
+    next_id_ = 0;
+    std::vector<Event> before = {FailedAuth(kNoon - kMin, "x@pve", "192.0.2.1"),
+                                 FailedTicket(kNoon + 3 * kS, "203.0.113.5")};
+    std::vector<Event> after;
+    if (partner) after.push_back(FailedAuth(kNoon, "alice@pve", "203.0.113.5"));
+    after.push_back(FailedAuth(kNoon + 20 * kS, "bob@pve", "203.0.113.5"));
+    AlertEngine one;
+    one.SetRules(set);
+    std::vector<Event> expected = Feed(one, before);
+    for (const Event& a : Feed(one, after)) expected.push_back(a);
+    ASSERT_EQ(expected.size(), 1u);
+
+    AlertEngine first;
+    first.SetRules(set);
+    std::vector<Event> got = Feed(first, before);
+    EXPECT_EQ(first.held(), 1u);
+    AlertEngine second;
+    ASSERT_TRUE(second.LoadState(first.SaveState()).ok());
+    second.SetRules(set);
+    EXPECT_EQ(second.held(), 1u);
+    for (const Event& e : before) second.Replay(e);
+    for (const Event& a : Feed(second, after)) got.push_back(a);
+    EXPECT_EQ(got, expected);
+  }
+}
+
+TEST_F(AlertEngineTest, TheSameLinesGiveTheSameAlertsInEveryLaneOrder) {
+  // Addresses that fail every few seconds (each attempt: an auth line and,
+  // 1-5 s later, its 401), now and then a success (auth line, then the
+  // granted ticket 0-2 s later), read in many orders: each lane in its own
+  // order, the lanes interleaved at random (access.log ahead, behind, in
+  // step) or one after the other. Every order gives the same alerts
+  // (rule, time, user, address).
+  std::mt19937 rng(7);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::vector<Event> auth, access;
+  int64_t t = kNoon;
+  const std::vector<std::string> ips = {"198.51.100.10", "198.51.100.11", "203.0.113.9"};
+  const std::vector<std::string> users = {"admin@pve", "root@pam", "alice@pve"};
+  for (int i = 0; i < 600; ++i) {
+    t += uniform(1, 6) * kS;
+    const std::string& ip = ips[size_t(uniform(0, 2))];
+    const std::string& user = users[size_t(uniform(0, 2))];
+    if (uniform(0, 9) == 0) {
+      auth.push_back(SuccessAuth(t, user));
+      access.push_back(GrantedTicket(t + uniform(0, 2) * kS, ip));
+    } else {
+      auth.push_back(FailedAuth(t, user, ip));
+      access.push_back(FailedTicket(t + uniform(1, 5) * kS, ip));
+    }
+  }
+  // Each lane in time order (a 401 may come after a later attempt's).
+  auto by_time = [](const Event& a, const Event& b) { return a.time_us < b.time_us; };
+  std::stable_sort(access.begin(), access.end(), by_time);
+  std::vector<AlertRule> rules;
+  AlertRule per_ip = Rule(AlertType::kFailedLogin);
+  per_ip.group_by = "ip";
+  per_ip.threshold = 5;
+  per_ip.window_us = 20 * kS;
+  per_ip.cooldown_us = 20 * kS;
+  AlertRule per_user = Rule(AlertType::kFailedLogin);
+  per_user.threshold = 4;
+  per_user.window_us = 30 * kS;
+  per_user.cooldown_us = 30 * kS;
+  AlertRule bfs_ip = Rule(AlertType::kBruteForceSuccess);
+  bfs_ip.group_by = "ip";
+  bfs_ip.threshold = 3;
+  bfs_ip.window_us = 30 * kS;
+  AlertRuleSet set;
+  set.rules = {per_ip, per_user, bfs_ip};
+  using Key = std::tuple<std::string, int64_t, std::string, std::string>;
+  auto run = [&](const std::vector<Event>& order) {
+    AlertEngine engine;
+    engine.SetRules(set);
+    std::vector<Event> stored = order;
+    for (size_t i = 0; i < stored.size(); ++i) stored[i].id = i + 1;
+    std::vector<Key> got;
+    for (const Event& a : Feed(engine, stored))
+      got.emplace_back(a.resource, a.time_us, a.user, a.ip);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(engine.held(), 0u);
+    return got;
+  };
+  // Proxmox's order: by time, an auth line before the request of its
+  // second.
+  std::vector<Event> live = auth;
+  live.insert(live.end(), access.begin(), access.end());
+  std::stable_sort(live.begin(), live.end(), by_time);
+  const std::vector<Key> expected = run(live);
+  ASSERT_GE(expected.size(), 10u) << "the stream must fire every rule several times";
+  for (const std::string& rule : {"/pveaudit/alerts/" + std::to_string(per_ip.id),
+                                  "/pveaudit/alerts/" + std::to_string(per_user.id),
+                                  "/pveaudit/alerts/" + std::to_string(bfs_ip.id)})
+    EXPECT_TRUE(std::any_of(expected.begin(), expected.end(),
+                            [&](const Key& k) { return std::get<0>(k) == rule; }))
+        << rule << " never fired";
+  // The auth log imported first, then access.log.
+  std::vector<Event> order = auth;
+  order.insert(order.end(), access.begin(), access.end());
+  EXPECT_EQ(run(order), expected) << "auth.log, then access.log";
+  // Interleaved in chunks: access.log ahead by up to a minute, behind, in
+  // step. The auth lane's first line comes first (its lane is followed).
+  for (int round = 0; round < 30; ++round) {
+    SCOPED_TRACE("interleaving " + std::to_string(round));
+    std::vector<Event> mixed = {auth[0]};
+    size_t a = 1, r = 0;
+    while (a < auth.size() || r < access.size()) {
+      const bool take_auth = r == access.size() || (a < auth.size() && uniform(0, 1) == 0);
+      const int n = uniform(1, round % 3 == 0 ? 40 : 8);
+      for (int k = 0; k < n; ++k) {
+        if (take_auth && a < auth.size()) mixed.push_back(auth[a++]);
+        if (!take_auth && r < access.size()) mixed.push_back(access[r++]);
+      }
+    }
+    EXPECT_EQ(run(mixed), expected);
+  }
+}
+
 TEST_F(AlertEngineTest, PerIpCountsAnonymousRequestsAlone) {
   AlertRule r = Rule(AlertType::kFailedLogin);
   r.group_by = "ip";
@@ -486,10 +672,14 @@ TEST_F(AlertEngineTest, BruteForceSuccessPerAddressWhicheverLaneIsReadFirst) {
   // first: the same one alert.
   AlertRule r = Rule(AlertType::kBruteForceSuccess);
   r.group_by = "ip";
+  // The auth log also holds pvedaemon's line of the successful login
+  // (written before the ticket request is logged): the success is judged
+  // once the auth lane has reached it.
   auto failures = [&] {
     return std::vector<Event>{FailedAuth(kNoon, "root@pam", "203.0.113.7"),
                               FailedAuth(kNoon + 10 * kS, "root@pam", "203.0.113.7"),
-                              FailedAuth(kNoon + 20 * kS, "root@pam", "203.0.113.7")};
+                              FailedAuth(kNoon + 20 * kS, "root@pam", "203.0.113.7"),
+                              SuccessAuth(kNoon + kMin, "root@pam")};
   };
   // Failures first.
   Use({r});
@@ -505,10 +695,54 @@ TEST_F(AlertEngineTest, BruteForceSuccessPerAddressWhicheverLaneIsReadFirst) {
   std::vector<Event> b = Feed(other, {GrantedTicket(kNoon + kMin, "203.0.113.7")});
   EXPECT_TRUE(b.empty());
   b = Feed(other, failures());
-  ASSERT_EQ(b.size(), 1u) << "the late failure judges the success again";
+  ASSERT_EQ(b.size(), 1u) << "the late failure judges the success again, once";
   EXPECT_EQ(b[0].time_us, a[0].time_us);
   EXPECT_EQ(b[0].ip, "203.0.113.7");
   EXPECT_EQ(b[0].action, "alert:brute-force-success");
+}
+
+TEST_F(AlertEngineTest, BruteForceSuccessReadAheadOfItsFailuresFiresOncePerBurst) {
+  // Per address: 3 failures, a success, 3 more failures, a success (all
+  // within the window). In Proxmox's order: two alerts (the second success
+  // follows new failures). With access.log read ahead of the auth log, the
+  // successes used to be judged at once, then again on each late failure:
+  // the second one fired on the 4th failure and again on the 5th and 6th.
+  AlertRule r = Rule(AlertType::kBruteForceSuccess);
+  r.group_by = "ip";
+  AlertRuleSet set;
+  set.rules = {r};
+  const std::string ip = "203.0.113.7";
+  std::vector<Event> auth = {FailedAuth(kNoon - 10 * kMin, "x@pve", "192.0.2.1")};
+  std::vector<Event> access;
+  int64_t t = kNoon;
+  for (int burst = 0; burst < 2; ++burst) {
+    for (int i = 0; i < 3; ++i) auth.push_back(FailedAuth(t += 5 * kS, "root@pam", ip));
+    auth.push_back(SuccessAuth(t += 5 * kS, "root@pam"));
+    access.push_back(GrantedTicket(t + kS, ip));
+  }
+  auth.push_back(FailedAuth(t + kMin, "y@pve", "192.0.2.2"));  // the auth lane goes on
+  using Key = std::pair<int64_t, std::string>;
+  auto run = [&](std::vector<Event> order) {
+    AlertEngine engine;
+    engine.SetRules(set);
+    for (size_t i = 0; i < order.size(); ++i) order[i].id = i + 1;
+    std::vector<Key> got;
+    for (const Event& a : Feed(engine, order)) got.emplace_back(a.time_us, a.ip);
+    EXPECT_EQ(engine.held(), 0u);
+    return got;
+  };
+  std::vector<Event> live = auth;
+  live.insert(live.end(), access.begin(), access.end());
+  std::stable_sort(live.begin(), live.end(),
+                   [](const Event& a, const Event& b) { return a.time_us < b.time_us; });
+  const std::vector<Key> expected = run(live);
+  ASSERT_EQ(expected.size(), 2u);
+  // access.log ahead: its two successes before the auth lines (but the
+  // first), then the rest of the auth log.
+  std::vector<Event> ahead = {auth[0]};
+  ahead.insert(ahead.end(), access.begin(), access.end());
+  ahead.insert(ahead.end(), auth.begin() + 1, auth.end());
+  EXPECT_EQ(run(ahead), expected);
 }
 
 TEST_F(AlertEngineTest, TicketRequestsReadLongAfterTheirAuthLinesCountOnce) {

@@ -149,6 +149,7 @@ void AlertRunner::Loop() {
   // and the lines of the last minutes for pairing (AlertEngine::Replay).
   auto load = [&]() -> Status {
     engine.emplace();
+    if (expect_auth_) engine->ExpectAuthLane();
     last_id.reset();
     rules_applied = false;
     auto c = store_.GetCursor(kAlertCursorKey);
@@ -218,6 +219,14 @@ void AlertRunner::Loop() {
         error.clear();
         break;
       }
+      // Authentication lines in the batch: failed ticket requests stored
+      // ahead of them (access.log read first when pveauditd starts) wait
+      // for theirs (docs/alerts.md, "One real action = one event").
+      for (const Event& e : batch)
+        if (e.source == "auth") {
+          engine->ExpectAuthLane();
+          break;
+        }
       std::vector<Event> alerts;
       const uint64_t last_in_batch = batch.back().id;  // the events are moved out
       for (Event& e : batch) engine->Add(std::move(e), &alerts);

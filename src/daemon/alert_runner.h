@@ -36,6 +36,11 @@ class AlertRunner {
   AlertRunner(const AlertRunner&) = delete;
   AlertRunner& operator=(const AlertRunner&) = delete;
 
+  // pveauditd follows authentication lines (the auth log or the journal):
+  // a failed ticket request stored before the first of them is held for
+  // its auth line too (access.log stored ahead when pveauditd starts;
+  // docs/alerts.md). Before Start.
+  void ExpectAuthLines(bool on) { expect_auth_ = on; }
   void Start();
   void Stop();
   // For `pveam access status`: rules in use, the cursor, alerts fired since
@@ -49,6 +54,7 @@ class AlertRunner {
   LogFn log_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  bool expect_auth_ = false;
   mutable std::mutex mu_;
   nlohmann::json state_ = nlohmann::json::object();  // guarded by mu_
 };

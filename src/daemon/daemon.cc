@@ -404,6 +404,8 @@ int Daemon::Run() {
     Log("warning", "no log source is enabled; only access-control changes are followed");
   lanes.Start(store);
   AlertRunner alert_runner(store, Log);  // docs/alerts.md
+  alert_runner.ExpectAuthLines((opt_.config.auth.enabled && !opt_.config.auth.path.empty()) ||
+                               JournalEnabled(opt_.config));
   alert_runner.Start();
   // Export destinations (syslog, webhooks) follow the store by their own
   // cursors, on their own threads: a destination that is down never holds
