@@ -17,6 +17,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/actions.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "core/time_zone_name.h"
 #include "query/log_query.h"
@@ -35,15 +36,6 @@ std::string Join(const Range& items, const char* sep) {
     s += i;
   }
   return s;
-}
-
-std::string NodeName(const Env& env) {
-  if (!env.config.node.empty()) return env.config.node;
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
-  std::string s = h;
-  if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
-  return s.empty() ? "localhost" : s;
 }
 
 // The stored rules and their text (nullopt: none stored yet).
@@ -179,7 +171,7 @@ Examples:
     Env env = ResolveEnv(o->common);
     CheckChange(BuildAlertRule(*o).status());  // before the store is opened
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    auto c = AddAlertRule(*store, LocalActor(), NodeName(env), *o);
+    auto c = AddAlertRule(*store, LocalActor(), NodeNameOr(env.config.node), *o);
     CheckChange(c.status());
     const AlertRule& rule = c->rule;
     if (env.format == OutputFormat::kText) {
@@ -237,7 +229,7 @@ CommandRun AddAlertChange(CLI::App* alert, const std::string& verb, const std::s
       throw UsageError{"invalid rule id '" + o->id +
                        "': expected a number from 'pveam access alert list'"};
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    auto c = ChangeAlertRule(*store, LocalActor(), NodeName(env), verb, o->id);
+    auto c = ChangeAlertRule(*store, LocalActor(), NodeNameOr(env.config.node), verb, o->id);
     CheckChange(c.status());
     if (env.format != OutputFormat::kText)
       return Print(RulesTable({c->rule}, env.format), env.format);
@@ -284,7 +276,7 @@ Examples:
       throw UsageError{"invalid alert id '" + o->id +
                        "': expected the id of a fired alert (pveam access alerts)"};
     auto store = OpenStoreOrDie(env, /*read_only=*/false);
-    auto r = AckAlert(*store, LocalActor(), NodeName(env), o->id, o->comment,
+    auto r = AckAlert(*store, LocalActor(), NodeNameOr(env.config.node), o->id, o->comment,
                       AlertAckLockFile(env.data_dir));
     CheckChange(r.status());
     const AlertAck& a = r->ack;

@@ -16,6 +16,7 @@
 #include "admin/settings_ops.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "export/export_loop.h"
 #include "export/webhook_sink.h"
@@ -30,14 +31,6 @@ struct Opts {
   bool allow_http = false;
   bool disable = false;
 };
-
-std::string NodeName(const Env& env) {
-  if (!env.config.node.empty()) return env.config.node;
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "";
-  std::string h = host;
-  return h.substr(0, h.find('.'));
-}
 
 // The "export.webhook" object (name -> destination); {} when unset.
 nlohmann::json LoadAll(EventStore& store) {
@@ -102,7 +95,7 @@ int Enable(const Opts& o, const Env& env) {
   // Every argument is checked before the store is touched.
   CheckChange(CheckWebhookOptions(w));
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  auto c = EnableWebhook(*store, LocalActor(), NodeName(env), w);
+  auto c = EnableWebhook(*store, LocalActor(), NodeNameOr(env.config.node), w);
   CheckChange(c.status());
   nlohmann::json entry = c->destination;
   entry.erase("name");
@@ -120,7 +113,7 @@ int Disable(const Opts& o, const Env& env) {
   if (!existing.ok()) OpenStoreOrDie(env, /*read_only=*/true);  // says why and exits
   existing->reset();                                            // one connection at a time
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  auto c = DisableWebhook(*store, LocalActor(), NodeName(env), o.name);
+  auto c = DisableWebhook(*store, LocalActor(), NodeNameOr(env.config.node), o.name);
   CheckChange(c.status());
   nlohmann::json entry = c->destination;
   entry.erase("name");

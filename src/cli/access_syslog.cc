@@ -15,6 +15,7 @@
 #include "admin/settings_ops.h"
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "export/export_loop.h"
 #include "export/syslog_sink.h"
@@ -31,14 +32,6 @@ struct SyslogOptions : SyslogEnableOptions {
   CommonOptions common;
   bool enable = false, disable = false;
 };
-
-std::string HostName() {
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
-  std::string s = h;
-  if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
-  return s.empty() ? "localhost" : s;
-}
 
 nlohmann::json LoadDestinations(EventStore& store) {
   auto v = store.GetSetting(kSettingKey);
@@ -58,8 +51,7 @@ nlohmann::json LoadDestinations(EventStore& store) {
 int Enable(const SyslogOptions& o, const Env& env) {
   CheckChange(CheckSyslogOptions(o));  // before the store is opened (or created)
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  auto c =
-      EnableSyslog(*store, LocalActor(), env.config.node.empty() ? HostName() : env.config.node, o);
+  auto c = EnableSyslog(*store, LocalActor(), NodeNameOr(env.config.node), o);
   CheckChange(c.status());
   std::printf("%s\n", c->message.c_str());
   return kExitOk;
@@ -67,8 +59,7 @@ int Enable(const SyslogOptions& o, const Env& env) {
 
 int Disable(const SyslogOptions& o, const Env& env) {
   auto store = OpenStoreOrDie(env, /*read_only=*/false);
-  auto c = DisableSyslog(*store, LocalActor(),
-                         env.config.node.empty() ? HostName() : env.config.node, o.name);
+  auto c = DisableSyslog(*store, LocalActor(), NodeNameOr(env.config.node), o.name);
   CheckChange(c.status());
   std::printf("%s\n", c->message.c_str());
   return kExitOk;

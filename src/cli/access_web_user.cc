@@ -17,6 +17,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/host_name.h"
 #include "pve/parse_util.h"
 #include "server/auth_local.h"
 #include "store/audited_setting.h"
@@ -26,15 +27,6 @@ namespace {
 
 using auth::WebRole;
 using auth::WebUser;
-
-std::string NodeName(const Env& env) {
-  if (!env.config.node.empty()) return env.config.node;
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
-  std::string s = h;
-  if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
-  return s.empty() ? "localhost" : s;
-}
 
 // "alice" or "alice@pveaudit"; a usage error naming the value otherwise.
 std::string NameArg(const std::string& arg) {
@@ -166,8 +158,8 @@ Examples:
     Status rules = auth::CheckPasswordRules(password);
     if (!rules.ok()) throw UsageError{rules.message()};
     WebUser added;
-    Status st = auth::AddWebUser(*store, LocalActor(), NodeName(env), name, *role, password,
-                                 auth::HashLimits::Interactive(), &added);
+    Status st = auth::AddWebUser(*store, LocalActor(), NodeNameOr(env.config.node), name, *role,
+                                 password, auth::HashLimits::Interactive(), &added);
     std::fill(password.begin(), password.end(), '\0');
     if (!st.ok()) return Fail(st);
     if (env.format == OutputFormat::kText) {
@@ -233,7 +225,8 @@ Example:
     if (!users->count(name))
       throw UsageError{"no web user '" + name + "@pveaudit' (see 'pveam access web-user list')"};
     WebUser removed;
-    Status st = auth::RemoveWebUser(*store, LocalActor(), NodeName(env), name, &removed);
+    Status st =
+        auth::RemoveWebUser(*store, LocalActor(), NodeNameOr(env.config.node), name, &removed);
     if (!st.ok()) return Fail(st);
     if (env.format == OutputFormat::kText) {
       std::cout << "web user " << removed.userid() << " removed\n";
@@ -303,8 +296,8 @@ Example:
       throw UsageError{"token '" + name + "@pveaudit!" + o->id + "' exists"};
     std::string secret;
     auth::WebToken added;
-    Status st =
-        auth::AddWebToken(*store, LocalActor(), NodeName(env), name, o->id, &secret, &added);
+    Status st = auth::AddWebToken(*store, LocalActor(), NodeNameOr(env.config.node), name, o->id,
+                                  &secret, &added);
     if (!st.ok()) return Fail(st);
     if (env.format == OutputFormat::kText) {
       std::cout << "API token " << added.tokenid << " added; its secret (shown only now):\n"
@@ -373,7 +366,8 @@ Example:
     const std::string tokenid = name + "@pveaudit!" + o->id;
     if (!tokens->count(tokenid))
       throw UsageError{"no token '" + tokenid + "' (see 'pveam access web-user token list')"};
-    Status st = auth::RemoveWebToken(*store, LocalActor(), NodeName(env), name, o->id);
+    Status st =
+        auth::RemoveWebToken(*store, LocalActor(), NodeNameOr(env.config.node), name, o->id);
     if (!st.ok()) return Fail(st);
     if (env.format == OutputFormat::kText) {
       std::cout << "API token " << tokenid << " removed\n";

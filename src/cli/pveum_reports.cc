@@ -15,6 +15,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "pve/access_config.h"
 #include "report/model.h"
@@ -229,14 +230,6 @@ std::string InvokingUser(const std::string& flag) {
   else
     name = "root";
   return name.find('@') == std::string::npos ? name + "@pam" : name;
-}
-
-std::string NodeName(const Env& env) {
-  if (!env.config.node.empty()) return env.config.node;
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "";
-  std::string h = host;
-  return h.substr(0, h.find('.'));
 }
 
 }  // namespace
@@ -463,7 +456,7 @@ Example:
     auto w = OpenStoreOrDie(env, /*read_only=*/false);
     std::vector<Event> ev(1);
     ev[0].time_us = NowUs();
-    ev[0].node = NodeName(env);
+    ev[0].node = NodeNameOr(env.config.node);
     ev[0].user = reviewer;
     ev[0].action = "audit:review";
     ev[0].resource = "/";

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "daemon/alert_runner.h"
 #include "daemon/control_socket.h"
@@ -48,14 +49,6 @@ void Log(const char* level, const std::string& msg) {
   // stderr goes to the journal under systemd; one line per message.
   std::fprintf(stderr, "pveauditd[%s]: %s\n", level, msg.c_str());
   std::fflush(stderr);
-}
-
-std::string HostName() {
-  char h[256] = {};
-  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
-  std::string s = h;
-  if (auto dot = s.find('.'); dot != std::string::npos) s.resize(dot);
-  return s.empty() ? "localhost" : s;
 }
 
 // Sleeps up to `ms`, waking early for a stop, and for a reload request
@@ -300,7 +293,7 @@ struct Lanes {
 // Builds the lanes of `c`. False when the syslog listener cannot start.
 bool MakeLanes(const Config& c, Lanes* out) {
   out->lanes.clear();
-  std::string node = c.node.empty() ? HostName() : c.node;
+  std::string node = NodeNameOr(c.node);
   auto file = [&](const char* name, const FileSourceConfig& fs,
                   const char* format) -> std::unique_ptr<PolledSource> {
     if (!fs.enabled || fs.path.empty()) return nullptr;
@@ -410,14 +403,13 @@ int Daemon::Run() {
   // Export destinations (syslog, webhooks) follow the store by their own
   // cursors, on their own threads: a destination that is down never holds
   // back ingest (src/daemon/export_runner.h).
-  ExportRunner exports(store, opt_.data_dir, HostName(),
+  ExportRunner exports(store, opt_.data_dir, ShortHostName(),
                        [](const char* level, const std::string& m) { Log(level, m); });
   exports.Start();
   // pveaudit-web hands every change and audit event to this socket: only
   // pveauditd writes the store (docs/control-socket.md). Read at start only.
-  ControlSocket control(store, ControlSocketOptionsFor(
-                                   opt_.config, opt_.data_dir,
-                                   opt_.config.node.empty() ? HostName() : opt_.config.node, Log));
+  ControlSocket control(store, ControlSocketOptionsFor(opt_.config, opt_.data_dir,
+                                                       NodeNameOr(opt_.config.node), Log));
   if (Status st = control.Start(); !st.ok()) {
     Log("error", "control socket: " + st.message());
     exports.Stop();

@@ -14,6 +14,7 @@
 #include <span>
 #include <thread>
 
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "ingest/login_tracker.h"
 #include "pipeline/line_reader.h"
@@ -32,15 +33,6 @@ std::string Sha256Hex(std::string_view data) {
     s.push_back(kHex[md[i] & 15]);
   }
   return s;
-}
-
-std::string LocalNodeName() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "localhost";
-  std::string h = host;
-  auto dot = h.find('.');
-  if (dot != std::string::npos) h.resize(dot);
-  return h.empty() ? "localhost" : h;
 }
 
 struct Batch {
@@ -311,7 +303,7 @@ Result<ImportStats> ImportFile(EventStore& store, const std::string& path,
 
   ParseContext ctx;
   ctx.node = options.node;
-  if (ctx.node.empty() && format == LineFormat::kPveproxy) ctx.node = LocalNodeName();
+  if (ctx.node.empty() && format == LineFormat::kPveproxy) ctx.node = ShortHostName();
   ctx.origin = path;
   struct stat st;
   ctx.reference_us =
