@@ -114,8 +114,8 @@ struct Deps {
   if (!lease##_r.ok()) return HttpReply::FromStatus(lease##_r.status()); \
   EventStore& lease = *lease##_r->store
 
-// GET log: events (newest first) or, with count, groups.
-HttpReply Log(const Deps* d, HttpContext& c) {
+// The filters `log` and `stats` share, by the CLI's names.
+LogParams FilterParams(const HttpContext& c) {
   LogParams p;
   p.user = c.Param("user");
   p.start = c.Param("start");
@@ -125,6 +125,12 @@ HttpReply Log(const Deps* d, HttpContext& c) {
   p.failed = c.Param("failed");
   p.ip = c.Param("ip");
   p.node = c.Param("node");
+  return p;
+}
+
+// GET log: events (newest first) or, with count, groups.
+HttpReply Log(const Deps* d, HttpContext& c) {
+  LogParams p = FilterParams(c);
   p.count = c.Param("count");
   p.hour = c.Param("hour");
   p.group_by = c.Param("group-by");
@@ -678,15 +684,7 @@ HttpReply Reviews(const Deps* d, HttpContext& c) {
 // GET stats: the charts of the Access view (query/log_stats.h) over the
 // events `log` lists for the same filters, as the caller may see them.
 HttpReply Stats(const Deps* d, HttpContext& c) {
-  LogParams p;
-  p.user = c.Param("user");
-  p.start = c.Param("start");
-  p.end = c.Param("end");
-  p.action = c.Param("action");
-  p.resource = c.Param("resource");
-  p.failed = c.Param("failed");
-  p.ip = c.Param("ip");
-  p.node = c.Param("node");
+  LogParams p = FilterParams(c);
   auto req = ParseLogParams(p, NowUs(), "");
   if (!req.ok()) return HttpReply::FromStatus(req.status());
   size_t top = 10;
