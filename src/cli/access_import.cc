@@ -97,11 +97,16 @@ Examples:
     int rc = kExitOk;
     g_stop = false;
     opt.stop = &g_stop;
-    struct sigaction sa = {}, old_int = {}, old_term = {};
+    // The handler stays until pveam exits: restoring the default action
+    // after the last file let a Ctrl-C during the summary or the store's
+    // close kill pveam by the signal (seen in CI), so the shell saw neither
+    // 0 nor 130. What is committed is durable either way; the exit status
+    // is what must not lie.
+    struct sigaction sa = {};
     sa.sa_handler = OnStopSignal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     bool interrupted = false;
     for (const std::string& f : o->files) {
       if (g_stop) {
@@ -144,8 +149,6 @@ Examples:
         break;
       }
     }
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
     if (interrupted) {
       std::fprintf(stderr,
                    "interrupted: %s of this run safely stored; run the same command again to "
