@@ -47,6 +47,18 @@ export async function until(what, fn, ms = 30000) {
 // Starts everything; `stop()` ends it and removes the directory.
 // events: lines of the generated data set (pve1's files are imported).
 export async function startSite(bin, { events = 3000, days = 3 } = {}) {
+  if (root) {
+    // A checkout under a 0700 directory (mktemp -d as root) hides the
+    // binaries from nobody: pveaudit-web would exit 127 and the test would
+    // only time out. Say so at once instead.
+    try {
+      execFileSync(AS_NOBODY[0], [...AS_NOBODY.slice(1), 'test', '-x', join(bin, 'pveaudit-web')]);
+    } catch {
+      throw new Error(`the user nobody cannot run ${join(bin, 'pveaudit-web')}: a directory above it `
+        + 'is not searchable by others (mode 0700?); as root the test runs everything as nobody, '
+        + 'so build in a directory others may enter (chmod o+x on each parent) or run as another user');
+    }
+  }
   const dir = mkdtempSync(join(tmpdir(), 'pveaudit-ui-'));
   if (root) { chownSync(dir, NOBODY, 65534); chmodSync(dir, 0o700); }
   const port = await freePort();
