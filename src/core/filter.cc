@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -79,6 +80,28 @@ bool ResourceCovers(const std::string& prefix, const std::string& path) {
   if (p.empty() || p == "/") return true;
   if (path.size() < p.size() || path.compare(0, p.size(), p) != 0) return false;
   return path.size() == p.size() || path[p.size()] == '/';
+}
+
+namespace {
+// The first window that ends after `t`.
+auto FirstEndingAfter(const std::vector<std::pair<int64_t, int64_t>>& windows, int64_t t) {
+  return std::upper_bound(
+      windows.begin(), windows.end(), t,
+      [](int64_t x, const std::pair<int64_t, int64_t>& w) { return x < w.second; });
+}
+}  // namespace
+
+bool InWindows(const std::vector<std::pair<int64_t, int64_t>>& windows, int64_t t) {
+  if (windows.empty()) return true;
+  auto it = FirstEndingAfter(windows, t);
+  return it != windows.end() && it->first <= t;
+}
+
+bool WindowsOverlap(const std::vector<std::pair<int64_t, int64_t>>& windows, int64_t lo,
+                    int64_t hi) {
+  if (windows.empty()) return true;
+  auto it = FirstEndingAfter(windows, lo);
+  return it != windows.end() && it->first <= hi;
 }
 
 }  // namespace pveaudit

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pveaudit {
@@ -28,7 +29,18 @@ struct Filter {
   std::optional<bool> failed;           // true: failures only; false: non-failures
   std::optional<IpRange> ip;
   std::optional<std::string> node;
+  // For the views' side reads (query/log_query.cc), not a user's query:
+  // when not empty, only events whose time lies in one of these half-open
+  // [from, to) windows, ascending and disjoint. The store skips blocks and
+  // rows outside them before it reads their other columns.
+  std::vector<std::pair<int64_t, int64_t>> windows;
 };
+
+// True when `windows` (as in Filter) is empty or one of them holds `t`.
+bool InWindows(const std::vector<std::pair<int64_t, int64_t>>& windows, int64_t t);
+// True when `windows` is empty or one of them overlaps [lo, hi] (inclusive).
+bool WindowsOverlap(const std::vector<std::pair<int64_t, int64_t>>& windows, int64_t lo,
+                    int64_t hi);
 
 // Parses "192.0.2.5", "192.0.2.0/24", "2001:db8::/32". False on bad text.
 bool ParseIpRange(const std::string& text, IpRange* out);

@@ -67,9 +67,10 @@ bool OnlyModifyActions(const std::string& spec) {
 // What the store selects before the views: the time range widened by
 // kViewMarginUs (partners and competitors of events at the edges), the user
 // (a join never changes the user of an event that has one; a config change,
-// stored without user, is read with the requests around it: ChangeWindows),
-// failures only
-// (a failure absorbs only failures or unknown results), and the class
+// stored without user, is read with the requests around it: SideEvents),
+// failures only (a failure absorbs only failures or unknown results, except
+// that a failed task absorbs the request that started it: SideEvents), and
+// the class
 // "modify" for a state-changing --action. Every other field is compared
 // after the join (MatchesFilter), because the joined event takes it from the
 // other side: a task's address, a request's resource, a login's user.
@@ -85,43 +86,196 @@ Filter Pushdown(const Filter& f) {
   return p;
 }
 
-// With --user U the store is asked for U's events only, but a config change
-// is stored without user, and which request made it depends on every
-// candidate around it, of any user. So the changes of the range are found
-// first (events without user, class modify: few), then every state change
-// in the window around each (kChangeRequestBeforeUs before to
-// kChangeRequestAfterUs after, plus the forwarded tolerance), and these are
-// fed to the view beside U's events: U's changes are then attributed
-// exactly as without --user. Sorted by (time, id), without duplicates.
-Result<std::vector<Event>> ChangeWindows(EventStore& store, const Filter& pushed) {
-  std::vector<int64_t> times;
-  Filter changes = pushed;
-  changes.user = "";
-  changes.action = "modify";
-  changes.failed.reset();
-  Status st = store.Scan(changes, kFieldSource, [&](const Event& e) {
-    if (e.source == kConfigChangeSourceName) times.push_back(e.time_us);
+using Windows = std::vector<std::pair<int64_t, int64_t>>;
+
+// [t - before, t + after] around each of `times`, merged where they overlap:
+// ascending, disjoint, half-open.
+Windows WindowsAround(std::vector<int64_t> times, int64_t before, int64_t after) {
+  std::sort(times.begin(), times.end());
+  Windows out;
+  for (size_t i = 0; i < times.size();) {
+    int64_t lo = times[i] - before, hi = times[i] + after + 1;
+    while (++i < times.size() && times[i] - before <= hi) hi = times[i] + after + 1;
+    out.emplace_back(lo, hi);
+  }
+  return out;
+}
+
+// The windows of `a` and of `b`, merged where they overlap.
+Windows UnionOf(Windows a, const Windows& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  Windows out;
+  for (const auto& w : a) {
+    if (!out.empty() && w.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, w.second);
+    } else {
+      out.push_back(w);
+    }
+  }
+  return out;
+}
+
+// The events of `scan` (its time range replaced) in `windows` that `keep`
+// picks, with `fields`. One scan: the store reads each block once and skips
+// the blocks and rows outside the windows.
+Status ReadWindows(EventStore& store, const Windows& windows, Filter scan, uint32_t fields,
+                   const std::function<bool(const Event&)>& keep, std::vector<Event>* out) {
+  if (windows.empty()) return Status::OK();
+  scan.start_us = windows.front().first;
+  scan.end_us = windows.back().second;
+  scan.windows = windows;
+  return store.Scan(scan, fields, [&](Event& e) {
+    if (keep(e)) out->push_back(std::move(e));
+    return true;
+  });
+}
+
+// pvedaemon's login and ticket renewal lines: they join ticket requests.
+bool IsAuthLogin(const Event& e) {
+  return e.source == "auth" && (e.action == "login" || e.action == "session:renew");
+}
+
+// Times by key (a user, an address, a node), and the windows around them.
+class KeyedWindows {
+ public:
+  void Add(const std::string& key, int64_t t) { times_[key].push_back(t); }
+  void Build(int64_t before, int64_t after) {
+    std::vector<int64_t> all;
+    for (auto& [k, t] : times_) {
+      all.insert(all.end(), t.begin(), t.end());
+      windows_[k] = WindowsAround(std::move(t), before, after);
+    }
+    times_.clear();
+    all_ = WindowsAround(std::move(all), before, after);
+  }
+  const Windows& all() const { return all_; }
+  bool Holds(const std::string& key, int64_t t) const {
+    auto it = windows_.find(key);
+    return it != windows_.end() && InWindows(it->second, t);
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<int64_t>> times_;
+  std::unordered_map<std::string, Windows> windows_;
+  Windows all_;
+};
+
+// The events read beside the pushed-down scan, so that every join is made
+// as without the pushdown (ViewsTest.PushdownNeverChangesAJoin):
+// - --user U asks the store for U's events only, but
+//   - a config change is stored without user, and which request made it
+//     depends on every candidate around it, of any user. So the changes of
+//     the range are found first (events without user, class modify: few),
+//     then every state change in the window around each
+//     (kChangeRequestBeforeUs before to kChangeRequestAfterUs after, plus
+//     the forwarded tolerance);
+//   - a login's ticket request is anonymous (pvedaemon's success line
+//     names no address: the request gives it);
+// - --failed 1 asks the store for failures only, but
+//   - a failed task joins the request that started it, which succeeded
+//     (200): its address and session;
+//   - a failed login through /api2/extjs joins a ticket request answered
+//     200.
+// So around each task (kTaskRequestBeforeUs + kTaskRequestAfterUs plus the
+// forwarded tolerance, each way: its requests and the tasks competing for
+// them) the state changes of its user are read, and around each login
+// (kLoginRequestBeforeUs + kLoginRequestAfterUs each way) the ticket
+// requests from its address (a failure) or on its node (a success line,
+// which names no address) and every login line (competitors).
+// Sorted by (time, id), without duplicates; with `fields` filled.
+Result<std::vector<Event>> SideEvents(EventStore& store, const Filter& pushed, uint32_t fields) {
+  std::vector<Event> side;
+  if (!pushed.user && !pushed.failed) return side;
+  // The pushed user's logins and renewals, and with --failed 1 the failed
+  // tasks too.
+  Filter own = pushed;
+  own.action.reset();  // a task of any class
+  KeyedWindows tasks, logins;
+  const uint32_t own_fields = kFieldSource | kFieldAction | kFieldNode | kFieldIp | kFieldUser |
+                              (pushed.failed ? kFieldDetail : 0u);
+  Status st = store.Scan(own, own_fields, [&](const Event& e) {
+    if (pushed.failed && IsTaskEvent(e)) tasks.Add(e.user, e.time_us);
+    if (IsAuthLogin(e)) logins.Add(e.ip.empty() ? "node " + e.node : "ip " + e.ip, e.time_us);
     return true;
   });
   if (!st.ok()) return st;
-  std::vector<Event> side;
-  size_t i = 0;
-  while (i < times.size()) {
-    // One scan per run of changes whose windows overlap.
-    int64_t lo = times[i] - kChangeRequestBeforeUs - kForwardEarlierUs;
-    int64_t hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
-    while (++i < times.size() && times[i] - kChangeRequestBeforeUs - kForwardEarlierUs <= hi)
-      hi = times[i] + kChangeRequestAfterUs + kForwardEarlierUs + 1;
-    Filter w;
-    w.start_us = lo;
-    w.end_us = hi;
-    w.action = "modify";
-    st = store.Scan(w, kFieldAll, [&](const Event& e) {
-      side.push_back(e);
+  // What the pushed-down scan reads itself is not read again.
+  auto in_main = [&](const Event& e) {
+    return (!pushed.failed || e.result == Outcome::kFailure) &&
+           (!pushed.user || e.user == *pushed.user);
+  };
+  const int64_t task_reach = kTaskRequestBeforeUs + kTaskRequestAfterUs + kForwardEarlierUs;
+  tasks.Build(task_reach, task_reach);
+  Filter modify;
+  modify.action = "modify";
+  modify.user = pushed.user;
+  st = ReadWindows(
+      store, tasks.all(), modify, fields,
+      [&](const Event& e) { return !in_main(e) && tasks.Holds(e.user, e.time_us); }, &side);
+  if (!st.ok()) return st;
+  // A failed login's ticket requests come from its address, a success
+  // line's (which names no address) from anyone on its node.
+  const int64_t login_reach = kLoginRequestBeforeUs + kLoginRequestAfterUs;
+  logins.Build(login_reach, login_reach);
+  KeyedWindows granted;  // the requests found that a success line may claim
+  Filter tickets;
+  tickets.action = "access:ticket";
+  st = ReadWindows(
+      store, logins.all(), tickets, fields,
+      [&](const Event& e) {
+        if (in_main(e) ||
+            !(logins.Holds("ip " + e.ip, e.time_us) || logins.Holds("node " + e.node, e.time_us)))
+          return false;
+        if (e.result != Outcome::kFailure) granted.Add("node " + e.node, e.time_us);
+        return true;
+      },
+      &side);
+  if (!st.ok()) return st;
+  // The login lines that compete for them: failed ones from the same
+  // address, success lines on the node of a request found.
+  const int64_t grant_reach = kGrantRequestBeforeUs + kGrantRequestAfterUs;
+  granted.Build(grant_reach, grant_reach);
+  const Windows both = UnionOf(logins.all(), granted.all());
+  for (const char* action : {"login", "session:renew"}) {
+    Filter lines;
+    lines.action = action;
+    st = ReadWindows(
+        store, both, lines, fields,
+        [&](const Event& e) {
+          return !in_main(e) && IsAuthLogin(e) &&
+                 (granted.Holds("node " + e.node, e.time_us) ||
+                  (!e.ip.empty() && logins.Holds("ip " + e.ip, e.time_us)));
+        },
+        &side);
+    if (!st.ok()) return st;
+  }
+  if (pushed.user && !pushed.failed) {  // a change is never a failure
+    Filter changes = pushed;
+    changes.user = "";
+    changes.action = "modify";
+    std::vector<int64_t> times;
+    st = store.Scan(changes, kFieldSource, [&](const Event& e) {
+      if (e.source == kConfigChangeSourceName) times.push_back(e.time_us);
       return true;
     });
     if (!st.ok()) return st;
+    Filter any_user;
+    any_user.action = "modify";
+    st = ReadWindows(
+        store,
+        WindowsAround(std::move(times), kChangeRequestBeforeUs + kForwardEarlierUs,
+                      kChangeRequestAfterUs + kForwardEarlierUs),
+        any_user, fields, [](const Event&) { return true; }, &side);
+    if (!st.ok()) return st;
   }
+  auto before = [](const Event& x, const Event& y) {
+    return x.time_us != y.time_us ? x.time_us < y.time_us : x.id < y.id;
+  };
+  std::sort(side.begin(), side.end(), before);
+  side.erase(std::unique(side.begin(), side.end(),
+                         [](const Event& x, const Event& y) { return x.id == y.id; }),
+             side.end());
   return side;
 }
 
@@ -135,12 +289,9 @@ Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
     if (!emit(std::move(e))) stop = true;
   });
   const Filter pushed = Pushdown(filter);
-  std::vector<Event> side;
-  if (pushed.user && !pushed.failed) {  // a change is never a failure
-    auto w = ChangeWindows(store, pushed);
-    if (!w.ok()) return w.status();
-    side = std::move(*w);
-  }
+  auto w = SideEvents(store, pushed, fields | kViewFields);
+  if (!w.ok()) return w.status();
+  std::vector<Event> side = std::move(*w);
   std::unordered_set<uint64_t> side_ids;
   for (const Event& e : side) side_ids.insert(e.id);
   size_t next = 0;
@@ -148,12 +299,12 @@ Status ViewScan(EventStore& store, const Filter& filter, uint32_t fields,
     return a.time_us != b.time_us ? a.time_us < b.time_us : a.id < b.id;
   };
   Status st = store.Scan(pushed, fields | kViewFields, [&](Event& e) {
-    while (next < side.size() && before(side[next], e)) view.Add(side[next++]);
+    while (next < side.size() && before(side[next], e)) view.Add(std::move(side[next++]));
     if (!side_ids.count(e.id)) view.Add(std::move(e));
     return !stop;
   });
   if (!st.ok()) return st;
-  while (!stop && next < side.size()) view.Add(side[next++]);
+  while (!stop && next < side.size()) view.Add(std::move(side[next++]));
   if (!stop) view.Finish();
   return Status::OK();
 }
@@ -181,6 +332,7 @@ Result<std::vector<Event>> FindInRange(EventStore& store, const Filter& filter, 
 bool MatchesFilter(const Filter& f, const Event& e) {
   if (f.start_us && e.time_us < *f.start_us) return false;
   if (f.end_us && e.time_us >= *f.end_us) return false;
+  if (!InWindows(f.windows, e.time_us)) return false;
   if (f.user && e.user != *f.user) return false;
   // A request that names another node in its path ran there: it is that
   // node's too (a forwarded pair is one event on the forwarding node).

@@ -755,6 +755,7 @@ class SqliteStore final : public EventStore {
       for (int k = 0; k <= kDictResource && ok; ++k)
         if (plan.wanted[k] && !Wanted(*plan.wanted[k], r.dict[k])) ok = false;
       if (!ok) continue;
+      if (!InWindows(f.windows, r.time_us)) continue;
       if (f.tod_start || f.tod_end) {
         int s = SecondsOfDayLocal(r.time_us);
         int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
@@ -879,6 +880,12 @@ class SqliteStore final : public EventStore {
       s->Bind(1, f.start_us.value_or(INT64_MIN)).Bind(2, f.end_us.value_or(INT64_MAX));
       PVEAUDIT_RETURN_IF_ERROR(ReadBlockMetas(*s, &blocks));
     }
+    if (!f.windows.empty())
+      blocks.erase(std::remove_if(blocks.begin(), blocks.end(),
+                                  [&](const BlockMeta& b) {
+                                    return !WindowsOverlap(f.windows, b.t_min, b.t_max);
+                                  }),
+                   blocks.end());
     // k-way merge: blocks are visited by t_min; a block is opened once the
     // next event to emit is not earlier than its t_min, so output is in
     // time order even where blocks overlap (files imported one after another).
