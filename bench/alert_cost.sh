@@ -7,8 +7,12 @@
 # every event; then it stops the daemon. Run it as a whole process in paired
 # runs (10 rules against 0) to see the engine's cost.
 #
-#   bench/alert_cost.sh --logs DIR/pve1 --rules 10 [--build DIR] [--out DIR]
+#   bench/alert_cost.sh --logs DIR/pve1 --rules 10 [--build DIR] [--out DIR] [--import]
 #
+# --import: the node's files are imported first instead (`pveam access
+# import` of auth.log, access.log and tasks/index, one after the other),
+# then pveauditd starts on empty logs and its engine catches up from the
+# store: the alerts must be those of the live run.
 # Prints: rules, events stored, seconds, events/s, alerts fired, and
 # pveauditd's own CPU seconds (without the script's polling). Needs jq.
 set -euo pipefail
@@ -17,8 +21,9 @@ LOGS=""
 RULES=0
 BUILD=build
 OUT=/tmp/pveaudit-alert-cost
+IMPORT=0
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 while [[ $# -gt 0 ]]; do
@@ -27,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --rules) RULES="$2"; shift 2 ;;
     --build) BUILD="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
+    --import) IMPORT=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "alert_cost.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -68,8 +74,18 @@ if [[ $RULES -gt 0 ]]; then BASE=$("$PVEAM" access status --output-format json |
 WANT=$(cat "$LOGS/access.log" "$LOGS/tasks/index" | wc -l)
 
 start=$(date +%s.%N)
+FOLLOW="$LOGS"
+if [[ $IMPORT -eq 1 ]]; then
+  "$PVEAM" access import --node "$NODE" "$LOGS/auth.log" "$LOGS/access.log" "$LOGS/tasks/index" \
+    >"$OUT/import.log" 2>&1
+  FOLLOW="$OUT/empty"
+  mkdir -p "$FOLLOW/tasks"
+  : >"$FOLLOW/access.log"
+  : >"$FOLLOW/auth.log"
+  : >"$FOLLOW/tasks/index"
+fi
 "$BUILD/bin/pveauditd" --data-dir "$OUT/data" --node "$NODE" --pve-dir "$OUT/no-pve" \
-  --access-log "$LOGS/access.log" --auth-log "$LOGS/auth.log" --tasks-dir "$LOGS/tasks" \
+  --access-log "$FOLLOW/access.log" --auth-log "$FOLLOW/auth.log" --tasks-dir "$FOLLOW/tasks" \
   >"$OUT/daemon.log" 2>&1 &
 DPID=$!
 trap 'kill $DPID 2>/dev/null || true' EXIT

@@ -203,6 +203,10 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
     }
     if (best != UINT64_MAX) {
       partner = &pool.slots[best - pool.first_seq];
+    } else if ((failed_ticket || ok_ticket) && !ghosts_.empty()) {
+      partner = ClaimGhost(e, failed_ticket, ok_ticket, &kind);
+    }
+    if (partner) {
       if (kind == 2) {
         res.login_known = true;
         const Event& auth = ok_auth ? e : partner->e;
@@ -294,8 +298,11 @@ void ActionPairer::Prune() {
     others_.PopFront();
   const int64_t wm = login_watermark_us();
   while (!logins_.slots.empty() &&
-         (logins_.slots.front().e.time_us < wm || logins_.slots.size() > 100000))
+         (logins_.slots.front().e.time_us < wm || logins_.slots.size() > 100000)) {
+    const Slot& s = logins_.slots.front();
+    if (s.e.time_us >= wm && !s.paired && (IsFailedAuth(s.e) || IsSuccessAuth(s.e))) KeepGhost(s);
     logins_.PopFront();
+  }
   // Now and then, drop the buckets of lines long gone: once as many lines
   // were added as there are buckets (a sweep per 8,192 lines cost more than
   // the pairing itself with 100,000 buckets waiting).
@@ -310,6 +317,80 @@ void ActionPairer::Prune() {
           ++it;
       }
   }
+}
+
+void ActionPairer::KeepGhost(const Slot& s) {
+  // Beyond this many, start over: the attempts let go then may count
+  // twice, as before ghosts were kept (about 100 bytes each).
+  constexpr size_t kMaxGhosts = 1000000;
+  if (ghost_count_ >= kMaxGhosts) {
+    ghosts_.clear();
+    ghost_count_ = 0;
+  }
+  std::string key = IsFailedAuth(s.e) ? "f" + s.e.node + "\n" + s.e.ip : "s" + s.e.node;
+  ghosts_[std::move(key)].push_back(
+      Ghost{s.e.time_us, s.e.id, s.action_id, s.e.user, s.e.action, s.e.result, s.counted_by});
+  ++ghost_count_;
+}
+
+ActionPairer::Slot* ActionPairer::ClaimGhost(const Event& r, bool failed, bool granted, int* kind) {
+  using Map = std::unordered_map<std::string, std::deque<Ghost>>;
+  struct Found {
+    Map::iterator queue;
+    std::deque<Ghost>::iterator ghost;
+    bool ok = false;
+  };
+  // The earliest ghost of `key` that `fits`; ghosts too old for `r` are
+  // too old for every later request too (requests come in time order).
+  auto earliest = [&](const std::string& key, int64_t oldest, auto&& fits) {
+    Found found;
+    auto it = ghosts_.find(key);
+    if (it == ghosts_.end()) return found;
+    std::deque<Ghost>& q = it->second;
+    while (!q.empty() && q.front().time_us < oldest) {
+      q.pop_front();
+      --ghost_count_;
+    }
+    for (auto g = q.begin(); g != q.end(); ++g)
+      if (fits(*g)) return Found{it, g, true};
+    if (q.empty()) ghosts_.erase(it);
+    return found;
+  };
+  // The ghost as the auth line it was.
+  auto as_auth = [&](const Ghost& g, const std::string& ip) {
+    Event a;
+    a.node = r.node;
+    a.ip = ip;
+    a.source = "auth";
+    a.time_us = g.time_us;
+    a.action = g.action;
+    a.result = g.result;
+    return a;
+  };
+  Found f, s;
+  if (failed)
+    f = earliest("f" + r.node + "\n" + r.ip, r.time_us - kLoginRequestAfterUs - kPairHoldUs,
+                 [&](const Ghost& g) { return IsLoginRequest(as_auth(g, r.ip), r); });
+  if (granted)
+    s = earliest("s" + r.node, r.time_us - kGrantRequestAfterUs - kPairHoldUs, [&](const Ghost& g) {
+      const Event a = as_auth(g, "");
+      return IsSuccessAuth(a) && InGrantWindow(a, r);
+    });
+  const bool use_f = f.ok && (!s.ok || f.ghost->time_us <= s.ghost->time_us);
+  Found& pick = use_f ? f : s;
+  if (!pick.ok) return nullptr;
+  *kind = use_f ? 1 : 2;
+  Ghost& g = *pick.ghost;
+  ghost_slot_ = Slot{};
+  ghost_slot_.e = as_auth(g, use_f ? r.ip : "");
+  ghost_slot_.e.id = g.id;
+  ghost_slot_.e.user = std::move(g.user);
+  ghost_slot_.action_id = g.action_id;
+  ghost_slot_.counted_by = std::move(g.counted_by);
+  pick.queue->second.erase(pick.ghost);
+  --ghost_count_;
+  if (pick.queue->second.empty()) ghosts_.erase(pick.queue);
+  return &ghost_slot_;
 }
 
 // ---------------------------------------------------------------- logins
@@ -370,6 +451,12 @@ namespace {
 constexpr size_t kUnpairedGroups = 100000;
 // Successes waiting for the auth lane, at most.
 constexpr size_t kMaxPending = 100000;
+// Failed ticket requests waiting for the auth lane, at most: more than the
+// pairer keeps (100,000 login lines), so that those it lets go still meet
+// their auth lines here (ClaimHeld). Without session and origin a held
+// line takes about 250 bytes: 125 MB at most, only while the auth
+// lane is far behind (access.log imported before the auth log).
+constexpr size_t kMaxHeld = 500000;
 // Entries a group keeps at most, whatever the lanes' watermarks.
 constexpr size_t kMaxEntries = 4096;
 }  // namespace
@@ -664,8 +751,14 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
   // nothing waits; with no auth lines at all (only access.log followed)
   // nothing waits either.
   if (pr.self && !pr.partner && IsFailedTicket(e) && AuthMayStillPair(e.time_us)) {
-    held_.push_back(Held{e, pr.self_seq});
+    Held h{e, pr.self_seq};
+    h.e.session.clear();  // not read by the rules; held lines can be many
+    h.e.origin.clear();
+    PushHeld(std::move(h));
   } else {
+    // A failed auth line whose ticket request was held and let go by the
+    // pairer takes it: one attempt, counted at the auth line's time.
+    if (!pr.partner && IsFailedAuth(e)) ClaimHeld(e);
     Judge(e, pr, alerts);
   }
   ReleaseHeld(alerts);
@@ -699,22 +792,53 @@ bool AlertEngine::AuthMayStillPair(int64_t time_us) const {
   return AuthLaneBehind(time_us + kLoginRequestBeforeUs + kHoldSlackUs);
 }
 
+void AlertEngine::PushHeld(Held h) {
+  held_by_addr_[h.e.node + "\n" + h.e.ip].push_back(held_base_ + held_.size());
+  held_.push_back(std::move(h));
+}
+
+void AlertEngine::PopHeld() {
+  const Held& h = held_.front();
+  auto it = held_by_addr_.find(h.e.node + "\n" + h.e.ip);
+  if (it != held_by_addr_.end()) {
+    while (!it->second.empty() && it->second.front() <= held_base_) it->second.pop_front();
+    if (it->second.empty()) held_by_addr_.erase(it);
+  }
+  held_.pop_front();
+  ++held_base_;
+}
+
+bool AlertEngine::ClaimHeld(const Event& a) {
+  auto it = held_by_addr_.find(a.node + "\n" + a.ip);
+  if (it == held_by_addr_.end()) return false;
+  for (uint64_t serial : it->second) {
+    if (serial < held_base_) continue;
+    Held& h = held_[serial - held_base_];
+    // Still in the pairer: it would have paired there if it could.
+    if (h.claimed || pairer_.LoginSlot(h.seq, h.e.id) || !IsLoginRequest(a, h.e)) continue;
+    h.claimed = true;
+    return true;
+  }
+  return false;
+}
+
 void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
   while (!held_.empty()) {
     Held& h = held_.front();
     ActionPairer::Slot* s = pairer_.LoginSlot(h.seq, h.e.id);
-    if (s && s->paired) {  // its auth line came and counted the attempt
-      held_.pop_front();
+    if (h.claimed || (s && s->paired)) {  // its auth line came and counted the attempt
+      PopHeld();
       continue;
     }
-    // Not kept any more (the pairer's cap): no auth line can find it now.
-    if (s && AuthMayStillPair(h.e.time_us)) break;
+    // Let go by the pairer (its cap), it waits here for its auth line
+    // (ClaimHeld), as many as kMaxHeld.
+    if (AuthMayStillPair(h.e.time_us) && (s || held_.size() <= kMaxHeld)) break;
     ActionPairer::Result pr;
     pr.action_id = h.e.id;
     pr.self = s;
     pr.self_seq = h.seq;
     Event e = std::move(h.e);
-    held_.pop_front();
+    PopHeld();
     Judge(s ? s->e : e, pr, alerts);
   }
   while (!pending_successes_.empty() && (pending_successes_.size() > kMaxPending ||
@@ -729,6 +853,12 @@ void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
 void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
                         std::vector<Event>* alerts) {
   const bool second_line = pr.partner != nullptr;
+  // A ticket request answered 200 through /api2/extjs may be a failed
+  // attempt; paired with a successful auth line it is that success (a
+  // login or a renewal), whichever line was read first: read before its
+  // auth line it is held, and dropped once that line takes it
+  // (ReleaseHeld); read after it, it is not counted here either.
+  const bool failed_ticket = IsFailedTicket(e) && !(pr.partner && IsSuccessAuth(pr.partner->e));
 
   // Whether another line of this action was counted by rule `id` already:
   // the pairer's marks (however far one lane is behind another), or, after a
@@ -760,7 +890,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
     auto w = [&] { return FormatDuration(rule.window_us); };
     switch (rule.type) {
       case AlertType::kFailedLogin: {
-        if (!IsFailedAuth(e) && !IsFailedTicket(e) && !IsFailedWebLogin(e)) break;
+        if (!IsFailedAuth(e) && !failed_ticket && !IsFailedWebLogin(e)) break;
         if (!RuleMatches(r.matcher, e)) break;
         std::string key = group_of(e);
         if (key.empty()) break;
@@ -774,7 +904,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
         break;
       }
       case AlertType::kBruteForceSuccess: {
-        if (IsFailedAuth(e) || IsFailedTicket(e)) {
+        if (IsFailedAuth(e) || failed_ticket) {
           if (!RuleMatches(r.matcher, e)) break;
           std::string key = group_of(e);
           if (key.empty()) break;
@@ -991,7 +1121,7 @@ std::string AlertEngine::SaveState() const {
   bool first = true;
   for (const Held& h : held_) {
     const ActionPairer::Slot* s = pairer_.LoginSlot(h.seq, h.e.id);
-    if (s && s->paired) continue;
+    if (h.claimed || (s && s->paired)) continue;
     if (!first) out += ',';
     first = false;
     AppendEvent(&out, h.e);
@@ -1046,12 +1176,13 @@ Status AlertEngine::LoadState(std::string_view text) {
       loaded_[id] = std::move(l);
     }
     held_.clear();
+    held_by_addr_.clear();
     held_index_.clear();
     pending_successes_.clear();
     if (j.contains("held"))
       for (const auto& a : j.at("held")) {
         held_index_[a.at(0).get<uint64_t>()] = held_.size();
-        held_.push_back(Held{EventFromArray(a), UINT64_MAX});
+        PushHeld(Held{EventFromArray(a), UINT64_MAX});
       }
     held_unresolved_ = !held_.empty();
     if (j.contains("pending"))
@@ -1061,6 +1192,7 @@ Status AlertEngine::LoadState(std::string_view text) {
   } catch (const std::exception& e) {
     loaded_.clear();
     held_.clear();
+    held_by_addr_.clear();
     held_index_.clear();
     held_unresolved_ = false;
     pending_successes_.clear();

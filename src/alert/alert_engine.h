@@ -133,6 +133,28 @@ class ActionPairer {
   Pool& PoolOf(const std::string& key) { return key[0] == 'L' ? logins_ : others_; }
   std::vector<uint64_t>* Bucket(const std::string& key);
   void Prune();
+  // An auth line that the cap let go unpaired (the auth lane far ahead:
+  // the auth log imported before access.log): what its ticket request
+  // needs to find it, kept in time order, a failure by "f" node "\n"
+  // address, a success (which names no address) by "s" node. A request
+  // that finds no partner among the slots takes the earliest ghost it may
+  // pair with (ClaimGhost): a failed attempt is then not counted again,
+  // and a renewal through /api2/extjs (logged 200, so possibly a failure)
+  // is the success it is.
+  struct Ghost {
+    int64_t time_us;
+    uint64_t id, action_id;
+    std::string user, action;
+    Outcome result;
+    std::vector<uint64_t> counted_by;
+  };
+  void KeepGhost(const Slot& s);
+  // The ghost ticket request `r` pairs with, as ghost_slot_; null if none.
+  // *kind: 1 a failed auth line, 2 a successful one.
+  Slot* ClaimGhost(const Event& r, bool failed, bool granted, int* kind);
+  std::unordered_map<std::string, std::deque<Ghost>> ghosts_;
+  size_t ghost_count_ = 0;
+  Slot ghost_slot_;  // the claimed ghost as a partner, until the next Take
   Pool logins_, others_;
   uint64_t added_ = 0;
   int64_t newest_us_ = INT64_MIN, newest_auth_us_ = INT64_MIN, newest_proxy_us_ = INT64_MIN,
@@ -306,11 +328,25 @@ class AlertEngine {
   // when the auth line comes first, as Proxmox writes them); alone: at its
   // own. So a failed login counts at the same time whichever lane was read
   // first. In stored order (access.log's time order).
+  // A held line that the pairer no longer keeps (its cap, with the auth
+  // lane far behind: access.log imported before the auth log) still waits
+  // here, and a failed auth line that the pairer finds no partner for
+  // takes it (ClaimHeld): counted once, not once alone and again with its
+  // auth line.
   struct Held {
     Event e;
     uint64_t seq = UINT64_MAX;  // its slot in the pairer; UINT64_MAX: not known yet
+    bool claimed = false;       // by an auth line, after the pairer let it go
   };
+  void PushHeld(Held h);
+  void PopHeld();
+  // The earliest held line, no longer in the pairer, that is failed auth
+  // line `a`'s ticket request: marked claimed. False when there is none.
+  bool ClaimHeld(const Event& a);
   std::deque<Held> held_;
+  uint64_t held_base_ = 0;  // serial of held_.front(); serials grow by one per held line
+  // node "\n" ip -> serials of the held lines from there, ascending
+  std::unordered_map<std::string, std::deque<uint64_t>> held_by_addr_;
   bool held_unresolved_ = false;                     // after LoadState, until the first Add
   std::unordered_map<uint64_t, size_t> held_index_;  // id -> index in held_, meanwhile
   // brute-force-success per address: a success (access.log's granted
