@@ -342,7 +342,10 @@ ActionPairer::Slot* ActionPairer::ClaimGhost(const Event& r, bool failed, bool g
   };
   // The earliest ghost of `key` that `fits`; ghosts too old for `r` are
   // too old for every later request too (requests come in time order).
-  auto earliest = [&](const std::string& key, int64_t oldest, auto&& fits) {
+  // Ghosts are in time order: past `newest` none can fit (the auth lane
+  // far ahead leaves many; scanning them all made each request cost the
+  // whole queue).
+  auto earliest = [&](const std::string& key, int64_t oldest, int64_t newest, auto&& fits) {
     Found found;
     auto it = ghosts_.find(key);
     if (it == ghosts_.end()) return found;
@@ -351,7 +354,7 @@ ActionPairer::Slot* ActionPairer::ClaimGhost(const Event& r, bool failed, bool g
       q.pop_front();
       --ghost_count_;
     }
-    for (auto g = q.begin(); g != q.end(); ++g)
+    for (auto g = q.begin(); g != q.end() && g->time_us <= newest; ++g)
       if (fits(*g)) return Found{it, g, true};
     if (q.empty()) ghosts_.erase(it);
     return found;
@@ -370,12 +373,14 @@ ActionPairer::Slot* ActionPairer::ClaimGhost(const Event& r, bool failed, bool g
   Found f, s;
   if (failed)
     f = earliest("f" + r.node + "\n" + r.ip, r.time_us - kLoginRequestAfterUs - kPairHoldUs,
+                 r.time_us + kLoginRequestBeforeUs,
                  [&](const Ghost& g) { return IsLoginRequest(as_auth(g, r.ip), r); });
   if (granted)
-    s = earliest("s" + r.node, r.time_us - kGrantRequestAfterUs - kPairHoldUs, [&](const Ghost& g) {
-      const Event a = as_auth(g, "");
-      return IsSuccessAuth(a) && InGrantWindow(a, r);
-    });
+    s = earliest("s" + r.node, r.time_us - kGrantRequestAfterUs - kPairHoldUs,
+                 r.time_us + kGrantRequestBeforeUs, [&](const Ghost& g) {
+                   const Event a = as_auth(g, "");
+                   return IsSuccessAuth(a) && InGrantWindow(a, r);
+                 });
   const bool use_f = f.ok && (!s.ok || f.ghost->time_us <= s.ghost->time_us);
   Found& pick = use_f ? f : s;
   if (!pick.ok) return nullptr;
@@ -814,6 +819,8 @@ bool AlertEngine::ClaimHeld(const Event& a) {
   for (uint64_t serial : it->second) {
     if (serial < held_base_) continue;
     Held& h = held_[serial - held_base_];
+    // Held lines of one address are in time order: past the window, none.
+    if (h.e.time_us > a.time_us + kLoginRequestAfterUs) break;
     // Still in the pairer: it would have paired there if it could.
     if (h.claimed || pairer_.LoginSlot(h.seq, h.e.id) || !IsLoginRequest(a, h.e)) continue;
     h.claimed = true;
