@@ -6,7 +6,10 @@
 // pveauditd starts pveaudit-web as its own user when it is not root.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,23 +47,40 @@ export async function until(what, fn, ms = 30000) {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
-// Starts everything; `stop()` ends it and removes the directory.
+// Starts everything; `stop()` ends it and removes the directory. `site.bin`
+// is where the binaries it runs are (see below).
 // events: lines of the generated data set (pve1's files are imported).
 export async function startSite(bin, { events = 3000, days = 3 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'pveaudit-ui-'));
   if (root) {
+    chownSync(dir, NOBODY, 65534);
+    chmodSync(dir, 0o700);
     // A checkout under a 0700 directory (mktemp -d as root) hides the
-    // binaries from nobody: pveaudit-web would exit 127 and the test would
-    // only time out. Say so at once instead.
-    try {
-      execFileSync(AS_NOBODY[0], [...AS_NOBODY.slice(1), 'test', '-x', join(bin, 'pveaudit-web')]);
-    } catch {
-      throw new Error(`the user nobody cannot run ${join(bin, 'pveaudit-web')}: a directory above it `
-        + 'is not searchable by others (mode 0700?); as root the test runs everything as nobody, '
-        + 'so build in a directory others may enter (chmod o+x on each parent) or run as another user');
+    // binaries from nobody. Then the test runs copies of them, and of www/,
+    // from its own directory (pveauditd finds pveaudit-web beside itself).
+    const reachable = (p) => {
+      try {
+        execFileSync(AS_NOBODY[0], [...AS_NOBODY.slice(1), 'test', '-x', p], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!reachable(join(bin, 'pveaudit-web'))) {
+      mkdirSync(join(dir, 'bin'));
+      for (const name of ['pveaudit-gen', 'pveam', 'pveauditd', 'pveaudit-web']) {
+        copyFileSync(join(bin, name), join(dir, 'bin', name));
+        chmodSync(join(dir, 'bin', name), 0o755);
+      }
+      symlinkSync('pveam', join(dir, 'bin', 'pveum'));
+      cpSync(resolve(bin, '..', 'www'), join(dir, 'www'), { recursive: true });
+      bin = join(dir, 'bin');
+      if (!reachable(join(bin, 'pveaudit-web'))) {
+        throw new Error(`the user nobody cannot run ${join(bin, 'pveaudit-web')} even when copied `
+          + `to ${dir}: is ${tmpdir()} mounted noexec?`);
+      }
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), 'pveaudit-ui-'));
-  if (root) { chownSync(dir, NOBODY, 65534); chmodSync(dir, 0o700); }
   const port = await freePort();
   const cfg = join(dir, 'pveaudit.toml');
   const auth = join(dir, 'auth.log');
@@ -71,7 +91,7 @@ export async function startSite(bin, { events = 3000, days = 3 } = {}) {
     return execFileSync(cmd, rest, { encoding: 'utf8', env: { ...process.env, ...env, ...opts.env },
       input: opts.input, maxBuffer: 1 << 28 });
   };
-  const site = { dir, port, cfg, auth, env, run, base: `https://127.0.0.1:${port}`, log: '',
+  const site = { dir, bin, port, cfg, auth, env, run, base: `https://127.0.0.1:${port}`, log: '',
     daemon: null, browser: null };
   site.stop = async () => {
     if (site.browser) await site.browser.close();
@@ -101,8 +121,8 @@ export async function startSite(bin, { events = 3000, days = 3 } = {}) {
 }
 
 // pveauditd (which starts pveaudit-web), then Chromium on the login page.
-export async function openBrowser(site, bin) {
-  const [cmd, ...rest] = [...(root ? AS_NOBODY : []), join(bin, 'pveauditd'), '--config', site.cfg];
+export async function openBrowser(site) {
+  const [cmd, ...rest] = [...(root ? AS_NOBODY : []), join(site.bin, 'pveauditd'), '--config', site.cfg];
   site.daemon = spawn(cmd, rest, { env: { ...process.env, ...site.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   site.daemon.stdout.on('data', (d) => { site.log += d; });
   site.daemon.stderr.on('data', (d) => { site.log += d; });

@@ -19,7 +19,7 @@ console.log(`bundle: app.js ${js} B gzip, app.css ${css} B gzip, together ${js +
 
 const site = await startSite(BIN, { events: EVENTS, days: 30 });
 try {
-  const { context, page } = await openBrowser(site, BIN);
+  const { context, page } = await openBrowser(site);
   await login(page);
   await page.waitForSelector('#access-grid tbody tr');
   const times = [];
@@ -34,7 +34,7 @@ try {
   }
   times.sort((a, b) => a - b);
   const q = (f) => times[Math.min(times.length - 1, Math.floor(f * times.length))];
-  const info = JSON.parse(site.run([join(BIN, 'pveam'), 'access', 'status', '--output-format', 'json']));
+  const info = JSON.parse(site.run([join(site.bin, 'pveam'), 'access', 'status', '--output-format', 'json']));
   console.log(`store: ${info.events ?? info.store?.events ?? '?'} events; ${RUNS} loads`);
   console.log(`first load to a filled grid (ms): min ${times[0].toFixed(0)}, p50 ${q(0.5).toFixed(0)}, ` +
     `p95 ${q(0.95).toFixed(0)}, max ${times[times.length - 1].toFixed(0)}`);

@@ -46,7 +46,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   // An event whose user name is HTML.
   const evil = '<img src=x onerror=window.__xss=1>@pve';
   appendFileSync(auth, authFailure(new Date(Date.now() - 60000), evil, '198.51.100.66'));
-  const { page } = await openBrowser(site, BIN);
+  const { page } = await openBrowser(site);
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   const cspErrors = [];
@@ -63,7 +63,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.equal(await page.textContent('#userid'), 'admin@pveaudit');
 
   // Access, filtered by user: the same events as the CLI.
-  const cli = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--limit', '100',
+  const cli = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--limit', '100',
     '--output-format', 'json'], { env }));
   assert.ok(cli.length > 0, 'the data set has events of admin@pve');
   await page.waitForSelector('#access-grid table');
@@ -85,7 +85,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   // The filtered view as CSV: byte for byte what the CLI prints.
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const csv = readFileSync(await download.path(), 'utf8');
-  const cliCsv = run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--output-format', 'csv'], { env });
+  const cliCsv = run([join(site.bin, 'pveam'), 'access', 'log', '--user', 'admin@pve', '--output-format', 'csv'], { env });
   assert.ok(csv.split('\r\n').length > 2, 'the download holds events');
   assert.equal(csv, cliCsv, 'the CSV download equals `pveam access log --output-format csv`');
 
@@ -101,7 +101,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   const past = bars.filter((b) => Date.parse(b.time) + hourMs < Date.now() - 60000);
   const busiest = past.reduce((a, b) => (b.count > a.count ? b : a));
   const hourEnd = new Date(Date.parse(busiest.time) + hourMs).toISOString().replace('.000Z', 'Z');
-  const cliCount = (extra) => JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--start', busiest.time,
+  const cliCount = (extra) => JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--start', busiest.time,
     '--end', hourEnd, '--count', '1', '--group-by', 'action', ...extra, '--output-format', 'json'], { env }))
     .reduce((n, g) => n + g.count, 0);
   assert.ok(busiest.count > 0);
@@ -110,11 +110,11 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   // Top users by failures: `pveam access log --failed 1 --count 1 --group-by user`.
   const topUsers = await page.$$eval('#chart-users li', (lis) => lis.map((li) =>
     ({ label: li.querySelector('.top-label').textContent, count: Number(li.dataset.count) })));
-  const cliUsers = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
+  const cliUsers = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
     '--group-by', 'user', '--limit', '10', '--output-format', 'json'], { env }));
   assert.deepEqual(topUsers, cliUsers.map((g) => ({ label: g.user || `- (${g.ip})`, count: g.count })));
   const topIps = await page.$$eval('#chart-ips li', (lis) => lis.map((li) => Number(li.dataset.count)));
-  const cliIps = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
+  const cliIps = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--failed', '1', '--count', '1',
     '--group-by', 'ip', '--limit', '10', '--output-format', 'json'], { env }));
   assert.deepEqual(topIps, cliIps.map((g) => g.count));
   await page.screenshot({ path: join(OUT, 'access-charts.png') });
@@ -173,7 +173,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   });
   assert.equal(forged.status, 401);
   assert.match(forged.body.message, /csrf/);
-  assert.equal(JSON.parse(run([join(BIN, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'])).length, 0);
+  assert.equal(JSON.parse(run([join(site.bin, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'])).length, 0);
 
   // Alerts: the Failed Login rule through the Add dialog.
   await page.click('a[data-id=alerts]');
@@ -188,11 +188,11 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   await page.waitForSelector('form.dlg', { state: 'detached' });
   await until('the rule in the grid', async () =>
     (await page.$$eval('#alerts-rules tbody tr', (trs) => trs.map((tr) => tr.textContent))).some((x) => /Failed Login/.test(x)));
-  const rules = JSON.parse(run([join(BIN, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'], { env }));
+  const rules = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'alert', 'list', '--output-format', 'json'], { env }));
   assert.equal(rules.length, 1);
   assert.equal(rules[0].type, 'failed-login');
   // The change is audited in the web user's name.
-  const audit = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', 'pveaudit:alert-add',
+  const audit = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--action', 'pveaudit:alert-add',
     '--output-format', 'json'], { env }));
   assert.equal(audit.length, 1);
   assert.equal(audit[0].user, 'admin@pveaudit');
@@ -222,11 +222,11 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.equal(dest.bad.status, 400, JSON.stringify(dest.bad));
   assert.match(dest.bad.body.message, /carrier-pigeon/);
   assert.equal(dest.off.status, 200, JSON.stringify(dest.off));
-  const syslogs = JSON.parse(run([join(BIN, 'pveam'), 'access', 'syslog', '--output-format', 'json'], { env }));
+  const syslogs = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'syslog', '--output-format', 'json'], { env }));
   assert.deepEqual(syslogs.map((d) => [d.name, d.state, d.server, d.protocol]),
     [['web', 'disabled', '127.0.0.1', 'tcp']]);
   for (const action of ['pveaudit:syslog-enable', 'pveaudit:syslog-disable']) {
-    const ev = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', action,
+    const ev = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--action', action,
       '--output-format', 'json'], { env }));
     assert.deepEqual(ev.map((e) => e.user), ['admin@pveaudit'], action);
   }
@@ -253,7 +253,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   await until('the acknowledgement in the Fired grid', async () =>
     (await page.$$eval('#alerts-fired tbody tr', (trs) => trs.map((tr) => tr.textContent)))
       .some((x) => /mallory@pve/.test(x) && /admin@pveaudit/.test(x)));
-  const fired = JSON.parse(run([join(BIN, 'pveam'), 'access', 'alerts', '--output-format', 'json'], { env }));
+  const fired = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'alerts', '--output-format', 'json'], { env }));
   const acked = fired.filter((a) => a.acknowledged);
   assert.equal(acked.length, 1, JSON.stringify(fired));
   assert.equal(acked[0].acknowledged.by, 'admin@pveaudit');
@@ -270,7 +270,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   const [usersDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-users-csv')]);
   assert.equal(usersDl.suggestedFilename(), 'user-report.csv');
   assert.equal(readFileSync(await usersDl.path(), 'utf8'),
-    run([join(BIN, 'pveum'), 'user', 'report', '--output-format', 'csv', '--now', reportNow], { env }),
+    run([join(site.bin, 'pveum'), 'user', 'report', '--output-format', 'csv', '--now', reportNow], { env }),
     'the user report download equals `pveum user report --output-format csv`');
   await page.screenshot({ path: join(OUT, 'report-users.png') });
   await page.click('a[data-id=report-acl]');
@@ -279,7 +279,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   assert.equal(aclDl.suggestedFilename(), 'permission-report.html');
   const aclNow = new URL(await page.getAttribute('#download-acl-html', 'href'), site.base).searchParams.get('now');
   assert.equal(readFileSync(await aclDl.path(), 'utf8'),
-    run([join(BIN, 'pveum'), 'acl', 'report', '--output-format', 'html', '--now', aclNow], { env }));
+    run([join(site.bin, 'pveum'), 'acl', 'report', '--output-format', 'html', '--now', aclNow], { env }));
   // The quarterly review: the files `pveum audit quarterly` writes, with the
   // web user as reviewer.
   await page.click('a[data-id=report-quarterly]');
@@ -288,7 +288,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   const quarter = qHref.searchParams.get('quarter');
   const qNow = qHref.searchParams.get('now');
   const reviewDir = join(site.dir, 'review');
-  run([join(BIN, 'pveum'), 'audit', 'quarterly', '--quarter', quarter, '--now', qNow, '--user', 'admin@pveaudit',
+  run([join(site.bin, 'pveum'), 'audit', 'quarterly', '--quarter', quarter, '--now', qNow, '--user', 'admin@pveaudit',
     '--output', reviewDir], { env });
   // The review names the store's time range ("events: FIRST to LAST"), and
   // every API request adds its own audit event to the store (the watchers
@@ -321,7 +321,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
     return rows.some((x) => x.includes(quarter) && x.includes('pveum') && x.includes(cliDigest)) &&
       rows.some((x) => x.includes(quarter) && x.includes('web') && x.includes('admin@pveaudit'));
   });
-  const recorded = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--action', 'pveaudit:api-review',
+  const recorded = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--action', 'pveaudit:api-review',
     '--output-format', 'json'], { env }));
   assert.equal(recorded.length, 1);
   assert.equal(recorded[0].user, 'admin@pveaudit');
@@ -329,7 +329,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   await page.screenshot({ path: join(OUT, 'report-quarterly.png') });
 
   // pveam access status tells that pveauditd runs the web server.
-  const status = run([join(BIN, 'pveam'), 'access', 'status'], { env });
+  const status = run([join(site.bin, 'pveam'), 'access', 'status'], { env });
   assert.match(status, new RegExp(`web: pveaudit-web \\(pid \\d+\\) on https://127\\.0\\.0\\.1:${port}, started once`));
 
   // The other views render.
@@ -340,7 +340,7 @@ test('the web UI in Chromium against pveauditd and pveaudit-web', async (t) => {
   }
   // The watchers are watched: the reads, the download and the failed and
   // successful logins of the UI are audit events in the web user's name.
-  const watched = JSON.parse(run([join(BIN, 'pveam'), 'access', 'log', '--user', 'admin@pveaudit',
+  const watched = JSON.parse(run([join(site.bin, 'pveam'), 'access', 'log', '--user', 'admin@pveaudit',
     '--output-format', 'json'], { env }));
   const actions = new Set(watched.map((e) => `${e.action} ${e.result}`));
   for (const a of ['pveaudit:web-login failure', 'pveaudit:web-login success', 'pveaudit:api-read success',
