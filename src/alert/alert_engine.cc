@@ -10,28 +10,11 @@
 namespace pveaudit {
 namespace {
 
-// The kinds of lines the view joins: the same tests as query/correlator.cc
-// makes (there they are private to the view), used here only to pick the
+// The kinds of lines the view joins are its public predicates
+// (IsLoginFailure, IsLoginSuccess, IsFailedTicketRequest,
+// IsGrantedTicketRequest in query/correlator.h), used here to pick the
 // bucket of a line; whether two lines are one action is decided by the
-// view's public predicates (IsLoginRequest, CanStartTask, IsForwardedCopy)
-// and its grant window.
-bool IsFailedAuth(const Event& e) {
-  return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
-}
-bool IsFailedTicket(const Event& r) {
-  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
-         (r.status == "401" || (r.status == "200" && r.result == Outcome::kUnknown));
-}
-// A login or a ticket renewal (which the view pairs the same way).
-bool IsSuccessAuth(const Event& e) {
-  return e.source == "auth" && (e.action == "login" || e.action == "session:renew") &&
-         e.result == Outcome::kSuccess && e.ip.empty() && !e.node.empty();
-}
-bool IsGrantedTicket(const Event& r) {
-  return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
-         !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
-         r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
-}
+// view's IsLoginRequest, CanStartTask, IsForwardedCopy and grant window.
 // A failed sign-on to pveaudit's own web UI (docs/web.md): a brute force
 // against the audit tool is a failed login too. One line per attempt, so
 // it pairs with nothing.
@@ -40,8 +23,8 @@ bool IsFailedWebLogin(const Event& e) {
          e.result == Outcome::kFailure;
 }
 bool IsLoginLine(const Event& e) {
-  return IsFailedAuth(e) || IsFailedTicket(e) || IsSuccessAuth(e) || IsGrantedTicket(e) ||
-         IsFailedWebLogin(e);
+  return IsLoginFailure(e) || IsFailedTicketRequest(e) || IsLoginSuccess(e) ||
+         IsGrantedTicketRequest(e) || IsFailedWebLogin(e);
 }
 bool InGrantWindow(const Event& a, const Event& r) {
   return a.node == r.node && r.time_us >= a.time_us - kGrantRequestBeforeUs &&
@@ -127,8 +110,8 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   if (e.source == "pveproxy") newest_proxy_us_ = std::max(newest_proxy_us_, e.time_us);
   if (IsTaskEvent(e)) newest_task_us_ = std::max(newest_task_us_, e.time_us);
   Prune();
-  const bool failed_auth = IsFailedAuth(e), failed_ticket = IsFailedTicket(e);
-  const bool ok_auth = IsSuccessAuth(e), ok_ticket = IsGrantedTicket(e);
+  const bool failed_auth = IsLoginFailure(e), failed_ticket = IsFailedTicketRequest(e);
+  const bool ok_auth = IsLoginSuccess(e), ok_ticket = IsGrantedTicketRequest(e);
   const bool task = IsTaskEvent(e);
   const bool request = e.source == "pveproxy";
   const bool login = failed_auth || failed_ticket || ok_auth || ok_ticket;
@@ -190,7 +173,7 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
     }
     if (ok_auth) {
       find("Lg" + e.node, 2,
-           [&](Slot& s) { return IsGrantedTicket(s.e) && InGrantWindow(e, s.e); });
+           [&](Slot& s) { return IsGrantedTicketRequest(s.e) && InGrantWindow(e, s.e); });
       keys.push_back("Ls" + e.node);
     }
     if (failed_ticket) {
@@ -198,7 +181,7 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
       keys.push_back("Lr" + by_ip);
     }
     if (ok_ticket) {
-      find("Ls" + e.node, 2, [&](Slot& s) { return IsSuccessAuth(s.e) && InGrantWindow(s.e, e); });
+      find("Ls" + e.node, 2, [&](Slot& s) { return IsLoginSuccess(s.e) && InGrantWindow(s.e, e); });
       keys.push_back("Lg" + e.node);
     }
     if (best != UINT64_MAX) {
@@ -300,7 +283,8 @@ void ActionPairer::Prune() {
   while (!logins_.slots.empty() &&
          (logins_.slots.front().e.time_us < wm || logins_.slots.size() > 100000)) {
     const Slot& s = logins_.slots.front();
-    if (s.e.time_us >= wm && !s.paired && (IsFailedAuth(s.e) || IsSuccessAuth(s.e))) KeepGhost(s);
+    if (s.e.time_us >= wm && !s.paired && (IsLoginFailure(s.e) || IsLoginSuccess(s.e)))
+      KeepGhost(s);
     logins_.PopFront();
   }
   // Now and then, drop the buckets of lines long gone: once as many lines
@@ -327,7 +311,7 @@ void ActionPairer::KeepGhost(const Slot& s) {
     ghosts_.clear();
     ghost_count_ = 0;
   }
-  std::string key = IsFailedAuth(s.e) ? "f" + s.e.node + "\n" + s.e.ip : "s" + s.e.node;
+  std::string key = IsLoginFailure(s.e) ? "f" + s.e.node + "\n" + s.e.ip : "s" + s.e.node;
   ghosts_[std::move(key)].push_back(
       Ghost{s.e.time_us, s.e.id, s.action_id, s.e.user, s.e.action, s.e.result, s.counted_by});
   ++ghost_count_;
@@ -379,7 +363,7 @@ ActionPairer::Slot* ActionPairer::ClaimGhost(const Event& r, bool failed, bool g
     s = earliest("s" + r.node, r.time_us - kGrantRequestAfterUs - kPairHoldUs,
                  r.time_us + kGrantRequestBeforeUs, [&](const Ghost& g) {
                    const Event a = as_auth(g, "");
-                   return IsSuccessAuth(a) && InGrantWindow(a, r);
+                   return IsLoginSuccess(a) && InGrantWindow(a, r);
                  });
   const bool use_f = f.ok && (!s.ok || f.ghost->time_us <= s.ghost->time_us);
   Found& pick = use_f ? f : s;
@@ -755,7 +739,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
   // Proxmox writes the auth line first, so the request pairs at once and
   // nothing waits; with no auth lines at all (only access.log followed)
   // nothing waits either.
-  if (pr.self && !pr.partner && IsFailedTicket(e) && AuthMayStillPair(e.time_us)) {
+  if (pr.self && !pr.partner && IsFailedTicketRequest(e) && AuthMayStillPair(e.time_us)) {
     Held h{e, pr.self_seq};
     h.e.session.clear();  // not read by the rules; held lines can be many
     h.e.origin.clear();
@@ -763,7 +747,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
   } else {
     // A failed auth line whose ticket request was held and let go by the
     // pairer takes it: one attempt, counted at the auth line's time.
-    if (!pr.partner && IsFailedAuth(e)) ClaimHeld(e);
+    if (!pr.partner && IsLoginFailure(e)) ClaimHeld(e);
     Judge(e, pr, alerts);
   }
   ReleaseHeld(alerts);
@@ -865,7 +849,8 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
   // login or a renewal), whichever line was read first: read before its
   // auth line it is held, and dropped once that line takes it
   // (ReleaseHeld); read after it, it is not counted here either.
-  const bool failed_ticket = IsFailedTicket(e) && !(pr.partner && IsSuccessAuth(pr.partner->e));
+  const bool failed_ticket =
+      IsFailedTicketRequest(e) && !(pr.partner && IsLoginSuccess(pr.partner->e));
 
   // Whether another line of this action was counted by rule `id` already:
   // the pairer's marks (however far one lane is behind another), or, after a
@@ -889,7 +874,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
     // user yet: per user, its auth line counts the attempt.
     auto group_of = [&](const Event& ev) -> std::string {
       if (gb == GroupBy::kIp && ev.ip.empty()) return {};
-      if (gb == GroupBy::kUser && ev.user.empty() && IsFailedTicket(ev)) return {};
+      if (gb == GroupBy::kUser && ev.user.empty() && IsFailedTicketRequest(ev)) return {};
       return GroupKey(ev, gb);
     };
     // Only for the text of an alert: not built for every event.
@@ -897,7 +882,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
     auto w = [&] { return FormatDuration(rule.window_us); };
     switch (rule.type) {
       case AlertType::kFailedLogin: {
-        if (!IsFailedAuth(e) && !failed_ticket && !IsFailedWebLogin(e)) break;
+        if (!IsLoginFailure(e) && !failed_ticket && !IsFailedWebLogin(e)) break;
         if (!RuleMatches(r.matcher, e)) break;
         std::string key = group_of(e);
         if (key.empty()) break;
@@ -911,7 +896,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
         break;
       }
       case AlertType::kBruteForceSuccess: {
-        if (IsFailedAuth(e) || failed_ticket) {
+        if (IsLoginFailure(e) || failed_ticket) {
           if (!RuleMatches(r.matcher, e)) break;
           std::string key = group_of(e);
           if (key.empty()) break;
@@ -937,8 +922,9 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
         }
         // Per user: pvedaemon's "successful auth" line; per address: the
         // ticket request answered 200 through /api2/json.
-        bool success = gb == GroupBy::kIp ? IsGrantedTicket(e) && e.result == Outcome::kSuccess
-                                          : IsSuccessAuth(e) && e.action == "login";
+        bool success = gb == GroupBy::kIp
+                           ? IsGrantedTicketRequest(e) && e.result == Outcome::kSuccess
+                           : IsLoginSuccess(e) && e.action == "login";
         if (!success) break;
         RuleMatcher m = r.matcher;
         if (e.ip.empty()) m.filter.ip.reset();  // the auth line names no address

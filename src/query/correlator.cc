@@ -130,11 +130,6 @@ bool CanStartTask(const Event& r, const Event& t) {
   return RequestCanStartTask(r.action, r.resource, t.action, t.resource);
 }
 
-namespace {
-
-// An anonymous ticket request whose answer says the login failed: 401, or
-// 200 through /api2/extjs (the extjs formatter reports the 401 in the
-// body; a json 200 has result success).
 bool IsFailedTicketRequest(const Event& r) {
   return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
          (r.status == "401" || (r.status == "200" && r.result == Outcome::kUnknown));
@@ -144,20 +139,18 @@ bool IsLoginFailure(const Event& e) {
   return e.source == "auth" && e.action == "login" && e.result == Outcome::kFailure;
 }
 
-// pvedaemon's "successful auth for user 'X'" (a login, a ticket renewal):
-// the line names no address.
 bool IsLoginSuccess(const Event& e) {
   return e.source == "auth" && (e.action == "login" || e.action == "session:renew") &&
          e.result == Outcome::kSuccess && e.ip.empty() && !e.node.empty();
 }
 
-// An anonymous POST .../access/ticket that was answered 2xx (200 through
-// /api2/extjs is "unknown": that formatter always says 200).
 bool IsGrantedTicketRequest(const Event& r) {
   return r.source == "pveproxy" && r.user.empty() && r.action == "access:ticket" && !r.ip.empty() &&
          !r.node.empty() && r.result != Outcome::kFailure && !r.status.empty() &&
          r.status[0] == '2' && r.detail.rfind("POST ", 0) == 0;
 }
+
+namespace {
 
 bool InGrantWindow(const Event& a, const Event& r) {
   return r.time_us >= a.time_us - kGrantRequestBeforeUs &&

@@ -99,6 +99,21 @@ bool IsTaskEvent(const Event& e);
 // [t.time - kTaskRequestBeforeUs, t.time + kTaskRequestAfterUs].
 bool CanStartTask(const Event& r, const Event& t);
 
+// The login lines the view pairs (docs/correlation.md), public so that
+// the alert engine and the query's side reads pick the same lines:
+// pvedaemon's failed login ("authentication failure; rhost=..."),
+bool IsLoginFailure(const Event& e);
+// pvedaemon's "successful auth for user 'X'" (a login or a ticket renewal;
+// the line names no address),
+bool IsLoginSuccess(const Event& e);
+// an anonymous ticket request whose answer says the login failed: 401, or
+// 200 through /api2/extjs (that formatter reports the 401 in the body; a
+// json 200 has result success),
+bool IsFailedTicketRequest(const Event& r);
+// and an anonymous POST .../access/ticket answered 2xx (200 through
+// /api2/extjs is "unknown": that formatter always says 200).
+bool IsGrantedTicketRequest(const Event& r);
+
 // True when access.log request `r` is the ticket request of the failed
 // login `a` (source "auth", action "login", failure): r is an anonymous
 // (no user) access:ticket request answered 401, or 200 through
