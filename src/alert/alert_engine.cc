@@ -303,6 +303,16 @@ void ActionPairer::Prune() {
   }
 }
 
+uint64_t ActionPairer::oldest_id() const {
+  uint64_t id = UINT64_MAX;
+  // Slots are added in id order: a pool's first is its oldest.
+  for (const Pool* p : {&logins_, &others_})
+    if (!p->slots.empty()) id = std::min(id, p->slots.front().e.id);
+  for (const auto& [key, q] : ghosts_)
+    for (const Ghost& g : q) id = std::min(id, g.id);
+  return id == UINT64_MAX ? 0 : id;
+}
+
 void ActionPairer::KeepGhost(const Slot& s) {
   // Beyond this many, start over: the attempts let go then may count
   // twice, as before ghosts were kept (about 100 bytes each).
@@ -841,16 +851,47 @@ void AlertEngine::ReleaseHeld(std::vector<Event>* alerts) {
   }
 }
 
+// A ticket request answered 200 through /api2/extjs may be a failed
+// attempt; paired with a successful auth line it is that success (a login
+// or a renewal), whichever line was read first: read before its auth line
+// it is held, and dropped once that line takes it (ReleaseHeld); read
+// after it, it is not counted either.
+static bool IsFailedAttempt(const Event& e, const ActionPairer::Result& pr) {
+  return IsFailedTicketRequest(e) && !(pr.partner && IsLoginSuccess(pr.partner->e));
+}
+
+std::string AlertEngine::CountKey(const RuleState& r, const Event& e,
+                                  const ActionPairer::Result& pr) const {
+  if (e.id <= r.rule.from_id) return {};
+  const bool failed_ticket = IsFailedAttempt(e, pr);
+  switch (r.rule.type) {
+    case AlertType::kFailedLogin:
+      if (!IsLoginFailure(e) && !failed_ticket && !IsFailedWebLogin(e)) return {};
+      break;
+    case AlertType::kBruteForceSuccess:  // its failures; the success fires
+      if (!IsLoginFailure(e) && !failed_ticket) return {};
+      break;
+    case AlertType::kPrivilegeChange:
+      if (!IsPrivilegeChange(e)) return {};
+      break;
+    case AlertType::kActionRate:
+    case AlertType::kOffHours:
+      break;
+    case AlertType::kNewIp:
+      return {};
+  }
+  if (!RuleMatches(r.matcher, e)) return {};
+  // A failed ticket request has no user yet: per user, its auth line
+  // counts the attempt.
+  if (r.group_by == GroupBy::kIp && e.ip.empty()) return {};
+  if (r.group_by == GroupBy::kUser && e.user.empty() && IsFailedTicketRequest(e)) return {};
+  return GroupKey(e, r.group_by);
+}
+
 void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
                         std::vector<Event>* alerts) {
   const bool second_line = pr.partner != nullptr;
-  // A ticket request answered 200 through /api2/extjs may be a failed
-  // attempt; paired with a successful auth line it is that success (a
-  // login or a renewal), whichever line was read first: read before its
-  // auth line it is held, and dropped once that line takes it
-  // (ReleaseHeld); read after it, it is not counted here either.
-  const bool failed_ticket =
-      IsFailedTicketRequest(e) && !(pr.partner && IsLoginSuccess(pr.partner->e));
+  const bool failed_ticket = IsFailedAttempt(e, pr);
 
   // Whether another line of this action was counted by rule `id` already:
   // the pairer's marks (however far one lane is behind another), or, after a
@@ -870,21 +911,12 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
     const AlertRule& rule = r.rule;
     if (e.id <= rule.from_id) continue;
     const GroupBy gb = r.group_by;
-    // The group of `ev`; "" = not counted. A failed ticket request has no
-    // user yet: per user, its auth line counts the attempt.
-    auto group_of = [&](const Event& ev) -> std::string {
-      if (gb == GroupBy::kIp && ev.ip.empty()) return {};
-      if (gb == GroupBy::kUser && ev.user.empty() && IsFailedTicketRequest(ev)) return {};
-      return GroupKey(ev, gb);
-    };
     // Only for the text of an alert: not built for every event.
     auto n = [&] { return std::to_string(rule.threshold); };
     auto w = [&] { return FormatDuration(rule.window_us); };
     switch (rule.type) {
       case AlertType::kFailedLogin: {
-        if (!IsLoginFailure(e) && !failed_ticket && !IsFailedWebLogin(e)) break;
-        if (!RuleMatches(r.matcher, e)) break;
-        std::string key = group_of(e);
+        std::string key = CountKey(r, e, pr);
         if (key.empty()) break;
         Group& g = r.groups[key];
         if (counted_before(rule.id, g)) break;  // its other line counted
@@ -897,8 +929,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
       }
       case AlertType::kBruteForceSuccess: {
         if (IsLoginFailure(e) || failed_ticket) {
-          if (!RuleMatches(r.matcher, e)) break;
-          std::string key = group_of(e);
+          std::string key = CountKey(r, e, pr);
           if (key.empty()) break;
           Group& g = r.groups[key];
           if (counted_before(rule.id, g)) break;
@@ -946,9 +977,7 @@ void AlertEngine::Judge(const Event& e, const ActionPairer::Result& pr,
       case AlertType::kActionRate:
       case AlertType::kOffHours:
       case AlertType::kPrivilegeChange: {
-        if (rule.type == AlertType::kPrivilegeChange && !IsPrivilegeChange(e)) break;
-        if (!RuleMatches(r.matcher, e)) break;
-        std::string key = group_of(e);
+        std::string key = CountKey(r, e, pr);
         if (key.empty()) break;
         Group& g = r.groups[key];
         if (counted_before(rule.id, g)) break;
@@ -1073,6 +1102,8 @@ std::string AlertEngine::SaveState() const {
   AppendInt(&out, pairer_.newest_proxy_us_);
   out += ",\"newest_task\":";
   AppendInt(&out, pairer_.newest_task_us_);
+  out += ",\"replay_id\":";
+  out += std::to_string(pairer_.oldest_id());
   out += ",\"rules\":{";
   bool first_rule = true;
   for (const RuleState& r : rules_) {
@@ -1139,19 +1170,12 @@ Status AlertEngine::LoadState(std::string_view text) {
   if (text.empty()) return Status::OK();
   try {
     nlohmann::json j = nlohmann::json::parse(text);
-    loaded_newest_us_ = j.value("newest", INT64_MIN);
     pairer_.newest_auth_us_ = j.value("newest_auth", INT64_MIN);
     pairer_.newest_proxy_us_ = j.value("newest_proxy", INT64_MIN);
     pairer_.newest_task_us_ = j.value("newest_task", INT64_MIN);
-    // Lines from this time on may still pair with new ones (Replay).
-    replay_from_us_ = pairer_.login_watermark_us();
-    if (loaded_newest_us_ != INT64_MIN) {
-      int64_t others = loaded_newest_us_ - kPairHoldUs;
-      // At most a day back: a source that stopped long ago holds nothing.
-      replay_from_us_ =
-          std::max(std::min(replay_from_us_ == INT64_MIN ? others : replay_from_us_, others),
-                   loaded_newest_us_ - int64_t{86400} * 1000000);
-    }
+    // The lines the pairer held, and every line stored after the first of
+    // them, are read back (Replay).
+    replay_from_id_ = j.value("replay_id", uint64_t{0});
     for (auto it = j.at("rules").begin(); it != j.at("rules").end(); ++it) {
       uint64_t id = std::stoull(it.key());
       const auto& o = it.value();

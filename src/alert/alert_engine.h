@@ -19,8 +19,10 @@
 // State: the windows are saved with SaveState into the engine's cursor and
 // committed in the same transaction as the alerts (daemon/alert_runner.h),
 // so a crash neither loses nor repeats an alert. Which line pairs with
-// which is rebuilt after a restart by feeding the events of the last
-// minutes again with Replay.
+// which, and which rules counted a line's action, is rebuilt after a
+// restart by feeding again, with Replay, every event stored since the
+// first line the pairer held (usually the last minute; with one lane far
+// behind, since where it is).
 // Thread safety: one thread.
 #pragma once
 
@@ -89,6 +91,8 @@ class ActionPairer {
   // res.self->e; `e` is left unspecified).
   Result Take(Event& e, bool forwarded_matters = true);
   int64_t newest_us() const { return newest_us_; }
+  // The smallest id of a line held (a slot or a ghost); 0: none.
+  uint64_t oldest_id() const;
   // The time before which no more partner can come for a login line: both
   // the authentication lines and access.log have passed it (one may be
   // read long after the other: files imported one after the other, a lane
@@ -245,9 +249,10 @@ class AlertEngine {
   Status LoadState(std::string_view json);
   // The newest event time seen; INT64_MIN: none.
   int64_t newest_us() const { return pairer_.newest_us(); }
-  // After LoadState: Replay wants the events judged before with a time from
-  // this one on (INT64_MIN: none).
-  int64_t replay_from_us() const { return replay_from_us_; }
+  // After LoadState: Replay wants the events judged before with an id from
+  // this one on (0: none): the first line the pairer held (a slot or a
+  // ghost) when the state was saved.
+  uint64_t replay_from_id() const { return replay_from_id_; }
 
  private:
   struct Entry {
@@ -301,6 +306,10 @@ class AlertEngine {
                     std::vector<Event>* alerts, bool fired_before = false);
   Event MakeAlert(const RuleState& r, const Event& trigger, const Group& g, int64_t time_us,
                   const std::string& what) const;
+  // The group of rule `r` that line `e` counts in (`pr`: what the pairer
+  // said of it), for the rules that count lines (not new-ip, not
+  // brute-force-success's successes); "" when it counts in none.
+  std::string CountKey(const RuleState& r, const Event& e, const ActionPairer::Result& pr) const;
   // Judges line `e` against every rule (`pr`: what the pairer said of it).
   void Judge(const Event& e, const ActionPairer::Result& pr, std::vector<Event>* alerts);
   // brute-force-success: judges success `e` of rule `r` and keeps it for
@@ -371,7 +380,7 @@ class AlertEngine {
   uint64_t judged_ = 0;
   // Only rules about logins: other lines are neither paired nor judged.
   bool logins_only_ = true;
-  int64_t loaded_newest_us_ = INT64_MIN, replay_from_us_ = INT64_MIN;
+  uint64_t replay_from_id_ = 0;
 };
 
 // The rule id of an alert event ("/pveaudit/alerts/<id>"), 0 when `e` is

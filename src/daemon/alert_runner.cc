@@ -146,7 +146,7 @@ void AlertRunner::Loop() {
   };
 
   // (Re)builds the engine from the stored cursor: its windows, the rules,
-  // and the lines of the last minutes for pairing (AlertEngine::Replay).
+  // and the lines its pairer held (AlertEngine::Replay).
   auto load = [&]() -> Status {
     engine.emplace();
     if (expect_auth_) engine->ExpectAuthLane();
@@ -160,15 +160,19 @@ void AlertRunner::Loop() {
     PVEAUDIT_RETURN_IF_ERROR(apply_rules());
     if (!*c) return Status::OK();
     last_id = (*c)->offset;
-    if (engine->replay_from_us() != INT64_MIN) {
-      Filter f;
-      f.start_us = engine->replay_from_us();
-      std::vector<Event> replay;
-      PVEAUDIT_RETURN_IF_ERROR(store_.Scan(f, kFieldAll, [&](const Event& e) {
-        if (e.id <= *last_id) replay.push_back(e);
+    // Every event from the first line the pairer held to the cursor, in
+    // the order they were judged, in batches (with a lane far behind this
+    // can be many).
+    for (uint64_t next = engine->replay_from_id(); next != 0 && next <= *last_id;) {
+      uint64_t seen = 0;
+      PVEAUDIT_RETURN_IF_ERROR(store_.ScanAfter(next - 1, kBatch, kEngineFields, [&](Event& e) {
+        if (e.id > *last_id) return false;
+        engine->Replay(e);
+        seen = e.id;
         return true;
       }));
-      for (const Event& e : replay) engine->Replay(e);
+      if (seen == 0) break;
+      next = seen + 1;
     }
     return Status::OK();
   };

@@ -337,6 +337,36 @@ TEST_F(AlertTest, SigkillDuringBurstsNeitherLosesNorRepeatsAnAlert) {
   EXPECT_EQ(v.code, 0) << v;
 }
 
+TEST_F(AlertTest, ARestartBeforeTheOtherLaneComesCountsNoAttemptTwice) {
+  // The auth log is read and judged, pveauditd restarts, then access.log
+  // brings the 401s of the same attempts. The restarted engine reads back
+  // every line its pairer held, so each 401 is its auth line's attempt.
+  // Two attempts 10 minutes apart (a 15-minute window holds 2 < 3): an
+  // attempt counted twice makes 4 and fires. Before the fix the engine read
+  // back only the last minute and fired 5 times.
+  ASSERT_EQ(Pv({"access", "alert", "add", "--type", "failed-login", "--group-by", "ip"}).code, 0);
+  const int kAttempts = 12;
+  std::string auth, access;
+  for (int a = 0; a < kAttempts; ++a) {
+    auth += AuthFailure(st_, a * 600, "u" + std::to_string(a) + "@pve", "192.0.2.99");
+    access += Ticket401(st_, a * 600 + 3, "192.0.2.99");
+  }
+  AppendText(auth_, auth);
+  StartDaemon();
+  WaitCaughtUp();
+  WaitJudged(1 + kAttempts);
+  ASSERT_EQ(StopProcess(&pid_, SIGTERM), 0);
+  AppendText(access_, access);
+  StartDaemon();
+  WaitCaughtUp();
+  WaitJudged(1 + 2 * kAttempts);
+  EXPECT_EQ(Alerts().size(), 0u) << Alerts().dump(1);
+  // And the view shows the 24 lines as the 12 attempts they are.
+  RunResult listed = Pv({"access", "log", "--ip", "192.0.2.99", "--output-format", "json"});
+  ASSERT_EQ(listed.code, 0) << listed;
+  EXPECT_EQ(nlohmann::json::parse(listed.out).size(), size_t(kAttempts)) << listed.out;
+}
+
 TEST_F(AlertTest, BruteForceSuccessAndNewIp) {
   ASSERT_EQ(Pv({"access", "alert", "add", "--type", "brute-force-success"}).code, 0);
   ASSERT_EQ(Pv({"access", "alert", "add", "--type", "new-ip"}).code, 0);
