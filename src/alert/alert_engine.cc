@@ -106,8 +106,16 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   Result res;
   res.action_id = e.id;
   newest_us_ = std::max(newest_us_, e.time_us);
-  if (e.source == "auth") newest_auth_us_ = std::max(newest_auth_us_, e.time_us);
-  if (e.source == "pveproxy") newest_proxy_us_ = std::max(newest_proxy_us_, e.time_us);
+  if (e.source == "auth") {
+    newest_auth_us_ = std::max(newest_auth_us_, e.time_us);
+    auth_seen_proxy_us_ = newest_proxy_us_;
+  }
+  if (e.source == "pveproxy") {
+    newest_proxy_us_ = std::max(newest_proxy_us_, e.time_us);
+    // Auth lines before the first access.log line: access.log's distance
+    // since the auth lane was last seen counts from its first line.
+    if (auth_seen_proxy_us_ == INT64_MIN) auth_seen_proxy_us_ = e.time_us;
+  }
   if (IsTaskEvent(e)) newest_task_us_ = std::max(newest_task_us_, e.time_us);
   Prune();
   const bool failed_auth = IsLoginFailure(e), failed_ticket = IsFailedTicketRequest(e);
@@ -770,10 +778,14 @@ bool AlertEngine::AuthLaneBehind(int64_t time_us) const {
   // starts, or imported first): wait for it (bounded by the pairer's cap
   // and kMaxPending).
   if (auth == INT64_MIN) return true;
-  // access.log far past it while the auth lane did not move: the auth log
-  // stopped (or lags more than this): judged without waiting longer.
+  // access.log far past it, and no auth line stored while access.log went
+  // as far on: the auth log stopped; judged without waiting longer. An
+  // auth lane that is days behind but still comes (pveauditd catching up
+  // on a month of logs, access.log read faster) is waited for.
   const int64_t proxy = pairer_.newest_proxy_us_;
-  if (proxy != INT64_MIN && proxy > time_us + kMaxHoldUs) return false;
+  if (proxy != INT64_MIN && proxy > time_us + kMaxHoldUs &&
+      proxy > pairer_.auth_seen_proxy_us_ + kMaxHoldUs)
+    return false;
   return auth <= time_us;
 }
 
@@ -1102,6 +1114,8 @@ std::string AlertEngine::SaveState() const {
   AppendInt(&out, pairer_.newest_proxy_us_);
   out += ",\"newest_task\":";
   AppendInt(&out, pairer_.newest_task_us_);
+  out += ",\"auth_seen_proxy\":";
+  AppendInt(&out, pairer_.auth_seen_proxy_us_);
   out += ",\"replay_id\":";
   out += std::to_string(pairer_.oldest_id());
   out += ",\"rules\":{";
@@ -1173,6 +1187,7 @@ Status AlertEngine::LoadState(std::string_view text) {
     pairer_.newest_auth_us_ = j.value("newest_auth", INT64_MIN);
     pairer_.newest_proxy_us_ = j.value("newest_proxy", INT64_MIN);
     pairer_.newest_task_us_ = j.value("newest_task", INT64_MIN);
+    pairer_.auth_seen_proxy_us_ = j.value("auth_seen_proxy", INT64_MIN);
     // The lines the pairer held, and every line stored after the first of
     // them, are read back (Replay).
     replay_from_id_ = j.value("replay_id", uint64_t{0});

@@ -53,7 +53,8 @@ constexpr int64_t kPairHoldUs = 60 * 1000000LL;
 // (lines of one second may be written slightly out of order).
 constexpr int64_t kHoldSlackUs = 1 * 1000000LL;
 // A held line is judged anyway once access.log is this far (event time)
-// past it: an auth log that stopped being written holds nothing for ever.
+// past it and went this far without an auth line stored: an auth log that
+// stopped being written holds nothing for ever.
 constexpr int64_t kMaxHoldUs = 86400 * 1000000LL;
 // A group keeps this many actions beyond the N+1 newest, so that the other
 // line of a recent action is recognised even when the group is busy.
@@ -163,6 +164,10 @@ class ActionPairer {
   uint64_t added_ = 0;
   int64_t newest_us_ = INT64_MIN, newest_auth_us_ = INT64_MIN, newest_proxy_us_ = INT64_MIN,
           newest_task_us_ = INT64_MIN;
+  // newest_proxy_us_ when the last auth line was stored (access.log's
+  // first time if none was since it began): whether the auth lane still
+  // moves (AlertEngine::AuthLaneBehind).
+  int64_t auth_seen_proxy_us_ = INT64_MIN;
 
   friend class AlertEngine;  // saves and restores the newest times
 };
