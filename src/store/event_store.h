@@ -3,8 +3,9 @@
 // pveaudit: sources append normalized Events (hash-chained, with the file
 // cursor that produced them in the same transaction), and every consumer
 // (queries, reports, alert engine, exporters) reads them back by filter or
-// by id. Backends: SQLite (embedded default, sqlite_store.h); PostgreSQL for
-// clusters implements the same interface (planned; see docs/storage.md).
+// by id. Backends: SQLite (embedded default, OpenSqliteStore below);
+// PostgreSQL for clusters (OpenPostgresStore in pg_store.h; a first slice,
+// not used by the daemon or CLI yet: docs/storage.md).
 // Thread safety: one EventStore object per thread. Any number of readers
 // (other processes included) may run beside one writer.
 #pragma once

@@ -1,17 +1,24 @@
 // Store contract tests. They are written against EventStore and run once
-// per backend (StoreContractTest is typed): SQLite today; the PostgreSQL
-// backend adds itself to kBackends when it lands. Tampering tests edit the
-// database file the way an attacker with file access would.
+// per backend (StoreContractTest is typed): SQLite, SQLite behind the group
+// committer, and PostgreSQL on a real server the binary starts itself
+// (pg_test_server.h). Tampering tests edit the stored data the way an
+// attacker with access to the database would.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "core/time_spec.h"
 #include "store/audited_setting.h"
 #include "store/block_codec.h"
 #include "store/event_store.h"
 #include "store/group_commit.h"
+#include "store/pg_store.h"
+#include "store/pg_test_server.h"
 #include "store/sqlite_db.h"
 
 namespace pveaudit {
@@ -59,6 +66,12 @@ struct SqliteBackend {
     o.block_events = block;
     return OpenSqliteStore(dir, o);
   }
+  // A read-only open of a store that does not exist (yet).
+  static Result<std::unique_ptr<EventStore>> OpenMissingReadOnly(const std::string& dir) {
+    StoreOptions o;
+    o.read_only = true;
+    return OpenSqliteStore(dir + "/nothing-here", o);
+  }
 };
 
 template <typename Backend>
@@ -96,9 +109,43 @@ struct GroupCommitSqliteBackend {
     return std::unique_ptr<EventStore>(
         std::make_unique<GroupCommitStore>(std::move(base.value()), GroupCommitOptions{}));
   }
+  static Result<std::unique_ptr<EventStore>> OpenMissingReadOnly(const std::string& dir) {
+    return SqliteBackend::OpenMissingReadOnly(dir);
+  }
 };
 
-using kBackends = ::testing::Types<SqliteBackend, GroupCommitSqliteBackend>;
+// PostgreSQL: each test directory stands for a schema of its own on the
+// binary's one server, so every test starts from an empty store and a
+// reopen of the same directory reopens the same store. The directory
+// itself is not used.
+struct PgBackend {
+  static Result<std::string> Conninfo(const std::string& dir) {
+    static std::mutex mu;  // tests with several writer threads
+    static std::map<std::string, std::string> by_dir;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = by_dir.find(dir);
+    if (it != by_dir.end()) return it->second;
+    auto c = PgTestServer::Shared().FreshSchema();
+    if (!c.ok()) return c.status();
+    return by_dir[dir] = *c;
+  }
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& dir, uint32_t block) {
+    auto c = Conninfo(dir);
+    if (!c.ok()) return c.status();
+    StoreOptions o;
+    o.block_events = block;
+    return OpenPostgresStore(*c, o);
+  }
+  static Result<std::unique_ptr<EventStore>> OpenMissingReadOnly(const std::string& dir) {
+    auto c = Conninfo(dir + "/nothing-here");
+    if (!c.ok()) return c.status();
+    StoreOptions o;
+    o.read_only = true;
+    return OpenPostgresStore(*c, o);
+  }
+};
+
+using kBackends = ::testing::Types<SqliteBackend, GroupCommitSqliteBackend, PgBackend>;
 TYPED_TEST_SUITE(StoreContractTest, kBackends);
 
 TYPED_TEST(StoreContractTest, AppendAssignsIdsAndRoundTripsEveryField) {
@@ -392,12 +439,77 @@ TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
 }
 
 TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
-  StoreOptions o;
-  o.read_only = true;
-  auto s = OpenSqliteStore(this->dir_.str() + "/nothing-here", o);
+  auto s = TypeParam::OpenMissingReadOnly(this->dir_.str());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Status::Code::kNotFound);
   EXPECT_NE(s.status().message().find("pveam access import"), std::string::npos);
+}
+
+// Every string is stored as bytes: a log line may carry invalid UTF-8 or a
+// NUL byte (an attacker's user name in a failed login), and neither may be
+// refused, altered or allowed to break the chain.
+TYPED_TEST(StoreContractTest, StringsRoundTripByteForByte) {
+  auto s = this->Open();
+  std::vector<Event> in = {
+      Ev(kT0, std::string("\xff\xfe@pve", 6), "login", "/access", Outcome::kFailure)};
+  in[0].detail = std::string("GET /a\0b\xc3(", 11);
+  in[0].session = std::string("\x80", 1);
+  std::vector<Event> want = in;
+  SourceCursor c;
+  c.key = "fp:x:pveproxy:node\xff";
+  c.path = "/var/log/\xfe";
+  c.state = std::string("s\0t", 3);
+  ASSERT_TRUE(
+      s->Append(&in, {RejectedLine{0, "/var/log/\xfe", 1, "bad", std::string("\0\xff", 2)}}, &c)
+          .ok());
+  want[0].id = in[0].id;
+  EXPECT_EQ(this->All(*s), want);
+  Filter f;
+  f.user = want[0].user;
+  EXPECT_EQ(this->Ids(this->All(*s, f)), (std::vector<uint64_t>{1}));
+  auto got = s->GetCursor(c.key);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->path, c.path);
+  EXPECT_EQ((*got)->state, c.state);
+  auto rej = s->ListRejected(0);
+  ASSERT_TRUE(rej.ok() && rej->size() == 1u);
+  EXPECT_EQ((*rej)[0].text, std::string("\0\xff", 2));
+  auto v = s->Verify(nullptr);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+}
+
+// Several writers (threads here, processes or hosts in a cluster), each
+// with its own store object: every batch gets contiguous ids, the ids of
+// all batches are 1..N without gaps, and the chain is one.
+TYPED_TEST(StoreContractTest, ConcurrentWritersGetContiguousIdsAndOneChain) {
+  auto first = this->Open();  // creates the store before the writers race
+  constexpr int kWriters = 3, kBatches = 15, kPerBatch = 5;
+  std::vector<std::vector<uint64_t>> ids(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      auto s = TypeParam::Open(this->dir_.str(), 4);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<Event> in;
+        for (int i = 0; i < kPerBatch; ++i)
+          in.push_back(Ev(kT0 + b * 10 + i, "w" + std::to_string(w) + "@pve", "vm:start", "/"));
+        ASSERT_TRUE((*s)->Append(&in, {}, nullptr).ok());
+        for (int i = 1; i < kPerBatch; ++i) EXPECT_EQ(in[i].id, in[0].id + i);
+        for (const Event& e : in) ids[w].push_back(e.id);
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<uint64_t> all;
+  for (const auto& v : ids) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), size_t(kWriters * kBatches * kPerBatch));
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i + 1);
+  auto v = first->Verify(nullptr);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->reason;
+  EXPECT_EQ(v->events_checked, all.size());
 }
 
 // ----------------------------------------------------------- tampering
@@ -571,6 +683,187 @@ TEST_F(TamperTest, EditedTimeIsDetected) {
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 1u);
+}
+
+// The PostgreSQL store applies filters in C++ on rows, the SQLite store on
+// dictionary ids and blocks: on the same events, every filter must select
+// the same events, in the same order, and ScanKeys the same keys.
+TEST(PgStoreTest, ScansMatchTheSqliteStoreOnRandomFilters) {
+  SetClusterTimeZone("Europe/Berlin");
+  TempDir dir;
+  auto lite = SqliteBackend::Open(dir.str(), 64);
+  ASSERT_TRUE(lite.ok()) << lite.status().ToString();
+  auto pg = PgBackend::Open(dir.str(), 64);
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  const char* users[] = {"alice@pve", "bob@pve", "root@pam", "ci@pve!deploy", ""};
+  const char* actions[] = {"vm:start", "vm:stop", "ct:stop", "login", "acl:modify", ""};
+  const char* resources[] = {"/vms/100", "/vms/1000", "/vms", "/storage/local", "/", ""};
+  const char* ips[] = {"192.0.2.10", "192.0.2.200", "198.51.100.7", "2001:db8::1", ""};
+  const char* nodes[] = {"pve1", "pve2", ""};
+  const char* action_specs[] = {"vm", "power", "vm:stop", "login", "nosuch"};
+  const char* ranges[] = {"192.0.2.0/24", "2001:db8::/32", "198.51.100.7", "0.0.0.0/0"};
+  std::mt19937 rng(42);
+  auto pick = [&](const auto& a) { return a[rng() % std::size(a)]; };
+  for (int batch = 0; batch < 4; ++batch) {  // batches overlap in time
+    std::vector<Event> in;
+    for (int i = 0; i < 500; ++i) {
+      Event e = Ev(kT0 + int64_t(rng() % (3 * 86400)), pick(users), pick(actions), pick(resources),
+                   Outcome(rng() % 3), pick(ips), pick(nodes));
+      e.time_us += rng() % 3 ? 0 : 1;  // some ties in seconds, a few in microseconds
+      in.push_back(e);
+    }
+    std::vector<Event> copy = in;
+    ASSERT_TRUE((*lite)->Append(&in, {}, nullptr).ok());
+    ASSERT_TRUE((*pg)->Append(&copy, {}, nullptr).ok());
+  }
+  auto scan = [](EventStore& s, const Filter& f, uint32_t fields) {
+    std::vector<Event> out;
+    EXPECT_TRUE(s.Scan(f, fields, [&](Event& e) {
+                   out.push_back(e);
+                   return true;
+                 }).ok());
+    return out;
+  };
+  auto keys = [](EventStore& s, const Filter& f) {
+    std::vector<std::string> names;
+    std::vector<std::pair<uint64_t, std::string>> out;
+    std::vector<std::pair<uint64_t, uint32_t>> raw;
+    EXPECT_TRUE(s.ScanKeys(f, kFieldAction, &names, [&](int64_t, uint32_t k, uint64_t id) {
+                   raw.emplace_back(id, k);
+                   return true;
+                 }).ok());
+    for (auto [id, k] : raw) out.emplace_back(id, k < names.size() ? names[k] : "?");
+    return out;
+  };
+  for (int round = 0; round < 200; ++round) {
+    Filter f;
+    if (rng() % 4 == 0) f.user = pick(users);
+    if (rng() % 4 == 0) f.action = pick(action_specs);
+    if (rng() % 4 == 0) f.resource = pick(resources);
+    if (rng() % 4 == 0) {
+      ASSERT_TRUE(ParseIpRange(pick(ranges), &f.ip.emplace()));
+    }
+    if (rng() % 5 == 0) f.node = pick(nodes);
+    if (rng() % 4 == 0) f.failed = rng() % 2 == 0;
+    if (rng() % 3 == 0) f.start_us = (kT0 + int64_t(rng() % 86400)) * 1000000;
+    if (rng() % 3 == 0) f.end_us = (kT0 + 86400 + int64_t(rng() % 86400)) * 1000000;
+    if (rng() % 5 == 0) {
+      f.tod_start = int(rng() % 86400);
+      f.tod_end = int(rng() % 86400);
+    }
+    if (rng() % 6 == 0) {
+      int64_t t = kT0 * 1000000;
+      for (int w = 0; w < 3; ++w) {
+        t += int64_t(rng() % 40000) * 1000000;
+        int64_t len = int64_t(1 + rng() % 20000) * 1000000;
+        f.windows.emplace_back(t, t + len);
+        t += len;
+      }
+    }
+    const uint32_t fields = rng() % 2 ? kFieldAll : kFieldUser | kFieldIp;
+    auto want = scan(**lite, f, fields);
+    EXPECT_EQ(scan(**pg, f, fields), want) << "round " << round;
+    EXPECT_EQ(keys(**pg, f), keys(**lite, f)) << "round " << round;
+  }
+  SetClusterTimeZone("UTC");
+}
+
+// ------------------------------------------------- tampering (PostgreSQL)
+// These edit the rows with SQL, as a database user with write access
+// would, then expect Verify to name the first broken event.
+
+class PgTamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetClusterTimeZone("UTC");
+    auto c = PgTestServer::Shared().FreshSchema();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    conninfo_ = *c;
+    auto s = OpenPostgresStore(conninfo_, StoreOptions{});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::vector<Event> in;
+    for (int i = 0; i < 10; ++i)
+      in.push_back(Ev(kT0 + i, i == 5 ? "bob@pve" : "alice@pve", "vm:start", "/vms/100"));
+    ASSERT_TRUE((*s)->Append(&in, {}, nullptr).ok());
+    auto v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok() && v->intact);
+  }
+  VerifyReport VerifyNow() {
+    StoreOptions o;
+    o.read_only = true;
+    auto s = OpenPostgresStore(conninfo_, o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    auto v = (*s)->Verify(nullptr);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return *v;
+  }
+  void Sql(const std::string& sql) {
+    PGconn* c = PQconnectdb(conninfo_.c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+  }
+  std::string conninfo_;
+};
+
+TEST_F(PgTamperTest, EditedFieldIsDetected) {
+  Sql("UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 6u);
+  EXPECT_EQ(v.reason,
+            "event 6: contents do not match its chain hash (edited, or an event before it was "
+            "altered)");
+}
+
+TEST_F(PgTamperTest, EditedTimeIsDetected) {
+  Sql("UPDATE events SET time_us = time_us + 1000000 WHERE id = 1");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 1u);
+}
+
+TEST_F(PgTamperTest, EditedDigestIsDetected) {
+  Sql("UPDATE events SET digest = sha256(digest) WHERE id = 3");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 3u);
+  EXPECT_EQ(v.reason, "event 3: its stored digest does not match its contents (edited)");
+}
+
+TEST_F(PgTamperTest, DeletedEventIsDetected) {
+  Sql("DELETE FROM events WHERE id = 6");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 6u);
+  EXPECT_EQ(v.reason, "event 6 is missing: the chain jumps from event 5 to 7 (deleted)");
+}
+
+TEST_F(PgTamperTest, TruncatedTailIsDetectedThroughTheChainHead) {
+  Sql("DELETE FROM events WHERE id >= 9");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 9u);
+  EXPECT_EQ(v.reason,
+            "the chain ends at event 8 but the chain head records 10 events (truncated: events "
+            "9-10 are gone)");
+}
+
+TEST_F(PgTamperTest, EventBeyondTheChainHeadIsDetected) {
+  Sql("INSERT INTO events SELECT 11, time_us, result, origin_line, node, \"user\", ip, action,"
+      " resource, status, source, session, detail, origin, digest, hash FROM events WHERE id = 10");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 11u);
+}
+
+TEST_F(PgTamperTest, RewrittenChainHeadIsDetected) {
+  Sql("UPDATE chain_head SET hash = sha256(hash)");
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 10u);
 }
 
 }  // namespace

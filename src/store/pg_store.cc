@@ -1,0 +1,871 @@
+// The PostgreSQL backend of EventStore (pg_store.h). Layout and what is not
+// done yet: docs/storage.md, "PostgreSQL (first slice)"; the chain and its
+// checks: docs/integrity.md. Every value travels as a binary parameter or
+// result: SQL text holds only our own identifiers and placeholders.
+#include "store/pg_store.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/actions.h"
+#include "core/time_spec.h"
+#include "store/chain.h"
+
+namespace pveaudit {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Type OIDs (catalog/pg_type.h, fixed since PostgreSQL 7; the server
+// headers that name them are not part of libpq-dev).
+constexpr Oid kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kTextOid = 25;
+
+// Serialises the first creation of the tables by concurrent openers (a
+// racing CREATE TABLE IF NOT EXISTS can fail on the catalog's unique index).
+constexpr int64_t kCreateLockKey = 0x7076656175646974;  // "pveaudit"
+
+// Rows per server-side cursor FETCH: memory stays flat whatever the result.
+constexpr int kFetchRows = 10000;
+// Rows per multi-row INSERT: 16 parameters each, under the protocol's 65535.
+constexpr size_t kInsertRows = 1000;
+
+// Strings that come from logs are bytea, not text: text refuses NUL bytes
+// and invalid UTF-8, so one crafted user name in a failed login would make
+// every later batch fail and stop the audit trail. The chain hashes bytes,
+// and bytea gives back exactly the bytes stored.
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS events(id bigint PRIMARY KEY, time_us bigint NOT NULL,
+  result smallint NOT NULL, origin_line bigint NOT NULL, node bytea NOT NULL,
+  "user" bytea NOT NULL, ip bytea NOT NULL, action bytea NOT NULL, resource bytea NOT NULL,
+  status bytea NOT NULL, source bytea NOT NULL, session bytea NOT NULL, detail bytea NOT NULL,
+  origin bytea NOT NULL, digest bytea NOT NULL, hash bytea NOT NULL);
+CREATE INDEX IF NOT EXISTS events_time ON events(time_us, id);
+CREATE TABLE IF NOT EXISTS chain_head(id smallint PRIMARY KEY CHECK (id = 1),
+  last_id bigint NOT NULL, hash bytea NOT NULL, updated_us bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors(key bytea PRIMARY KEY, path bytea NOT NULL,
+  "offset" bigint NOT NULL, line bigint NOT NULL, state bytea NOT NULL,
+  updated_us bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time_us bigint NOT NULL, origin bytea NOT NULL, line bigint NOT NULL, reason bytea NOT NULL,
+  text bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS settings(key text PRIMARY KEY, value text NOT NULL,
+  changed_by text NOT NULL, changed_us bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS consumers(name text PRIMARY KEY, last_id bigint NOT NULL,
+  updated_us bigint NOT NULL);
+)sql";
+
+// The string columns, in EventField bit order (which is also the order of
+// the canonical encoding).
+constexpr int kNumStrings = 10;
+constexpr const char* kStringCols[kNumStrings] = {"node",     "\"user\"", "ip",     "action",
+                                                  "resource", "status",   "source", "session",
+                                                  "detail",   "origin"};
+
+constexpr std::string Event::*kStringFields[kNumStrings] = {
+    &Event::node,   &Event::user,   &Event::ip,      &Event::action, &Event::resource,
+    &Event::status, &Event::source, &Event::session, &Event::detail, &Event::origin};
+std::string& Str(Event& e, int k) { return e.*kStringFields[k]; }
+
+// Columns of an event row: id, time_us, result, origin_line, the string
+// columns of `fields` in bit order, then digest and hash when `chain`.
+std::string SelectList(uint32_t fields, bool chain) {
+  std::string s = "id, time_us, result, origin_line";
+  for (int k = 0; k < kNumStrings; ++k)
+    if (fields & (1u << k)) s.append(", ").append(kStringCols[k]);
+  if (chain) s += ", digest, hash";
+  return s;
+}
+
+// The string fields a filter needs to be checked in C++.
+uint32_t FilterFields(const Filter& f) {
+  uint32_t need = 0;
+  if (f.node) need |= kFieldNode;
+  if (f.user) need |= kFieldUser;
+  if (f.ip) need |= kFieldIp;
+  if (f.action) need |= kFieldAction;
+  if (f.resource) need |= kFieldResource;
+  return need;
+}
+
+// The filter's meaning, exactly as the SQLite store applies it through its
+// dictionaries (MakePlan and MatchBlock in sqlite_store.cc): an unknown
+// user matches nothing, an empty resource or address matches no resource
+// or range filter, an action filter is ActionMatches. Kept beside the SQL
+// that narrows the rows, so that both backends return the same events.
+bool Matches(const Filter& f, const Event& e) {
+  if (f.start_us && e.time_us < *f.start_us) return false;
+  if (f.end_us && e.time_us >= *f.end_us) return false;
+  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
+  if (f.user && e.user != *f.user) return false;
+  if (f.node && e.node != *f.node) return false;
+  if (f.action && !ActionMatches(*f.action, e.action)) return false;
+  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
+  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
+  if (!InWindows(f.windows, e.time_us)) return false;
+  if (f.tod_start || f.tod_end) {
+    int s = SecondsOfDayLocal(e.time_us);
+    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
+    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
+  }
+  return true;
+}
+
+// Parameters of one statement, all sent in binary: integers big-endian,
+// strings as their bytes, never spliced into the SQL text. Strings are
+// referenced, not copied: they must outlive Exec.
+class Params {
+ public:
+  void Int8(int64_t v) { PutInt(uint64_t(v), 8, kInt8Oid); }
+  void Int2(int16_t v) { PutInt(uint16_t(v), 2, kInt2Oid); }
+  void Bytes(std::string_view s, Oid type = kByteaOid) {
+    items_.push_back({type, s.empty() ? "" : s.data(), int(s.size()), -1});
+  }
+  void Text(std::string_view s) { Bytes(s, kTextOid); }
+  // A temporary would be gone by Exec: refused at compile time.
+  void Bytes(std::string&&, Oid = kByteaOid) = delete;
+  void Text(std::string&&) = delete;
+  void Null(Oid type) { items_.push_back({type, nullptr, 0, -1}); }
+  // "$<n>" of the parameter added last.
+  std::string Last() const { return "$" + std::to_string(items_.size()); }
+
+  PGresult* Exec(PGconn* conn, const std::string& sql) const {
+    std::vector<const char*> values(items_.size());
+    std::vector<int> lengths(items_.size()), formats(items_.size(), 1);
+    std::vector<Oid> types(items_.size());
+    for (size_t i = 0; i < items_.size(); ++i) {
+      const Item& it = items_[i];
+      values[i] = it.own >= 0 ? ints_.data() + it.own : it.p;
+      lengths[i] = it.len;
+      types[i] = it.type;
+    }
+    return PQexecParams(conn, sql.c_str(), int(items_.size()), types.data(), values.data(),
+                        lengths.data(), formats.data(), /*resultFormat=*/1);
+  }
+
+ private:
+  struct Item {
+    Oid type;
+    const char* p;
+    int len;
+    int own;  // offset in ints_, or -1
+  };
+  void PutInt(uint64_t v, int n, Oid type) {
+    items_.push_back({type, nullptr, n, int(ints_.size())});
+    for (int i = n - 1; i >= 0; --i) ints_.push_back(char(v >> (8 * i)));
+  }
+  std::vector<Item> items_;
+  std::string ints_;
+};
+
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Binary result values. A NULL or short value reads as 0 / empty rather
+// than past the end of the buffer.
+int64_t I8(const PGresult* r, int row, int col) {
+  if (PQgetlength(r, row, col) != 8) return 0;
+  auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return int64_t(v);
+}
+int16_t I2(const PGresult* r, int row, int col) {
+  if (PQgetlength(r, row, col) != 2) return 0;
+  auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  return int16_t((p[0] << 8) | p[1]);
+}
+std::string_view Bytes(const PGresult* r, int row, int col) {
+  return std::string_view(PQgetvalue(r, row, col), size_t(PQgetlength(r, row, col)));
+}
+
+// Checks a result's column types against `want` ('8' bigint, '2' smallint,
+// 'b' bytea, 't' text): a table altered by hand is reported, not misread.
+Status CheckTypes(const PGresult* r, std::string_view want) {
+  bool ok = PQnfields(r) == int(want.size());
+  for (int i = 0; ok && i < int(want.size()); ++i) {
+    Oid t = PQftype(r, i);
+    ok = t == (want[i] == '8'   ? kInt8Oid
+               : want[i] == '2' ? kInt2Oid
+               : want[i] == 'b' ? kByteaOid
+                                : kTextOid);
+  }
+  if (!ok) return Status::Corruption("PostgreSQL store: a table has unexpected column types");
+  return Status::OK();
+}
+
+std::string EventTypes(uint32_t fields, bool chain) {
+  std::string t = "8828";
+  t.append(size_t(std::popcount(fields & kFieldAll)), 'b');
+  if (chain) t += "bb";
+  return t;
+}
+
+// Fills *e from row `row` laid out by SelectList(fields, chain); fields not
+// in `fields` are left as they are.
+void DecodeEvent(const PGresult* r, int row, uint32_t fields, Event* e) {
+  e->id = uint64_t(I8(r, row, 0));
+  e->time_us = I8(r, row, 1);
+  e->result = Outcome(uint8_t(I2(r, row, 2)));
+  e->origin_line = (fields & kFieldOrigin) ? uint64_t(I8(r, row, 3)) : 0;
+  int col = 4;
+  for (int k = 0; k < kNumStrings; ++k)
+    if (fields & (1u << k)) Str(*e, k).assign(Bytes(r, row, col++));
+}
+
+std::string Hex(std::string_view h) {
+  Hash256 a{};
+  if (h.size() != 32) return std::string();
+  std::memcpy(a.data(), h.data(), 32);
+  return HexHash(a);
+}
+
+class PgStore final : public EventStore {
+ public:
+  PgStore(std::string conninfo, StoreOptions opt) : conninfo_(std::move(conninfo)), opt_(opt) {}
+  ~PgStore() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  Status Open() {
+    // The conninfo is passed as dbname with expand_dbname, so that a
+    // postgresql:// URI works as well as "key=value" text.
+    const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+    const char* vals[] = {conninfo_.c_str(), "pveaudit", nullptr};
+    conn_ = PQconnectdbParams(keys, vals, 1);
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+      return Status::IOError("cannot connect to PostgreSQL: " + ConnError());
+    // Notices ("relation already exists, skipping") would go to stderr.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    PVEAUDIT_RETURN_IF_ERROR(ApplySession());
+    auto where = Query(
+        "SELECT current_database()::text, COALESCE(current_schema()::text, ''),"
+        " (to_regclass('meta') IS NOT NULL)::int::smallint");
+    if (!where.ok()) return where.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(where->get(), "tt2"));
+    const std::string db(Bytes(where->get(), 0, 0)), schema(Bytes(where->get(), 0, 1));
+    if (I2(where->get(), 0, 2) == 0) {
+      if (opt_.read_only)
+        return Status::NotFound("no event store in PostgreSQL database " + db + ", schema " +
+                                (schema.empty() ? "(none)" : schema) +
+                                " (import events first: pveam access import FILE..., which "
+                                "creates the store's tables)");
+      PVEAUDIT_RETURN_IF_ERROR(CreateTables());
+    }
+    auto ver = Query("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!ver.ok())
+      return Status::Corruption("database " + db +
+                                " holds no pveaudit store: " + ver.status().message());
+    if (PQntuples(ver->get()) != 1 || !CheckTypes(ver->get(), "t").ok())
+      return Status::Corruption("database " + db + " holds no pveaudit store (no schema version)");
+    const std::string v(Bytes(ver->get(), 0, 0));
+    if (v != std::to_string(kSchemaVersion))
+      return Status::InvalidArgument("database " + db + " has store schema " + v +
+                                     ", this pveaudit reads schema " +
+                                     std::to_string(kSchemaVersion));
+    return Status::OK();
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  Status AppendBatch(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                     std::span<const SourceCursor> cursors,
+                     const std::vector<Hash256>* digests) override {
+    if (digests && digests->size() != events->size())
+      return Status::InvalidArgument("Append: digests do not match the events");
+    PVEAUDIT_RETURN_IF_ERROR(ReadyToWrite());
+    // READ COMMITTED whatever the role's default: the head read after the
+    // lock must see the previous appender's commit.
+    PVEAUDIT_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL READ COMMITTED"));
+    Status st = AppendInTxn(events, rejected, cursors, digests);
+    if (st.ok()) st = Commit();
+    if (!st.ok()) {
+      (void)Exec("ROLLBACK");
+      for (Event& e : *events) e.id = 0;
+    }
+    return st;
+  }
+
+  Status AppendInTxn(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                     std::span<const SourceCursor> cursors, const std::vector<Hash256>* digests) {
+    const int64_t now = NowUs();
+    if (!events->empty()) {
+      // Appenders queue here, whatever process or host they run in, until
+      // the one before them commits: ids are then contiguous and the chain
+      // links in commit order. EXCLUSIVE still lets readers in.
+      PVEAUDIT_RETURN_IF_ERROR(Exec("LOCK TABLE chain_head IN EXCLUSIVE MODE"));
+      // Read after the lock: this statement's snapshot holds the previous
+      // appender's commit.
+      auto head = Query("SELECT last_id, hash FROM chain_head WHERE id = 1");
+      if (!head.ok()) return head.status();
+      PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
+      uint64_t last = 0;
+      Hash256 h{};
+      if (PQntuples(head->get()) == 1) {
+        last = uint64_t(I8(head->get(), 0, 0));
+        std::string_view hv = Bytes(head->get(), 0, 1);
+        if (hv.size() != 32) return Status::Corruption("PostgreSQL store: chain head is damaged");
+        std::memcpy(h.data(), hv.data(), 32);
+      }
+      const size_t n = events->size();
+      std::vector<Hash256> digest(n), hash(n);
+      for (size_t i = 0; i < n; ++i) {
+        Event& e = (*events)[i];
+        e.id = ++last;
+        digest[i] = digests ? (*digests)[i] : hasher().Digest(e);
+        h = hash[i] = hasher().Link(h, e.id, digest[i]);
+      }
+      for (size_t lo = 0; lo < n; lo += kInsertRows) {
+        const size_t m = std::min(kInsertRows, n - lo);
+        Params p;
+        for (size_t i = lo; i < lo + m; ++i) {
+          Event& e = (*events)[i];
+          p.Int8(int64_t(e.id));
+          p.Int8(e.time_us);
+          p.Int2(int16_t(e.result));
+          p.Int8(int64_t(e.origin_line));
+          for (int k = 0; k < kNumStrings; ++k) p.Bytes(Str(e, k));
+          p.Bytes(AsView(digest[i]));
+          p.Bytes(AsView(hash[i]));
+        }
+        PVEAUDIT_RETURN_IF_ERROR(Exec(InsertSql(m), &p));
+      }
+      Params p;
+      p.Int8(int64_t(last));
+      p.Bytes(AsView(h));
+      p.Int8(now);
+      PVEAUDIT_RETURN_IF_ERROR(
+          Exec("INSERT INTO chain_head(id, last_id, hash, updated_us) VALUES(1, $1, $2, $3)"
+               " ON CONFLICT (id) DO UPDATE SET last_id = EXCLUDED.last_id,"
+               " hash = EXCLUDED.hash, updated_us = EXCLUDED.updated_us",
+               &p));
+    }
+    for (const RejectedLine& r : rejected) {
+      Params p;
+      p.Int8(now);
+      p.Bytes(r.origin);
+      p.Int8(int64_t(r.line));
+      p.Bytes(r.reason);
+      p.Bytes(std::string_view(r.text).substr(0, 4096));
+      PVEAUDIT_RETURN_IF_ERROR(Exec(
+          "INSERT INTO rejected(time_us, origin, line, reason, text) VALUES($1, $2, $3, $4, $5)",
+          &p));
+    }
+    for (const SourceCursor& c : cursors) {
+      Params p;
+      p.Bytes(c.key);
+      p.Bytes(c.path);
+      p.Int8(int64_t(c.offset));
+      p.Int8(int64_t(c.line));
+      p.Bytes(c.state);
+      p.Int8(now);
+      PVEAUDIT_RETURN_IF_ERROR(
+          Exec("INSERT INTO cursors(key, path, \"offset\", line, state, updated_us)"
+               " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET"
+               " path = EXCLUDED.path, \"offset\" = EXCLUDED.\"offset\", line = EXCLUDED.line,"
+               " state = EXCLUDED.state, updated_us = EXCLUDED.updated_us",
+               &p));
+    }
+    return Status::OK();
+  }
+
+  Result<std::optional<SourceCursor>> GetCursor(const std::string& key) override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    Params p;
+    p.Bytes(key);
+    auto r = Query("SELECT path, \"offset\", line, state FROM cursors WHERE key = $1", &p);
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "b88b"));
+    if (PQntuples(r->get()) == 0) return std::optional<SourceCursor>();
+    SourceCursor c;
+    c.key = key;
+    c.path = Bytes(r->get(), 0, 0);
+    c.offset = uint64_t(I8(r->get(), 0, 1));
+    c.line = uint64_t(I8(r->get(), 0, 2));
+    c.state = Bytes(r->get(), 0, 3);
+    return std::optional<SourceCursor>(std::move(c));
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  Status Scan(const Filter& f, uint32_t fields, const std::function<bool(Event&)>& fn) override {
+    fields &= kFieldAll;
+    const uint32_t cols = fields | FilterFields(f);
+    Params p;
+    const std::string sql = "SELECT " + SelectList(cols, false) + " FROM events" + Where(f, &p) +
+                            " ORDER BY time_us, id";
+    Event e;
+    return ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
+      DecodeEvent(r, row, cols, &e);
+      if (!Matches(f, e)) return true;
+      // Read for the filter only: left empty, as the interface says.
+      for (int k = 0; k < kNumStrings; ++k)
+        if ((cols & ~fields) & (1u << k)) Str(e, k).clear();
+      return fn(e);
+    });
+  }
+
+  Status ScanKeys(const Filter& f, EventField key, std::vector<std::string>* names,
+                  const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override {
+    if (std::popcount(uint32_t(key)) != 1 || !(uint32_t(key) & kFieldAll) || key == kFieldSession ||
+        key == kFieldDetail)
+      return Status::InvalidArgument("ScanKeys: not a dictionary field");
+    const int kind = std::countr_zero(uint32_t(key));
+    const uint32_t cols = uint32_t(key) | FilterFields(f);
+    Params p;
+    const std::string sql = "SELECT " + SelectList(cols, false) + " FROM events" + Where(f, &p) +
+                            " ORDER BY time_us, id";
+    // Keys numbered by first appearance; 0 is the empty string, as in the
+    // SQLite store's dictionaries.
+    std::vector<std::string> out(1);
+    std::unordered_map<std::string, uint32_t> index{{std::string(), 0}};
+    Event e;
+    Status st = ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
+      DecodeEvent(r, row, cols, &e);
+      if (!Matches(f, e)) return true;
+      auto [it, fresh] = index.try_emplace(Str(e, kind), uint32_t(out.size()));
+      if (fresh) out.push_back(it->first);
+      return fn(e.time_us, it->second, e.id);
+    });
+    if (st.ok()) *names = std::move(out);
+    return st;
+  }
+
+  Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
+                   const std::function<bool(Event&)>& fn) override {
+    fields &= kFieldAll;
+    Params p;
+    p.Int8(int64_t(after_id));
+    std::string sql =
+        "SELECT " + SelectList(fields, false) + " FROM events WHERE id > $1 ORDER BY id";
+    if (limit) {
+      p.Int8(int64_t(limit));
+      sql += " LIMIT $2";
+    }
+    Event e;
+    return ForEachRow(sql, &p, EventTypes(fields, false), [&](const PGresult* r, int row) {
+      DecodeEvent(r, row, fields, &e);
+      return fn(e);
+    });
+  }
+
+  // ------------------------------------------------------------- consumers
+
+  Result<std::optional<uint64_t>> GetConsumer(const std::string& name) override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    Params p;
+    p.Text(name);
+    auto r = Query("SELECT last_id FROM consumers WHERE name = $1", &p);
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8"));
+    if (PQntuples(r->get()) == 0) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(uint64_t(I8(r->get(), 0, 0)));
+  }
+
+  Status PutConsumer(const std::string& name, uint64_t last_id) override {
+    PVEAUDIT_RETURN_IF_ERROR(ReadyToWrite());
+    Params p;
+    p.Text(name);
+    p.Int8(int64_t(last_id));
+    p.Int8(NowUs());
+    return Exec(
+        "INSERT INTO consumers(name, last_id, updated_us) VALUES($1, $2, $3) ON CONFLICT (name)"
+        " DO UPDATE SET last_id = EXCLUDED.last_id, updated_us = EXCLUDED.updated_us",
+        &p);
+  }
+
+  Result<std::vector<ConsumerPosition>> ListConsumers() override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+    auto r = Query("SELECT name, last_id, updated_us FROM consumers ORDER BY name COLLATE \"C\"");
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "t88"));
+    std::vector<ConsumerPosition> out;
+    for (int i = 0; i < PQntuples(r->get()); ++i)
+      out.push_back(
+          {std::string(Bytes(r->get(), i, 0)), uint64_t(I8(r->get(), i, 1)), I8(r->get(), i, 2)});
+    return out;
+  }
+
+  // ------------------------------------------------------------- verifying
+
+  Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& progress) override {
+    VerifyReport rep;
+    // One snapshot for the head and the events: an append committed
+    // meanwhile is neither half seen nor taken for tampering.
+    Status st = InReadTxn("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                          [&] { return VerifyInTxn(progress, &rep); });
+    if (!st.ok()) return st;
+    return rep;
+  }
+
+  // The checks and messages of the SQLite store's Verify, on rows: each
+  // event's content digest and chain hash are recomputed and compared with
+  // the stored ones, ids must run 1, 2, 3, ... and end at the chain head.
+  Status VerifyInTxn(const std::function<void(uint64_t, uint64_t)>& progress, VerifyReport* rep) {
+    auto head = Query("SELECT last_id, hash FROM chain_head WHERE id = 1");
+    if (!head.ok()) return head.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
+    const bool have_head = PQntuples(head->get()) == 1;
+    const uint64_t head_last = have_head ? uint64_t(I8(head->get(), 0, 0)) : 0;
+    const std::string head_hash(have_head ? Bytes(head->get(), 0, 1) : std::string_view());
+    bool failed = false;
+    auto fail = [&](uint64_t id, std::string why) {
+      rep->intact = false;
+      rep->first_bad_id = id;
+      rep->reason = std::move(why);
+      failed = true;
+      return false;
+    };
+    Hash256 h{};
+    uint64_t expect = 1;
+    Event e;
+    Status st = ForEachRow(
+        "SELECT " + SelectList(kFieldAll, true) + " FROM events ORDER BY id", nullptr,
+        EventTypes(kFieldAll, true), [&](const PGresult* r, int row) {
+          DecodeEvent(r, row, kFieldAll, &e);
+          const uint64_t id = e.id;
+          if (id > expect)
+            return fail(expect, "event " + std::to_string(expect) +
+                                    " is missing: the chain jumps from event " +
+                                    std::to_string(expect - 1) + " to " + std::to_string(id) +
+                                    " (deleted)");
+          if (id < expect)
+            return fail(id, "event " + std::to_string(id) + " appears again after event " +
+                                std::to_string(expect - 1) + " (inserted or duplicated)");
+          if (have_head && id > head_last)
+            return fail(id, "event " + std::to_string(id) +
+                                " lies beyond the chain head, which ends at event " +
+                                std::to_string(head_last) + " (inserted)");
+          const Hash256 d = hasher().Digest(e);
+          const Hash256 nh = hasher().Link(h, id, d);
+          if (Bytes(r, row, 4 + kNumStrings + 1) != AsView(nh))
+            return fail(id, "event " + std::to_string(id) +
+                                ": contents do not match its chain hash (edited, or an event "
+                                "before it was altered)");
+          if (Bytes(r, row, 4 + kNumStrings) != AsView(d))
+            return fail(id, "event " + std::to_string(id) +
+                                ": its stored digest does not match its contents (edited)");
+          h = nh;
+          ++expect;
+          ++rep->events_checked;
+          rep->head_hash = HexHash(h);
+          if (progress && rep->events_checked % kFetchRows == 0)
+            progress(rep->events_checked, head_last);
+          return true;
+        });
+    if (!st.ok() || failed) return st;
+    if (progress) progress(rep->events_checked, head_last);
+    const uint64_t last_seen = expect - 1;
+    if (!have_head) {
+      if (last_seen != 0)
+        fail(0, "the chain head record is missing; " + std::to_string(last_seen) +
+                    " events cannot be checked for truncation");
+      return Status::OK();
+    }
+    if (last_seen < head_last)
+      fail(last_seen + 1, "the chain ends at event " + std::to_string(last_seen) +
+                              " but the chain head records " + std::to_string(head_last) +
+                              " events (truncated: events " + std::to_string(last_seen + 1) + "-" +
+                              std::to_string(head_last) + " are gone)");
+    else if (head_hash != AsView(h))
+      fail(head_last,
+           "the recomputed chain head does not match the recorded chain head "
+           "(events were rewritten)");
+    return Status::OK();
+  }
+
+  Result<StoreInfo> Info() override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    // The event count is the chain head's last id (ids are contiguous, and
+    // verify checks that they are): count(*) would read the whole table.
+    // min/max come from the time index.
+    auto r = Query(
+        "SELECT COALESCE((SELECT last_id FROM chain_head WHERE id = 1), 0),"
+        " COALESCE((SELECT hash FROM chain_head WHERE id = 1), ''::bytea),"
+        " COALESCE((SELECT min(time_us) FROM events), 0),"
+        " COALESCE((SELECT max(time_us) FROM events), 0),"
+        " (SELECT count(*) FROM rejected),"
+        " (SELECT COALESCE(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM"
+        "  unnest(ARRAY['meta', 'events', 'chain_head', 'cursors', 'rejected', 'settings',"
+        "  'consumers']) AS t)");
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8b8888"));
+    const PGresult* g = r->get();
+    StoreInfo info;
+    info.events = info.last_id = uint64_t(I8(g, 0, 0));
+    info.head_hash = Hex(Bytes(g, 0, 1));
+    info.first_time_us = I8(g, 0, 2);
+    info.last_time_us = I8(g, 0, 3);
+    info.rejected_lines = uint64_t(I8(g, 0, 4));
+    info.bytes_on_disk = uint64_t(I8(g, 0, 5));
+    return info;
+  }
+
+  // ------------------------------------------------------- settings, rejects
+
+  Status PutSetting(const std::string& key, const std::string& value,
+                    const std::string& changed_by) override {
+    PVEAUDIT_RETURN_IF_ERROR(ReadyToWrite());
+    Params p;
+    p.Text(key);
+    p.Text(value);
+    p.Text(changed_by);
+    p.Int8(NowUs());
+    return Exec(
+        "INSERT INTO settings(key, value, changed_by, changed_us) VALUES($1, $2, $3, $4)"
+        " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value,"
+        " changed_by = EXCLUDED.changed_by, changed_us = EXCLUDED.changed_us",
+        &p);
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    Params p;
+    p.Text(key);
+    auto r = Query("SELECT value FROM settings WHERE key = $1", &p);
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "t"));
+    if (PQntuples(r->get()) == 0) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(Bytes(r->get(), 0, 0)));
+  }
+
+  Result<std::vector<RejectedLine>> ListRejected(size_t limit) override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    Params p;
+    if (limit)
+      p.Int8(int64_t(limit));
+    else
+      p.Null(kInt8Oid);  // LIMIT NULL: no limit
+    auto r = Query(
+        "SELECT time_us, origin, line, reason, text FROM"
+        " (SELECT * FROM rejected ORDER BY id DESC LIMIT $1) AS newest ORDER BY id",
+        &p);
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8b8bb"));
+    const PGresult* g = r->get();
+    std::vector<RejectedLine> out;
+    for (int i = 0; i < PQntuples(g); ++i)
+      out.push_back(RejectedLine{I8(g, i, 0), std::string(Bytes(g, i, 1)), uint64_t(I8(g, i, 2)),
+                                 std::string(Bytes(g, i, 3)), std::string(Bytes(g, i, 4))});
+    return out;
+  }
+
+ private:
+  static std::string_view AsView(const Hash256& h) {
+    return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
+  }
+
+  std::string ConnError() const {
+    std::string m = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return m;
+  }
+
+  // The server's own words: its primary message, and its detail when given.
+  std::string ErrorText(const PGresult* r) const {
+    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    if (!primary) return "PostgreSQL: " + ConnError();
+    std::string m = std::string("PostgreSQL: ") + primary;
+    if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
+      m += std::string(" (") + detail + ")";
+    return m;
+  }
+
+  // Runs one statement (binary results); an error is the server's message.
+  Result<PgResult> Query(const std::string& sql, const Params* p = nullptr) {
+    static const Params kNone;
+    PgResult r((p ? *p : kNone).Exec(conn_, sql), &PQclear);
+    ExecStatusType s = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) return Status::IOError(ErrorText(r.get()));
+    return r;
+  }
+  Status Exec(const std::string& sql, const Params* p = nullptr) { return Query(sql, p).status(); }
+
+  // A COMMIT in a failed transaction "succeeds" as ROLLBACK: look at what
+  // the server did, not only at whether it complained.
+  Status Commit() {
+    PgResult r(PQexec(conn_, "COMMIT"), &PQclear);
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      return Status::IOError(ErrorText(r.get()));
+    if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0)
+      return Status::IOError("PostgreSQL: the transaction was rolled back");
+    return Status::OK();
+  }
+
+  // Per-session settings, again after a reconnect.
+  Status ApplySession() {
+    if (opt_.read_only) return Exec("SET default_transaction_read_only = on");
+    // Append promises durability on return; a server or role configured
+    // with synchronous_commit=off would break that promise silently.
+    auto r = Query("SELECT current_setting('synchronous_commit')::text");
+    if (!r.ok()) return r.status();
+    if (Bytes(r->get(), 0, 0) == "off") return Exec("SET synchronous_commit = on");
+    return Status::OK();
+  }
+
+  Status CreateTables() {
+    PVEAUDIT_RETURN_IF_ERROR(Exec("BEGIN"));
+    Params lock;
+    lock.Int8(kCreateLockKey);
+    Status st = Exec("SELECT pg_advisory_xact_lock($1)", &lock);
+    if (st.ok()) {
+      // Several statements: the simple protocol (no parameters here).
+      PgResult r(PQexec(conn_, kSchema), &PQclear);
+      if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        st = Status::IOError(ErrorText(r.get()));
+    }
+    if (st.ok()) {
+      const std::string version = std::to_string(kSchemaVersion);  // outlives Exec
+      Params v;
+      v.Text(version);
+      st = Exec("INSERT INTO meta(key, value) VALUES('schema_version', $1) ON CONFLICT DO NOTHING",
+                &v);
+    }
+    if (st.ok()) st = Commit();
+    if (!st.ok()) {
+      (void)Exec("ROLLBACK");
+      return Status::IOError("cannot create the store's tables: " + st.message());
+    }
+    return Status::OK();
+  }
+
+  // Before a call that is not inside a transaction: a connection lost
+  // since the last call (server restart, network) is made again.
+  Status Ready() {
+    if (PQstatus(conn_) == CONNECTION_OK) return Status::OK();
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK)
+      return Status::IOError("lost the connection to PostgreSQL: " + ConnError());
+    return ApplySession();
+  }
+
+  // In a transaction of ours (a Scan's, when called from its callback). A
+  // lost connection is in none: Ready makes it again.
+  bool InTransaction() const {
+    const PGTransactionStatusType t = PQtransactionStatus(conn_);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+  }
+
+  // Writes return once committed: they cannot join the read transaction of
+  // a Scan whose callback calls them.
+  Status ReadyToWrite() {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    if (InTransaction())
+      return Status::InvalidArgument("PostgreSQL store: cannot write from inside a scan");
+    return Ready();
+  }
+
+  // Runs `body` in a read transaction begun with `begin`, or in the one
+  // already open (a read made from inside a Scan callback joins the scan's).
+  Status InReadTxn(const char* begin, const std::function<Status()>& body) {
+    const bool outer = InTransaction();
+    if (!outer) {
+      PVEAUDIT_RETURN_IF_ERROR(Ready());
+      PVEAUDIT_RETURN_IF_ERROR(Exec(begin));
+    }
+    Status st = body();
+    if (!outer) (void)Exec("ROLLBACK");  // read only: nothing to keep
+    return st;
+  }
+
+  // Runs `sql` through a server-side cursor, kFetchRows rows at a time, and
+  // calls `fn` for each row until it returns false. `types` as CheckTypes.
+  Status ForEachRow(const std::string& sql, const Params* p, const std::string& types,
+                    const std::function<bool(const PGresult*, int)>& fn) {
+    return InReadTxn("BEGIN READ ONLY", [&]() -> Status {
+      const std::string name = "pveaudit_rows_" + std::to_string(++cursor_seq_);
+      PVEAUDIT_RETURN_IF_ERROR(Exec("DECLARE " + name + " NO SCROLL CURSOR FOR " + sql, p));
+      const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM " + name;
+      Status st;
+      for (bool more = true; more && st.ok();) {
+        auto r = Query(fetch);
+        if (!r.ok()) return r.status();
+        const int n = PQntuples(r->get());
+        if (n == 0) break;
+        st = CheckTypes(r->get(), types);
+        for (int i = 0; st.ok() && i < n && more; ++i) more = fn(r->get(), i);
+        more = more && n == kFetchRows;
+      }
+      if (st.ok()) st = Exec("CLOSE " + name);  // when joined to an outer transaction
+      return st;
+    });
+  }
+
+  // " WHERE ..." for the parts of `f` that SQL can apply exactly; Matches
+  // applies the whole filter to what comes back.
+  static std::string Where(const Filter& f, Params* p) {
+    std::string w;
+    auto add = [&](const std::string& cond) { w += (w.empty() ? " WHERE " : " AND ") + cond; };
+    if (f.start_us) {
+      p->Int8(*f.start_us);
+      add("time_us >= " + p->Last());
+    }
+    if (f.end_us) {
+      p->Int8(*f.end_us);
+      add("time_us < " + p->Last());
+    }
+    if (!f.windows.empty()) {
+      p->Int8(f.windows.front().first);
+      add("time_us >= " + p->Last());
+      p->Int8(f.windows.back().second);
+      add("time_us < " + p->Last());
+    }
+    if (f.failed) add(*f.failed ? "result = 2" : "result <> 2");
+    static_assert(int(Outcome::kFailure) == 2);
+    if (f.user) {
+      p->Bytes(*f.user);
+      add("\"user\" = " + p->Last());
+    }
+    if (f.node) {
+      p->Bytes(*f.node);
+      add("node = " + p->Last());
+    }
+    return w;
+  }
+
+  const std::string& InsertSql(size_t rows) {
+    std::string& sql = rows == kInsertRows ? insert_full_ : insert_other_;
+    if (sql.empty() || insert_rows_[rows == kInsertRows] != rows) {
+      sql = "INSERT INTO events(" + SelectList(kFieldAll, true) + ") VALUES";
+      int n = 0;
+      for (size_t i = 0; i < rows; ++i) {
+        sql += i ? ",(" : "(";
+        for (int c = 0; c < 4 + kNumStrings + 2; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
+        sql += ")";
+      }
+      insert_rows_[rows == kInsertRows] = rows;
+    }
+    return sql;
+  }
+
+  ChainHasher& hasher() {
+    if (!hasher_) hasher_ = std::make_unique<ChainHasher>();
+    return *hasher_;
+  }
+
+  std::string conninfo_;
+  StoreOptions opt_;
+  PGconn* conn_ = nullptr;
+  uint64_t cursor_seq_ = 0;
+  std::unique_ptr<ChainHasher> hasher_;
+  std::string insert_full_, insert_other_;
+  size_t insert_rows_[2] = {};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninfo,
+                                                      const StoreOptions& options) {
+  auto s = std::make_unique<PgStore>(conninfo, options);
+  PVEAUDIT_RETURN_IF_ERROR(s->Open());
+  return std::unique_ptr<EventStore>(std::move(s));
+}
+
+}  // namespace pveaudit

@@ -1,0 +1,33 @@
+// pg_store.h
+// The PostgreSQL backend of EventStore, for clusters whose nodes share one
+// store. First slice (docs/storage.md, "PostgreSQL (first slice)"): one row
+// per event in table `events`, the same hash chain as the SQLite backend
+// (chain.h, docs/integrity.md), so `verify` means the same thing on both.
+// Tables live in the first schema of the connection's search_path (set
+// `options=-csearch_path=NAME` in the conninfo to pick one).
+// Several writer processes may append at once: ids stay contiguous in
+// commit order because each append locks the chain head for its
+// transaction.
+// Thread safety: one EventStore object (one connection) per thread. Any
+// number of readers and writers (other processes and hosts included) may
+// share the database.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "store/event_store.h"
+
+namespace pveaudit {
+
+// Connects with libpq `conninfo` ("host=... dbname=..." or a postgresql://
+// URI) and opens the store there, creating its tables when writable and
+// missing. A read-only open creates nothing and runs its transactions read
+// only; when the tables are missing it is NotFound, with a message that
+// says how to create them. `options.block_events` is not used (rows, not
+// blocks).
+Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninfo,
+                                                      const StoreOptions& options);
+
+}  // namespace pveaudit
