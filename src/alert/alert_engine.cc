@@ -97,12 +97,12 @@ void ActionPairer::Pool::PopFront() {
   ++first_seq;
 }
 
-ActionPairer::Result ActionPairer::Add(const Event& e, bool forwarded_matters) {
+ActionPairer::Result ActionPairer::Add(const Event& e, bool forwarded_matters, bool pair_matters) {
   Event copy = e;
-  return Take(copy, forwarded_matters);
+  return Take(copy, forwarded_matters, pair_matters);
 }
 
-ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
+ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters, bool pair_matters) {
   Result res;
   res.action_id = e.id;
   newest_us_ = std::max(newest_us_, e.time_us);
@@ -124,6 +124,8 @@ ActionPairer::Result ActionPairer::Take(Event& e, bool forwarded_matters) {
   const bool request = e.source == "pveproxy";
   const bool login = failed_auth || failed_ticket || ok_auth || ok_ticket;
   if (!login && !task && !request) return res;
+  // A task or request no rule can count, nor the line it pairs with.
+  if (!login && !pair_matters) return res;
 
   std::vector<std::string> keys;  // the buckets this line joins
   Slot* partner = nullptr;
@@ -470,6 +472,7 @@ constexpr size_t kMaxEntries = 4096;
 
 void AlertEngine::SetRules(const AlertRuleSet& set) {
   errors_.clear();
+  pair_matters_.clear();
   std::vector<RuleState> next;
   for (const AlertRule& r : set.rules) {
     if (!r.enabled) continue;
@@ -603,14 +606,20 @@ bool AlertEngine::Count(RuleState& r, Group& g, int64_t time_us, uint64_t action
 
 void AlertEngine::Prune(RuleState& r, int64_t now_us) {
   const int64_t keep = std::max(r.rule.window_us, r.rule.cooldown_us);
-  // A group of failed logins must outlive the last line that can still
-  // pair with its entries (files imported one after the other): until both
-  // sources have passed it, or a day when one of them is not followed.
-  if (r.rule.type == AlertType::kFailedLogin || r.rule.type == AlertType::kBruteForceSuccess) {
+  // A group must outlive the last line that can still pair with its
+  // entries or fall into their windows (files imported one after the
+  // other): until both sources of its lines have passed it (failed logins:
+  // the auth lines and access.log; actions: the task index and access.log),
+  // or a day when one of them is not followed. The newest line of any
+  // source is not enough: an auth log read ahead of access.log dropped the
+  // windows of action-rate while their requests were still coming, and a
+  // rule that should have fired stayed silent.
+  if (r.rule.type == AlertType::kFailedLogin || r.rule.type == AlertType::kBruteForceSuccess ||
+      r.rule.type == AlertType::kActionRate) {
     // While one source has not been seen (files imported one after the
     // other: the second may cover months), groups are kept unless they
     // grow past a cap (a source that is not followed at all), then a day.
-    const int64_t wm = pairer_.login_watermark_us();
+    const int64_t wm = Watermark(r);
     if (wm == INT64_MIN && r.groups.size() <= kUnpairedGroups) return;
     now_us = wm == INT64_MIN ? now_us - 86400 * int64_t{1000000} : std::min(now_us, wm);
   }
@@ -682,7 +691,7 @@ bool AlertEngine::JudgeSuccess(RuleState& r, Group& g, const std::string& key, c
 void AlertEngine::Replay(const Event& e) {
   if (e.source == kAlertSource || e.source == "pveaudit") return;
   if (logins_only_ && !IsLoginLine(e)) return;
-  const ActionPairer::Result pr = pairer_.Add(e, MayCountRequest(e));
+  const ActionPairer::Result pr = pairer_.Add(e, MayCountRequest(e), PairMatters(e));
   // A line held when the state was saved waits in the pairer again.
   if (held_unresolved_ && pr.self)
     if (auto it = held_index_.find(e.id); it != held_index_.end())
@@ -723,6 +732,36 @@ bool AlertEngine::MayCountRequest(const Event& e) const {
   return false;
 }
 
+bool AlertEngine::PairMatters(const Event& e) const {
+  if (e.source != "pveproxy" && !IsTaskEvent(e)) return true;
+  auto [it, added] = pair_matters_.try_emplace(e.action, false);
+  if (!added) return it->second;
+  // The actions of the lines that may pair with this one (a request and
+  // the task it starts: RequestCanStartTask), this one's included: the
+  // same verb on the object, on vm/ct/guest (a guest task of a vm or ct
+  // request), and restore for create. The set is the same seen from either
+  // line of a pair, so both are kept when a rule can count one of them.
+  const std::string_view action = e.action;
+  const size_t colon = action.find(':');
+  const std::string_view obj = action.substr(0, colon);
+  const std::string_view verb =
+      colon == std::string_view::npos ? std::string_view() : action.substr(colon + 1);
+  std::vector<std::string> related;
+  for (std::string_view o :
+       {obj, std::string_view("vm"), std::string_view("ct"), std::string_view("guest")}) {
+    related.push_back(std::string(o) + ":" + std::string(verb));
+    if (verb == "create") related.push_back(std::string(o) + ":restore");
+    if (verb == "restore") related.push_back(std::string(o) + ":create");
+  }
+  for (const RuleState& r : rules_) {
+    if (r.rule.type != AlertType::kActionRate && r.rule.type != AlertType::kOffHours) continue;
+    if (!r.matcher.filter.action) return it->second = true;
+    for (const std::string& a : related)
+      if (ActionMatches(*r.matcher.filter.action, a)) return it->second = true;
+  }
+  return false;
+}
+
 void AlertEngine::Add(const Event& e, std::vector<Event>* alerts) {
   Event copy = e;
   Add(std::move(copy), alerts);
@@ -744,7 +783,7 @@ void AlertEngine::Add(Event&& ev, std::vector<Event>* alerts) {
       }
   }
   // A line the pairer keeps is moved into it, not copied.
-  const ActionPairer::Result pr = pairer_.Take(ev, MayCountRequest(ev));
+  const ActionPairer::Result pr = pairer_.Take(ev, MayCountRequest(ev), PairMatters(ev));
   const Event& e = pr.self ? pr.self->e : ev;
   if (++judged_ % 4096 == 0) {
     for (RuleState& r : rules_) Prune(r, pairer_.newest_us());

@@ -86,11 +86,16 @@ class ActionPairer {
     int64_t login_time_us = 0;
   };
   // `forwarded_matters`: whether the forwarded copy of request `e` must be
-  // found (false when no rule can count its action).
-  Result Add(const Event& e, bool forwarded_matters = true);
+  // found (false when no rule can count its action). `pair_matters`: for a
+  // task or a request, whether a rule can count it or the line it pairs
+  // with; when not, it is neither kept nor paired (with lanes far apart the
+  // pool of waiting tasks and requests overflowed with lines no rule
+  // counts, and the pairs that mattered were let go: a task and its
+  // request counted twice).
+  Result Add(const Event& e, bool forwarded_matters = true, bool pair_matters = true);
   // The same, moving `e` into the pairer when it is kept (then read it as
   // res.self->e; `e` is left unspecified).
-  Result Take(Event& e, bool forwarded_matters = true);
+  Result Take(Event& e, bool forwarded_matters = true, bool pair_matters = true);
   int64_t newest_us() const { return newest_us_; }
   // The smallest id of a line held (a slot or a ghost); 0: none.
   uint64_t oldest_id() const;
@@ -301,6 +306,10 @@ class AlertEngine {
   // Whether a rule of the kinds that count requests (action-rate,
   // off-hours) can count request `e`'s action.
   bool MayCountRequest(const Event& e) const;
+  // For a task or a request: whether a rule that counts actions can count
+  // it or the line it may pair with (ActionPairer::Add). Other lines: true.
+  bool PairMatters(const Event& e) const;
+  mutable std::unordered_map<std::string, bool> pair_matters_;  // by action; cleared by SetRules
   // The time before which no more line can come for rule `r`'s sources.
   int64_t Watermark(const RuleState& r) const;
   // brute-force-success: fires for success `e` when the window before it

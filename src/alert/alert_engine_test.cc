@@ -994,6 +994,59 @@ TEST_F(AlertEngineTest, ActionRateCountsATaskAndItsRequestOnce) {
 // after the other, or a lane far ahead in a catch-up): a request still
 // finds its task however far the tasks have run ahead, so the same stream
 // gives the same alerts in any order of its files.
+TEST_F(AlertEngineTest, LinesNoRuleCountsDoNotPushOutAPairThatMatters) {
+  // access.log imported before the task index: two creations' requests,
+  // then 200,001 requests that start other tasks (no rule counts them),
+  // then the task index. The pool of waiting tasks and requests holds
+  // 200,000 lines: filled with the starts, it let the creations' requests
+  // go, and each creation counted twice (its request, then its task):
+  // four actions within the hour, a false alert. Lines no rule can count,
+  // nor their partners, are not kept.
+  AlertRule r = Rule(AlertType::kActionRate);
+  r.action = "vm:create";
+  r.threshold = 3;
+  r.window_us = 60 * kMin;
+  Use({r});
+  std::vector<Event> lines = {CreateRequest(kNoon + kS, "alice@pve"),
+                              CreateRequest(kNoon + kMin + kS, "alice@pve")};
+  for (int i = 0; i <= 200000; ++i) {
+    Event start = CreateRequest(kNoon + 2 * kMin + i * 10000, "bob@pve");
+    start.action = "vm:start";
+    start.resource = "/vms/901";
+    start.detail = "POST /api2/json/nodes/pve1/qemu/901/status/start";
+    lines.push_back(std::move(start));
+  }
+  lines.push_back(CreateTask(kNoon, "alice@pve", 201));
+  lines.push_back(CreateTask(kNoon + kMin, "alice@pve", 202));
+  const std::vector<Event> alerts = Feed(lines);
+  EXPECT_TRUE(alerts.empty()) << alerts.front().detail;
+}
+
+TEST_F(AlertEngineTest, AnAuthLogReadAheadDropsNoActionRateWindow) {
+  // The auth log imported first (its newest line two days on), then
+  // access.log: 10 creations within an hour fire the rule, however many
+  // other lines come between them. The windows were pruned against the
+  // newest line of any source, so the first five were dropped while the
+  // other five were still to come, and nothing fired.
+  AlertRule r = Rule(AlertType::kActionRate);
+  r.action = "vm:create";
+  r.threshold = 10;
+  r.window_us = 3600 * kS;
+  Use({r});
+  std::vector<Event> lines = {SuccessAuth(kNoon + 2 * 86400 * kS, "someone@pve")};
+  auto read = [&](int64_t t) {
+    Event e = CreateRequest(t, "reader@pve");
+    e.action = "vm:read";
+    e.detail = "GET /api2/json/nodes/pve1/qemu";
+    return e;
+  };
+  for (int i = 0; i < 5; ++i) lines.push_back(CreateRequest(kNoon + i * 60 * kS, "bob@pve"));
+  for (int i = 0; i < 5000; ++i) lines.push_back(read(kNoon + 300 * kS + i * 100000));
+  for (int i = 5; i < 10; ++i)
+    lines.push_back(CreateRequest(kNoon + i * 60 * kS + 500 * kS, "bob@pve"));
+  EXPECT_EQ(Feed(lines).size(), 1u);
+}
+
 TEST_F(AlertEngineTest, TasksReadLongBeforeTheirRequestsCountOnce) {
   AlertRule r = Rule(AlertType::kActionRate);
   r.action = "vm:create";
