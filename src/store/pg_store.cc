@@ -4,11 +4,13 @@
 // result: SQL text holds only our own identifiers and placeholders.
 #include "store/pg_store.h"
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +23,66 @@ namespace pveaudit {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+// libpq is opened when a PostgreSQL store is (dlopen), not linked into
+// the programs: it pulls in about 20 shared libraries (Kerberos, LDAP,
+// GnuTLS, ...) that made a program's start 24 ms slower, and pveam starts
+// once per command while only a configured PostgreSQL store needs them
+// (docs/storage.md). libpq-fe.h still gives the types and prototypes, so
+// each pointer has the exact type of the function it stands for.
+#define PVEAUDIT_LIBPQ_FUNCTIONS(X) \
+  X(clear)                          \
+  X(cmdStatus)                      \
+  X(connectdbParams)                \
+  X(errorMessage)                   \
+  X(exec)                           \
+  X(execParams)                     \
+  X(finish)                         \
+  X(ftype)                          \
+  X(getlength)                      \
+  X(getvalue)                       \
+  X(nfields)                        \
+  X(ntuples)                        \
+  X(reset)                          \
+  X(resultErrorField)               \
+  X(resultStatus)                   \
+  X(setNoticeProcessor)             \
+  X(status)                         \
+  X(transactionStatus)
+
+struct LibPq {
+#define PVEAUDIT_LIBPQ_POINTER(name) decltype(&::PQ##name) name = nullptr;
+  PVEAUDIT_LIBPQ_FUNCTIONS(PVEAUDIT_LIBPQ_POINTER)
+#undef PVEAUDIT_LIBPQ_POINTER
+};
+
+// Set once by LoadLibPq; every store object exists only after it.
+const LibPq* g_libpq = nullptr;
+const LibPq& Pq() { return *g_libpq; }
+
+Status LoadLibPq() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    static LibPq api;
+    void* h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      error = std::string("cannot load libpq.so.5 (Debian package libpq5): ") + dlerror();
+      return;
+    }
+#define PVEAUDIT_LIBPQ_LOAD(name)                                        \
+  api.name = reinterpret_cast<decltype(api.name)>(dlsym(h, "PQ" #name)); \
+  if (!api.name) {                                                       \
+    error = "libpq.so.5 has no function PQ" #name;                       \
+    return;                                                              \
+  }
+    PVEAUDIT_LIBPQ_FUNCTIONS(PVEAUDIT_LIBPQ_LOAD)
+#undef PVEAUDIT_LIBPQ_LOAD
+    g_libpq = &api;
+  });
+  if (!error.empty()) return Status::NotFound("PostgreSQL store: " + error);
+  return Status::OK();
+}
 
 // Type OIDs (catalog/pg_type.h, fixed since PostgreSQL 7; the server
 // headers that name them are not part of libpq-dev).
@@ -145,8 +207,8 @@ class Params {
       lengths[i] = it.len;
       types[i] = it.type;
     }
-    return PQexecParams(conn, sql.c_str(), int(items_.size()), types.data(), values.data(),
-                        lengths.data(), formats.data(), /*resultFormat=*/1);
+    return Pq().execParams(conn, sql.c_str(), int(items_.size()), types.data(), values.data(),
+                           lengths.data(), formats.data(), /*resultFormat=*/1);
   }
 
  private:
@@ -164,32 +226,35 @@ class Params {
   std::string ints_;
 };
 
-using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+struct ClearResult {
+  void operator()(PGresult* r) const { Pq().clear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ClearResult>;
 
 // Binary result values. A NULL or short value reads as 0 / empty rather
 // than past the end of the buffer.
 int64_t I8(const PGresult* r, int row, int col) {
-  if (PQgetlength(r, row, col) != 8) return 0;
-  auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  if (Pq().getlength(r, row, col) != 8) return 0;
+  auto* p = reinterpret_cast<const unsigned char*>(Pq().getvalue(r, row, col));
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
   return int64_t(v);
 }
 int16_t I2(const PGresult* r, int row, int col) {
-  if (PQgetlength(r, row, col) != 2) return 0;
-  auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  if (Pq().getlength(r, row, col) != 2) return 0;
+  auto* p = reinterpret_cast<const unsigned char*>(Pq().getvalue(r, row, col));
   return int16_t((p[0] << 8) | p[1]);
 }
 std::string_view Bytes(const PGresult* r, int row, int col) {
-  return std::string_view(PQgetvalue(r, row, col), size_t(PQgetlength(r, row, col)));
+  return std::string_view(Pq().getvalue(r, row, col), size_t(Pq().getlength(r, row, col)));
 }
 
 // Checks a result's column types against `want` ('8' bigint, '2' smallint,
 // 'b' bytea, 't' text): a table altered by hand is reported, not misread.
 Status CheckTypes(const PGresult* r, std::string_view want) {
-  bool ok = PQnfields(r) == int(want.size());
+  bool ok = Pq().nfields(r) == int(want.size());
   for (int i = 0; ok && i < int(want.size()); ++i) {
-    Oid t = PQftype(r, i);
+    Oid t = Pq().ftype(r, i);
     ok = t == (want[i] == '8'   ? kInt8Oid
                : want[i] == '2' ? kInt2Oid
                : want[i] == 'b' ? kByteaOid
@@ -229,7 +294,7 @@ class PgStore final : public EventStore {
  public:
   PgStore(std::string conninfo, StoreOptions opt) : conninfo_(std::move(conninfo)), opt_(opt) {}
   ~PgStore() override {
-    if (conn_) PQfinish(conn_);
+    if (conn_) Pq().finish(conn_);
   }
 
   Status Open() {
@@ -237,11 +302,11 @@ class PgStore final : public EventStore {
     // postgresql:// URI works as well as "key=value" text.
     const char* keys[] = {"dbname", "fallback_application_name", nullptr};
     const char* vals[] = {conninfo_.c_str(), "pveaudit", nullptr};
-    conn_ = PQconnectdbParams(keys, vals, 1);
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+    conn_ = Pq().connectdbParams(keys, vals, 1);
+    if (!conn_ || Pq().status(conn_) != CONNECTION_OK)
       return Status::IOError("cannot connect to PostgreSQL: " + ConnError());
     // Notices ("relation already exists, skipping") would go to stderr.
-    PQsetNoticeProcessor(
+    Pq().setNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
     PVEAUDIT_RETURN_IF_ERROR(ApplySession());
     auto where = Query(
@@ -262,7 +327,7 @@ class PgStore final : public EventStore {
     if (!ver.ok())
       return Status::Corruption("database " + db +
                                 " holds no pveaudit store: " + ver.status().message());
-    if (PQntuples(ver->get()) != 1 || !CheckTypes(ver->get(), "t").ok())
+    if (Pq().ntuples(ver->get()) != 1 || !CheckTypes(ver->get(), "t").ok())
       return Status::Corruption("database " + db + " holds no pveaudit store (no schema version)");
     const std::string v(Bytes(ver->get(), 0, 0));
     if (v != std::to_string(kSchemaVersion))
@@ -307,7 +372,7 @@ class PgStore final : public EventStore {
       PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
       uint64_t last = 0;
       Hash256 h{};
-      if (PQntuples(head->get()) == 1) {
+      if (Pq().ntuples(head->get()) == 1) {
         last = uint64_t(I8(head->get(), 0, 0));
         std::string_view hv = Bytes(head->get(), 0, 1);
         if (hv.size() != 32) return Status::Corruption("PostgreSQL store: chain head is damaged");
@@ -382,7 +447,7 @@ class PgStore final : public EventStore {
     auto r = Query("SELECT path, \"offset\", line, state FROM cursors WHERE key = $1", &p);
     if (!r.ok()) return r.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "b88b"));
-    if (PQntuples(r->get()) == 0) return std::optional<SourceCursor>();
+    if (Pq().ntuples(r->get()) == 0) return std::optional<SourceCursor>();
     SourceCursor c;
     c.key = key;
     c.path = Bytes(r->get(), 0, 0);
@@ -464,7 +529,7 @@ class PgStore final : public EventStore {
     auto r = Query("SELECT last_id FROM consumers WHERE name = $1", &p);
     if (!r.ok()) return r.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8"));
-    if (PQntuples(r->get()) == 0) return std::optional<uint64_t>();
+    if (Pq().ntuples(r->get()) == 0) return std::optional<uint64_t>();
     return std::optional<uint64_t>(uint64_t(I8(r->get(), 0, 0)));
   }
 
@@ -487,7 +552,7 @@ class PgStore final : public EventStore {
     if (!r.ok()) return r.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "t88"));
     std::vector<ConsumerPosition> out;
-    for (int i = 0; i < PQntuples(r->get()); ++i)
+    for (int i = 0; i < Pq().ntuples(r->get()); ++i)
       out.push_back(
           {std::string(Bytes(r->get(), i, 0)), uint64_t(I8(r->get(), i, 1)), I8(r->get(), i, 2)});
     return out;
@@ -512,7 +577,7 @@ class PgStore final : public EventStore {
     auto head = Query("SELECT last_id, hash FROM chain_head WHERE id = 1");
     if (!head.ok()) return head.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
-    const bool have_head = PQntuples(head->get()) == 1;
+    const bool have_head = Pq().ntuples(head->get()) == 1;
     const uint64_t head_last = have_head ? uint64_t(I8(head->get(), 0, 0)) : 0;
     const std::string head_hash(have_head ? Bytes(head->get(), 0, 1) : std::string_view());
     bool failed = false;
@@ -632,7 +697,7 @@ class PgStore final : public EventStore {
     auto r = Query("SELECT value FROM settings WHERE key = $1", &p);
     if (!r.ok()) return r.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "t"));
-    if (PQntuples(r->get()) == 0) return std::optional<std::string>();
+    if (Pq().ntuples(r->get()) == 0) return std::optional<std::string>();
     return std::optional<std::string>(std::string(Bytes(r->get(), 0, 0)));
   }
 
@@ -651,7 +716,7 @@ class PgStore final : public EventStore {
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8b8bb"));
     const PGresult* g = r->get();
     std::vector<RejectedLine> out;
-    for (int i = 0; i < PQntuples(g); ++i)
+    for (int i = 0; i < Pq().ntuples(g); ++i)
       out.push_back(RejectedLine{I8(g, i, 0), std::string(Bytes(g, i, 1)), uint64_t(I8(g, i, 2)),
                                  std::string(Bytes(g, i, 3)), std::string(Bytes(g, i, 4))});
     return out;
@@ -663,17 +728,17 @@ class PgStore final : public EventStore {
   }
 
   std::string ConnError() const {
-    std::string m = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    std::string m = conn_ ? Pq().errorMessage(conn_) : "out of memory";
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     return m;
   }
 
   // The server's own words: its primary message, and its detail when given.
   std::string ErrorText(const PGresult* r) const {
-    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* primary = r ? Pq().resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
     if (!primary) return "PostgreSQL: " + ConnError();
     std::string m = std::string("PostgreSQL: ") + primary;
-    if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
+    if (const char* detail = Pq().resultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
       m += std::string(" (") + detail + ")";
     return m;
   }
@@ -681,8 +746,8 @@ class PgStore final : public EventStore {
   // Runs one statement (binary results); an error is the server's message.
   Result<PgResult> Query(const std::string& sql, const Params* p = nullptr) {
     static const Params kNone;
-    PgResult r((p ? *p : kNone).Exec(conn_, sql), &PQclear);
-    ExecStatusType s = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    PgResult r((p ? *p : kNone).Exec(conn_, sql));
+    ExecStatusType s = r ? Pq().resultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) return Status::IOError(ErrorText(r.get()));
     return r;
   }
@@ -691,10 +756,10 @@ class PgStore final : public EventStore {
   // A COMMIT in a failed transaction "succeeds" as ROLLBACK: look at what
   // the server did, not only at whether it complained.
   Status Commit() {
-    PgResult r(PQexec(conn_, "COMMIT"), &PQclear);
-    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+    PgResult r(Pq().exec(conn_, "COMMIT"));
+    if (!r || Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
       return Status::IOError(ErrorText(r.get()));
-    if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0)
+    if (std::strcmp(Pq().cmdStatus(r.get()), "COMMIT") != 0)
       return Status::IOError("PostgreSQL: the transaction was rolled back");
     return Status::OK();
   }
@@ -717,8 +782,8 @@ class PgStore final : public EventStore {
     Status st = Exec("SELECT pg_advisory_xact_lock($1)", &lock);
     if (st.ok()) {
       // Several statements: the simple protocol (no parameters here).
-      PgResult r(PQexec(conn_, kSchema), &PQclear);
-      if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      PgResult r(Pq().exec(conn_, kSchema));
+      if (!r || Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
         st = Status::IOError(ErrorText(r.get()));
     }
     if (st.ok()) {
@@ -739,9 +804,9 @@ class PgStore final : public EventStore {
   // Before a call that is not inside a transaction: a connection lost
   // since the last call (server restart, network) is made again.
   Status Ready() {
-    if (PQstatus(conn_) == CONNECTION_OK) return Status::OK();
-    PQreset(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK)
+    if (Pq().status(conn_) == CONNECTION_OK) return Status::OK();
+    Pq().reset(conn_);
+    if (Pq().status(conn_) != CONNECTION_OK)
       return Status::IOError("lost the connection to PostgreSQL: " + ConnError());
     return ApplySession();
   }
@@ -749,7 +814,7 @@ class PgStore final : public EventStore {
   // In a transaction of ours (a Scan's, when called from its callback). A
   // lost connection is in none: Ready makes it again.
   bool InTransaction() const {
-    const PGTransactionStatusType t = PQtransactionStatus(conn_);
+    const PGTransactionStatusType t = Pq().transactionStatus(conn_);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
   }
 
@@ -787,7 +852,7 @@ class PgStore final : public EventStore {
       for (bool more = true; more && st.ok();) {
         auto r = Query(fetch);
         if (!r.ok()) return r.status();
-        const int n = PQntuples(r->get());
+        const int n = Pq().ntuples(r->get());
         if (n == 0) break;
         st = CheckTypes(r->get(), types);
         for (int i = 0; st.ok() && i < n && more; ++i) more = fn(r->get(), i);
@@ -863,6 +928,7 @@ class PgStore final : public EventStore {
 
 Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninfo,
                                                       const StoreOptions& options) {
+  PVEAUDIT_RETURN_IF_ERROR(LoadLibPq());
   auto s = std::make_unique<PgStore>(conninfo, options);
   PVEAUDIT_RETURN_IF_ERROR(s->Open());
   return std::unique_ptr<EventStore>(std::move(s));
