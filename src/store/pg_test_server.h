@@ -16,6 +16,10 @@
 // libpq conninfo, e.g. PVEAUDIT_TEST_PG="host=db1 dbname=ci user=ci"; the
 // role needs CREATE on that database (each test gets its own schema,
 // dropped at exit).
+// The first cluster initdb makes is kept, never started, as a template
+// (/tmp/pveaudit-pg-template-<uid>-<n>, 0700, the server user's) that the
+// test processes after it copy instead of running initdb again; remove it
+// freely.
 // Missing binaries or a server that does not come up are an error, with
 // the reason, in error(): tests must fail on it, not skip.
 // Thread safety: use from the test's main thread.
@@ -144,13 +148,16 @@ class PgTestServer {
 
   // argv for running `program` as the server's user, with SIGQUIT when we die.
   std::vector<std::string> As(const std::string& program) const {
+    return AsUser(bindir_ + "/" + program);
+  }
+  std::vector<std::string> AsUser(const std::string& path) const {
     std::vector<std::string> a = {"/usr/bin/setpriv", "--pdeathsig", "QUIT"};
     if (getuid() == 0) {
       a.push_back("--reuid=" + std::to_string(uid_));
       a.push_back("--regid=" + std::to_string(gid_));
       a.push_back("--clear-groups");
     }
-    a.push_back(bindir_ + "/" + program);
+    a.push_back(path);
     return a;
   }
 
@@ -203,6 +210,75 @@ class PgTestServer {
     return port;
   }
 
+  // Runs `argv` to the end; true when it exited 0.
+  bool Run(std::vector<std::string> argv, const std::string& log) const {
+    pid_t p = Spawn(std::move(argv), log);
+    if (p < 0) return false;
+    int status = 0;
+    waitpid(p, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+  // A fresh cluster in dir_/data with a random password; "" or why not.
+  std::string InitDb() {
+    std::random_device rd;
+    for (int i = 0; i < 4; ++i) password_ += std::to_string(rd());
+    const std::string pwfile = dir_ + "/pwfile";
+    std::ofstream(pwfile) << password_ << "\n";
+    if (Status st = Chown(pwfile, 0600); !st.ok()) return st.message();
+    // --no-sync: the cluster lives as long as the test binary; the server
+    // itself runs with fsync=on, as in production.
+    std::vector<std::string> init = As("initdb");
+    init.insert(init.end(),
+                {"-D", dir_ + "/data", "-U", "pveaudit", "-A", "scram-sha-256", "-E", "UTF8",
+                 "--locale=C", "--no-sync", "--no-instructions", "--pwfile=" + pwfile});
+    const std::string initlog = dir_ + "/initdb.log";
+    const bool ok = Run(init, initlog);
+    unlink(pwfile.c_str());
+    if (!ok) return "initdb failed:\n" + Tail(initlog);
+    return "";
+  }
+
+  // Copies the template's cluster into dir_/data; false when there is none.
+  bool CopyTemplate(const std::string& tmpl) {
+    // Only one the server's user made (its name is guessable, and a cluster
+    // directory holds the configuration the server runs).
+    struct stat st;
+    if (lstat(tmpl.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid_ ||
+        (st.st_mode & 077) != 0)
+      return false;
+    std::ifstream pw(tmpl + "/password");
+    std::string password;
+    if (!std::getline(pw, password) || password.empty()) return false;
+    std::vector<std::string> cp = AsUser("/bin/cp");
+    cp.insert(cp.end(), {"-a", tmpl + "/data", dir_ + "/data"});
+    if (!Run(cp, dir_ + "/cp.log")) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_ + "/data", ec);
+      return false;
+    }
+    password_ = password;
+    return true;
+  }
+
+  // Keeps dir_/data, not started yet, as the template (best effort).
+  void SaveTemplate(const std::string& tmpl) const {
+    char work[] = "/tmp/pveaudit-pg-template-new-XXXXXX";
+    if (!mkdtemp(work)) return;
+    const std::string w = work;
+    bool ok = Chown(w, 0700).ok();
+    std::vector<std::string> cp = AsUser("/bin/cp");
+    cp.insert(cp.end(), {"-a", dir_ + "/data", w + "/data"});
+    ok = ok && Run(cp, dir_ + "/cp.log");
+    if (ok) {
+      std::ofstream(w + "/password") << password_ << "\n";
+      ok = Chown(w + "/password", 0600).ok();
+    }
+    // rename() fails when another process put its template there first.
+    std::error_code ec;
+    if (!ok || rename(w.c_str(), tmpl.c_str()) != 0) std::filesystem::remove_all(w, ec);
+  }
+
   // Returns "" or why it failed.
   std::string Start() {
     bindir_ = FindBinDir();
@@ -231,29 +307,22 @@ class PgTestServer {
     if (mkdir(sock.c_str(), 0700) != 0) return "cannot create " + sock;
     if (Status st = Chown(sock, 0700); !st.ok()) return st.message();
 
-    std::random_device rd;
-    for (int i = 0; i < 4; ++i) password_ += std::to_string(rd());
-    const std::string pwfile = dir_ + "/pwfile";
-    std::ofstream(pwfile) << password_ << "\n";
-    if (Status st = Chown(pwfile, 0600); !st.ok()) return st.message();
-
-    // --no-sync: the cluster lives as long as the test binary; the server
-    // itself runs with fsync=on, as in production.
-    std::vector<std::string> init = As("initdb");
-    init.insert(init.end(),
-                {"-D", dir_ + "/data", "-U", "pveaudit", "-A", "scram-sha-256", "-E", "UTF8",
-                 "--locale=C", "--no-sync", "--no-instructions", "--pwfile=" + pwfile});
-    const std::string initlog = dir_ + "/initdb.log";
-    pid_t ip = Spawn(init, initlog);
-    if (ip < 0) return "cannot run " + bindir_ + "/initdb";
-    int status = 0;
-    waitpid(ip, &status, 0);
-    unlink(pwfile.c_str());
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "initdb failed:\n" + Tail(initlog);
+    // initdb is most of a start (about 2 s of 3), and ctest runs each test
+    // in a process of its own: the first cluster initdb makes is kept as a
+    // template under /tmp (per server user and PostgreSQL binaries; never
+    // started) that later processes copy. It is made whole in a directory
+    // of its own and renamed into place, so a half-made one is never used.
+    const std::string tmpl_dir = "/tmp/pveaudit-pg-template-" + std::to_string(uid_) + "-" +
+                                 std::to_string(std::hash<std::string>{}(bindir_) % 1000000007);
+    if (!CopyTemplate(tmpl_dir)) {
+      if (std::string err = InitDb(); !err.empty()) return err;
+      SaveTemplate(tmpl_dir);
+    }
 
     // The port is free when we look; another process may take it before
     // the server binds it: try again with another.
     const std::string log = dir_ + "/server.log";
+    int status = 0;
     for (int attempt = 0; attempt < 5; ++attempt) {
       const int port = FreeLoopbackPort();
       if (port == 0) return "no free port on 127.0.0.1";
