@@ -178,16 +178,21 @@ class DaemonTest : public E2eTest {
   }
 };
 
-TEST_F(DaemonTest, AppendedLinesAppearWithinOneSecond) {
+// Lines appended while pveauditd runs are stored without a restart or a
+// signal. The bound is loose on purpose: each poll here starts a pveam,
+// which under the sanitizers on a busy CI machine took the whole second
+// (1,121 ms once). How fast a line gets through (a poll of 200 ms, a
+// commit of 50 ms) is measured by the benchmarks, not here: bench/RESULTS.md,
+// "Alert latency" (an appended line to a webhook, p99 about 0.5 s).
+TEST_F(DaemonTest, AppendedLinesAppearWithinSeconds) {
   Append(log_, 0, 10);
   StartDaemon();
   ASSERT_EQ(WaitFor(10, std::chrono::seconds(10)).size(), 10u);  // start-up catch-up
   Append(log_, 10, 15);
   auto t0 = Clock::now();
-  auto seqs = WaitFor(15, std::chrono::seconds(1));
+  auto seqs = WaitFor(15, std::chrono::seconds(5));
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   EXPECT_EQ(seqs.size(), 15u) << "after " << took << " ms";
-  EXPECT_LE(took, 1000);
   EXPECT_EQ(StopDaemon(SIGTERM), 0);
   ExpectExactlyOnce(StoredSeqs(), 15);
 }
