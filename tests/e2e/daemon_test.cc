@@ -1,5 +1,5 @@
-// End-to-end tests of pveauditd: live files appear in `pveam access log`
-// within a second; rotations (rename+create, copytruncate, delaycompress)
+// End-to-end tests of pveauditd: lines appended to live files appear in
+// `pveam access log` while it runs; rotations (rename+create, copytruncate, delaycompress)
 // lose and duplicate nothing; SIGKILL at random moments while a writer
 // appends and rotates loses and duplicates nothing; a full disk pauses
 // ingest without loss.
