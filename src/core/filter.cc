@@ -7,6 +7,9 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/actions.h"
+#include "core/time_spec.h"
+
 namespace pveaudit {
 namespace {
 
@@ -102,6 +105,24 @@ bool WindowsOverlap(const std::vector<std::pair<int64_t, int64_t>>& windows, int
   if (windows.empty()) return true;
   auto it = FirstEndingAfter(windows, lo);
   return it != windows.end() && it->first <= hi;
+}
+
+bool MatchesStoredEvent(const Filter& f, const Event& e) {
+  if (f.start_us && e.time_us < *f.start_us) return false;
+  if (f.end_us && e.time_us >= *f.end_us) return false;
+  if (!InWindows(f.windows, e.time_us)) return false;
+  if (f.user && e.user != *f.user) return false;
+  if (f.node && e.node != *f.node) return false;
+  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
+  if (f.action && !ActionMatches(*f.action, e.action)) return false;
+  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
+  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
+  if (f.tod_start || f.tod_end) {
+    int s = SecondsOfDayLocal(e.time_us);
+    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
+    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
+  }
+  return true;
 }
 
 }  // namespace pveaudit

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/event.h"
+
 namespace pveaudit {
 
 struct IpRange {
@@ -49,5 +51,14 @@ bool IpInRange(const std::string& ip, const IpRange& range);
 // True when ACL path `path` equals `prefix` or lies below it ("/vms" covers
 // "/vms/100", not "/vmsx"); "/" covers everything.
 bool ResourceCovers(const std::string& prefix, const std::string& path);
+
+// Whether stored event `e` matches `f`, every field taken as stored: an
+// empty resource or address matches no resource or range filter, an
+// action filter is ActionMatches, times of day are in the cluster's zone.
+// What a store returns for `f` (the PostgreSQL store applies it to each
+// row; SQLite the same through its dictionaries). The view also counts a
+// request whose path names the filtered node as that node's
+// (MatchesFilter, query/log_query.h).
+bool MatchesStoredEvent(const Filter& f, const Event& e);
 
 }  // namespace pveaudit

@@ -330,23 +330,14 @@ Result<std::vector<Event>> FindInRange(EventStore& store, const Filter& filter, 
 }  // namespace
 
 bool MatchesFilter(const Filter& f, const Event& e) {
-  if (f.start_us && e.time_us < *f.start_us) return false;
-  if (f.end_us && e.time_us >= *f.end_us) return false;
-  if (!InWindows(f.windows, e.time_us)) return false;
-  if (f.user && e.user != *f.user) return false;
   // A request that names another node in its path ran there: it is that
   // node's too (a forwarded pair is one event on the forwarding node).
-  if (f.node && e.node != *f.node && RequestPathNode(e) != *f.node) return false;
-  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
-  if (f.action && !ActionMatches(*f.action, e.action)) return false;
-  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
-  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
-  if (f.tod_start || f.tod_end) {
-    int s = SecondsOfDayLocal(e.time_us);
-    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
-    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
+  if (f.node && e.node != *f.node && RequestPathNode(e) == *f.node) {
+    Filter any_node = f;
+    any_node.node.reset();
+    return MatchesStoredEvent(any_node, e);
   }
-  return true;
+  return MatchesStoredEvent(f, e);
 }
 
 Result<std::vector<Event>> FindEvents(EventStore& store, const Filter& filter, size_t limit,

@@ -156,29 +156,6 @@ uint32_t FilterFields(const Filter& f) {
   return need;
 }
 
-// The filter's meaning, exactly as the SQLite store applies it through its
-// dictionaries (MakePlan and MatchBlock in sqlite_store.cc): an unknown
-// user matches nothing, an empty resource or address matches no resource
-// or range filter, an action filter is ActionMatches. Kept beside the SQL
-// that narrows the rows, so that both backends return the same events.
-bool Matches(const Filter& f, const Event& e) {
-  if (f.start_us && e.time_us < *f.start_us) return false;
-  if (f.end_us && e.time_us >= *f.end_us) return false;
-  if (f.failed && (e.result == Outcome::kFailure) != *f.failed) return false;
-  if (f.user && e.user != *f.user) return false;
-  if (f.node && e.node != *f.node) return false;
-  if (f.action && !ActionMatches(*f.action, e.action)) return false;
-  if (f.resource && (e.resource.empty() || !ResourceCovers(*f.resource, e.resource))) return false;
-  if (f.ip && (e.ip.empty() || !IpInRange(e.ip, *f.ip))) return false;
-  if (!InWindows(f.windows, e.time_us)) return false;
-  if (f.tod_start || f.tod_end) {
-    int s = SecondsOfDayLocal(e.time_us);
-    int lo = f.tod_start.value_or(0), hi = f.tod_end.value_or(86400);
-    if (!(lo <= hi ? (s >= lo && s < hi) : (s >= lo || s < hi))) return false;
-  }
-  return true;
-}
-
 // Parameters of one statement, all sent in binary: integers big-endian,
 // strings as their bytes, never spliced into the SQL text. Strings are
 // referenced, not copied: they must outlive Exec.
@@ -468,7 +445,7 @@ class PgStore final : public EventStore {
     Event e;
     return ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
       DecodeEvent(r, row, cols, &e);
-      if (!Matches(f, e)) return true;
+      if (!MatchesStoredEvent(f, e)) return true;
       // Read for the filter only: left empty, as the interface says.
       for (int k = 0; k < kNumStrings; ++k)
         if ((cols & ~fields) & (1u << k)) Str(e, k).clear();
@@ -493,7 +470,7 @@ class PgStore final : public EventStore {
     Event e;
     Status st = ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
       DecodeEvent(r, row, cols, &e);
-      if (!Matches(f, e)) return true;
+      if (!MatchesStoredEvent(f, e)) return true;
       auto [it, fresh] = index.try_emplace(Str(e, kind), uint32_t(out.size()));
       if (fresh) out.push_back(it->first);
       return fn(e.time_us, it->second, e.id);
