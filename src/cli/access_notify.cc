@@ -107,7 +107,7 @@ int Disable(const Opts& o, const Env& env) {
   // Read-only first: a bad name must not even create a store.
   StoreOptions so;
   so.read_only = true;
-  auto existing = OpenSqliteStore(env.data_dir, so);
+  auto existing = OpenStore(env.store, so);
   if (!existing.ok() && existing.status().code() == Status::Code::kNotFound)
     throw UsageError{"no webhook destination named '" + o.name + "' (there are none)"};
   if (!existing.ok()) OpenStoreOrDie(env, /*read_only=*/true);  // says why and exits
@@ -124,7 +124,7 @@ int Disable(const Opts& o, const Env& env) {
 int List(const Opts& o, const Env& env, bool name_given) {
   StoreOptions so;
   so.read_only = true;
-  auto opened = OpenSqliteStore(env.data_dir, so);
+  auto opened = OpenStore(env.store, so);
   if (!opened.ok() && opened.status().code() == Status::Code::kNotFound && !name_given) {
     // No store yet: nothing configured (not an error for a listing).
     if (env.format == OutputFormat::kText)

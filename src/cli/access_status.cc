@@ -108,6 +108,7 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
     t.columns = {"key", "value"};
     auto add = [&](const char* k, Cell v) { t.rows.push_back({std::string(k), std::move(v)}); };
     add("data_dir", env.data_dir);
+    if (env.store.postgres()) add("store", env.store.Describe());
     add("events", int64_t(info->events));
     add("last_id", int64_t(info->last_id));
     add("first_time", info->events ? FormatRfc3339Utc(info->first_time_us) : std::string());

@@ -46,13 +46,14 @@ Env ResolveEnv(const CommonOptions& o) {
     env.data_dir = d;
   else
     env.data_dir = env.config.data_dir;
+  env.store = env.config.StoreAt(env.data_dir);
   return env;
 }
 
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
   StoreOptions opt;
   opt.read_only = read_only;
-  auto s = OpenSqliteStore(env.data_dir, opt);
+  auto s = OpenStore(env.store, opt);
   if (!s.ok()) {
     std::cerr << "error: " << s.status().message() << "\n";
     std::exit(kExitFailure);

@@ -41,9 +41,16 @@ struct UsageError {
 struct Env {
   Config config;
   std::string data_dir;
+  StoreLocation store;  // the config's store with data_dir: what OpenStoreOrDie opens
   OutputFormat format = OutputFormat::kText;
 };
 Env ResolveEnv(const CommonOptions& o);
+
+// Where the store is, for messages: the data dir, or the PostgreSQL URL
+// without its password.
+inline std::string StoreName(const Env& env) {
+  return env.store.postgres() ? RedactStoreUrl(env.store.url) : env.data_dir;
+}
 
 // Opens the store or prints why not and exits 1.
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);

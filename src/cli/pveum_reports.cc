@@ -127,7 +127,7 @@ pve::PveConfig LoadPveOrThrow(const std::string& dir) {
 std::unique_ptr<EventStore> OpenStoreIfAny(const Env& env) {
   StoreOptions opt;
   opt.read_only = true;
-  auto s = OpenSqliteStore(env.data_dir, opt);
+  auto s = OpenStore(env.store, opt);
   if (s.ok()) return std::move(s.value());
   if (s.status().code() == Status::Code::kNotFound) return nullptr;
   std::cerr << "error: " << s.status().message() << "\n";
@@ -135,7 +135,7 @@ std::unique_ptr<EventStore> OpenStoreIfAny(const Env& env) {
 }
 
 std::string NoStoreNote(const Env& env) {
-  return "no event store at " + env.data_dir +
+  return "no event store at " + StoreName(env) +
          ": last login unknown (last login, failed logins and active sessions are left empty)";
 }
 
@@ -408,7 +408,7 @@ Example:
     }
     store.reset();
     std::vector<report::Finding> findings = report::RunQuarterlyChecks(cfg, *facts, ropt);
-    report::ReviewMeta meta{q, reviewer, pve_dir, have_store ? env.data_dir : ""};
+    report::ReviewMeta meta{q, reviewer, pve_dir, have_store ? StoreName(env) : ""};
     std::string html = report::QuarterlyHtml(meta, cfg, *facts, ropt, findings);
     std::string digest = report::Sha256Hex(html);
 
@@ -449,7 +449,7 @@ Example:
 
     // The review is itself an audit event.
     if (!have_store) {
-      std::cerr << "note: no event store at " << env.data_dir
+      std::cerr << "note: no event store at " << StoreName(env)
                 << ": this review is not recorded (import logs first to create the store)\n";
       return kExitOk;
     }

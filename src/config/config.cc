@@ -100,8 +100,35 @@ bool IsLoopbackListen(const std::string& s) {
 
 }  // namespace
 
+// Warnings about the PostgreSQL store URL: a password in the config file,
+// and a connection to another host that does not check the server.
+static void StoreWarnings(const Config& c, std::vector<std::string>* out) {
+  if (c.store_url.empty()) return;
+  const std::string shown = RedactStoreUrl(c.store_url);
+  if (shown != c.store_url)
+    out->push_back("the store URL holds a password: anyone who can read " +
+                   (c.source.empty() ? std::string("the config file") : c.source) +
+                   " can write to the store; put it in a password file readable by "
+                   "pveauditd's user only ([store] passfile, libpq's format)");
+  // A host of our own: a Unix socket directory (host=/...) or loopback.
+  const size_t start = c.store_url.find("://") + 3;
+  const size_t at = c.store_url.find('@', start);
+  const size_t host_at =
+      at != std::string::npos && at < c.store_url.find_first_of("/?", start) ? at + 1 : start;
+  const std::string rest = c.store_url.substr(host_at);
+  const bool local = rest.empty() || rest[0] == '/' || rest[0] == '?' ||
+                     rest.starts_with("localhost") || rest.starts_with("127.") ||
+                     rest.starts_with("[::1]") || rest.find("host=%2F") != std::string::npos ||
+                     rest.find("host=/") != std::string::npos;
+  if (!local && c.store_url.find("sslmode=verify-full") == std::string::npos)
+    out->push_back("store = \"" + shown +
+                   "\" does not set sslmode=verify-full: the connection to another host "
+                   "may be unencrypted or reach a server that is not the one named");
+}
+
 std::vector<std::string> ConfigWarnings(const Config& c) {
   std::vector<std::string> out;
+  StoreWarnings(c, &out);
   if (!c.syslog_enabled || !c.syslog_peers.empty()) return out;
   if (!c.syslog_listen.empty() && !IsLoopbackListen(c.syslog_listen))
     out.push_back("[sources.syslog] listen = \"" + c.syslog_listen +
@@ -222,7 +249,31 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.node));
     else if (key == "pve_dir")
       PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.pve_dir));
-    else if (key == "daemon" && node.is_table()) {
+    else if (key == "store" && !node.is_table()) {
+      PVEAUDIT_RETURN_IF_ERROR(str(node, key, &cfg.store_url));
+      if (!cfg.store_url.empty())
+        if (Status st = CheckStoreUrl(cfg.store_url); !st.ok())
+          return Status::InvalidArgument(where(node) + ": key 'store': " + st.message());
+    } else if (key == "store") {
+      for (auto&& [sk, sv] : *node.as_table()) {
+        std::string s = "store." + std::string(sk.str());
+        if (sk.str() == "url") {
+          PVEAUDIT_RETURN_IF_ERROR(str(sv, s, &cfg.store_url));
+          if (!cfg.store_url.empty())
+            if (Status st = CheckStoreUrl(cfg.store_url); !st.ok())
+              return Status::InvalidArgument(where(sv) + ": key '" + s + "': " + st.message());
+        } else if (sk.str() == "passfile") {
+          PVEAUDIT_RETURN_IF_ERROR(str(sv, s, &cfg.store_passfile));
+          if (!cfg.store_passfile.starts_with("/"))
+            return Status::InvalidArgument(where(sv) + ": key '" + s + "' = \"" +
+                                           cfg.store_passfile + "\" must be an absolute path");
+        } else {
+          return unknown(sv, s);
+        }
+      }
+      if (cfg.store_url.empty() && !cfg.store_passfile.empty())
+        return Status::InvalidArgument(path + ": [store] passfile is set without url");
+    } else if (key == "daemon" && node.is_table()) {
       for (auto&& [dk, dv] : *node.as_table()) {
         std::string d = "daemon." + std::string(dk.str());
         if (dk.str() == "poll_ms")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/store_location.h"
 
 namespace pveaudit {
 
@@ -52,6 +53,18 @@ struct Config {
   std::string timezone;  // cluster zone; "" = $TZ / system (checked: CheckTimeZone)
   std::string node;      // this node's name; "" = hostname
   std::string pve_dir = "/etc/pve";
+
+  // `store = "postgresql://..."` or [store] url / passfile: the cluster's
+  // PostgreSQL database (docs/storage.md); "" = the SQLite store in
+  // data_dir. Checked by CheckStoreUrl.
+  std::string store_url;
+  std::string store_passfile;  // libpq password file; "" = $PGPASSFILE / ~/.pgpass
+
+  // Where the store is, with `data_dir` (the resolved one: --data-dir and
+  // $PVEAUDIT_DATA_DIR may override the config's).
+  StoreLocation StoreAt(const std::string& data_dir) const {
+    return StoreLocation{data_dir, store_url, store_passfile};
+  }
 
   // [daemon]
   int poll_ms = 200;                     // how often file sources are polled

@@ -32,6 +32,8 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The same status with `prefix` before its message (where it happened).
+  Status Prefixed(const std::string& prefix) const { return Status(code_, prefix + message_); }
   // "OK" or "<kind>: <message>", for logs; user-facing text uses message().
   std::string ToString() const;
 

@@ -371,14 +371,15 @@ static void ShareWithWebUser(const Config& c, const std::string& data_dir) {
 int Daemon::Run() {
   SetClusterTimeZone(opt_.config.timezone);
   ShareWithWebUser(opt_.config, opt_.data_dir);
+  const StoreLocation where = opt_.config.StoreAt(opt_.data_dir);
   std::unique_ptr<EventStore> base;
   while (!base && !g_stop) {
-    auto s = OpenSqliteStore(opt_.data_dir, StoreOptions{});
+    auto s = OpenStore(where, StoreOptions{});
     if (s.ok()) {
       base = std::move(s.value());
       break;
     }
-    Log("error", "cannot open the store in " + opt_.data_dir + ": " + s.status().message());
+    Log("error", "cannot open the " + where.Describe() + ": " + s.status().message());
     if (opt_.config.on_store_error == "exit") return 1;
     Nap(opt_.config.retry_ms);
   }
@@ -403,7 +404,7 @@ int Daemon::Run() {
   // Export destinations (syslog, webhooks) follow the store by their own
   // cursors, on their own threads: a destination that is down never holds
   // back ingest (src/daemon/export_runner.h).
-  ExportRunner exports(store, opt_.data_dir, ShortHostName(),
+  ExportRunner exports(store, where, ShortHostName(),
                        [](const char* level, const std::string& m) { Log(level, m); });
   exports.Start();
   // pveaudit-web hands every change and audit event to this socket: only

@@ -94,8 +94,8 @@ Result<SinkSpec> MakeSink(EventStore& store, const std::string& kind, const std:
 
 }  // namespace
 
-ExportRunner::ExportRunner(EventStore& store, std::string data_dir, std::string host, LogFn log)
-    : store_(store), data_dir_(std::move(data_dir)), host_(std::move(host)), log_(std::move(log)) {}
+ExportRunner::ExportRunner(EventStore& store, StoreLocation where, std::string host, LogFn log)
+    : store_(store), where_(std::move(where)), host_(std::move(host)), log_(std::move(log)) {}
 
 ExportRunner::~ExportRunner() { Stop(); }
 
@@ -183,10 +183,10 @@ void ExportRunner::Sync(const std::string& kind, const std::string& setting_key)
       // Scans on a connection of their own: they never wait for the
       // writer's lock, nor hold up ingest.
       std::unique_ptr<EventStore> reader;
-      if (!data_dir_.empty()) {
+      if (!where_.data_dir.empty() || where_.postgres()) {
         StoreOptions so;
         so.read_only = true;
-        auto r = OpenSqliteStore(data_dir_, so);
+        auto r = OpenStore(where_, so);
         if (r.ok())
           reader = std::move(r.value());
         else

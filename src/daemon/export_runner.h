@@ -30,9 +30,10 @@ class ExportRunner {
   using LogFn = std::function<void(const char* level, const std::string& msg)>;
   // `store` must be usable from several threads (the daemon's
   // GroupCommitStore): cursor writes go through it. Each destination reads
-  // through its own read-only connection to the store in `data_dir` ("" =
-  // through `store`). `host`: this host's name in the syslog header.
-  ExportRunner(EventStore& store, std::string data_dir, std::string host, LogFn log);
+  // through its own read-only connection to the store at `where` (neither
+  // a data dir nor a URL: through `store`). `host`: this host's name in the
+  // syslog header.
+  ExportRunner(EventStore& store, StoreLocation where, std::string host, LogFn log);
   ~ExportRunner();
 
   void Start();
@@ -56,7 +57,7 @@ class ExportRunner {
   void StopOne(Running* r);
 
   EventStore& store_;
-  std::string data_dir_;
+  StoreLocation where_;
   std::string host_;
   LogFn log_;
   std::atomic<bool> stop_{false};

@@ -99,6 +99,7 @@ Exit status: 0 after SIGTERM or SIGINT, 1 when the server cannot start,
     o.data_dir = d;
   else
     o.data_dir = cfg->data_dir;
+  o.store = cfg->StoreAt(o.data_dir);
   o.pve_dir = !pve_dir.empty() ? pve_dir : cfg->pve_dir;
   o.cert = cfg->web_cert;
   o.key = cfg->web_key;

@@ -351,7 +351,8 @@ HttpReply StatusRoute(const Deps* d, HttpContext&) {
     state = t.ok() && NowUs() - t->us < 10 * 1000000LL ? "running" : "not running";
   }
   nlohmann::ordered_json j;
-  j["data_dir"] = d->stores->data_dir();
+  j["data_dir"] = d->stores->where().data_dir;
+  if (d->stores->where().postgres()) j["store"] = d->stores->where().Describe();
   j["events"] = info->events;
   j["last_id"] = info->last_id;
   j["first_time"] = info->events ? Rfc(info->first_time_us) : "";
@@ -588,7 +589,9 @@ HttpReply QuarterlyReport(const Deps* d, HttpContext& c) {
   if (!facts.ok()) return HttpReply::FromStatus(facts.status());
   // As src/cli/pveum_reports.cc assembles the three files.
   std::vector<report::Finding> findings = report::RunQuarterlyChecks(*cfg, *facts, ropt);
-  report::ReviewMeta meta{q, c.principal.Actor(), d->o.pve_dir, d->stores->data_dir()};
+  report::ReviewMeta meta{q, c.principal.Actor(), d->o.pve_dir,
+                          d->stores->where().postgres() ? RedactStoreUrl(d->stores->where().url)
+                                                        : d->stores->where().data_dir};
   const std::string base = "access-review-" + q.Name();
   if (format == "html") {
     std::string html = report::QuarterlyHtml(meta, *cfg, *facts, ropt, findings);

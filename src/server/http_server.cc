@@ -90,7 +90,7 @@ Result<StorePool::Lease> StorePool::Acquire() {
   }
   StoreOptions so;
   so.read_only = true;
-  auto s = OpenSqliteStore(data_dir_, so);
+  auto s = OpenStore(where_, so);
   if (!s.ok()) return s.status();
   l.store = std::move(*s);
   return l;
@@ -220,7 +220,7 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(WebOptions options, Authenticator* auth)
-    : o_(std::move(options)), auth_(auth), stores_(o_.data_dir), impl_(std::make_unique<Impl>()) {
+    : o_(std::move(options)), auth_(auth), stores_(o_.store), impl_(std::make_unique<Impl>()) {
   AddAuditRoutes(&router_, &stores_, o_, &impl_->stopping);
 }
 

@@ -49,7 +49,8 @@ inline constexpr const char* kLocalTicketCookie = "PVEAuditAuthCookie";
 
 struct WebOptions {
   std::string listen;    // "ADDR:PORT" ([v6]:PORT, *:PORT)
-  std::string data_dir;  // the store (opened read-only) and a generated certificate
+  std::string data_dir;  // a generated certificate
+  StoreLocation store;   // the store, opened read-only
   std::string pve_dir = "/etc/pve";
   std::string cert, key;  // "" = the node's Proxmox certificate, else generated
   std::string www;        // static UI files ("" = none served)
@@ -91,7 +92,7 @@ Result<CertChoice> ChooseCertificate(const WebOptions& o);
 // object per thread), opened on demand and reused.
 class StorePool {
  public:
-  explicit StorePool(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit StorePool(StoreLocation where) : where_(std::move(where)) {}
   struct Lease {
     StorePool* pool = nullptr;
     std::unique_ptr<EventStore> store;
@@ -100,10 +101,10 @@ class StorePool {
     ~Lease();
   };
   Result<Lease> Acquire();
-  const std::string& data_dir() const { return data_dir_; }
+  const StoreLocation& where() const { return where_; }
 
  private:
-  std::string data_dir_;
+  StoreLocation where_;
   std::mutex mu_;
   std::vector<std::unique_ptr<EventStore>> idle_;
 };

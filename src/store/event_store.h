@@ -4,8 +4,8 @@
 // cursor that produced them in the same transaction), and every consumer
 // (queries, reports, alert engine, exporters) reads them back by filter or
 // by id. Backends: SQLite (embedded default, OpenSqliteStore below);
-// PostgreSQL for clusters (OpenPostgresStore in pg_store.h; a first slice,
-// not used by the daemon or CLI yet: docs/storage.md).
+// PostgreSQL for clusters (OpenPostgresStore in pg_store.h, docs/storage.md).
+// OpenStore picks one by the configured StoreLocation.
 // Thread safety: one EventStore object per thread. Any number of readers
 // (other processes included) may run beside one writer.
 #pragma once
@@ -21,6 +21,7 @@
 #include "core/event.h"
 #include "core/filter.h"
 #include "core/status.h"
+#include "core/store_location.h"
 #include "store/chain.h"
 
 namespace pveaudit {
@@ -171,6 +172,13 @@ struct StoreOptions {
 // how to create one.
 Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
                                                     const StoreOptions& options);
+
+// Opens the store at `where`: OpenSqliteStore(where.data_dir) when it has
+// no URL, else OpenPostgresStore (pg_store.h) with its password file,
+// which must be a regular file that only its owner (us) can read. Errors
+// name the store as where.Describe() does: never with a password.
+Result<std::unique_ptr<EventStore>> OpenStore(const StoreLocation& where,
+                                              const StoreOptions& options);
 
 // Makes `data_dir` (ours; created when missing) a store that group `group`
 // may read but not write: the directory 0750 and the store's files 0640,

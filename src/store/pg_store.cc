@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -21,8 +22,6 @@
 
 namespace pveaudit {
 namespace {
-
-constexpr int kSchemaVersion = 1;
 
 // libpq is opened when a PostgreSQL store is (dlopen), not linked into
 // the programs: it pulls in about 20 shared libraries (Kerberos, LDAP,
@@ -122,6 +121,54 @@ CREATE TABLE IF NOT EXISTS settings(key text PRIMARY KEY, value text NOT NULL,
 CREATE TABLE IF NOT EXISTS consumers(name text PRIMARY KEY, last_id bigint NOT NULL,
   updated_us bigint NOT NULL);
 )sql";
+
+// Schema changes after version 1 (kSchema), in order: kMigrations[i]
+// takes a store from version i + 1 to i + 2. A writable open runs the ones
+// the store lacks, with the tables' creation, in one transaction under the
+// creation lock; reading needs none of them. Each is several statements
+// (the simple protocol: no parameters).
+//
+// 2: stored events and rejected lines are append-only for every role, the
+//    tables' owner included (a statement trigger, so that it fires
+//    whatever rows match; only a superuser can switch it off,
+//    and `verify` then shows what was changed); the role pveaudit_node
+//    (NOLOGIN: an administrator gives a node's own login role its
+//    membership) gets SELECT, and INSERT/UPDATE only where a node writes:
+//    never UPDATE or DELETE on events (docs/storage.md, "Roles").
+const char* const kMigrations[] = {R"sql(
+CREATE OR REPLACE FUNCTION pveaudit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  RAISE EXCEPTION 'pveaudit: % on %.% refused: stored events are never changed or removed',
+    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $f$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+CREATE TRIGGER rejected_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON rejected
+  FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+DO $d$
+DECLARE
+  may_create boolean;
+BEGIN
+  SELECT rolsuper OR rolcreaterole INTO may_create FROM pg_roles WHERE rolname = current_user;
+  IF may_create AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_node') THEN
+    BEGIN
+      CREATE ROLE pveaudit_node NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;  -- another store's first open made it (roles are per server)
+    END;
+  END IF;
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_node') THEN
+    IF NOT has_schema_privilege('pveaudit_node', current_schema(), 'USAGE') THEN
+      EXECUTE format('GRANT USAGE ON SCHEMA %I TO pveaudit_node', current_schema());
+    END IF;
+    GRANT SELECT ON meta, events, chain_head, cursors, rejected, settings, consumers
+      TO pveaudit_node;
+    GRANT INSERT ON events, rejected, chain_head, cursors, settings, consumers TO pveaudit_node;
+    GRANT UPDATE ON chain_head, cursors, settings, consumers TO pveaudit_node;
+  END IF;
+END $d$;
+)sql"};
+constexpr int kSchemaVersion = 1 + int(std::size(kMigrations));
 
 // The string columns, in EventField bit order (which is also the order of
 // the canonical encoding).
@@ -269,7 +316,8 @@ std::string Hex(std::string_view h) {
 
 class PgStore final : public EventStore {
  public:
-  PgStore(std::string conninfo, StoreOptions opt) : conninfo_(std::move(conninfo)), opt_(opt) {}
+  PgStore(std::string conninfo, StoreOptions opt, std::string passfile)
+      : conninfo_(std::move(conninfo)), passfile_(std::move(passfile)), opt_(opt) {}
   ~PgStore() override {
     if (conn_) Pq().finish(conn_);
   }
@@ -277,8 +325,9 @@ class PgStore final : public EventStore {
   Status Open() {
     // The conninfo is passed as dbname with expand_dbname, so that a
     // postgresql:// URI works as well as "key=value" text.
-    const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-    const char* vals[] = {conninfo_.c_str(), "pveaudit", nullptr};
+    const char* keys[] = {"dbname", "fallback_application_name",
+                          passfile_.empty() ? nullptr : "passfile", nullptr};
+    const char* vals[] = {conninfo_.c_str(), "pveaudit", passfile_.c_str(), nullptr};
     conn_ = Pq().connectdbParams(keys, vals, 1);
     if (!conn_ || Pq().status(conn_) != CONNECTION_OK)
       return Status::IOError("cannot connect to PostgreSQL: " + ConnError());
@@ -298,8 +347,20 @@ class PgStore final : public EventStore {
                                 (schema.empty() ? "(none)" : schema) +
                                 " (import events first: pveam access import FILE..., which "
                                 "creates the store's tables)");
-      PVEAUDIT_RETURN_IF_ERROR(CreateTables());
+      PVEAUDIT_RETURN_IF_ERROR(CreateOrUpgrade(db));
     }
+    auto v = SchemaVersion(db);
+    if (!v.ok()) return v.status();
+    if (*v > kSchemaVersion)
+      return Status::InvalidArgument("database " + db + " has store schema " + std::to_string(*v) +
+                                     ", newer than this pveaudit's (" +
+                                     std::to_string(kSchemaVersion) + "): upgrade pveaudit");
+    if (*v < kSchemaVersion && !opt_.read_only) PVEAUDIT_RETURN_IF_ERROR(CreateOrUpgrade(db));
+    return Status::OK();
+  }
+
+  // The schema version in meta, or Corruption when there is none.
+  Result<int> SchemaVersion(const std::string& db) {
     auto ver = Query("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!ver.ok())
       return Status::Corruption("database " + db +
@@ -307,11 +368,9 @@ class PgStore final : public EventStore {
     if (Pq().ntuples(ver->get()) != 1 || !CheckTypes(ver->get(), "t").ok())
       return Status::Corruption("database " + db + " holds no pveaudit store (no schema version)");
     const std::string v(Bytes(ver->get(), 0, 0));
-    if (v != std::to_string(kSchemaVersion))
-      return Status::InvalidArgument("database " + db + " has store schema " + v +
-                                     ", this pveaudit reads schema " +
-                                     std::to_string(kSchemaVersion));
-    return Status::OK();
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
+      return Status::Corruption("database " + db + " has an unreadable store schema version");
+    return std::stoi(v);
   }
 
   // ---------------------------------------------------------------- writing
@@ -752,29 +811,52 @@ class PgStore final : public EventStore {
     return Status::OK();
   }
 
-  Status CreateTables() {
+  // Creates the tables when missing and brings them to kSchemaVersion, in
+  // one transaction under the creation lock (concurrent first opens wait
+  // for each other; the second finds the work done).
+  Status CreateOrUpgrade(const std::string& db) {
     PVEAUDIT_RETURN_IF_ERROR(Exec("BEGIN"));
     Params lock;
     lock.Int8(kCreateLockKey);
     Status st = Exec("SELECT pg_advisory_xact_lock($1)", &lock);
+    if (st.ok()) st = ExecScript(kSchema);
+    if (st.ok())
+      st =
+          Exec("INSERT INTO meta(key, value) VALUES('schema_version', '1') ON CONFLICT DO NOTHING");
+    int from = 0;
     if (st.ok()) {
-      // Several statements: the simple protocol (no parameters here).
-      PgResult r(Pq().exec(conn_, kSchema));
-      if (!r || Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
-        st = Status::IOError(ErrorText(r.get()));
+      auto v = SchemaVersion(db);
+      if (v.ok())
+        from = *v;
+      else
+        st = v.status();
     }
-    if (st.ok()) {
+    for (int v = from; st.ok() && v < kSchemaVersion; ++v) st = ExecScript(kMigrations[v - 1]);
+    if (st.ok() && from < kSchemaVersion) {
       const std::string version = std::to_string(kSchemaVersion);  // outlives Exec
-      Params v;
-      v.Text(version);
-      st = Exec("INSERT INTO meta(key, value) VALUES('schema_version', $1) ON CONFLICT DO NOTHING",
-                &v);
+      Params p;
+      p.Text(version);
+      st = Exec("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p);
     }
     if (st.ok()) st = Commit();
     if (!st.ok()) {
       (void)Exec("ROLLBACK");
-      return Status::IOError("cannot create the store's tables: " + st.message());
+      return Status::IOError(
+          from <= 1 ? "cannot create the store's tables: " + st.message()
+                    : "cannot upgrade the store from schema " + std::to_string(from) + " to " +
+                          std::to_string(kSchemaVersion) +
+                          " (the first writable open after an upgrade must be the tables' "
+                          "owner's): " +
+                          st.message());
     }
+    return Status::OK();
+  }
+
+  // Several statements without parameters (the simple protocol).
+  Status ExecScript(const char* sql) {
+    PgResult r(Pq().exec(conn_, sql));
+    if (!r || Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
+      return Status::IOError(ErrorText(r.get()));
     return Status::OK();
   }
 
@@ -892,7 +974,7 @@ class PgStore final : public EventStore {
     return *hasher_;
   }
 
-  std::string conninfo_;
+  std::string conninfo_, passfile_;
   StoreOptions opt_;
   PGconn* conn_ = nullptr;
   uint64_t cursor_seq_ = 0;
@@ -904,9 +986,10 @@ class PgStore final : public EventStore {
 }  // namespace
 
 Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninfo,
-                                                      const StoreOptions& options) {
+                                                      const StoreOptions& options,
+                                                      const std::string& passfile) {
   PVEAUDIT_RETURN_IF_ERROR(LoadLibPq());
-  auto s = std::make_unique<PgStore>(conninfo, options);
+  auto s = std::make_unique<PgStore>(conninfo, options, passfile);
   PVEAUDIT_RETURN_IF_ERROR(s->Open());
   return std::unique_ptr<EventStore>(std::move(s));
 }

@@ -27,7 +27,10 @@ namespace pveaudit {
 // only; when the tables are missing it is NotFound, with a message that
 // says how to create them. `options.block_events` is not used (rows, not
 // blocks).
+// `passfile`, when not empty, is libpq's password file for the connection
+// (its `passfile` parameter; "" = $PGPASSFILE or ~/.pgpass).
 Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninfo,
-                                                      const StoreOptions& options);
+                                                      const StoreOptions& options,
+                                                      const std::string& passfile = "");
 
 }  // namespace pveaudit

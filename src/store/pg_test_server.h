@@ -37,7 +37,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -82,6 +84,59 @@ class PgTestServer {
     if (!err.empty()) return Status::IOError("cannot create test schema " + name + ": " + err);
     created_.push_back(name);
     return conninfo_ + " options='-csearch_path=" + name + "'";
+  }
+
+  // The same as FreshSchema, as the config's store URL takes it
+  // (postgresql://USER@HOST:PORT/DB?...&options=-csearch_path%3DSCHEMA)
+  // and the password apart (for a password file: "*:*:*:*:PASSWORD").
+  struct UrlAndPassword {
+    std::string url, password;
+  };
+  Result<UrlAndPassword> FreshSchemaUrl() {
+    auto conninfo = FreshSchema();
+    if (!conninfo.ok()) return conninfo.status();
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo->c_str(), &err);
+    if (!opts) {
+      std::string e = err ? err : "cannot parse";
+      PQfreemem(err);
+      return Status::Internal("test server conninfo: " + e);
+    }
+    std::string host = "localhost", port, user, db, options, sslmode, password;
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+      if (!o->val) continue;
+      const std::string k = o->keyword, v = o->val;
+      if (k == "host" || k == "hostaddr") host = v;
+      if (k == "port") port = v;
+      if (k == "user") user = v;
+      if (k == "dbname") db = v;
+      if (k == "options") options = v;
+      if (k == "sslmode") sslmode = v;
+      if (k == "password") password = v;
+    }
+    PQconninfoFree(opts);
+    auto encode = [](const std::string& v) {
+      std::string out;
+      for (unsigned char c : v) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+          out += char(c);
+        } else {
+          char hex[4];
+          snprintf(hex, sizeof hex, "%%%02X", c);
+          out += hex;
+        }
+      }
+      return out;
+    };
+    UrlAndPassword r;
+    r.url = "postgresql://" + (user.empty() ? "" : encode(user) + "@") +
+            (host.starts_with("/") ? "" : host) + (port.empty() ? "" : ":" + port) + "/" +
+            encode(db) + "?connect_timeout=10";
+    if (host.starts_with("/")) r.url += "&host=" + encode(host);
+    if (!sslmode.empty()) r.url += "&sslmode=" + encode(sslmode);
+    if (!options.empty()) r.url += "&options=" + encode(options);
+    r.password = password;
+    return r;
   }
 
   ~PgTestServer() {

@@ -769,8 +769,9 @@ TEST(PgStoreTest, ScansMatchTheSqliteStoreOnRandomFilters) {
 }
 
 // ------------------------------------------------- tampering (PostgreSQL)
-// These edit the rows with SQL, as a database user with write access
-// would, then expect Verify to name the first broken event.
+// These edit the rows with SQL, as a superuser would (switching the
+// append-only trigger off: session_replication_role = replica), then
+// expect Verify to name the first broken event.
 
 class PgTamperTest : public ::testing::Test {
  protected:
@@ -797,16 +798,111 @@ class PgTamperTest : public ::testing::Test {
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return *v;
   }
-  void Sql(const std::string& sql) {
-    PGconn* c = PQconnectdb(conninfo_.c_str());
-    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-    PGresult* r = PQexec(c, sql.c_str());
-    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  // Runs `sql` as the test server's superuser, with triggers on unless
+  // `as_superuser_bypassing_triggers`; "" when it worked, else the error.
+  std::string TrySql(const std::string& sql, bool bypass_triggers,
+                     const std::string& conninfo = "") {
+    PGconn* c = PQconnectdb((conninfo.empty() ? conninfo_ : conninfo).c_str());
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
+    const std::string text =
+        (bypass_triggers ? "SET session_replication_role = replica; " : "") + sql;
+    PGresult* r = PQexec(c, text.c_str());
+    std::string err;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+      err = PQresultErrorMessage(r);
     PQclear(r);
     PQfinish(c);
+    return err;
   }
+  void Sql(const std::string& sql) { EXPECT_EQ(TrySql(sql, true), "") << sql; }
   std::string conninfo_;
 };
+
+// Stored events cannot be changed, removed or truncated with the trigger
+// on, even by the tables' owner; the store is as it was.
+TEST_F(PgTamperTest, EventsAreAppendOnlyEvenForTheOwner) {
+  for (const char* sql :
+       {"UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
+        "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected"}) {
+    const std::string err = TrySql(sql, false);
+    EXPECT_NE(err.find("refused: stored events are never changed or removed"), std::string::npos)
+        << sql << ": " << err;
+  }
+  auto v = VerifyNow();
+  EXPECT_TRUE(v.intact) << v.reason;
+  EXPECT_EQ(v.events_checked, 10u);
+}
+
+// A store of schema 1 (before the trigger and the role) is read as it is
+// and upgraded by the first writable open; a newer schema is refused.
+TEST_F(PgTamperTest, TheFirstWritableOpenUpgradesAnOlderSchema) {
+  Sql("DROP TRIGGER events_append_only ON events; DROP TRIGGER rejected_append_only ON rejected;"
+      " UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  ASSERT_EQ(TrySql("DELETE FROM events WHERE id = 0", false), "") << "no trigger at schema 1";
+  EXPECT_TRUE(VerifyNow().intact);  // read-only: opens, changes nothing
+  ASSERT_EQ(TrySql("DELETE FROM events WHERE id = 0", false), "");
+  {
+    auto s = OpenPostgresStore(conninfo_, StoreOptions{});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+  }
+  EXPECT_NE(TrySql("DELETE FROM events WHERE id = 0", false).find("refused"), std::string::npos);
+  EXPECT_EQ(TrySql("DO $$ BEGIN IF (SELECT value FROM meta WHERE key = 'schema_version') <> '2'"
+                   " THEN RAISE EXCEPTION 'not 2'; END IF; END $$",
+                   false),
+            "");
+  Sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+  auto s = OpenPostgresStore(conninfo_, StoreOptions{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("has store schema 99, newer than this pveaudit's (2)"),
+            std::string::npos)
+      << s.status().message();
+}
+
+// The role a node connects with (a login role in pveaudit_node) appends,
+// reads and keeps its cursors and settings, but cannot UPDATE, DELETE or
+// TRUNCATE events, nor switch the trigger off.
+TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
+  const std::string role = "pveaudit_t_node" + std::to_string(getpid());
+  ASSERT_EQ(TrySql("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                       " LOGIN PASSWORD 'node-pw' IN ROLE pveaudit_node",
+                   false),
+            "");
+  const std::string node = conninfo_ + " user=" + role + " password=node-pw";
+  {
+    auto s = OpenPostgresStore(node, StoreOptions{});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101")};
+    SourceCursor cur{"fp:node-test", "/var/log/pveproxy/access.log", 100, 1, ""};
+    RejectedLine bad{0, "access.log", 2, "not an access.log line", "garbage"};
+    ASSERT_TRUE((*s)->Append(&more, {bad}, &cur).ok());
+    EXPECT_EQ(more[0].id, 11u);
+    ASSERT_TRUE((*s)->PutSetting("test.key", "v", "node").ok());
+    ASSERT_TRUE((*s)->PutConsumer("alerts", 11).ok());
+    cur.offset = 200;
+    std::vector<Event> none;
+    ASSERT_TRUE((*s)->Append(&none, {}, &cur).ok());
+    auto v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok() && v->intact);
+  }
+  for (const char* sql :
+       {"UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
+        "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected",
+        "ALTER TABLE events DISABLE TRIGGER events_append_only",
+        "DROP TRIGGER events_append_only ON events"}) {
+    const std::string err = TrySql(sql, false, node);
+    EXPECT_TRUE(err.find("permission denied") != std::string::npos ||
+                err.find("must be owner") != std::string::npos)
+        << sql << ": " << err;
+  }
+  // session_replication_role is for superusers only.
+  EXPECT_NE(TrySql("DELETE FROM events WHERE id = 6", true, node), "");
+  auto v = VerifyNow();
+  EXPECT_TRUE(v.intact) << v.reason;
+  EXPECT_EQ(v.events_checked, 11u);
+  (void)TrySql("DROP OWNED BY " + role + "; DROP ROLE " + role, false);
+}
 
 TEST_F(PgTamperTest, EditedFieldIsDetected) {
   Sql("UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6");

@@ -188,7 +188,7 @@ int WebApiTest::out_fd_ = -1, WebApiTest::port_ = 0;
 // The server's own route table (the same code pveaudit-web runs).
 std::vector<pveaudit::Route> Routes() {
   static pveaudit::Router router;
-  static pveaudit::StorePool pool("/nonexistent");
+  static pveaudit::StorePool pool(pveaudit::StoreLocation{"/nonexistent", "", ""});
   static std::atomic<bool> stop{false};
   if (router.routes().empty())
     pveaudit::AddAuditRoutes(&router, &pool, pveaudit::WebOptions{}, &stop);
@@ -702,6 +702,7 @@ TEST(PveauditWebTest, AStopRightAfterTheStartEndsTheServer) {
     pveaudit::WebOptions o;
     o.listen = "127.0.0.1:0";
     o.data_dir = dir;
+    o.store.data_dir = dir;
     o.pve_dir = dir + "/no-pve";
     for (int i = 0; i < 50; ++i) {
       pveaudit::HttpServer server(o, nullptr);

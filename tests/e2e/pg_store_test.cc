@@ -1,0 +1,207 @@
+// End-to-end tests of the PostgreSQL store as a user configures it
+// (`[store] url` and `passfile` in pveaudit.toml, docs/storage.md): pveam
+// and pveauditd against a real PostgreSQL server that the tests start
+// themselves (src/store/pg_test_server.h), compared with the same work on
+// the SQLite store.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "e2e_util.h"
+#include "store/pg_test_server.h"
+
+namespace e2e {
+namespace {
+
+const std::string kPveauditd = PVEAUDITD_BIN;
+
+class PgStoreTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    auto& server = pveaudit::PgTestServer::Shared();
+    ASSERT_TRUE(server.error().empty()) << server.error();
+    auto u = server.FreshSchemaUrl();
+    ASSERT_TRUE(u.ok()) << u.status().message();
+    url_ = u->url;
+    password_ = u->password;
+    passfile_ = root_ + "/pgpass";
+    WriteFile(passfile_, "*:*:*:*:" + password_ + "\n");
+    ASSERT_EQ(chmod(passfile_.c_str(), 0600), 0);
+    sqlite_config_ = config_;
+    pg_config_ = root_ + "/pg.toml";
+    WriteFile(pg_config_, "[store]\nurl = \"" + url_ + "\"\npassfile = \"" + passfile_ + "\"\n");
+    config_ = pg_config_;
+  }
+
+  // The events of `pveam access log --output-format json` (every field).
+  nlohmann::json Log(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"access", "log",     "--output-format",
+                                     "json",   "--limit", "1000000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = Pveam(args);
+    EXPECT_EQ(r.code, 0) << r;
+    return Json(r);
+  }
+
+  std::string url_, password_, passfile_, sqlite_config_, pg_config_;
+};
+
+// Every command of the product page's CLI reads the configured PostgreSQL
+// store, and sees there what it sees on SQLite after the same imports.
+TEST_F(PgStoreTest, ImportLogVerifyAndStatusWorkOnTheConfiguredDatabase) {
+  ImportStandard();
+  // Nothing went to a SQLite store in the data dir.
+  EXPECT_FALSE(std::filesystem::exists(DbPath()));
+  const nlohmann::json pg = Log();
+  ASSERT_EQ(pg.size(), 57u);
+
+  RunResult v = Pveam({"access", "verify"});
+  EXPECT_EQ(v.code, 0) << v;
+  EXPECT_EQ(v.out.rfind("OK: 57 events, hash chain intact, head ", 0), 0u) << v;
+
+  auto st = Status();
+  EXPECT_EQ(st["events"], 57);
+  ASSERT_TRUE(st.count("store")) << "status names the store";
+  EXPECT_EQ(st["store"].get<std::string>().rfind("PostgreSQL store postgresql://", 0), 0u)
+      << st["store"];
+
+  // The same imports on SQLite give the same events, ids and chain head.
+  const std::string head = st["chain_head"];
+  config_ = sqlite_config_;
+  ImportStandard();
+  ASSERT_TRUE(std::filesystem::exists(DbPath()));
+  EXPECT_EQ(Log(), pg);
+  EXPECT_EQ(Status()["chain_head"], head);
+  config_ = pg_config_;
+
+  // Filters and aggregation go through the PostgreSQL backend too.
+  for (const std::vector<std::string>& f : {std::vector<std::string>{"--user", "alice@pve"},
+                                            {"--failed", "1"},
+                                            {"--resource", "/vms/100"},
+                                            {"--ip", "192.0.2.0/24"}}) {
+    const nlohmann::json on_pg = Log(f);
+    EXPECT_FALSE(on_pg.empty()) << f[0];
+    config_ = sqlite_config_;
+    EXPECT_EQ(Log(f), on_pg) << f[0];
+    config_ = pg_config_;
+  }
+  RunResult c =
+      Pveam({"access", "log", "--failed", "1", "--count", "1", "--output-format", "json"});
+  config_ = sqlite_config_;
+  RunResult c_sqlite =
+      Pveam({"access", "log", "--failed", "1", "--count", "1", "--output-format", "json"});
+  config_ = pg_config_;
+  ASSERT_EQ(c.code, 0) << c;
+  EXPECT_EQ(c.out, c_sqlite.out);
+  EXPECT_FALSE(Json(c).empty()) << c;
+
+  // Importing the same files again stores nothing twice.
+  ImportStandard();
+  EXPECT_EQ(Log().size(), 57u);
+}
+
+// pveauditd writes to the configured database: lines appended to a live
+// access.log appear in `pveam access log`, once each, across a restart.
+TEST_F(PgStoreTest, TheDaemonStoresLiveLinesInTheDatabase) {
+  const std::string log = work_ + "/access.log";
+  auto line = [](int i) {
+    return "::ffff:192.0.2." + std::to_string(1 + i) +
+           " - alice@pve [01/01/2025:00:00:" + (i < 10 ? "0" : "") + std::to_string(i) +
+           " +0000] \"GET /api2/json/nodes/pve1/qemu/100/status/current?seq=" + std::to_string(i) +
+           " HTTP/1.1\" 200 123\n";
+  };
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += line(i);
+  WriteFile(log, text);
+  auto wait_for = [&](size_t n) {
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+      RunResult r = Pveam({"access", "log", "--output-format", "json", "--limit", "1000000"});
+      if (r.code == 0 && Json(r).size() >= n) return Json(r).size();
+    }
+    return Log().size();
+  };
+  std::vector<std::string> argv = {"pveauditd", "--data-dir", data_dir_, "--access-log",
+                                   log,         "--node",     "pve1"};
+  pid_t pid = SpawnQuiet(kPveauditd, argv, Env());
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(wait_for(20), 20u);
+  EXPECT_EQ(StopProcess(&pid, SIGTERM), 0);
+
+  text.clear();
+  for (int i = 20; i < 30; ++i) text += line(i);
+  FILE* f = std::fopen(log.c_str(), "a");
+  ASSERT_NE(f, nullptr);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  pid = SpawnQuiet(kPveauditd, argv, Env());
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(wait_for(30), 30u);
+  StopProcess(&pid, SIGTERM);
+  const nlohmann::json all = Log();
+  ASSERT_EQ(all.size(), 30u);
+  std::set<std::string> seen;
+  for (const auto& e : all) seen.insert(e.value("ip", ""));
+  EXPECT_EQ(seen.size(), 30u) << "every line once";
+  EXPECT_FALSE(std::filesystem::exists(DbPath()));
+  RunResult v = Pveam({"access", "verify"});
+  EXPECT_EQ(v.code, 0) << v;
+}
+
+// A password file others may read is refused with a message that names it
+// (libpq alone would ignore it and fail later with "no password
+// supplied"); nothing is stored.
+TEST_F(PgStoreTest, APasswordFileOthersCanReadIsRefused) {
+  ASSERT_EQ(chmod(passfile_.c_str(), 0644), 0);
+  RunResult r = Pveam({"access", "import", "--format", "pveproxy", Fixture("access.log")});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "[store] passfile " + passfile_)) << r;
+  EXPECT_TRUE(Contains(r.err, "0600")) << r;
+  ASSERT_EQ(chmod(passfile_.c_str(), 0600), 0);
+  r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 1) << r;  // no store was created
+  EXPECT_TRUE(Contains(r.err, "no event store")) << r;
+}
+
+// A wrong password is an error that never shows the password, in the
+// config file's URL or elsewhere; pveauditd --check-config warns about a
+// password in the config file.
+TEST_F(PgStoreTest, APasswordInTheUrlIsNeverPrinted) {
+  const std::string secret = "s3cr3t-Wrong-Passw0rd";
+  std::string url = url_;
+  const size_t at = url.find('@');
+  ASSERT_NE(at, std::string::npos) << url;
+  url.insert(at, ":" + secret);
+  WriteFile(pg_config_, "store = \"" + url + "\"\n");
+  RunResult r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "password authentication failed")) << r;
+  EXPECT_TRUE(Contains(r.err, ":***@")) << r;
+  EXPECT_FALSE(Contains(r.out + r.err, secret)) << r;
+
+  RunResult c = RunProgram(kPveauditd, {"pveauditd", "--check-config", "--config", pg_config_}, {});
+  EXPECT_TRUE(Contains(c.out + c.err, "the store URL holds a password")) << c;
+  EXPECT_FALSE(Contains(c.out + c.err, secret)) << c;
+}
+
+// A store URL that is not PostgreSQL's is a configuration error (exit 2)
+// naming the key and the value, before anything is opened.
+TEST_F(PgStoreTest, AStoreUrlOfAnotherKindIsAConfigError) {
+  WriteFile(pg_config_, "\n[store]\nurl = \"mysql://db.example.com/pveaudit\"\n");
+  RunResult r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(
+      Contains(r.err, pg_config_ + ":3: key 'store.url': 'mysql://db.example.com/pveaudit'"))
+      << r;
+  WriteFile(pg_config_, "[store]\npassfile = \"" + passfile_ + "\"\n");
+  r = Pveam({"access", "status"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "passfile is set without url")) << r;
+}
+
+}  // namespace
+}  // namespace e2e
