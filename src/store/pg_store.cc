@@ -38,10 +38,13 @@ namespace {
   X(execParams)                     \
   X(finish)                         \
   X(ftype)                          \
+  X(getResult)                      \
   X(getlength)                      \
   X(getvalue)                       \
   X(nfields)                        \
   X(ntuples)                        \
+  X(putCopyData)                    \
+  X(putCopyEnd)                     \
   X(reset)                          \
   X(resultErrorField)               \
   X(resultStatus)                   \
@@ -93,8 +96,8 @@ constexpr int64_t kCreateLockKey = 0x7076656175646974;  // "pveaudit"
 
 // Rows per server-side cursor FETCH: memory stays flat whatever the result.
 constexpr int kFetchRows = 10000;
-// Rows per multi-row INSERT: 16 parameters each, under the protocol's 65535.
-constexpr size_t kInsertRows = 1000;
+// Bytes of COPY data handed to libpq at a time.
+constexpr size_t kCopyChunk = 1 << 20;
 
 // Strings that come from logs are bytea, not text: text refuses NUL bytes
 // and invalid UTF-8, so one crafted user name in a failed login would make
@@ -422,21 +425,7 @@ class PgStore final : public EventStore {
         digest[i] = digests ? (*digests)[i] : hasher().Digest(e);
         h = hash[i] = hasher().Link(h, e.id, digest[i]);
       }
-      for (size_t lo = 0; lo < n; lo += kInsertRows) {
-        const size_t m = std::min(kInsertRows, n - lo);
-        Params p;
-        for (size_t i = lo; i < lo + m; ++i) {
-          Event& e = (*events)[i];
-          p.Int8(int64_t(e.id));
-          p.Int8(e.time_us);
-          p.Int2(int16_t(e.result));
-          p.Int8(int64_t(e.origin_line));
-          for (int k = 0; k < kNumStrings; ++k) p.Bytes(Str(e, k));
-          p.Bytes(AsView(digest[i]));
-          p.Bytes(AsView(hash[i]));
-        }
-        PVEAUDIT_RETURN_IF_ERROR(Exec(InsertSql(m), &p));
-      }
+      PVEAUDIT_RETURN_IF_ERROR(CopyEvents(*events, digest, hash));
       Params p;
       p.Int8(int64_t(last));
       p.Bytes(AsView(h));
@@ -954,19 +943,71 @@ class PgStore final : public EventStore {
     return w;
   }
 
-  const std::string& InsertSql(size_t rows) {
-    std::string& sql = rows == kInsertRows ? insert_full_ : insert_other_;
-    if (sql.empty() || insert_rows_[rows == kInsertRows] != rows) {
-      sql = "INSERT INTO events(" + SelectList(kFieldAll, true) + ") VALUES";
-      int n = 0;
-      for (size_t i = 0; i < rows; ++i) {
-        sql += i ? ",(" : "(";
-        for (int c = 0; c < 4 + kNumStrings + 2; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
-        sql += ")";
-      }
-      insert_rows_[rows == kInsertRows] = rows;
+  // Writes the events with COPY ... (FORMAT binary): one statement for the
+  // batch, no SQL to parse per row and no text conversion (docs/storage.md:
+  // 4 times the rate of 1,000-row INSERTs here). The stream is PostgreSQL's
+  // documented binary copy format: a header, per row the field count and
+  // each field as a length and its bytes in network order, a trailer.
+  Status CopyEvents(const std::vector<Event>& events, const std::vector<Hash256>& digest,
+                    const std::vector<Hash256>& hash) {
+    {
+      PgResult r(Pq().exec(
+          conn_,
+          ("COPY events(" + SelectList(kFieldAll, true) + ") FROM STDIN (FORMAT binary)").c_str()));
+      if (!r || Pq().resultStatus(r.get()) != PGRES_COPY_IN)
+        return Status::IOError(ErrorText(r.get()));
     }
-    return sql;
+    std::string buf;
+    buf.reserve(kCopyChunk + 4096);
+    // Integers in network byte order.
+    auto put = [&buf](uint64_t v, int bytes) {
+      for (int i = bytes - 1; i >= 0; --i) buf.push_back(char(v >> (8 * i)));
+    };
+    auto put16 = [&](uint16_t v) { put(v, 2); };
+    auto put32 = [&](uint32_t v) { put(v, 4); };
+    auto put64 = [&](uint64_t v) { put(v, 8); };
+    auto field = [&](std::string_view v) {
+      put32(uint32_t(v.size()));
+      buf.append(v);
+    };
+    bool sent = true;
+    auto flush = [&] {
+      if (sent && !buf.empty()) sent = Pq().putCopyData(conn_, buf.data(), int(buf.size())) == 1;
+      buf.clear();
+    };
+    buf.append("PGCOPY\n\377\r\n\0", 11);
+    put32(0);  // flags
+    put32(0);  // header extension length
+    constexpr uint16_t kColumns = 4 + kNumStrings + 2;
+    for (size_t i = 0; i < events.size() && sent; ++i) {
+      const Event& e = events[i];
+      put16(kColumns);
+      put32(8);
+      put64(e.id);
+      put32(8);
+      put64(uint64_t(e.time_us));
+      put32(2);
+      put16(uint16_t(int16_t(e.result)));
+      put32(8);
+      put64(e.origin_line);
+      for (int k = 0; k < kNumStrings; ++k) field(e.*kStringFields[k]);
+      field(AsView(digest[i]));
+      field(AsView(hash[i]));
+      if (buf.size() >= kCopyChunk) flush();
+    }
+    put16(0xffff);  // trailer: -1
+    flush();
+    // Ending the copy with an error message aborts it: nothing is stored.
+    if (Pq().putCopyEnd(conn_, sent ? nullptr : "pveaudit: sending the rows failed") != 1)
+      return Status::IOError("PostgreSQL: " + ConnError());
+    Status st;
+    while (PGresult* raw = Pq().getResult(conn_)) {
+      PgResult r(raw);
+      if (st.ok() && Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
+        st = Status::IOError(ErrorText(r.get()));
+    }
+    if (st.ok() && !sent) st = Status::IOError("PostgreSQL: " + ConnError());
+    return st;
   }
 
   ChainHasher& hasher() {
@@ -979,8 +1020,6 @@ class PgStore final : public EventStore {
   PGconn* conn_ = nullptr;
   uint64_t cursor_seq_ = 0;
   std::unique_ptr<ChainHasher> hasher_;
-  std::string insert_full_, insert_other_;
-  size_t insert_rows_[2] = {};
 };
 
 }  // namespace
