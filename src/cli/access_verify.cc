@@ -17,6 +17,9 @@ CommandRun AddAccessVerifyCommand(CLI::App* access) {
   cmd->footer(R"(
 Exit status: 0 when the chain is intact, 1 when an event was edited, deleted,
 inserted or the tail truncated (the first broken event and why are printed).
+On a PostgreSQL store each node that wrote has a chain of its own; every
+chain is checked, and a break names its node. The head printed is then
+one hash over all the chains' heads.
 
 Example:
   pveam access verify)");
@@ -37,6 +40,14 @@ Example:
                         r->reason, r->head_hash});
       std::string out = RenderTable(t, env.format);
       std::fwrite(out.data(), 1, out.size(), stdout);
+    } else if (r->intact && r->chains.size() > 1) {
+      // PostgreSQL: one chain per node that wrote (docs/storage.md, "Chains").
+      std::printf("OK: %s events in %zu chains, every chain intact, head %s\n",
+                  WithThousands(r->events_checked).c_str(), r->chains.size(), r->head_hash.c_str());
+      for (const ChainSummary& c : r->chains)
+        std::printf("  node %s: %s events, head %s\n",
+                    c.writer.empty() ? "(from before per-node chains)" : c.writer.c_str(),
+                    WithThousands(c.events).c_str(), c.head_hash.c_str());
     } else if (r->intact) {
       std::printf("OK: %s events, hash chain intact, head %s\n",
                   WithThousands(r->events_checked).c_str(), r->head_hash.c_str());

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/host_name.h"
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -53,6 +54,7 @@ Env ResolveEnv(const CommonOptions& o) {
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
   StoreOptions opt;
   opt.read_only = read_only;
+  opt.writer = NodeNameOr(env.config.node);
   auto s = OpenStore(env.store, opt);
   if (!s.ok()) {
     std::cerr << "error: " << s.status().message() << "\n";

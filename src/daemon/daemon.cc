@@ -374,7 +374,9 @@ int Daemon::Run() {
   const StoreLocation where = opt_.config.StoreAt(opt_.data_dir);
   std::unique_ptr<EventStore> base;
   while (!base && !g_stop) {
-    auto s = OpenStore(where, StoreOptions{});
+    StoreOptions so;
+    so.writer = NodeNameOr(opt_.config.node);  // --node, else the config's, else the host's
+    auto s = OpenStore(where, so);
     if (s.ok()) {
       base = std::move(s.value());
       break;

@@ -254,7 +254,9 @@ TEST_F(JournalSourceTest, FailedAppendLosesAndDuplicatesNothing) {
   EXPECT_EQ(Events().size(), 2u);
 
   // The store cannot be written (a read-only handle on the same store).
-  auto ro = OpenSqliteStore(store_dir_, StoreOptions{.read_only = true});
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto ro = OpenSqliteStore(store_dir_, read_only);
   ASSERT_TRUE(ro.ok()) << ro.status().message();
   Status st = src.Poll(**ro);
   EXPECT_FALSE(st.ok());

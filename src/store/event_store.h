@@ -62,12 +62,22 @@ enum EventField : uint32_t {
   kFieldAll = (1u << 10) - 1,
 };
 
+// One writer's chain on a PostgreSQL store (docs/storage.md, "Chains").
+struct ChainSummary {
+  std::string writer;
+  uint64_t events = 0;    // its last sequence number
+  std::string head_hash;  // hex
+};
+
 struct VerifyReport {
   bool intact = true;
   uint64_t events_checked = 0;
   uint64_t first_bad_id = 0;  // 0 when intact (or the damage is not tied to one event)
   std::string reason;         // human-readable, names the event and what is wrong
   std::string head_hash;      // hex chain head recomputed up to the last good event
+  // PostgreSQL: one chain per writer, each checked to its end when intact;
+  // head_hash then combines them. Empty for SQLite (one chain).
+  std::vector<ChainSummary> chains;
 };
 
 struct StoreInfo {
@@ -77,6 +87,7 @@ struct StoreInfo {
   uint64_t bytes_on_disk = 0;
   uint64_t rejected_lines = 0;
   std::string head_hash;
+  std::vector<ChainSummary> chains;  // PostgreSQL: each writer's head, by writer
 };
 
 class EventStore {
@@ -106,6 +117,8 @@ class EventStore {
 
   // The cursor stored under `key`, or nullopt when there is none.
   virtual Result<std::optional<SourceCursor>> GetCursor(const std::string& key) = 0;
+  // Every stored cursor, by key (pveam access migrate carries them over).
+  virtual Result<std::vector<SourceCursor>> ListCursors() = 0;
 
   // Calls `fn` for every event matching `filter`, in ascending time order
   // (ties by id), with the fields in `fields` filled. `fn` returns false to
@@ -165,6 +178,10 @@ struct StoreOptions {
   bool read_only = false;
   // Events per sealed block. Tests use small blocks to exercise boundaries.
   uint32_t block_events = 4096;
+  // PostgreSQL: who appends (the node's name; "" = this host's short name).
+  // Each writer's events form a chain of their own (docs/storage.md,
+  // "Chains"). SQLite has one writer and one chain, and ignores it.
+  std::string writer;
 };
 
 // Opens (creating when writable and missing) the SQLite store in `data_dir`.

@@ -142,6 +142,11 @@ Result<std::optional<SourceCursor>> GroupCommitStore::GetCursor(const std::strin
   return base_.GetCursor(key);
 }
 
+Result<std::vector<SourceCursor>> GroupCommitStore::ListCursors() {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.ListCursors();
+}
+
 Status GroupCommitStore::Scan(const Filter& filter, uint32_t fields,
                               const std::function<bool(Event&)>& fn) {
   std::lock_guard<std::recursive_mutex> l(base_mu_);

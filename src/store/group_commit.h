@@ -74,6 +74,7 @@ class GroupCommitStore final : public EventStore {
                      std::span<const SourceCursor> cursors,
                      const std::vector<Hash256>* digests) override;
   Result<std::optional<SourceCursor>> GetCursor(const std::string& key) override;
+  Result<std::vector<SourceCursor>> ListCursors() override;
   Status Scan(const Filter& filter, uint32_t fields,
               const std::function<bool(Event&)>& fn) override;
   Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,

@@ -1,22 +1,26 @@
 // The PostgreSQL backend of EventStore (pg_store.h). Layout and what is not
-// done yet: docs/storage.md, "PostgreSQL (first slice)"; the chain and its
+// done yet: docs/storage.md, "PostgreSQL"; the chains and their
 // checks: docs/integrity.md. Every value travels as a binary parameter or
 // result: SQL text holds only our own identifiers and placeholders.
 #include "store/pg_store.h"
 
 #include <dlfcn.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "core/actions.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 #include "store/chain.h"
 
@@ -133,8 +137,9 @@ CREATE TABLE IF NOT EXISTS consumers(name text PRIMARY KEY, last_id bigint NOT N
 //
 // 2: stored events and rejected lines are append-only for every role, the
 //    tables' owner included (a statement trigger, so that it fires
-//    whatever rows match; only a superuser can switch it off,
-//    and `verify` then shows what was changed); the role pveaudit_node
+//    whatever rows match; only the owner, deliberately, or a superuser can
+//    switch it off, and `verify` then shows what was changed); the role
+//    pveaudit_node
 //    (NOLOGIN: an administrator gives a node's own login role its
 //    membership) gets SELECT, and INSERT/UPDATE only where a node writes:
 //    never UPDATE or DELETE on events (docs/storage.md, "Roles").
@@ -170,6 +175,28 @@ BEGIN
     GRANT UPDATE ON chain_head, cursors, settings, consumers TO pveaudit_node;
   END IF;
 END $d$;
+)sql",
+                                   // 3: one chain per writer (docs/storage.md, "Chains").
+                                   // The chain of schema 2 becomes the writer ''
+                                   // chain, its sequence numbers the ids it linked.
+                                   R"sql(
+ALTER TABLE events DISABLE TRIGGER events_append_only;
+ALTER TABLE events ADD COLUMN writer bytea NOT NULL DEFAULT '\x'::bytea,
+  ADD COLUMN seq bigint;
+UPDATE events SET seq = id;
+ALTER TABLE events ALTER COLUMN seq SET NOT NULL, ALTER COLUMN writer DROP DEFAULT;
+ALTER TABLE events ENABLE TRIGGER events_append_only;
+CREATE UNIQUE INDEX events_writer_seq ON events(writer, seq);
+CREATE TABLE chain_heads(writer bytea PRIMARY KEY, last_seq bigint NOT NULL,
+  last_id bigint NOT NULL, hash bytea NOT NULL, updated_us bigint NOT NULL);
+INSERT INTO chain_heads SELECT '\x'::bytea, last_id, last_id, hash, updated_us FROM chain_head;
+ALTER TABLE chain_head DROP COLUMN hash;
+DO $d$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_node') THEN
+    GRANT SELECT, INSERT, UPDATE ON chain_heads TO pveaudit_node;
+  END IF;
+END $d$;
 )sql"};
 constexpr int kSchemaVersion = 1 + int(std::size(kMigrations));
 
@@ -186,12 +213,13 @@ constexpr std::string Event::*kStringFields[kNumStrings] = {
 std::string& Str(Event& e, int k) { return e.*kStringFields[k]; }
 
 // Columns of an event row: id, time_us, result, origin_line, the string
-// columns of `fields` in bit order, then digest and hash when `chain`.
+// columns of `fields` in bit order, then digest, hash, writer and seq when
+// `chain`.
 std::string SelectList(uint32_t fields, bool chain) {
   std::string s = "id, time_us, result, origin_line";
   for (int k = 0; k < kNumStrings; ++k)
     if (fields & (1u << k)) s.append(", ").append(kStringCols[k]);
-  if (chain) s += ", digest, hash";
+  if (chain) s += ", digest, hash, writer, seq";
   return s;
 }
 
@@ -294,7 +322,7 @@ Status CheckTypes(const PGresult* r, std::string_view want) {
 std::string EventTypes(uint32_t fields, bool chain) {
   std::string t = "8828";
   t.append(size_t(std::popcount(fields & kFieldAll)), 'b');
-  if (chain) t += "bb";
+  if (chain) t += "bbb8";
   return t;
 }
 
@@ -310,17 +338,36 @@ void DecodeEvent(const PGresult* r, int row, uint32_t fields, Event* e) {
     if (fields & (1u << k)) Str(*e, k).assign(Bytes(r, row, col++));
 }
 
-std::string Hex(std::string_view h) {
-  Hash256 a{};
-  if (h.size() != 32) return std::string();
-  std::memcpy(a.data(), h.data(), 32);
-  return HexHash(a);
+// The store's head, for status and verify: with one chain, its head (so a
+// node alone has the head its SQLite store would have); with several, the
+// SHA-256 of every chain's u32be writer length | writer | u64be last
+// sequence | head, in writer order (docs/integrity.md). "" when empty.
+std::string StoreHead(const std::vector<std::tuple<std::string, uint64_t, Hash256>>& chains) {
+  if (chains.empty()) return std::string();
+  if (chains.size() == 1) return HexHash(std::get<2>(chains[0]));
+  std::string buf;
+  auto put = [&buf](uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) buf.push_back(char(v >> (8 * i)));
+  };
+  for (const auto& [w, seq, h] : chains) {
+    put(w.size(), 4);
+    buf += w;
+    put(seq, 8);
+    buf.append(reinterpret_cast<const char*>(h.data()), h.size());
+  }
+  Hash256 out{};
+  unsigned len = 0;
+  EVP_Digest(buf.data(), buf.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return HexHash(out);
 }
 
 class PgStore final : public EventStore {
  public:
   PgStore(std::string conninfo, StoreOptions opt, std::string passfile)
-      : conninfo_(std::move(conninfo)), passfile_(std::move(passfile)), opt_(opt) {}
+      : conninfo_(std::move(conninfo)),
+        passfile_(std::move(passfile)),
+        opt_(opt),
+        writer_(opt_.writer.empty() ? ShortHostName() : opt_.writer) {}
   ~PgStore() override {
     if (conn_) Pq().finish(conn_);
   }
@@ -358,7 +405,13 @@ class PgStore final : public EventStore {
       return Status::InvalidArgument("database " + db + " has store schema " + std::to_string(*v) +
                                      ", newer than this pveaudit's (" +
                                      std::to_string(kSchemaVersion) + "): upgrade pveaudit");
-    if (*v < kSchemaVersion && !opt_.read_only) PVEAUDIT_RETURN_IF_ERROR(CreateOrUpgrade(db));
+    if (*v < kSchemaVersion && opt_.read_only)
+      return Status::InvalidArgument(
+          "database " + db + " has store schema " + std::to_string(*v) +
+          ", older than this pveaudit's (" + std::to_string(kSchemaVersion) +
+          "): the first writable use by the tables' owner upgrades it (start pveauditd, or run "
+          "pveam access import, with the owner's connection)");
+    if (*v < kSchemaVersion) PVEAUDIT_RETURN_IF_ERROR(CreateOrUpgrade(db));
     return Status::OK();
   }
 
@@ -401,20 +454,28 @@ class PgStore final : public EventStore {
     const int64_t now = NowUs();
     if (!events->empty()) {
       // Appenders queue here, whatever process or host they run in, until
-      // the one before them commits: ids are then contiguous and the chain
-      // links in commit order. EXCLUSIVE still lets readers in.
+      // the one before them commits: ids are then contiguous in commit
+      // order (what consumers follow). EXCLUSIVE still lets readers in.
       PVEAUDIT_RETURN_IF_ERROR(Exec("LOCK TABLE chain_head IN EXCLUSIVE MODE"));
       // Read after the lock: this statement's snapshot holds the previous
-      // appender's commit.
-      auto head = Query("SELECT last_id, hash FROM chain_head WHERE id = 1");
+      // appender's commit. The events link into this writer's own chain
+      // (docs/storage.md, "Chains"), numbered by its own sequence.
+      Params w;
+      w.Bytes(writer_);
+      auto head = Query(
+          "SELECT COALESCE((SELECT last_id FROM chain_head WHERE id = 1), 0),"
+          " COALESCE((SELECT last_seq FROM chain_heads WHERE writer = $1), 0),"
+          " COALESCE((SELECT hash FROM chain_heads WHERE writer = $1), ''::bytea)",
+          &w);
       if (!head.ok()) return head.status();
-      PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
-      uint64_t last = 0;
+      PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "88b"));
+      uint64_t last = uint64_t(I8(head->get(), 0, 0));
+      uint64_t seq = uint64_t(I8(head->get(), 0, 1));
       Hash256 h{};
-      if (Pq().ntuples(head->get()) == 1) {
-        last = uint64_t(I8(head->get(), 0, 0));
-        std::string_view hv = Bytes(head->get(), 0, 1);
-        if (hv.size() != 32) return Status::Corruption("PostgreSQL store: chain head is damaged");
+      if (std::string_view hv = Bytes(head->get(), 0, 2); seq != 0) {
+        if (hv.size() != 32)
+          return Status::Corruption("PostgreSQL store: the chain head of writer " + writer_ +
+                                    " is damaged");
         std::memcpy(h.data(), hv.data(), 32);
       }
       const size_t n = events->size();
@@ -423,16 +484,28 @@ class PgStore final : public EventStore {
         Event& e = (*events)[i];
         e.id = ++last;
         digest[i] = digests ? (*digests)[i] : hasher().Digest(e);
-        h = hash[i] = hasher().Link(h, e.id, digest[i]);
+        h = hash[i] = hasher().Link(h, seq + 1 + i, digest[i]);
       }
-      PVEAUDIT_RETURN_IF_ERROR(CopyEvents(*events, digest, hash));
+      PVEAUDIT_RETURN_IF_ERROR(CopyEvents(*events, digest, hash, seq + 1));
+      seq += n;
+      Params g;
+      g.Int8(int64_t(last));
+      g.Int8(now);
+      PVEAUDIT_RETURN_IF_ERROR(
+          Exec("INSERT INTO chain_head(id, last_id, updated_us) VALUES(1, $1, $2)"
+               " ON CONFLICT (id) DO UPDATE SET last_id = EXCLUDED.last_id,"
+               " updated_us = EXCLUDED.updated_us",
+               &g));
       Params p;
       p.Int8(int64_t(last));
-      p.Bytes(AsView(h));
       p.Int8(now);
+      p.Bytes(writer_);
+      p.Int8(int64_t(seq));
+      p.Bytes(AsView(h));
       PVEAUDIT_RETURN_IF_ERROR(
-          Exec("INSERT INTO chain_head(id, last_id, hash, updated_us) VALUES(1, $1, $2, $3)"
-               " ON CONFLICT (id) DO UPDATE SET last_id = EXCLUDED.last_id,"
+          Exec("INSERT INTO chain_heads(writer, last_seq, last_id, hash, updated_us)"
+               " VALUES($3, $4, $1, $5, $2) ON CONFLICT (writer) DO UPDATE SET"
+               " last_seq = EXCLUDED.last_seq, last_id = EXCLUDED.last_id,"
                " hash = EXCLUDED.hash, updated_us = EXCLUDED.updated_us",
                &p));
     }
@@ -480,6 +553,19 @@ class PgStore final : public EventStore {
     c.line = uint64_t(I8(r->get(), 0, 2));
     c.state = Bytes(r->get(), 0, 3);
     return std::optional<SourceCursor>(std::move(c));
+  }
+
+  Result<std::vector<SourceCursor>> ListCursors() override {
+    PVEAUDIT_RETURN_IF_ERROR(Ready());
+    auto r = Query("SELECT key, path, \"offset\", line, state FROM cursors ORDER BY key");
+    if (!r.ok()) return r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "bb88b"));
+    std::vector<SourceCursor> out;
+    for (int i = 0; i < Pq().ntuples(r->get()); ++i)
+      out.push_back({std::string(Bytes(r->get(), i, 0)), std::string(Bytes(r->get(), i, 1)),
+                     uint64_t(I8(r->get(), i, 2)), uint64_t(I8(r->get(), i, 3)),
+                     std::string(Bytes(r->get(), i, 4))});
+    return out;
   }
 
   // ---------------------------------------------------------------- reading
@@ -595,16 +681,31 @@ class PgStore final : public EventStore {
     return rep;
   }
 
-  // The checks and messages of the SQLite store's Verify, on rows: each
-  // event's content digest and chain hash are recomputed and compared with
-  // the stored ones, ids must run 1, 2, 3, ... and end at the chain head.
+  // Each writer's chain (docs/storage.md, "Chains"): its events in
+  // sequence order must run #1, #2, #3, ..., each digest and link
+  // recomputed and compared with the stored ones, and end at its head in
+  // chain_heads; all chains together must hold every id up to the last
+  // (ids are unique by the primary key). Messages name the node (writer)
+  // and the event's id.
   Status VerifyInTxn(const std::function<void(uint64_t, uint64_t)>& progress, VerifyReport* rep) {
-    auto head = Query("SELECT last_id, hash FROM chain_head WHERE id = 1");
-    if (!head.ok()) return head.status();
-    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(head->get(), "8b"));
-    const bool have_head = Pq().ntuples(head->get()) == 1;
-    const uint64_t head_last = have_head ? uint64_t(I8(head->get(), 0, 0)) : 0;
-    const std::string head_hash(have_head ? Bytes(head->get(), 0, 1) : std::string_view());
+    auto heads_r = Query("SELECT writer, last_seq, last_id, hash FROM chain_heads ORDER BY writer");
+    if (!heads_r.ok()) return heads_r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(heads_r->get(), "b88b"));
+    struct Head {
+      uint64_t last_seq = 0, last_id = 0;
+      std::string hash;
+      bool seen = false;
+    };
+    std::map<std::string, Head, std::less<>> heads;
+    for (int i = 0; i < Pq().ntuples(heads_r->get()); ++i)
+      heads[std::string(Bytes(heads_r->get(), i, 0))] = {uint64_t(I8(heads_r->get(), i, 1)),
+                                                         uint64_t(I8(heads_r->get(), i, 2)),
+                                                         std::string(Bytes(heads_r->get(), i, 3))};
+    auto total_r = Query("SELECT COALESCE((SELECT last_id FROM chain_head WHERE id = 1), 0)");
+    if (!total_r.ok()) return total_r.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(total_r->get(), "8"));
+    const uint64_t last_id = uint64_t(I8(total_r->get(), 0, 0));
+
     bool failed = false;
     auto fail = [&](uint64_t id, std::string why) {
       rep->intact = false;
@@ -613,61 +714,97 @@ class PgStore final : public EventStore {
       failed = true;
       return false;
     };
+    auto who = [](std::string_view w) {
+      return w.empty() ? std::string() : "node " + std::string(w) + ": ";
+    };
+    // A chain read to its end: it must reach its head, hash for hash.
+    auto finish = [&](const std::string& w, const Head& head, uint64_t seen_seq, const Hash256& h) {
+      if (seen_seq < head.last_seq)
+        return fail(0, who(w) + "the chain ends at #" + std::to_string(seen_seq) +
+                           " but its chain head records #" + std::to_string(head.last_seq) +
+                           " (truncated: #" + std::to_string(seen_seq + 1) + "-#" +
+                           std::to_string(head.last_seq) + " are gone)");
+      if (head.hash != AsView(h))
+        return fail(head.last_id, who(w) +
+                                      "the recomputed chain head does not match the recorded "
+                                      "chain head (events were rewritten)");
+      return true;
+    };
+    std::vector<std::tuple<std::string, uint64_t, Hash256>> chains;
+    std::string writer;
+    Head* head = nullptr;
     Hash256 h{};
     uint64_t expect = 1;
     Event e;
+    constexpr int kDigestCol = 4 + kNumStrings;
     Status st = ForEachRow(
-        "SELECT " + SelectList(kFieldAll, true) + " FROM events ORDER BY id", nullptr,
+        "SELECT " + SelectList(kFieldAll, true) + " FROM events ORDER BY writer, seq", nullptr,
         EventTypes(kFieldAll, true), [&](const PGresult* r, int row) {
+          const std::string_view w = Bytes(r, row, kDigestCol + 2);
+          if (!head || w != writer) {
+            if (head) {
+              if (!finish(writer, *head, expect - 1, h)) return false;
+              chains.emplace_back(writer, expect - 1, h);
+            }
+            writer.assign(w);
+            auto it = heads.find(writer);
+            if (it == heads.end())
+              return fail(uint64_t(I8(r, row, 0)),
+                          who(writer) + "event " + std::to_string(I8(r, row, 0)) +
+                              " belongs to no chain: its node has no chain head (inserted)");
+            head = &it->second;
+            head->seen = true;
+            h = Hash256{};
+            expect = 1;
+          }
           DecodeEvent(r, row, kFieldAll, &e);
-          const uint64_t id = e.id;
-          if (id > expect)
-            return fail(expect, "event " + std::to_string(expect) +
-                                    " is missing: the chain jumps from event " +
-                                    std::to_string(expect - 1) + " to " + std::to_string(id) +
-                                    " (deleted)");
-          if (id < expect)
-            return fail(id, "event " + std::to_string(id) + " appears again after event " +
-                                std::to_string(expect - 1) + " (inserted or duplicated)");
-          if (have_head && id > head_last)
-            return fail(id, "event " + std::to_string(id) +
-                                " lies beyond the chain head, which ends at event " +
-                                std::to_string(head_last) + " (inserted)");
+          const uint64_t id = e.id, seq = uint64_t(I8(r, row, kDigestCol + 3));
+          const std::string ev =
+              who(writer) + "event " + std::to_string(id) + " (#" + std::to_string(seq) + ")";
+          if (seq > expect)
+            return fail(id, who(writer) + "#" + std::to_string(expect) +
+                                " is missing: the chain jumps from #" + std::to_string(expect - 1) +
+                                " to #" + std::to_string(seq) + ", event " + std::to_string(id) +
+                                " (deleted)");
+          if (seq < expect)
+            return fail(id, ev + " appears again after #" + std::to_string(expect - 1) +
+                                " (inserted or duplicated)");
+          if (seq > head->last_seq)
+            return fail(id, ev + " lies beyond its chain head, which ends at #" +
+                                std::to_string(head->last_seq) + " (inserted)");
+          if (id > last_id)
+            return fail(
+                id, ev + " lies beyond the last id, " + std::to_string(last_id) + " (inserted)");
           const Hash256 d = hasher().Digest(e);
-          const Hash256 nh = hasher().Link(h, id, d);
-          if (Bytes(r, row, 4 + kNumStrings + 1) != AsView(nh))
-            return fail(id, "event " + std::to_string(id) +
-                                ": contents do not match its chain hash (edited, or an event "
-                                "before it was altered)");
-          if (Bytes(r, row, 4 + kNumStrings) != AsView(d))
-            return fail(id, "event " + std::to_string(id) +
-                                ": its stored digest does not match its contents (edited)");
+          const Hash256 nh = hasher().Link(h, seq, d);
+          if (Bytes(r, row, kDigestCol + 1) != AsView(nh))
+            return fail(id, ev + ": contents do not match its chain hash (edited, or an event "
+                                 "before it was altered)");
+          if (Bytes(r, row, kDigestCol) != AsView(d))
+            return fail(id, ev + ": its stored digest does not match its contents (edited)");
           h = nh;
           ++expect;
           ++rep->events_checked;
-          rep->head_hash = HexHash(h);
           if (progress && rep->events_checked % kFetchRows == 0)
-            progress(rep->events_checked, head_last);
+            progress(rep->events_checked, last_id);
           return true;
         });
     if (!st.ok() || failed) return st;
-    if (progress) progress(rep->events_checked, head_last);
-    const uint64_t last_seen = expect - 1;
-    if (!have_head) {
-      if (last_seen != 0)
-        fail(0, "the chain head record is missing; " + std::to_string(last_seen) +
-                    " events cannot be checked for truncation");
+    if (head) {
+      if (!finish(writer, *head, expect - 1, h)) return Status::OK();
+      chains.emplace_back(writer, expect - 1, h);
+    }
+    if (progress) progress(rep->events_checked, last_id);
+    for (auto& [w, hd] : heads)
+      if (!hd.seen && !finish(w, hd, 0, Hash256{})) return Status::OK();
+    if (rep->events_checked != last_id) {
+      fail(0, "the chains hold " + std::to_string(rep->events_checked) + " events but ids run to " +
+                  std::to_string(last_id) +
+                  (rep->events_checked < last_id ? " (deleted)" : " (inserted)"));
       return Status::OK();
     }
-    if (last_seen < head_last)
-      fail(last_seen + 1, "the chain ends at event " + std::to_string(last_seen) +
-                              " but the chain head records " + std::to_string(head_last) +
-                              " events (truncated: events " + std::to_string(last_seen + 1) + "-" +
-                              std::to_string(head_last) + " are gone)");
-    else if (head_hash != AsView(h))
-      fail(head_last,
-           "the recomputed chain head does not match the recorded chain head "
-           "(events were rewritten)");
+    rep->head_hash = StoreHead(chains);
+    for (auto& [w, n, hash] : chains) rep->chains.push_back({w, n, HexHash(hash)});
     return Status::OK();
   }
 
@@ -678,23 +815,34 @@ class PgStore final : public EventStore {
     // min/max come from the time index.
     auto r = Query(
         "SELECT COALESCE((SELECT last_id FROM chain_head WHERE id = 1), 0),"
-        " COALESCE((SELECT hash FROM chain_head WHERE id = 1), ''::bytea),"
         " COALESCE((SELECT min(time_us) FROM events), 0),"
         " COALESCE((SELECT max(time_us) FROM events), 0),"
         " (SELECT count(*) FROM rejected),"
         " (SELECT COALESCE(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM"
-        "  unnest(ARRAY['meta', 'events', 'chain_head', 'cursors', 'rejected', 'settings',"
-        "  'consumers']) AS t)");
+        "  unnest(ARRAY['meta', 'events', 'chain_head', 'chain_heads', 'cursors', 'rejected',"
+        "  'settings', 'consumers']) AS t)");
     if (!r.ok()) return r.status();
-    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "8b8888"));
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "88888"));
     const PGresult* g = r->get();
     StoreInfo info;
     info.events = info.last_id = uint64_t(I8(g, 0, 0));
-    info.head_hash = Hex(Bytes(g, 0, 1));
-    info.first_time_us = I8(g, 0, 2);
-    info.last_time_us = I8(g, 0, 3);
-    info.rejected_lines = uint64_t(I8(g, 0, 4));
-    info.bytes_on_disk = uint64_t(I8(g, 0, 5));
+    info.first_time_us = I8(g, 0, 1);
+    info.last_time_us = I8(g, 0, 2);
+    info.rejected_lines = uint64_t(I8(g, 0, 3));
+    info.bytes_on_disk = uint64_t(I8(g, 0, 4));
+    auto heads = Query("SELECT writer, last_seq, hash FROM chain_heads ORDER BY writer");
+    if (!heads.ok()) return heads.status();
+    PVEAUDIT_RETURN_IF_ERROR(CheckTypes(heads->get(), "b8b"));
+    std::vector<std::tuple<std::string, uint64_t, Hash256>> chains;
+    for (int i = 0; i < Pq().ntuples(heads->get()); ++i) {
+      Hash256 h{};
+      const std::string_view hv = Bytes(heads->get(), i, 2);
+      if (hv.size() == 32) std::memcpy(h.data(), hv.data(), 32);
+      chains.emplace_back(std::string(Bytes(heads->get(), i, 0)), uint64_t(I8(heads->get(), i, 1)),
+                          h);
+    }
+    info.head_hash = StoreHead(chains);
+    for (auto& [w, n, hash] : chains) info.chains.push_back({w, n, HexHash(hash)});
     return info;
   }
 
@@ -949,7 +1097,7 @@ class PgStore final : public EventStore {
   // documented binary copy format: a header, per row the field count and
   // each field as a length and its bytes in network order, a trailer.
   Status CopyEvents(const std::vector<Event>& events, const std::vector<Hash256>& digest,
-                    const std::vector<Hash256>& hash) {
+                    const std::vector<Hash256>& hash, uint64_t first_seq) {
     {
       PgResult r(Pq().exec(
           conn_,
@@ -978,7 +1126,7 @@ class PgStore final : public EventStore {
     buf.append("PGCOPY\n\377\r\n\0", 11);
     put32(0);  // flags
     put32(0);  // header extension length
-    constexpr uint16_t kColumns = 4 + kNumStrings + 2;
+    constexpr uint16_t kColumns = 4 + kNumStrings + 4;
     for (size_t i = 0; i < events.size() && sent; ++i) {
       const Event& e = events[i];
       put16(kColumns);
@@ -993,6 +1141,9 @@ class PgStore final : public EventStore {
       for (int k = 0; k < kNumStrings; ++k) field(e.*kStringFields[k]);
       field(AsView(digest[i]));
       field(AsView(hash[i]));
+      field(writer_);
+      put32(8);
+      put64(first_seq + i);
       if (buf.size() >= kCopyChunk) flush();
     }
     put16(0xffff);  // trailer: -1
@@ -1017,6 +1168,7 @@ class PgStore final : public EventStore {
 
   std::string conninfo_, passfile_;
   StoreOptions opt_;
+  std::string writer_;  // whose chain this store's appends extend
   PGconn* conn_ = nullptr;
   uint64_t cursor_seq_ = 0;
   std::unique_ptr<ChainHasher> hasher_;

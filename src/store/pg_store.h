@@ -1,13 +1,15 @@
 // pg_store.h
 // The PostgreSQL backend of EventStore, for clusters whose nodes share one
-// store. First slice (docs/storage.md, "PostgreSQL (first slice)"): one row
-// per event in table `events`, the same hash chain as the SQLite backend
-// (chain.h, docs/integrity.md), so `verify` means the same thing on both.
+// store (docs/storage.md, "PostgreSQL"): one row per event in table
+// `events`; each writer (node, StoreOptions::writer) links its events into
+// a chain of its own, the SQLite backend's chain over the writer's own
+// sequence numbers (chain.h, docs/integrity.md), so a node alone has the
+// head its SQLite store would have.
 // Tables live in the first schema of the connection's search_path (set
 // `options=-csearch_path=NAME` in the conninfo to pick one).
 // Several writer processes may append at once: ids stay contiguous in
-// commit order because each append locks the chain head for its
-// transaction.
+// commit order because each append locks `chain_head` (the last id) for
+// its transaction.
 // Thread safety: one EventStore object (one connection) per thread. Any
 // number of readers and writers (other processes and hosts included) may
 // share the database.

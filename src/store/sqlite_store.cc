@@ -577,6 +577,17 @@ class SqliteStore final : public EventStore {
     return std::optional<SourceCursor>(std::move(c));
   }
 
+  Result<std::vector<SourceCursor>> ListCursors() override {
+    auto s = db_.Prepare("SELECT key,path,offset,line,state FROM cursors ORDER BY key");
+    if (!s.ok()) return s.status();
+    std::vector<SourceCursor> out;
+    while (s->Step())
+      out.push_back({std::string(s->Text(0)), std::string(s->Text(1)), uint64_t(s->Int(2)),
+                     uint64_t(s->Int(3)), std::string(s->Text(4))});
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return out;
+  }
+
   // Strings of one dictionary kind, loaded on first use. The detail kind
   // can be large, so it is looked up per id instead (see Lookup).
   Status LoadKind(int kind) {

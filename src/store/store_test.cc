@@ -438,6 +438,30 @@ TYPED_TEST(StoreContractTest, CursorCommitsWithItsEvents) {
   EXPECT_GT((*rej)[0].stored_us, 0);
 }
 
+TYPED_TEST(StoreContractTest, ListCursorsGivesEveryCursorByKey) {
+  auto s = this->Open();
+  auto empty = s->ListCursors();
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->empty());
+  const SourceCursor a{"fp:b", "/var/log/syslog", 7, 1, "s1"}, b{"fp:a", "/x", 9, 2, ""};
+  std::vector<Event> none;
+  const std::vector<SourceCursor> both = {a, b};
+  ASSERT_TRUE(s->AppendBatch(&none, {}, both, nullptr).ok());
+  SourceCursor a2 = a;
+  a2.offset = 70;
+  ASSERT_TRUE(s->Append(&none, {}, &a2).ok());
+  auto got = s->ListCursors();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].key, "fp:a");
+  EXPECT_EQ((*got)[0].path, "/x");
+  EXPECT_EQ((*got)[0].offset, 9u);
+  EXPECT_EQ((*got)[0].line, 2u);
+  EXPECT_EQ((*got)[1].key, "fp:b");
+  EXPECT_EQ((*got)[1].offset, 70u);
+  EXPECT_EQ((*got)[1].state, "s1");
+}
+
 TYPED_TEST(StoreContractTest, ReadOnlyOpenOfMissingStoreSaysHowToCreateOne) {
   auto s = TypeParam::OpenMissingReadOnly(this->dir_.str());
   ASSERT_FALSE(s.ok());
@@ -559,7 +583,10 @@ class TamperTest : public ::testing::Test {
     ASSERT_TRUE(v.ok() && v->intact);
   }
   VerifyReport VerifyNow() {
-    auto s = OpenSqliteStore(dir_.str(), StoreOptions{true, 4});
+    StoreOptions o;
+    o.read_only = true;
+    o.block_events = 4;
+    auto s = OpenSqliteStore(dir_.str(), o);
     EXPECT_TRUE(s.ok());
     auto v = (*s)->Verify(nullptr);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
@@ -780,7 +807,9 @@ class PgTamperTest : public ::testing::Test {
     auto c = PgTestServer::Shared().FreshSchema();
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     conninfo_ = *c;
-    auto s = OpenPostgresStore(conninfo_, StoreOptions{});
+    StoreOptions o;
+    o.writer = "pve1";
+    auto s = OpenPostgresStore(conninfo_, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     std::vector<Event> in;
     for (int i = 0; i < 10; ++i)
@@ -817,6 +846,13 @@ class PgTamperTest : public ::testing::Test {
     return err;
   }
   void Sql(const std::string& sql) { EXPECT_EQ(TrySql(sql, true), "") << sql; }
+  // SQL that stores a copy of event 10 as event 11, with these SQL
+  // expressions for its writer and sequence number.
+  static std::string CopyOfEvent10(const std::string& writer, const std::string& seq) {
+    return "INSERT INTO events SELECT 11, time_us, result, origin_line, node, \"user\", ip,"
+           " action, resource, status, source, session, detail, origin, digest, hash, " +
+           writer + ", " + seq + " FROM events WHERE id = 10";
+  }
   std::string conninfo_;
 };
 
@@ -835,29 +871,133 @@ TEST_F(PgTamperTest, EventsAreAppendOnlyEvenForTheOwner) {
   EXPECT_EQ(v.events_checked, 10u);
 }
 
-// A store of schema 1 (before the trigger and the role) is read as it is
-// and upgraded by the first writable open; a newer schema is refused.
-TEST_F(PgTamperTest, TheFirstWritableOpenUpgradesAnOlderSchema) {
-  Sql("DROP TRIGGER events_append_only ON events; DROP TRIGGER rejected_append_only ON rejected;"
-      " UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-  ASSERT_EQ(TrySql("DELETE FROM events WHERE id = 0", false), "") << "no trigger at schema 1";
-  EXPECT_TRUE(VerifyNow().intact);  // read-only: opens, changes nothing
-  ASSERT_EQ(TrySql("DELETE FROM events WHERE id = 0", false), "");
-  {
-    auto s = OpenPostgresStore(conninfo_, StoreOptions{});
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
+// A store of schema 1 (one chain, no trigger, no role), made here as that
+// version made it: read-only opens refuse it with what to do, the first
+// writable open upgrades it to one chain per writer, keeping its events,
+// ids and chain head (its chain becomes the writer '' chain); a newer
+// schema than the program's is refused.
+TEST(PgSchemaTest, TheFirstWritableOpenUpgradesASchema1Store) {
+  SetClusterTimeZone("UTC");
+  auto c = PgTestServer::Shared().FreshSchema();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  PGconn* db = PQconnectdb(c->c_str());
+  ASSERT_EQ(PQstatus(db), CONNECTION_OK) << PQerrorMessage(db);
+  PQsetNoticeProcessor(
+      db, [](void*, const char*) {}, nullptr);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(db, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r) << " in " << sql;
+    PQclear(r);
+  };
+  // Schema 1's tables (pg_store.cc kSchema at git 5145f63).
+  exec(R"sql(
+CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE events(id bigint PRIMARY KEY, time_us bigint NOT NULL,
+  result smallint NOT NULL, origin_line bigint NOT NULL, node bytea NOT NULL,
+  "user" bytea NOT NULL, ip bytea NOT NULL, action bytea NOT NULL, resource bytea NOT NULL,
+  status bytea NOT NULL, source bytea NOT NULL, session bytea NOT NULL, detail bytea NOT NULL,
+  origin bytea NOT NULL, digest bytea NOT NULL, hash bytea NOT NULL);
+CREATE INDEX events_time ON events(time_us, id);
+CREATE TABLE chain_head(id smallint PRIMARY KEY CHECK (id = 1),
+  last_id bigint NOT NULL, hash bytea NOT NULL, updated_us bigint NOT NULL);
+CREATE TABLE cursors(key bytea PRIMARY KEY, path bytea NOT NULL,
+  "offset" bigint NOT NULL, line bigint NOT NULL, state bytea NOT NULL,
+  updated_us bigint NOT NULL);
+CREATE TABLE rejected(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time_us bigint NOT NULL, origin bytea NOT NULL, line bigint NOT NULL, reason bytea NOT NULL,
+  text bytea NOT NULL);
+CREATE TABLE settings(key text PRIMARY KEY, value text NOT NULL,
+  changed_by text NOT NULL, changed_us bigint NOT NULL);
+CREATE TABLE consumers(name text PRIMARY KEY, last_id bigint NOT NULL,
+  updated_us bigint NOT NULL);
+INSERT INTO meta VALUES('schema_version', '1');
+)sql");
+  // Ten events chained as schema 1 chained them: H(id) over the ids.
+  ChainHasher hasher;
+  Hash256 h{};
+  auto hex = [](const std::string& bytes) {
+    static const char* d = "0123456789abcdef";
+    std::string out = "'\\x";
+    for (unsigned char b : bytes) out += {d[b >> 4], d[b & 15]};
+    return out + "'::bytea";
+  };
+  auto bytes = [](const Hash256& x) { return std::string(x.begin(), x.end()); };
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i) {
+    Event e = Ev(kT0 + i, i == 5 ? "bob@pve" : "alice@pve", "vm:start", "/vms/100");
+    e.id = uint64_t(i + 1);
+    const Hash256 d = hasher.Digest(e);
+    h = hasher.Link(h, e.id, d);
+    std::string row = std::to_string(e.id) + ", " + std::to_string(e.time_us) + ", " +
+                      std::to_string(int(e.result)) + ", " + std::to_string(e.origin_line);
+    for (const std::string* f : {&e.node, &e.user, &e.ip, &e.action, &e.resource, &e.status,
+                                 &e.source, &e.session, &e.detail, &e.origin})
+      row += ", " + hex(*f);
+    exec("INSERT INTO events VALUES(" + row + ", " + hex(bytes(d)) + ", " + hex(bytes(h)) + ")");
+    events.push_back(std::move(e));
   }
-  EXPECT_NE(TrySql("DELETE FROM events WHERE id = 0", false).find("refused"), std::string::npos);
-  EXPECT_EQ(TrySql("DO $$ BEGIN IF (SELECT value FROM meta WHERE key = 'schema_version') <> '2'"
-                   " THEN RAISE EXCEPTION 'not 2'; END IF; END $$",
-                   false),
-            "");
-  Sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
-  auto s = OpenPostgresStore(conninfo_, StoreOptions{});
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("has store schema 99, newer than this pveaudit's (2)"),
+  exec("INSERT INTO chain_head VALUES(1, 10, " + hex(bytes(h)) + ", 0)");
+  PQfinish(db);
+  const std::string v1_head = HexHash(h);
+
+  StoreOptions ro;
+  ro.read_only = true;
+  auto r = OpenPostgresStore(*c, ro);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (3)"),
             std::string::npos)
-      << s.status().message();
+      << r.status().message();
+
+  StoreOptions w;
+  w.writer = "pve1";
+  {
+    auto s = OpenPostgresStore(*c, w);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->intact) << v->reason;
+    EXPECT_EQ(v->head_hash, v1_head) << "the old chain, unchanged";
+    ASSERT_EQ(v->chains.size(), 1u);
+    EXPECT_EQ(v->chains[0].writer, "");
+    // A new writer's events start a chain of their own.
+    std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101")};
+    ASSERT_TRUE((*s)->Append(&more, {}, nullptr).ok());
+    EXPECT_EQ(more[0].id, 11u);
+    v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok() && v->intact) << v->reason;
+    ASSERT_EQ(v->chains.size(), 2u);
+    EXPECT_EQ(v->chains[1].writer, "pve1");
+    EXPECT_EQ(v->chains[1].events, 1u);
+    auto info = (*s)->Info();
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->head_hash, v->head_hash);
+    EXPECT_NE(info->head_hash, v1_head);
+  }
+  // Events and the trigger as a store made at schema 3 has them.
+  {
+    auto s = OpenPostgresStore(*c, ro);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::vector<Event> got;
+    ASSERT_TRUE((*s)->ScanAfter(0, 0, kFieldAll,
+                                [&](Event& e) {
+                                  got.push_back(e);
+                                  return true;
+                                })
+                    .ok());
+    ASSERT_EQ(got.size(), 11u);
+    for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(got[i], events[i]) << i;
+  }
+  db = PQconnectdb(c->c_str());
+  PGresult* del = PQexec(db, "DELETE FROM events WHERE id = 0");
+  EXPECT_NE(std::string(PQresultErrorMessage(del)).find("refused"), std::string::npos);
+  PQclear(del);
+  PQclear(PQexec(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+  PQfinish(db);
+  auto newer = OpenPostgresStore(*c, w);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (3)"),
+            std::string::npos)
+      << newer.status().message();
 }
 
 // The role a node connects with (a login role in pveaudit_node) appends,
@@ -871,7 +1011,9 @@ TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
             "");
   const std::string node = conninfo_ + " user=" + role + " password=node-pw";
   {
-    auto s = OpenPostgresStore(node, StoreOptions{});
+    StoreOptions o;
+    o.writer = "pve2";
+    auto s = OpenPostgresStore(node, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101")};
     SourceCursor cur{"fp:node-test", "/var/log/pveproxy/access.log", 100, 1, ""};
@@ -910,8 +1052,8 @@ TEST_F(PgTamperTest, EditedFieldIsDetected) {
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 6u);
   EXPECT_EQ(v.reason,
-            "event 6: contents do not match its chain hash (edited, or an event before it was "
-            "altered)");
+            "node pve1: event 6 (#6): contents do not match its chain hash (edited, or an event "
+            "before it was altered)");
 }
 
 TEST_F(PgTamperTest, EditedTimeIsDetected) {
@@ -926,40 +1068,99 @@ TEST_F(PgTamperTest, EditedDigestIsDetected) {
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 3u);
-  EXPECT_EQ(v.reason, "event 3: its stored digest does not match its contents (edited)");
+  EXPECT_EQ(v.reason,
+            "node pve1: event 3 (#3): its stored digest does not match its contents (edited)");
 }
 
 TEST_F(PgTamperTest, DeletedEventIsDetected) {
   Sql("DELETE FROM events WHERE id = 6");
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.first_bad_id, 6u);
-  EXPECT_EQ(v.reason, "event 6 is missing: the chain jumps from event 5 to 7 (deleted)");
+  EXPECT_EQ(v.first_bad_id, 7u);
+  EXPECT_EQ(v.reason, "node pve1: #6 is missing: the chain jumps from #5 to #7, event 7 (deleted)");
 }
 
 TEST_F(PgTamperTest, TruncatedTailIsDetectedThroughTheChainHead) {
   Sql("DELETE FROM events WHERE id >= 9");
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.first_bad_id, 9u);
+  EXPECT_EQ(v.first_bad_id, 0u);
   EXPECT_EQ(v.reason,
-            "the chain ends at event 8 but the chain head records 10 events (truncated: events "
-            "9-10 are gone)");
+            "node pve1: the chain ends at #8 but its chain head records #10 (truncated: #9-#10 "
+            "are gone)");
 }
 
 TEST_F(PgTamperTest, EventBeyondTheChainHeadIsDetected) {
-  Sql("INSERT INTO events SELECT 11, time_us, result, origin_line, node, \"user\", ip, action,"
-      " resource, status, source, session, detail, origin, digest, hash FROM events WHERE id = 10");
+  Sql(CopyOfEvent10("writer", "11"));
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 11u);
+  EXPECT_EQ(v.reason,
+            "node pve1: event 11 (#11) lies beyond its chain head, which ends at #10 (inserted)");
+}
+
+// Two nodes append in turn: ids interleave, each node's events form a
+// chain of their own, and a break names the node and the event.
+TEST_F(PgTamperTest, EachNodeHasItsOwnChainAndABreakNamesTheNode) {
+  StoreOptions o;
+  o.writer = "pve2";
+  {
+    auto s = OpenPostgresStore(conninfo_, o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (int i = 0; i < 3; ++i) {
+      std::vector<Event> ev = {Ev(kT0 + 100 + i, "carol@pve", "vm:stop", "/vms/101")};
+      ASSERT_TRUE((*s)->Append(&ev, {}, nullptr).ok());
+      EXPECT_EQ(ev[0].id, 11u + 2 * i);
+      o.writer = "pve1";  // from another connection, as another node
+      auto p1 = OpenPostgresStore(conninfo_, o);
+      ASSERT_TRUE(p1.ok());
+      std::vector<Event> ev1 = {Ev(kT0 + 200 + i, "dave@pve", "vm:start", "/vms/102")};
+      ASSERT_TRUE((*p1)->Append(&ev1, {}, nullptr).ok());
+      EXPECT_EQ(ev1[0].id, 12u + 2 * i);
+    }
+  }
+  auto v = VerifyNow();
+  ASSERT_TRUE(v.intact) << v.reason;
+  EXPECT_EQ(v.events_checked, 16u);
+  ASSERT_EQ(v.chains.size(), 2u);
+  EXPECT_EQ(v.chains[0].writer, "pve1");
+  EXPECT_EQ(v.chains[0].events, 13u);
+  EXPECT_EQ(v.chains[1].writer, "pve2");
+  EXPECT_EQ(v.chains[1].events, 3u);
+  // Event 13 is pve2's second.
+  Sql("UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 13");
+  v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 13u);
+  EXPECT_EQ(v.reason,
+            "node pve2: event 13 (#2): contents do not match its chain hash (edited, or an event "
+            "before it was altered)");
+}
+
+// A row copied under another node's name, or as a second #5 of the same
+// chain: the first has no chain to belong to; the second the unique
+// (writer, seq) index refuses even to a superuser, so a retried batch can
+// never be stored twice.
+TEST_F(PgTamperTest, AnEventUnderAnotherNodeOrSequenceTakenTwiceIsDetected) {
+  EXPECT_NE(TrySql(CopyOfEvent10("writer", "5"), true)
+                .find("duplicate key value violates unique constraint \"events_writer_seq\""),
+            std::string::npos);
+  Sql(CopyOfEvent10("convert_to('pve9', 'UTF8')", "1"));
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 11u);
+  EXPECT_EQ(v.reason,
+            "node pve9: event 11 belongs to no chain: its node has no chain head (inserted)");
 }
 
 TEST_F(PgTamperTest, RewrittenChainHeadIsDetected) {
-  Sql("UPDATE chain_head SET hash = sha256(hash)");
+  Sql("UPDATE chain_heads SET hash = sha256(hash)");
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_id, 10u);
+  EXPECT_EQ(v.reason,
+            "node pve1: the recomputed chain head does not match the recorded chain head (events "
+            "were rewritten)");
 }
 
 }  // namespace

@@ -274,7 +274,9 @@ TEST_F(PgStoreTest, ThreeNodesWriteConcurrentlyIntoOneDatabase) {
     EXPECT_EQ(Log({"--node", "pve" + std::to_string(n)}).size(), total / kNodes);
   RunResult v = Pveam({"access", "verify"});
   EXPECT_EQ(v.code, 0) << v;
-  EXPECT_TRUE(Contains(v.out, "OK: 3,000 events, hash chain intact")) << v;
+  EXPECT_TRUE(Contains(v.out, "OK: 3,000 events in 3 chains, every chain intact")) << v;
+  for (int n = 1; n <= kNodes; ++n)
+    EXPECT_TRUE(Contains(v.out, "  node pve" + std::to_string(n) + ": 1,000 events, head ")) << v;
 }
 
 }  // namespace
