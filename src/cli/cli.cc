@@ -140,6 +140,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessStatusCommand(access));
   add(AddAccessRejectedCommand(access));
   add(AddAccessSessionsCommand(access));
+  add(AddAccessMigrateCommand(access));
   AddAccessAlertCommands(access, &commands);
   add(AddAccessSyslogCommand(access));
   add(AddAccessNotifyCommand(access));

@@ -18,6 +18,7 @@ CommandRun AddAccessVerifyCommand(CLI::App* access);
 CommandRun AddAccessStatusCommand(CLI::App* access);
 CommandRun AddAccessRejectedCommand(CLI::App* access);
 CommandRun AddAccessSessionsCommand(CLI::App* access);
+CommandRun AddAccessMigrateCommand(CLI::App* access);
 // pveam access alert add|list|remove|enable|disable and pveam access alerts:
 // adds them and registers each runnable subcommand in `commands`.
 void AddAccessAlertCommands(CLI::App* access,

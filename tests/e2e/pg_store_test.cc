@@ -3,6 +3,7 @@
 // and pveauditd against a real PostgreSQL server that the tests start
 // themselves (src/store/pg_test_server.h), compared with the same work on
 // the SQLite store.
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -277,6 +278,119 @@ TEST_F(PgStoreTest, ThreeNodesWriteConcurrentlyIntoOneDatabase) {
   EXPECT_TRUE(Contains(v.out, "OK: 3,000 events in 3 chains, every chain intact")) << v;
   for (int n = 1; n <= kNodes; ++n)
     EXPECT_TRUE(Contains(v.out, "  node pve" + std::to_string(n) + ": 1,000 events, head ")) << v;
+}
+
+}  // namespace
+}  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// pveam access migrate: a node's SQLite store carried over into the
+// cluster store as that node's chain.
+class PgMigrateTest : public PgStoreTest {
+ protected:
+  RunResult Migrate() {
+    config_ = sqlite_config_;
+    RunResult r = Pveam({"access", "migrate", "--to", url_, "--passfile", passfile_});
+    config_ = pg_config_;
+    return r;
+  }
+  std::string Head() { return Status()["chain_head"]; }
+};
+
+// Every event moves in its order with its chain hash, so the node's chain
+// in the cluster store ends at the SQLite store's head; the file cursors
+// move too (importing the same files again stores nothing); running it
+// again moves only what came since.
+TEST_F(PgMigrateTest, MovesANodesStoreWithItsChainAndCursorsOnce) {
+  config_ = sqlite_config_;
+  ImportStandard();
+  const nlohmann::json before = Log();
+  const std::string sqlite_head = Head();
+  ASSERT_EQ(before.size(), 57u);
+
+  RunResult m = Migrate();
+  ASSERT_EQ(m.code, 0) << m;
+  EXPECT_TRUE(Contains(m.out, "moved 57 events (1 to 57)")) << m;
+  EXPECT_TRUE(Contains(m.out, "head " + sqlite_head + ", the same as the SQLite store's")) << m;
+  EXPECT_EQ(Log(), before);
+  EXPECT_EQ(Head(), sqlite_head);
+  RunResult v = Pveam({"access", "verify"});
+  EXPECT_EQ(v.code, 0) << v;
+  EXPECT_TRUE(Contains(v.out, "OK: 57 events, hash chain intact, head " + sqlite_head)) << v;
+
+  // The cursors came along: the same files again store nothing.
+  ImportStandard();
+  EXPECT_EQ(Log().size(), 57u);
+
+  // Again: nothing to do.
+  m = Migrate();
+  EXPECT_EQ(m.code, 0) << m;
+  EXPECT_TRUE(Contains(m.out, "nothing new to move")) << m;
+  EXPECT_EQ(Log().size(), 57u);
+}
+
+TEST_F(PgMigrateTest, MovesOnlyWhatCameSinceAndContinuesTheChain) {
+  config_ = sqlite_config_;
+  RunResult r =
+      Pveam({"access", "import", "--format", "pveproxy", "--node", "pve1", Fixture("access.log")});
+  ASSERT_EQ(r.code, 0) << r;
+  ASSERT_EQ(Migrate().code, 0);
+  config_ = sqlite_config_;
+  r = Pveam({"access", "import", "--format", "json", Fixture("events.jsonl")});
+  ASSERT_EQ(r.code, 0) << r;
+  const nlohmann::json all = Log();
+  const std::string sqlite_head = Head();
+  config_ = pg_config_;
+  RunResult m = Migrate();
+  ASSERT_EQ(m.code, 0) << m;
+  EXPECT_TRUE(Contains(m.out, "moved 2 events (21 to 22)")) << m;
+  EXPECT_EQ(Log(), all);
+  EXPECT_EQ(Head(), sqlite_head);
+}
+
+// The node already wrote to the cluster store: carrying the SQLite chain
+// over would have to renumber it; refused, nothing moved.
+TEST_F(PgMigrateTest, RefusesWhenTheNodeAlreadyWroteToTheClusterStore) {
+  config_ = sqlite_config_;
+  ASSERT_EQ(Pveam({"access", "import", "--format", "json", Fixture("events.jsonl")}).code, 0);
+  config_ = pg_config_;
+  ASSERT_EQ(
+      Pveam({"access", "import", "--format", "pveproxy", "--node", "pve1", Fixture("access.log")})
+          .code,
+      0);
+  RunResult m = Migrate();
+  EXPECT_EQ(m.code, 1) << m;
+  EXPECT_TRUE(Contains(m.err, "already has 20 events in PostgreSQL store")) << m;
+  EXPECT_EQ(Log().size(), 20u);
+}
+
+// A damaged SQLite store is not carried over.
+TEST_F(PgMigrateTest, RefusesADamagedStore) {
+  config_ = sqlite_config_;
+  ImportStandard();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE dict SET value='mallory@pve' WHERE kind=1 AND value='alice@pve'",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  RunResult m = Migrate();
+  EXPECT_EQ(m.code, 1) << m;
+  EXPECT_TRUE(Contains(m.err, "is damaged, nothing was moved: event 10")) << m;
+  EXPECT_EQ(Pveam({"access", "log"}).code, 0);
+  EXPECT_TRUE(Log().empty());
+}
+
+TEST_F(PgMigrateTest, ABadUrlIsAUsageError) {
+  config_ = sqlite_config_;
+  RunResult r = Pveam({"access", "migrate", "--to", "mysql://u:secret@db/x"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "invalid value for --to: 'mysql://u:***@db/x' is not a PostgreSQL"))
+      << r;
+  EXPECT_FALSE(Contains(r.err, "secret")) << r;
 }
 
 }  // namespace
