@@ -15,6 +15,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "core/host_name.h"
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -117,7 +118,7 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
     add("rejected_lines", int64_t(info->rejected_lines));
     add("chain_head", info->head_hash);
     // The daemon publishes its sources every second (see src/daemon).
-    auto status = store->GetSetting("daemon.status");
+    auto status = store->GetSetting(DaemonStatusKey(env.store, NodeNameOr(env.config.node)));
     nlohmann::json daemon;
     if (status.ok() && status->has_value())
       daemon = nlohmann::json::parse(**status, nullptr, false);
@@ -190,6 +191,12 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                     WithThousands(w.value("commits", uint64_t(0))).c_str(),
                     WithThousands(w.value("failed", uint64_t(0))).c_str());
       }
+      // A store the cluster shares: whether this node runs the consumers.
+      if (daemon.contains("lead"))
+        std::printf("node %s: %s\n", daemon.value("node", "").c_str(),
+                    daemon.value("lead", false)
+                        ? "runs the alert engine and exports for the cluster"
+                        : "another node runs the alert engine and exports");
       // The alert engine (src/daemon/alert_runner.h): how far it has judged.
       if (daemon.contains("alerts") && daemon["alerts"].is_object()) {
         const nlohmann::json& a = daemon["alerts"];

@@ -32,6 +32,15 @@ struct StoreLocation {
   std::string Describe() const;
 };
 
+// The setting pveauditd publishes its status under: "daemon.status" on a
+// node's own SQLite store; on a store the cluster shares, one per node
+// ("daemon.status.<node>"), and the node that runs the alert engine and
+// the exports also publishes "daemon.status" (what `pveam access syslog`,
+// `notify` and the web API show about them).
+inline std::string DaemonStatusKey(const StoreLocation& where, const std::string& node) {
+  return where.postgres() ? "daemon.status." + node : "daemon.status";
+}
+
 // `url` with any password in it (user:PASSWORD@, password=PASSWORD in the
 // query) replaced by "***": what may be logged or printed.
 std::string RedactStoreUrl(std::string_view url);

@@ -402,13 +402,45 @@ int Daemon::Run() {
   AlertRunner alert_runner(store, Log);  // docs/alerts.md
   alert_runner.ExpectAuthLines((opt_.config.auth.enabled && !opt_.config.auth.path.empty()) ||
                                JournalEnabled(opt_.config));
-  alert_runner.Start();
   // Export destinations (syslog, webhooks) follow the store by their own
   // cursors, on their own threads: a destination that is down never holds
   // back ingest (src/daemon/export_runner.h).
   ExportRunner exports(store, where, ShortHostName(),
                        [](const char* level, const std::string& m) { Log(level, m); });
-  exports.Start();
+  // The alert engine and the exporters run on the node that holds the
+  // store's lead: on its own SQLite store always this one; on a store a
+  // cluster shares, one node at a time, and another takes over within
+  // seconds when it dies, from the cursors they committed (docs/storage.md,
+  // "One alert engine per cluster").
+  const std::string node = NodeNameOr(opt_.config.node);
+  std::unique_ptr<StoreLead> lead;
+  if (auto l = OpenStoreLead(where, "consumers"); l.ok())
+    lead = std::move(*l);
+  else
+    Log("error", "cannot run the alert engine and exports: " + l.status().message());
+  bool leading = false;
+  auto check_lead = [&] {
+    if (!lead) return;
+    if (leading && !lead->Held()) {
+      leading = false;
+      alert_runner.Stop();
+      exports.Stop();
+      Log("warning",
+          "lost the store's lead: the alert engine and exports stop here (another "
+          "node takes them over)");
+    }
+    if (!leading) {
+      auto took = lead->TryTake();
+      if (took.ok() && *took) {
+        leading = true;
+        if (where.postgres())
+          Log("info", "node " + node + " runs the alert engine and exports for the store");
+        alert_runner.Start();
+        exports.Start();
+      }
+    }
+  };
+  check_lead();
   // pveaudit-web hands every change and audit event to this socket: only
   // pveauditd writes the store (docs/control-socket.md). Read at start only.
   ControlSocket control(store, ControlSocketOptionsFor(opt_.config, opt_.data_dir,
@@ -439,7 +471,7 @@ int Daemon::Run() {
     web = std::make_unique<SupervisedProcess>(std::move(wo));
   }
 
-  int64_t last_status = 0;
+  int64_t last_status = 0, last_lead_check = NowUs();
   bool last_caught_up = false;
   std::map<std::string, uint64_t> last_events;  // per source, at last_status
   int rc = 0;
@@ -476,6 +508,10 @@ int Daemon::Run() {
       break;
     }
     int64_t now = NowUs();
+    if (now - last_lead_check >= 1000000) {
+      last_lead_check = now;
+      check_lead();
+    }
     // Published every second, and at once when the first rounds are done.
     if (now - last_status >= 1000000 || caught_up != last_caught_up) {
       last_caught_up = caught_up;
@@ -502,8 +538,14 @@ int Daemon::Run() {
                      {"batches", gs.calls},
                      {"events", gs.events},
                      {"failed", gs.failed}};
-      j["alerts"] = alert_runner.State();
-      j["destinations"] = exports.States();
+      if (where.postgres()) {
+        j["node"] = node;
+        j["lead"] = leading;
+      }
+      if (leading) {
+        j["alerts"] = alert_runner.State();
+        j["destinations"] = exports.States();
+      }
       if (web) {
         SupervisedProcessState ws = web->State();
         j["web"] = {{"listen", opt_.config.web_listen},
@@ -512,7 +554,9 @@ int Daemon::Run() {
                     {"last_exit", ws.last_exit},
                     {"error", ws.error}};
       }
-      (void)store.PutSetting("daemon.status", j.dump(), "pveauditd");
+      const std::string text = j.dump();
+      (void)store.PutSetting(DaemonStatusKey(where, node), text, "pveauditd");
+      if (where.postgres() && leading) (void)store.PutSetting("daemon.status", text, "pveauditd");
     }
     if (web) web->Poll();
     Nap(50);

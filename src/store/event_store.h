@@ -197,6 +197,29 @@ Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& data_dir,
 Result<std::unique_ptr<EventStore>> OpenStore(const StoreLocation& where,
                                               const StoreOptions& options);
 
+// Which pveauditd runs the store's consumers (the alert engine and the
+// exporters): the one that holds the store's lead, so that a cluster
+// sharing one store fires each alert and exports each event once
+// (docs/storage.md, "One alert engine per cluster"). SQLite: one node, the
+// lead is always held. PostgreSQL: a session advisory lock on a
+// connection of its own, which the server releases when the holder dies
+// (its TCP keepalives are set so a dead host is noticed within ~10 s).
+// Thread safety: one thread.
+class StoreLead {
+ public:
+  virtual ~StoreLead() = default;
+  // Takes the lead when free; true when held now. Never blocks on the
+  // holder. A lost connection is made again first.
+  virtual Result<bool> TryTake() = 0;
+  // Whether the lead is still held (PostgreSQL: a round trip to the
+  // server). False once the connection was lost: the lock went with it.
+  virtual bool Held() = 0;
+};
+
+// The lead named `name` of the store at `where`.
+Result<std::unique_ptr<StoreLead>> OpenStoreLead(const StoreLocation& where,
+                                                 const std::string& name);
+
 // Makes `data_dir` (ours; created when missing) a store that group `group`
 // may read but not write: the directory 0750 and the store's files 0640,
 // with that group. Every later writable open keeps it so, and SQLite gives

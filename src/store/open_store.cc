@@ -41,4 +41,21 @@ Result<std::unique_ptr<EventStore>> OpenStore(const StoreLocation& where,
   return s;
 }
 
+namespace {
+// One node on its own store: always the lead.
+class SoleLead final : public StoreLead {
+ public:
+  Result<bool> TryTake() override { return true; }
+  bool Held() override { return true; }
+};
+}  // namespace
+
+Result<std::unique_ptr<StoreLead>> OpenStoreLead(const StoreLocation& where,
+                                                 const std::string& name) {
+  if (!where.postgres()) return std::unique_ptr<StoreLead>(std::make_unique<SoleLead>());
+  PVEAUDIT_RETURN_IF_ERROR(CheckStoreUrl(where.url));
+  if (!where.passfile.empty()) PVEAUDIT_RETURN_IF_ERROR(CheckPassfile(where.passfile));
+  return OpenPostgresLead(where.url, where.passfile, name);
+}
+
 }  // namespace pveaudit

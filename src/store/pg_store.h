@@ -35,4 +35,10 @@ Result<std::unique_ptr<EventStore>> OpenPostgresStore(const std::string& conninf
                                                       const StoreOptions& options,
                                                       const std::string& passfile = "");
 
+// The PostgreSQL StoreLead (event_store.h): advisory lock `name` (hashed
+// to 64 bits) of the database, on a connection of its own.
+Result<std::unique_ptr<StoreLead>> OpenPostgresLead(const std::string& conninfo,
+                                                    const std::string& passfile,
+                                                    const std::string& name);
+
 }  // namespace pveaudit

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -391,6 +392,132 @@ TEST_F(PgMigrateTest, ABadUrlIsAUsageError) {
   EXPECT_TRUE(Contains(r.err, "invalid value for --to: 'mysql://u:***@db/x' is not a PostgreSQL"))
       << r;
   EXPECT_FALSE(Contains(r.err, "secret")) << r;
+}
+
+}  // namespace
+}  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// One alert engine for the cluster: three pveauditd on one database elect
+// the one that runs it (an advisory lock). One failed login for
+// mallory@pve on each node within a minute fires the failed-login rule
+// (3 in 15 minutes) once. Then the node that runs the engine is killed
+// (-9) in the middle of eve@pve's burst: another takes over within seconds
+// from the committed cursor, and eve's burst fires once: not twice, not
+// never.
+TEST_F(PgStoreTest, OneAlertEngineForTheClusterFiresOnceAndAnotherNodeTakesOver) {
+  const std::vector<std::string> tz = {"TZ=UTC"};
+  ASSERT_EQ(Pveam({"access", "alert", "add", "--type", "failed-login"}, tz).code, 0);
+  // Auth lines carry no year: this year's 8 January.
+  auto failure = [](const std::string& node, int s, const std::string& user) {
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "Jan  8 12:%02d:%02d", s / 60, s % 60);
+    return std::string(stamp) + " " + node +
+           " pvedaemon[1234]: authentication failure; rhost=::ffff:203.0.113.9 user=" + user +
+           " msg=Authentication failure\n";
+  };
+  auto append = [](const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  std::map<std::string, pid_t> pids;
+  std::map<std::string, std::string> auth;
+  for (int n = 1; n <= 3; ++n) {
+    const std::string node = "pve" + std::to_string(n);
+    auth[node] = work_ + "/" + node + "-auth.log";
+    WriteFile(auth[node], "");
+    pids[node] = SpawnQuiet(kPveauditd,
+                            {"pveauditd", "--data-dir", root_ + "/data-" + node, "--auth-log",
+                             auth[node], "--node", node, "--pve-dir", work_ + "/no-pve"},
+                            {"TZ=UTC", "PVEAUDIT_CONFIG=" + pg_config_});
+    ASSERT_GT(pids[node], 0);
+  }
+  // Each node's own status; which one leads.
+  PGconn* db = nullptr;
+  {
+    const char* keys[] = {"dbname", "password", nullptr};
+    const char* vals[] = {url_.c_str(), password_.c_str(), nullptr};
+    db = PQconnectdbParams(keys, vals, 1);
+    ASSERT_EQ(PQstatus(db), CONNECTION_OK) << PQerrorMessage(db);
+  }
+  auto statuses = [&] {
+    std::map<std::string, nlohmann::json> out;
+    PGresult* r =
+        PQexec(db, "SELECT key, value FROM settings WHERE key LIKE 'daemon.status.%' ORDER BY key");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); ++i)
+      out[std::string(PQgetvalue(r, i, 0)).substr(14)] =
+          nlohmann::json::parse(PQgetvalue(r, i, 1), nullptr, false);
+    PQclear(r);
+    return out;
+  };
+  auto leaders = [&](const std::set<std::string>& alive) {
+    std::set<std::string> out;
+    for (auto& [node, j] : statuses())
+      if (alive.count(node) && j.value("lead", false) && j.value("pid", 0) == pids[node])
+        out.insert(node);
+    return out;
+  };
+  auto alerts = [&] {
+    RunResult r = Pveam({"access", "alerts", "--output-format", "json"}, tz);
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_array() ? j : nlohmann::json::array();
+  };
+  auto wait_alerts = [&](size_t n) {
+    nlohmann::json a;
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+      a = alerts();
+      if (a.size() >= n) break;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // a second firing would show by now
+    return alerts();
+  };
+  std::set<std::string> alive = {"pve1", "pve2", "pve3"};
+  std::set<std::string> lead;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       std::chrono::steady_clock::now() < until && statuses().size() < 3;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  lead = leaders(alive);
+  ASSERT_EQ(lead.size(), 1u) << "exactly one node runs the alert engine";
+
+  append(auth["pve1"], failure("pve1", 0, "mallory@pve"));
+  append(auth["pve2"], failure("pve2", 10, "mallory@pve"));
+  append(auth["pve3"], failure("pve3", 20, "mallory@pve"));
+  nlohmann::json a = wait_alerts(1);
+  ASSERT_EQ(a.size(), 1u) << a.dump();
+  EXPECT_EQ(a[0].value("user", ""), "mallory@pve");
+
+  // eve's burst: the first failure, the engine's node killed, the rest.
+  const std::string old = *lead.begin();
+  std::vector<std::string> others;
+  for (const std::string& n : alive)
+    if (n != old) others.push_back(n);
+  append(auth[others[0]], failure(others[0], 100, "eve@pve"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(StopProcess(&pids[old], SIGKILL), 128 + SIGKILL);
+  alive.erase(old);
+  append(auth[others[1]], failure(others[1], 110, "eve@pve"));
+  append(auth[others[0]], failure(others[0], 120, "eve@pve"));
+  const auto t0 = std::chrono::steady_clock::now();
+  a = wait_alerts(2);
+  ASSERT_EQ(a.size(), 2u) << a.dump();
+  std::set<std::string> users;
+  for (const auto& x : a) users.insert(x.value("user", ""));
+  EXPECT_EQ(users, (std::set<std::string>{"mallory@pve", "eve@pve"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(15))
+      << "another node took over within seconds";
+  lead = leaders(alive);
+  EXPECT_EQ(lead.size(), 1u);
+  EXPECT_FALSE(lead.count(old));
+  PQfinish(db);
+  for (auto& [node, pid] : pids)
+    if (pid > 0) StopProcess(&pid, SIGTERM);
 }
 
 }  // namespace
