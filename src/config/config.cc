@@ -116,10 +116,14 @@ static void StoreWarnings(const Config& c, std::vector<std::string>* out) {
   const size_t host_at =
       at != std::string::npos && at < c.store_url.find_first_of("/?", start) ? at + 1 : start;
   const std::string rest = c.store_url.substr(host_at);
-  const bool local = rest.empty() || rest[0] == '/' || rest[0] == '?' ||
-                     rest.starts_with("localhost") || rest.starts_with("127.") ||
-                     rest.starts_with("[::1]") || rest.find("host=%2F") != std::string::npos ||
-                     rest.find("host=/") != std::string::npos;
+  const std::string host = rest.starts_with("[") ? rest.substr(0, rest.find(']') + 1)
+                                                 : rest.substr(0, rest.find_first_of(":/?"));
+  // A host in the query (?host=...) wins over the one before the path.
+  const size_t qh = rest.find("host=");
+  const bool local =
+      qh != std::string::npos
+          ? rest.compare(qh + 5, 1, "/") == 0 || rest.compare(qh + 5, 3, "%2F") == 0
+          : host.empty() || host == "localhost" || host.starts_with("127.") || host == "[::1]";
   if (!local && c.store_url.find("sslmode=verify-full") == std::string::npos)
     out->push_back("store = \"" + shown +
                    "\" does not set sslmode=verify-full: the connection to another host "

@@ -139,10 +139,9 @@ CREATE TABLE IF NOT EXISTS consumers(name text PRIMARY KEY, last_id bigint NOT N
 //    tables' owner included (a statement trigger, so that it fires
 //    whatever rows match; only the owner, deliberately, or a superuser can
 //    switch it off, and `verify` then shows what was changed); the role
-//    pveaudit_node
-//    (NOLOGIN: an administrator gives a node's own login role its
-//    membership) gets SELECT, and INSERT/UPDATE only where a node writes:
-//    never UPDATE or DELETE on events (docs/storage.md, "Roles").
+//    pveaudit_node (NOLOGIN: an administrator gives a node's own login
+//    role its membership) gets SELECT, and INSERT/UPDATE only where a node
+//    writes: never UPDATE or DELETE on events (docs/storage.md, "Roles").
 const char* const kMigrations[] = {R"sql(
 CREATE OR REPLACE FUNCTION pveaudit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN

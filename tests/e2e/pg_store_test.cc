@@ -190,6 +190,25 @@ TEST_F(PgStoreTest, APasswordInTheUrlIsNeverPrinted) {
   EXPECT_FALSE(Contains(c.out + c.err, secret)) << c;
 }
 
+// --check-config warns about a connection to another host that does not
+// check the server's certificate, and only then.
+TEST_F(PgStoreTest, ARemoteStoreWithoutVerifyFullIsWarnedAbout) {
+  for (const auto& [url, warn] : std::vector<std::pair<std::string, bool>>{
+           {"postgresql://pgdb.example.com/pveaudit", true},
+           {"postgresql://node1@localhost.example.com:5432/pveaudit", true},
+           {"postgresql:///pveaudit?host=pgdb.example.com", true},
+           {"postgresql://pgdb.example.com/pveaudit?sslmode=require", true},
+           {"postgresql://pgdb.example.com/pveaudit?sslmode=verify-full", false},
+           {"postgresql://localhost:5432/pveaudit", false},
+           {"postgresql://127.0.0.1/pveaudit", false},
+           {"postgresql:///pveaudit?host=%2Fvar%2Frun%2Fpostgresql", false}}) {
+    WriteFile(pg_config_, "store = \"" + url + "\"\n");
+    RunResult c =
+        RunProgram(kPveauditd, {"pveauditd", "--check-config", "--config", pg_config_}, {});
+    EXPECT_EQ(Contains(c.out + c.err, "does not set sslmode=verify-full"), warn) << url << c;
+  }
+}
+
 // A store URL that is not PostgreSQL's is a configuration error (exit 2)
 // naming the key and the value, before anything is opened.
 TEST_F(PgStoreTest, AStoreUrlOfAnotherKindIsAConfigError) {
