@@ -33,7 +33,19 @@ Example:
       std::cerr << "error: " << r.status().message() << "\n";
       return kExitFailure;
     }
-    if (env.format != OutputFormat::kText) {
+    const bool json = env.format == OutputFormat::kJson || env.format == OutputFormat::kJsonPretty;
+    if (json && !r->chains.empty()) {
+      // PostgreSQL: the same object, with each node's chain.
+      nlohmann::ordered_json o = {{"intact", int(r->intact)},
+                                  {"events", r->events_checked},
+                                  {"first_bad_id", r->first_bad_id},
+                                  {"reason", r->reason},
+                                  {"head", r->head_hash}};
+      for (const ChainSummary& c : r->chains)
+        o["chains"].push_back({{"node", c.writer}, {"events", c.events}, {"head", c.head_hash}});
+      const nlohmann::ordered_json out = nlohmann::ordered_json::array({o});
+      std::cout << (env.format == OutputFormat::kJsonPretty ? out.dump(4) : out.dump()) << "\n";
+    } else if (env.format != OutputFormat::kText) {
       Table t;
       t.columns = {"intact", "events", "first_bad_id", "reason", "head"};
       t.rows.push_back({int64_t(r->intact), int64_t(r->events_checked), int64_t(r->first_bad_id),

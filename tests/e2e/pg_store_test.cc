@@ -298,6 +298,15 @@ TEST_F(PgStoreTest, ThreeNodesWriteConcurrentlyIntoOneDatabase) {
   EXPECT_TRUE(Contains(v.out, "OK: 3,000 events in 3 chains, every chain intact")) << v;
   for (int n = 1; n <= kNodes; ++n)
     EXPECT_TRUE(Contains(v.out, "  node pve" + std::to_string(n) + ": 1,000 events, head ")) << v;
+  RunResult vj = Pveam({"access", "verify", "--output-format", "json"});
+  EXPECT_EQ(vj.code, 0) << vj;
+  const nlohmann::json j = Json(vj);
+  ASSERT_EQ(j.size(), 1u) << vj;
+  EXPECT_EQ(j[0]["intact"], 1);
+  EXPECT_EQ(j[0]["events"], 3000);
+  ASSERT_EQ(j[0]["chains"].size(), 3u) << vj;
+  EXPECT_EQ(j[0]["chains"][1]["node"], "pve2");
+  EXPECT_EQ(j[0]["chains"][1]["events"], 1000);
 }
 
 }  // namespace
