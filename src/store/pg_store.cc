@@ -1227,9 +1227,19 @@ class PgLead final : public StoreLead {
 
   Status Connect() {
     if (conn_) Pq().finish(conn_);
-    const char* keys[] = {"dbname", "fallback_application_name",
-                          passfile_.empty() ? nullptr : "passfile", nullptr};
-    const char* vals[] = {conninfo_.c_str(), "pveaudit-lead", passfile_.c_str(), nullptr};
+    // Our side gives up on a dead server within ~10 s too: Held() runs on
+    // pveauditd's main loop, which must not hang on a lost network.
+    const char* keys[] = {"dbname",
+                          "fallback_application_name",
+                          "connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          passfile_.empty() ? nullptr : "passfile",
+                          nullptr};
+    const char* vals[] = {conninfo_.c_str(), "pveaudit-lead",   "10",   "5", "2", "2",
+                          "10000",           passfile_.c_str(), nullptr};
     conn_ = Pq().connectdbParams(keys, vals, 1);
     if (!conn_ || Pq().status(conn_) != CONNECTION_OK) {
       std::string m = conn_ ? Pq().errorMessage(conn_) : "out of memory";
