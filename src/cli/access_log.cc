@@ -181,7 +181,7 @@ the command quietly.)");
                 << (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)")
                 << "; see docs/actions.md\n";
     }
-    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    auto store = OpenStoreOrSpool(env);
     // A reader that goes away (`| head`) ends the output quietly: the write
     // fails with EPIPE instead of killing us, and reading the store stops.
     std::signal(SIGPIPE, SIG_IGN);

@@ -40,7 +40,7 @@ Example:
                          "' for --limit: expected a whole number >= 1"};
       limit = std::stoul(o->limit);
     }
-    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    auto store = OpenStoreOrSpool(env);
     auto rows = store->ListRejected(limit);
     if (!rows.ok()) {
       std::cerr << "error: " << rows.status().message() << "\n";

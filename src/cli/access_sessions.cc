@@ -65,7 +65,7 @@ Examples:
     int64_t from = instant("--start", o->start, now - 24LL * 3600 * 1000000);
     int64_t to = instant("--end", o->end, now);
     if (o->all && from >= to) throw UsageError{"--start is not before --end"};
-    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    auto store = OpenStoreOrSpool(env);
     auto sessions = o->all ? SessionsBetween(*store, from, to, so) : ActiveSessions(*store, at, so);
     if (!sessions.ok()) {
       std::cerr << "error: " << sessions.status().message() << "\n";

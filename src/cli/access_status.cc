@@ -99,7 +99,8 @@ running now (its pid has exited or is another program) or has not updated
 its status for a minute. A store only fed by 'pveam access import' exits 0.)");
   return [o]() -> int {
     Env env = ResolveEnv(*o);
-    auto store = OpenStoreOrDie(env, /*read_only=*/true);
+    bool spool_only = false;
+    auto store = OpenStoreOrSpool(env, &spool_only);
     auto info = store->Info();
     if (!info.ok()) {
       std::cerr << "error: " << info.status().message() << "\n";
@@ -109,7 +110,10 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
     t.columns = {"key", "value"};
     auto add = [&](const char* k, Cell v) { t.rows.push_back({std::string(k), std::move(v)}); };
     add("data_dir", env.data_dir);
-    if (env.store.postgres()) add("store", env.store.Describe());
+    if (env.store.postgres())
+      add("store", spool_only
+                       ? "this node's local spool (" + env.store.Describe() + " does not answer)"
+                       : env.store.Describe());
     add("events", int64_t(info->events));
     add("last_id", int64_t(info->last_id));
     add("first_time", info->events ? FormatRfc3339Utc(info->first_time_us) : std::string());
@@ -190,6 +194,25 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                     WithThousands(w.value("batches", uint64_t(0))).c_str(),
                     WithThousands(w.value("commits", uint64_t(0))).c_str(),
                     WithThousands(w.value("failed", uint64_t(0))).c_str());
+      }
+      // The local spool of a node whose cluster database was away
+      // (store/spooling_store.h).
+      if (daemon.contains("spool")) {
+        const nlohmann::json& sp = daemon["spool"];
+        const uint64_t n = sp.value("events", uint64_t(0));
+        if (n > 0 || sp.value("spooling", false))
+          std::printf("spool: %s events not yet forwarded%s, %s bytes; %s\n",
+                      WithThousands(n).c_str(),
+                      n ? (", the oldest of " + sp.value("oldest", std::string())).c_str() : "",
+                      WithThousands(sp.value("bytes", uint64_t(0))).c_str(),
+                      sp.value("database_up", false)
+                          ? "the database answers again: forwarding"
+                          : ("the database does not answer since " + sp.value("since", "") +
+                             (sp.value("error", "").empty() ? "" : ": " + sp.value("error", "")))
+                                .c_str());
+        else
+          std::printf("spool: empty (%s forwarded since start)\n",
+                      WithThousands(sp.value("forwarded", uint64_t(0))).c_str());
       }
       // A store the cluster shares: whether this node runs the consumers.
       if (daemon.contains("lead"))

@@ -9,6 +9,7 @@
 
 #include "core/host_name.h"
 #include "core/time_spec.h"
+#include "store/spooling_store.h"
 
 namespace pveaudit {
 
@@ -61,6 +62,28 @@ std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
     std::exit(kExitFailure);
   }
   return std::move(s.value());
+}
+
+std::unique_ptr<EventStore> OpenStoreOrSpool(const Env& env, bool* spool_only) {
+  if (spool_only) *spool_only = false;
+  StoreOptions opt;
+  opt.read_only = true;
+  opt.writer = NodeNameOr(env.config.node);
+  auto s = OpenStore(env.store, opt);
+  if (s.ok()) return std::move(s.value());
+  if (env.store.postgres() && s.status().code() == Status::Code::kIOError) {
+    auto spool = OpenSpoolForReading(env.data_dir);
+    if (spool.ok()) {
+      std::cerr << "warning: " << s.status().message()
+                << "\nwarning: showing this node's local spool only: the events pveauditd "
+                   "kept here while the database is away, not yet forwarded (other nodes' "
+                   "events are not shown)\n";
+      if (spool_only) *spool_only = true;
+      return std::move(spool.value());
+    }
+  }
+  std::cerr << "error: " << s.status().message() << "\n";
+  std::exit(kExitFailure);
 }
 
 uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min) {

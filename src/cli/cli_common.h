@@ -55,6 +55,14 @@ inline std::string StoreName(const Env& env) {
 // Opens the store or prints why not and exits 1.
 std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
 
+// For the commands that show events (log, sessions, status, rejected):
+// OpenStoreOrDie(env, true), except that when the cluster's PostgreSQL
+// database does not answer and this node has a spool (pveauditd keeps its
+// events there meanwhile, store/spooling_store.h), it opens the spool and
+// says on stderr that only this node's unforwarded events are shown;
+// *spool_only (may be null) is then set.
+std::unique_ptr<EventStore> OpenStoreOrSpool(const Env& env, bool* spool_only = nullptr);
+
 // Parses a whole number >= min for `flag`, or throws a UsageError naming it.
 uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min);
 

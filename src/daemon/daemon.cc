@@ -30,6 +30,7 @@
 #include "server/web_files.h"
 #include "store/event_store.h"
 #include "store/group_commit.h"
+#include "store/spooling_store.h"
 
 namespace pveaudit {
 namespace {
@@ -373,9 +374,27 @@ int Daemon::Run() {
   ShareWithWebUser(opt_.config, opt_.data_dir);
   const StoreLocation where = opt_.config.StoreAt(opt_.data_dir);
   std::unique_ptr<EventStore> base;
+  SpoolingStore* spool = nullptr;  // the cluster database's local spool (owned by `base`)
+  StoreOptions so;
+  so.writer = NodeNameOr(opt_.config.node);  // --node, else the config's, else the host's
+  if (where.postgres()) {
+    // Ingest never waits for the cluster database: while it is away,
+    // events go to a local spool that is forwarded when it is back
+    // (store/spooling_store.h, docs/storage.md).
+    SpoolOptions sp;
+    sp.spool_dir = SpoolDir(opt_.data_dir);
+    sp.writer = so.writer;
+    sp.retry = std::chrono::milliseconds(opt_.config.retry_ms);
+    sp.log = [](const char* level, const std::string& m) { Log(level, m); };
+    auto s = SpoolingStore::Open([where, so]() { return OpenStore(where, so); }, sp);
+    if (!s.ok()) {
+      Log("error", "cannot open the spool: " + s.status().message());
+      return 1;
+    }
+    spool = s->get();
+    base = std::move(*s);
+  }
   while (!base && !g_stop) {
-    StoreOptions so;
-    so.writer = NodeNameOr(opt_.config.node);  // --node, else the config's, else the host's
     auto s = OpenStore(where, so);
     if (s.ok()) {
       base = std::move(s.value());
@@ -541,6 +560,17 @@ int Daemon::Run() {
       if (where.postgres()) {
         j["node"] = node;
         j["lead"] = leading;
+      }
+      if (spool) {
+        SpoolState sp = spool->State();
+        j["spool"] = {{"spooling", sp.spooling},
+                      {"database_up", sp.database_up},
+                      {"events", sp.events},
+                      {"bytes", sp.bytes},
+                      {"oldest", sp.oldest_us ? FormatRfc3339Utc(sp.oldest_us) : ""},
+                      {"since", sp.since_us ? FormatRfc3339Utc(sp.since_us) : ""},
+                      {"forwarded", sp.forwarded},
+                      {"error", sp.error}};
       }
       if (leading) {
         j["alerts"] = alert_runner.State();

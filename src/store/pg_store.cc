@@ -374,9 +374,20 @@ class PgStore final : public EventStore {
   Status Open() {
     // The conninfo is passed as dbname with expand_dbname, so that a
     // postgresql:// URI works as well as "key=value" text.
-    const char* keys[] = {"dbname", "fallback_application_name",
-                          passfile_.empty() ? nullptr : "passfile", nullptr};
-    const char* vals[] = {conninfo_.c_str(), "pveaudit", passfile_.c_str(), nullptr};
+    // A lost server or network is an error within ~10 s, never a hang:
+    // pveauditd then spools (spooling_store.h). These come before the
+    // conninfo, so that values given in the URL win.
+    const char* keys[] = {"connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "dbname",
+                          "fallback_application_name",
+                          passfile_.empty() ? nullptr : "passfile",
+                          nullptr};
+    const char* vals[] = {
+        "10", "5", "2", "2", "10000", conninfo_.c_str(), "pveaudit", passfile_.c_str(), nullptr};
     conn_ = Pq().connectdbParams(keys, vals, 1);
     if (!conn_ || Pq().status(conn_) != CONNECTION_OK)
       return Status::IOError("cannot connect to PostgreSQL: " + ConnError());

@@ -139,6 +139,37 @@ class PgTestServer {
     return r;
   }
 
+  // Stops the server as an administrator or a crash would, keeping its
+  // data: `immediate` = SIGQUIT (no checkpoint; recovery at the next
+  // start), else a fast shutdown (SIGINT: open transactions are rolled
+  // back, clients disconnected). Only a server these tests started.
+  Status Halt(bool immediate) {
+    if (external_ || pid_ <= 0) return Status::Internal("no server of ours to stop");
+    kill(pid_, immediate ? SIGQUIT : SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return Status::OK();
+  }
+  // Starts a server Halt stopped again, on the same port and data.
+  Status Resume() {
+    if (external_ || pid_ > 0 || start_argv_.empty())
+      return Status::Internal("no stopped server of ours to start");
+    pid_ = Spawn(start_argv_, dir_ + "/server.log");
+    if (pid_ < 0) return Status::Internal("cannot start postgres again");
+    int status = 0;
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+      if (PQping(conninfo_.c_str()) == PQPING_OK) return Status::OK();
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return Status::Internal("postgres exited at its restart:\n" + Tail(dir_ + "/server.log"));
+      }
+    }
+    return Status::Internal("postgres did not come back within 60 s");
+  }
+
   ~PgTestServer() {
     if (external_) {  // an existing server: leave it as found
       PGconn* c = created_.empty() ? nullptr : Connect(conninfo_);
@@ -386,6 +417,7 @@ class PgTestServer {
                                "listen_addresses=127.0.0.1", "-c", "fsync=on"});
       pid_ = Spawn(argv, log);
       if (pid_ < 0) return "cannot run " + bindir_ + "/postgres";
+      start_argv_ = argv;
       const std::string base = "host=127.0.0.1 port=" + std::to_string(port) +
                                " user=pveaudit password=" + password_ +
                                " sslmode=disable connect_timeout=10";
@@ -447,6 +479,7 @@ class PgTestServer {
   }
 
   std::string error_, conninfo_, bindir_, dir_, password_;
+  std::vector<std::string> start_argv_;  // how the server was started (Resume)
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   pid_t pid_ = -1;

@@ -19,6 +19,7 @@
 #include "store/group_commit.h"
 #include "store/pg_store.h"
 #include "store/pg_test_server.h"
+#include "store/spooling_store.h"
 #include "store/sqlite_db.h"
 
 namespace pveaudit {
@@ -145,7 +146,33 @@ struct PgBackend {
   }
 };
 
-using kBackends = ::testing::Types<SqliteBackend, GroupCommitSqliteBackend, PgBackend>;
+// pveauditd's store on a cluster database (spooling_store.h): the same
+// contract through it while the database answers.
+struct SpoolingPgBackend {
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& dir, uint32_t block) {
+    auto c = PgBackend::Conninfo(dir);
+    if (!c.ok()) return c.status();
+    SpoolOptions so;
+    so.spool_dir = dir + "/spool";
+    so.writer = "contract";
+    auto s = SpoolingStore::Open(
+        [conninfo = *c, block]() {
+          StoreOptions o;
+          o.block_events = block;
+          o.writer = "contract";
+          return OpenPostgresStore(conninfo, o);
+        },
+        so);
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<EventStore>(std::move(*s));
+  }
+  static Result<std::unique_ptr<EventStore>> OpenMissingReadOnly(const std::string& dir) {
+    return PgBackend::OpenMissingReadOnly(dir);
+  }
+};
+
+using kBackends =
+    ::testing::Types<SqliteBackend, GroupCommitSqliteBackend, PgBackend, SpoolingPgBackend>;
 TYPED_TEST_SUITE(StoreContractTest, kBackends);
 
 TYPED_TEST(StoreContractTest, AppendAssignsIdsAndRoundTripsEveryField) {

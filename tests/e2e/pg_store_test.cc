@@ -309,6 +309,195 @@ TEST_F(PgStoreTest, ThreeNodesWriteConcurrentlyIntoOneDatabase) {
   EXPECT_EQ(j[0]["chains"][1]["events"], 1000);
 }
 
+// When PostgreSQL is away (issue 11, "Faults"): pveauditd keeps every
+// line in its local spool and forwards it once when the server is back.
+class PgOutageTest : public PgStoreTest {
+ protected:
+  void SetUp() override {
+    PgStoreTest::SetUp();
+    // pveam shows the status of the node its config names.
+    WriteFile(pg_config_, "node = \"pve1\"\n[store]\nurl = \"" + url_ + "\"\npassfile = \"" +
+                              passfile_ + "\"\n");
+  }
+  void TearDown() override {
+    if (halted_) (void)pveaudit::PgTestServer::Shared().Resume();
+    PgStoreTest::TearDown();
+  }
+  void Halt(bool immediate) {
+    ASSERT_TRUE(pveaudit::PgTestServer::Shared().Halt(immediate).ok());
+    halted_ = true;
+  }
+  void Resume() {
+    auto st = pveaudit::PgTestServer::Shared().Resume();
+    ASSERT_TRUE(st.ok()) << st.message();
+    halted_ = false;
+  }
+  // Access log line `i` of node pve1: each line's request names its own seq.
+  static std::string Line(int i) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "::ffff:192.0.2.%d - alice@pve [01/01/2025:%02d:%02d:%02d +0000] \"GET "
+                  "/api2/json/nodes/pve1/qemu/100/status/current?seq=%d HTTP/1.1\" 200 123\n",
+                  1 + i % 200, i / 3600, i / 60 % 60, i % 60, i);
+    return buf;
+  }
+  static void Append(const std::string& path, int from, int to) {
+    std::string text;
+    for (int i = from; i < to; ++i) text += Line(i);
+    FILE* f = std::fopen(path.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  // The daemon's status as `pveam access status` shows it (from the spool
+  // while the database is away); null when there is none yet.
+  nlohmann::json DaemonStatus(RunResult* out = nullptr) {
+    RunResult r = Pveam({"access", "status", "--output-format", "json"});
+    if (out) *out = r;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_object() && j.contains("daemon") ? j["daemon"] : nlohmann::json();
+  }
+  // Events `pveam access log` shows; 0 while it cannot (no tables yet).
+  size_t Shown() {
+    RunResult r = Pveam({"access", "log", "--output-format", "json", "--limit", "1000000"});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return r.code == 0 && j.is_array() ? j.size() : 0;
+  }
+  uint64_t Spooled() {
+    nlohmann::json d = DaemonStatus();
+    return d.is_object() && d.contains("spool") ? d["spool"].value("events", uint64_t(0)) : 0;
+  }
+  template <typename F>
+  static bool WaitFor(F done, int seconds = 60) {
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+         std::chrono::steady_clock::now() < until;
+         std::this_thread::sleep_for(std::chrono::milliseconds(100)))
+      if (done()) return true;
+    return false;
+  }
+  // Every stored line once: n events, seq 0..n-1 each once.
+  void ExpectEachLineOnce(int n) {
+    const nlohmann::json all = Log();
+    EXPECT_EQ(all.size(), size_t(n));
+    std::set<std::string> seen;
+    for (const auto& e : all) seen.insert(e.value("detail", ""));
+    EXPECT_EQ(seen.size(), size_t(n)) << "no line twice";
+    for (int i = 0; i < n; i += 997)
+      EXPECT_TRUE(
+          seen.count("GET /api2/json/nodes/pve1/qemu/100/status/current?seq=" + std::to_string(i)))
+          << "line " << i << " is stored";
+    RunResult v = Pveam({"access", "verify"});
+    EXPECT_EQ(v.code, 0) << v;
+  }
+
+  bool halted_ = false;
+};
+
+class PgShutdownTest : public PgOutageTest, public ::testing::WithParamInterface<bool> {};
+
+// The server stopped in the middle of ingest (fast: as an administrator
+// does; immediate: as a crash) and started again: nothing lost, nothing
+// twice, the spool drains. During the outage the node's own commands show
+// its spool and say so.
+TEST_P(PgShutdownTest, IngestGoesOnIntoTheSpoolAndReachesTheDatabaseOnce) {
+  const std::string log = work_ + "/access.log";
+  WriteFile(log, "");
+  Append(log, 0, 300);
+  pid_t pid = SpawnQuiet(kPveauditd,
+                         {"pveauditd", "--data-dir", data_dir_, "--access-log", log, "--node",
+                          "pve1", "--pve-dir", work_ + "/no-pve"},
+                         Env());
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitFor([&] { return Shown() >= 300; }));
+
+  Halt(GetParam());
+  for (int chunk = 0; chunk < 3; ++chunk) {  // lines keep coming while it is down
+    Append(log, 300 + chunk * 100, 400 + chunk * 100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Spooled() == 300; })) << DaemonStatus().dump();
+  RunResult st;
+  nlohmann::json d = DaemonStatus(&st);
+  EXPECT_TRUE(d["spool"].value("spooling", false)) << d.dump();
+  EXPECT_FALSE(d["spool"].value("database_up", true));
+  EXPECT_EQ(d["spool"].value("oldest", ""), "2025-01-01T00:05:00Z") << "line 300's time";
+  EXPECT_TRUE(Contains(st.err, "showing this node's local spool only")) << st;
+  RunResult text = Pveam({"access", "status"});
+  EXPECT_TRUE(Contains(text.out,
+                       "spool: 300 events not yet forwarded, the oldest of "
+                       "2025-01-01T00:05:00Z"))
+      << text;
+  RunResult local = Pveam({"access", "log", "--output-format", "json", "--limit", "1000"});
+  EXPECT_EQ(local.code, 0) << local;
+  EXPECT_EQ(Json(local).size(), 300u) << "the spool holds the outage's lines";
+  EXPECT_TRUE(Contains(local.err, "other nodes' events are not shown")) << local;
+
+  Resume();
+  ASSERT_TRUE(WaitFor([&] {
+    nlohmann::json s = DaemonStatus();
+    return s.contains("spool") && !s["spool"].value("spooling", true) && Shown() >= 600;
+  })) << DaemonStatus().dump();
+  Append(log, 600, 650);  // and on, straight into the database
+  ASSERT_TRUE(WaitFor([&] { return Shown() >= 650; }));
+  EXPECT_EQ(StopProcess(&pid, SIGTERM), 0);
+  ExpectEachLineOnce(650);
+  EXPECT_FALSE(std::filesystem::exists(data_dir_ + "/spool")) << "a drained spool is removed";
+}
+
+INSTANTIATE_TEST_SUITE_P(FastAndImmediate, PgShutdownTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Immediate" : "Fast"; });
+
+// kill -9 of the node while it forwards its spool: the restarted node goes
+// on from the spool cursor committed in the database.
+TEST_F(PgOutageTest, AKillWhileForwardingTheSpoolLosesAndDoublesNothing) {
+  constexpr int kLines = 60000;
+  const std::string log = work_ + "/access.log";
+  WriteFile(log, "");
+  const std::vector<std::string> argv = {"pveauditd",    "--data-dir", data_dir_,
+                                         "--access-log", log,          "--node",
+                                         "pve1",         "--pve-dir",  work_ + "/no-pve"};
+  pid_t pid = SpawnQuiet(kPveauditd, argv, Env());
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitFor([&] { return DaemonStatus().contains("spool"); }));
+  Halt(false);
+  Append(log, 0, kLines);
+  ASSERT_TRUE(WaitFor([&] { return Spooled() == kLines; })) << DaemonStatus().dump();
+
+  PGconn* db = nullptr;
+  auto count = [&]() -> long {
+    if (!db || PQstatus(db) != CONNECTION_OK) {
+      if (db) PQfinish(db);
+      const char* keys[] = {"dbname", "password", nullptr};
+      const char* vals[] = {url_.c_str(), password_.c_str(), nullptr};
+      db = PQconnectdbParams(keys, vals, 1);
+    }
+    PGresult* r = PQexec(db, "SELECT count(*)::text FROM events");
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK ? std::atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return n;
+  };
+  Resume();
+  long at_kill = 0;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       std::chrono::steady_clock::now() < until && at_kill <= 0;
+       std::this_thread::sleep_for(std::chrono::milliseconds(5)))
+    at_kill = count();
+  ASSERT_EQ(StopProcess(&pid, SIGKILL), 128 + SIGKILL);
+  at_kill = count();
+  EXPECT_GT(at_kill, 0);
+  EXPECT_LT(at_kill, kLines) << "killed while forwarding";
+  ASSERT_TRUE(std::filesystem::exists(data_dir_ + "/spool"));
+
+  pid = SpawnQuiet(kPveauditd, argv, Env());
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    return count() >= kLines && !std::filesystem::exists(data_dir_ + "/spool");
+  })) << count();
+  EXPECT_EQ(StopProcess(&pid, SIGTERM), 0);
+  PQfinish(db);
+  ExpectEachLineOnce(kLines);
+}
+
 }  // namespace
 }  // namespace e2e
 
