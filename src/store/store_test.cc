@@ -971,7 +971,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   ro.read_only = true;
   auto r = OpenPostgresStore(*c, ro);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (3)"),
+  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (4)"),
             std::string::npos)
       << r.status().message();
 
@@ -1015,6 +1015,14 @@ INSERT INTO meta VALUES('schema_version', '1');
     for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(got[i], events[i]) << i;
   }
   db = PQconnectdb(c->c_str());
+  // Schema 4's indexes for the page's queries.
+  PGresult* idx = PQexec(db,
+                         "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes"
+                         " WHERE tablename = 'events' AND schemaname = current_schema()");
+  ASSERT_EQ(PQresultStatus(idx), PGRES_TUPLES_OK) << PQresultErrorMessage(idx);
+  EXPECT_EQ(std::string(PQgetvalue(idx, 0, 0)),
+            "events_failed_time,events_pkey,events_time,events_user_time,events_writer_seq");
+  PQclear(idx);
   PGresult* del = PQexec(db, "DELETE FROM events WHERE id = 0");
   EXPECT_NE(std::string(PQresultErrorMessage(del)).find("refused"), std::string::npos);
   PQclear(del);
@@ -1022,7 +1030,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   PQfinish(db);
   auto newer = OpenPostgresStore(*c, w);
   ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (3)"),
+  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (4)"),
             std::string::npos)
       << newer.status().message();
 }
