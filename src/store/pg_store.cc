@@ -101,6 +101,8 @@ constexpr int64_t kCreateLockKey = 0x7076656175646974;  // "pveaudit"
 
 // Rows per server-side cursor FETCH: memory stays flat whatever the result.
 constexpr int kFetchRows = 10000;
+// Time windows per statement (PgStore::ForEachMatchingRow).
+constexpr size_t kWindowChunk = 128;
 // Bytes of COPY data handed to libpq at a time.
 constexpr size_t kCopyChunk = 1 << 20;
 
@@ -618,18 +620,48 @@ class PgStore final : public EventStore {
   Status Scan(const Filter& f, uint32_t fields, const std::function<bool(Event&)>& fn) override {
     fields &= kFieldAll;
     const uint32_t cols = fields | FilterFields(f);
-    Params p;
-    const std::string sql =
-        "SELECT " + SelectList(cols, false) + FromWhere(f, cols, &p) + " ORDER BY time_us, id";
     Event e;
-    return ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
-      DecodeEvent(r, row, cols, &e);
-      if (!MatchesStoredEvent(f, e)) return true;
-      // Read for the filter only: left empty, as the interface says.
-      for (int k = 0; k < kNumStrings; ++k)
-        if ((cols & ~fields) & (1u << k)) Str(e, k).clear();
-      return fn(e);
-    });
+    return ForEachMatchingRow(
+        f, cols,
+        [&]() {
+          // Read for the filter only: left empty, as the interface says.
+          for (int k = 0; k < kNumStrings; ++k)
+            if ((cols & ~fields) & (1u << k)) Str(e, k).clear();
+          return fn(e);
+        },
+        &e);
+  }
+
+  // Reads the rows of `f` in (time, id) order with columns `cols` into *e
+  // and calls `fn` for each that MatchesStoredEvent; `fn` returns false to
+  // stop. Many windows are read kWindowChunk at a time, each chunk one
+  // statement: the rows of a statement over windows are sorted by the
+  // server, and a sort of millions of rows (the failures of a month and the
+  // events around them) spills to disk. Windows ascend and do not overlap,
+  // so the chunks' rows follow each other in order.
+  Status ForEachMatchingRow(const Filter& f, uint32_t cols, const std::function<bool()>& fn,
+                            Event* e) {
+    bool stopped = false;
+    auto run = [&](const Filter& part) {
+      Params p;
+      const std::string sql =
+          "SELECT " + SelectList(cols, false) + FromWhere(part, cols, &p) + " ORDER BY time_us, id";
+      return ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
+        DecodeEvent(r, row, cols, e);
+        if (!MatchesStoredEvent(f, *e)) return true;
+        stopped = !fn();
+        return !stopped;
+      });
+    };
+    if (f.windows.size() <= kWindowChunk) return run(f);
+    Filter part = f;
+    for (size_t i = 0; i < f.windows.size() && !stopped; i += kWindowChunk) {
+      part.windows.assign(
+          f.windows.begin() + ptrdiff_t(i),
+          f.windows.begin() + ptrdiff_t(std::min(i + kWindowChunk, f.windows.size())));
+      PVEAUDIT_RETURN_IF_ERROR(run(part));
+    }
+    return Status::OK();
   }
 
   Status ScanKeys(const Filter& f, EventField key, std::vector<std::string>* names,
@@ -639,21 +671,19 @@ class PgStore final : public EventStore {
       return Status::InvalidArgument("ScanKeys: not a dictionary field");
     const int kind = std::countr_zero(uint32_t(key));
     const uint32_t cols = uint32_t(key) | FilterFields(f);
-    Params p;
-    const std::string sql =
-        "SELECT " + SelectList(cols, false) + FromWhere(f, cols, &p) + " ORDER BY time_us, id";
     // Keys numbered by first appearance; 0 is the empty string, as in the
     // SQLite store's dictionaries.
     std::vector<std::string> out(1);
     std::unordered_map<std::string, uint32_t> index{{std::string(), 0}};
     Event e;
-    Status st = ForEachRow(sql, &p, EventTypes(cols, false), [&](const PGresult* r, int row) {
-      DecodeEvent(r, row, cols, &e);
-      if (!MatchesStoredEvent(f, e)) return true;
-      auto [it, fresh] = index.try_emplace(Str(e, kind), uint32_t(out.size()));
-      if (fresh) out.push_back(it->first);
-      return fn(e.time_us, it->second, e.id);
-    });
+    Status st = ForEachMatchingRow(
+        f, cols,
+        [&]() {
+          auto [it, fresh] = index.try_emplace(Str(e, kind), uint32_t(out.size()));
+          if (fresh) out.push_back(it->first);
+          return fn(e.time_us, it->second, e.id);
+        },
+        &e);
     if (st.ok()) *names = std::move(out);
     return st;
   }
@@ -1156,6 +1186,12 @@ class PgStore final : public EventStore {
     if (f.node) {
       p->Bytes(*f.node);
       add("node = " + p->Last());
+    }
+    if (f.action && f.action->find(':') != std::string::npos && !f.action->ends_with(":*")) {
+      // One action by its full name matches only itself (ActionMatches);
+      // an object, a class or "x:*" is left to the C++ check.
+      p->Bytes(*f.action);
+      add("action = " + p->Last());
     }
     if (f.resource) {
       // The subtree of path P: P itself, or P/... (bytes from "P/" up to
