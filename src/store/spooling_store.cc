@@ -80,6 +80,7 @@ Result<std::unique_ptr<SpoolingStore>> SpoolingStore::Open(Opener open_database,
     std::lock_guard<std::mutex> l(s->mu_);
     std::lock_guard<std::recursive_mutex> dl(s->db_mu_);
     s->db_ = std::move(*db);
+    s->has_db_ = true;
     s->LoadCursorsLocked();
     s->MarkUp();
   } else {
@@ -266,8 +267,9 @@ void SpoolingStore::LoadCursorsLocked() {
 }
 
 Status SpoolingStore::DatabaseForRead() const {
-  std::lock_guard<std::recursive_mutex> dl(db_mu_);
-  if (db_ && up_) return Status::OK();
+  // Without db_mu_: the forwarder may hold it for a connection attempt
+  // (up to its timeout), and GetCursor calls this with mu_ held.
+  if (has_db_ && up_) return Status::OK();
   std::string why;
   {
     std::lock_guard<std::mutex> l(state_mu_);
@@ -393,6 +395,7 @@ bool SpoolingStore::ForwardOnce() {
       }
       dl.lock();
       db_ = std::move(*db);
+      has_db_ = true;
     }
   }
   // How far the spool is forwarded: the database knows (its cursor

@@ -147,7 +147,8 @@ class SpoolingStore final : public EventStore {
   bool cursors_complete_ = false;
 
   mutable std::recursive_mutex db_mu_;  // the database connection
-  std::unique_ptr<EventStore> db_;
+  std::unique_ptr<EventStore> db_;      // set once, never reset
+  std::atomic<bool> has_db_{false};
 
   mutable std::mutex state_mu_;
   SpoolState state_;  // events/oldest/bytes as the forwarder last saw them
