@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/host_name.h"
+#include "store/copy_events.h"
 
 namespace pveaudit {
 namespace {
@@ -108,16 +109,11 @@ int Migrate(const MigrateOptions& o) {
   uint64_t pos = moved;
   while (pos < last) {
     std::vector<Event> batch;
-    batch.reserve(kBatch);
-    Status st = (*source)->ScanAfter(pos, kBatch, kFieldAll, [&](Event& e) {
-      batch.push_back(std::move(e));
-      return true;
-    });
+    Status st = ReadNextEvents(**source, pos, kBatch, &batch);
+    if (st.code() == Status::Code::kCorruption) return Fail("the SQLite store's " + st.message());
     if (!st.ok()) return Fail(st.message());
     if (batch.empty()) break;
     const uint64_t upto = batch.back().id;
-    if (batch.front().id != pos + 1 || upto != pos + batch.size())
-      return Fail("the SQLite store's ids are not contiguous after event " + std::to_string(pos));
     // The migration's own cursor commits with the events it covers; the
     // file cursors and rejected lines with the last batch (pveauditd on
     // the cluster store then goes on where the SQLite one stopped).

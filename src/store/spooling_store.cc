@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/time_spec.h"
+#include "store/copy_events.h"
 
 namespace pveaudit {
 namespace {
@@ -437,21 +438,15 @@ bool SpoolingStore::ForwardOnce() {
     return true;
   }
   std::vector<Event> batch;
-  batch.reserve(std::min<uint64_t>(opt_.forward_batch, spool_last_ - std::min(from, spool_last_)));
-  Status st = spool_->ScanAfter(from, opt_.forward_batch, kFieldAll, [&](Event& e) {
-    batch.push_back(std::move(e));
-    return true;
-  });
+  Status st = ReadNextEvents(*spool_, from, opt_.forward_batch, &batch);
   if (!st.ok()) {
-    Log("error", "spool: " + st.message());
+    Log("error",
+        "spool " + opt_.spool_dir + ": " + st.message() +
+            (st.code() == Status::Code::kCorruption ? ": not forwarded (pveam access verify)"
+                                                    : ""));
     return false;
   }
   const uint64_t upto = batch.empty() ? from : batch.back().id;
-  if (!batch.empty() && (batch.front().id != from + 1 || upto != from + batch.size())) {
-    Log("error", "spool " + opt_.spool_dir + ": its ids are not contiguous after " +
-                     std::to_string(from) + ": not forwarded (pveam access verify)");
-    return false;
-  }
   const bool last = upto >= spool_last_;
   std::vector<SourceCursor> cursors;
   std::vector<RejectedLine> rejected;
