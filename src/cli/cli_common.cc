@@ -52,11 +52,17 @@ Env ResolveEnv(const CommonOptions& o) {
   return env;
 }
 
-std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
+namespace {
+Result<std::unique_ptr<EventStore>> OpenEnvStore(const Env& env, bool read_only) {
   StoreOptions opt;
   opt.read_only = read_only;
   opt.writer = NodeNameOr(env.config.node);
-  auto s = OpenStore(env.store, opt);
+  return OpenStore(env.store, opt);
+}
+}  // namespace
+
+std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
+  auto s = OpenEnvStore(env, read_only);
   if (!s.ok()) {
     std::cerr << "error: " << s.status().message() << "\n";
     std::exit(kExitFailure);
@@ -66,10 +72,7 @@ std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only) {
 
 std::unique_ptr<EventStore> OpenStoreOrSpool(const Env& env, bool* spool_only) {
   if (spool_only) *spool_only = false;
-  StoreOptions opt;
-  opt.read_only = true;
-  opt.writer = NodeNameOr(env.config.node);
-  auto s = OpenStore(env.store, opt);
+  auto s = OpenEnvStore(env, /*read_only=*/true);
   if (s.ok()) return std::move(s.value());
   if (env.store.postgres() && s.status().code() == Status::Code::kIOError) {
     auto spool = OpenSpoolForReading(env.data_dir);
