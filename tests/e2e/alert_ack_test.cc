@@ -28,13 +28,6 @@ std::string AuthFailure(int s, const std::string& user, const std::string& ip) {
          " user=" + user + " msg=Authentication failure\n";
 }
 
-void AppendText(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "a");
-  ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
-  ASSERT_EQ(std::fclose(f), 0);
-}
-
 class AlertAckTest : public E2eTest {
  protected:
   void SetUp() override {
@@ -78,7 +71,7 @@ class AlertAckTest : public E2eTest {
       lines += AuthFailure(s, "mallory@pve", ip) + AuthFailure(s + 1, "mallory@pve", ip);
       s += 10;
     }
-    AppendText(auth_, lines);
+    AppendFile(auth_, lines);
     nlohmann::json a;
     for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
       a = Alerts();

@@ -63,13 +63,6 @@ std::string Ticket200(const Stamp& st, int s, const std::string& ip) {
          "] \"POST /api2/json/access/ticket HTTP/1.1\" 200 1402\n";
 }
 
-void AppendText(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "a");
-  ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
-  ASSERT_EQ(std::fclose(f), 0);
-}
-
 class AlertTest : public E2eTest {
  protected:
   void SetUp() override {
@@ -172,15 +165,15 @@ TEST_F(AlertTest, BurstOfFailedLoginsFiresOnceWithinASecond) {
   // Two attempts: each an auth line and, as pveproxy answers 3 s later,
   // the 401 of its ticket request.
   const std::string ip = "203.0.113.9";
-  AppendText(auth_,
+  AppendFile(auth_,
              AuthFailure(st_, 0, "mallory@pve", ip) + AuthFailure(st_, 10, "mallory@pve", ip));
   WaitJudged(audit_events + 2);
-  AppendText(access_, Ticket401(st_, 3, ip) + Ticket401(st_, 13, ip));
+  AppendFile(access_, Ticket401(st_, 3, ip) + Ticket401(st_, 13, ip));
   WaitJudged(audit_events + 4);
   EXPECT_EQ(Alerts().size(), 0u) << "4 lines of 2 attempts are not 3 attempts";
   // The third attempt's first line fires both rules.
   auto t0 = Clock::now();
-  AppendText(auth_, AuthFailure(st_, 20, "mallory@pve", ip));
+  AppendFile(auth_, AuthFailure(st_, 20, "mallory@pve", ip));
   nlohmann::json alerts = WaitAlerts(2);
   double latency = std::chrono::duration<double>(Clock::now() - t0).count();
   ASSERT_EQ(alerts.size(), 2u) << alerts.dump();
@@ -203,8 +196,8 @@ TEST_F(AlertTest, BurstOfFailedLoginsFiresOnceWithinASecond) {
       EXPECT_EQ(a.value("user", ""), "mallory@pve");
     }
   // The rest of the burst: no new alert.
-  AppendText(access_, Ticket401(st_, 23, ip));
-  AppendText(auth_, AuthFailure(st_, 30, "mallory@pve", ip));
+  AppendFile(access_, Ticket401(st_, 23, ip));
+  AppendFile(auth_, AuthFailure(st_, 30, "mallory@pve", ip));
   WaitJudged(audit_events + 4 + 3 + 2);
   EXPECT_EQ(Alerts().size(), 2u);
   // --rule, and `pveam access log --action alert` sees the same events.
@@ -241,7 +234,7 @@ TEST_F(AlertTest, RuleChangesApplyWithoutRestartAndAreAudited) {
   double applied = std::chrono::duration<double>(Clock::now() - added).count();
   std::printf("rule in use (as the status shows) %.2f s after pveam access alert add\n", applied);
   EXPECT_LT(applied, 10.0);  // 2 s on an idle machine; slack for a loaded CI
-  AppendText(auth_, AuthFailure(st_, 0, "a@pve", "198.51.100.1") +
+  AppendFile(auth_, AuthFailure(st_, 0, "a@pve", "198.51.100.1") +
                         AuthFailure(st_, 1, "b@pve", "198.51.100.1"));
   ASSERT_EQ(WaitAlerts(1).size(), 1u);
   // Disabled: the next burst from another address fires nothing.
@@ -250,7 +243,7 @@ TEST_F(AlertTest, RuleChangesApplyWithoutRestartAndAreAudited) {
   while (Clock::now() < until &&
          DaemonStatus()["daemon"].value("alerts", nlohmann::json::object()).value("rules", -1) != 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  AppendText(auth_, AuthFailure(st_, 100, "a@pve", "198.51.100.2") +
+  AppendFile(auth_, AuthFailure(st_, 100, "a@pve", "198.51.100.2") +
                         AuthFailure(st_, 101, "b@pve", "198.51.100.2"));
   WaitJudged(7);  // 2 audit events, 4 auth lines, 1 alert
   EXPECT_EQ(Alerts().size(), 1u);
@@ -313,8 +306,8 @@ TEST_F(AlertTest, SigkillDuringBurstsNeitherLosesNorRepeatsAnAlert) {
     std::string ip = "192.0.2." + std::to_string(u + 1);
     for (int a = 0; a < kAttempts; ++a) {
       int s = u * 60 + a * 5;
-      AppendText(auth_, AuthFailure(st_, s, user, ip));
-      AppendText(access_, Ticket401(st_, s + 3, ip));
+      AppendFile(auth_, AuthFailure(st_, s, user, ip));
+      AppendFile(access_, Ticket401(st_, s + 3, ip));
       lines += 2;
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 30));
       if (Clock::now() >= next_kill) {
@@ -351,12 +344,12 @@ TEST_F(AlertTest, ARestartBeforeTheOtherLaneComesCountsNoAttemptTwice) {
     auth += AuthFailure(st_, a * 600, "u" + std::to_string(a) + "@pve", "192.0.2.99");
     access += Ticket401(st_, a * 600 + 3, "192.0.2.99");
   }
-  AppendText(auth_, auth);
+  AppendFile(auth_, auth);
   StartDaemon();
   WaitCaughtUp();
   WaitJudged(1 + kAttempts);
   ASSERT_EQ(StopProcess(&pid_, SIGTERM), 0);
-  AppendText(access_, access);
+  AppendFile(access_, access);
   StartDaemon();
   WaitCaughtUp();
   WaitJudged(1 + 2 * kAttempts);
@@ -390,9 +383,9 @@ TEST_F(AlertTest, BruteForceSuccessAndNewIp) {
   // hers: nothing.
   auth += AuthSuccess(st_, 3600, "alice@pve") + AuthSuccess(st_, 3700, "carol@pve");
   access += Ticket200(st_, 3600, "203.0.113.77") + Ticket200(st_, 3700, "198.51.100.3");
-  AppendText(auth_, auth);
+  AppendFile(auth_, auth);
   WaitJudged(2 + 11);
-  AppendText(access_, access);
+  AppendFile(access_, access);
   WaitJudged(2 + 11 + 6);
   std::vector<std::string> got;
   for (const auto& a : Alerts())
@@ -485,9 +478,9 @@ TEST_F(AlertTest, SameAlertsReadLiveOrImportedBeforeTheDaemonStarts) {
   add_rules();
   StartDaemon();
   WaitCaughtUp();
-  AppendText(auth_, auth);
+  AppendFile(auth_, auth);
   WaitJudged(2 + int64_t(attempts.size()));
-  AppendText(access_, access);
+  AppendFile(access_, access);
   WaitJudged(2 + 2 * int64_t(attempts.size()));
   std::vector<std::string> live = summary();
   StopProcess(&pid_, SIGTERM);

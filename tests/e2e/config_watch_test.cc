@@ -40,13 +40,6 @@ std::string AccessLine(const std::string& ip, const std::string& user, const std
   return "::ffff:" + ip + " - " + user + " [" + date + "] \"" + request + " HTTP/1.1\" 200 4\n";
 }
 
-void AppendTo(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "a");
-  ASSERT_NE(f, nullptr) << path;
-  std::fputs(text.c_str(), f);
-  ASSERT_EQ(std::fclose(f), 0);
-}
-
 class ConfigWatchTest : public E2eTest {
  protected:
   void SetUp() override {
@@ -134,7 +127,7 @@ TEST_F(ConfigWatchTest, AclChangeIsAttributedToThePutAclRequest) {
   WaitForDaemon();
   EXPECT_TRUE(Changes().empty()) << "the first start only takes a baseline";
 
-  AppendTo(log_, AccessLine("192.0.2.10", "alice@pve", "PUT /api2/json/access/acl"));
+  AppendFile(log_, AccessLine("192.0.2.10", "alice@pve", "PUT /api2/json/access/acl"));
   // The new ACL is written "now": the daemon waits for it to settle.
   WriteUserCfg(kUserCfg + "acl:1:/vms/100:@ops:PVEVMUser:\n", /*old=*/false);
 
@@ -186,7 +179,7 @@ TEST_F(ConfigWatchTest, ChangesWhileStoppedAppearOnceOnRestart) {
 
   // While stopped: a user is created (through the API of this node, whose
   // access.log line is caught up first), a TFA factor removed, a realm added.
-  AppendTo(log_, AccessLine("192.0.2.1", "root@pam", "POST /api2/json/access/users"));
+  AppendFile(log_, AccessLine("192.0.2.1", "root@pam", "POST /api2/json/access/users"));
   WriteUserCfg(
       "user:root@pam:1:0::::::\n"
       "user:alice@pve:1:0:::alice@example.com:::\n"

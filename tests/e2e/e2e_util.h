@@ -226,6 +226,14 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   ASSERT_TRUE(out.good()) << path;
 }
 
+// Appends `data` to `path`, as a program writing its log does.
+inline void AppendFile(const std::string& path, const std::string& data) {
+  FILE* f = std::fopen(path.c_str(), "a");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(std::fwrite(data.data(), 1, data.size(), f), data.size());
+  ASSERT_EQ(std::fclose(f), 0);
+}
+
 inline void SetMtime(const std::string& path, time_t t) {
   struct utimbuf ub = {t, t};
   ASSERT_EQ(utime(path.c_str(), &ub), 0) << path << ": " << std::strerror(errno);

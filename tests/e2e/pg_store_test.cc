@@ -136,10 +136,7 @@ TEST_F(PgStoreTest, TheDaemonStoresLiveLinesInTheDatabase) {
 
   text.clear();
   for (int i = 20; i < 30; ++i) text += line(i);
-  FILE* f = std::fopen(log.c_str(), "a");
-  ASSERT_NE(f, nullptr);
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
+  AppendFile(log, text);
   pid = SpawnQuiet(kPveauditd, argv, Env());
   ASSERT_GT(pid, 0);
   EXPECT_EQ(wait_for(30), 30u);
@@ -264,10 +261,7 @@ TEST_F(PgStoreTest, ThreeNodesWriteConcurrentlyIntoOneDatabase) {
     for (int n = 1; n <= kNodes; ++n) {
       std::string text;
       for (int i = b * kPerBatch; i < (b + 1) * kPerBatch; ++i) text += line(n, i);
-      FILE* f = std::fopen(logs[n - 1].c_str(), "a");
-      ASSERT_NE(f, nullptr);
-      std::fputs(text.c_str(), f);
-      std::fclose(f);
+      AppendFile(logs[n - 1], text);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
   }
@@ -344,10 +338,7 @@ class PgOutageTest : public PgStoreTest {
   static void Append(const std::string& path, int from, int to) {
     std::string text;
     for (int i = from; i < to; ++i) text += Line(i);
-    FILE* f = std::fopen(path.c_str(), "a");
-    ASSERT_NE(f, nullptr);
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
+    AppendFile(path, text);
   }
   // The daemon's status as `pveam access status` shows it (from the spool
   // while the database is away); null when there is none yet.
@@ -635,12 +626,6 @@ TEST_F(PgStoreTest, OneAlertEngineForTheClusterFiresOnceAndAnotherNodeTakesOver)
            " pvedaemon[1234]: authentication failure; rhost=::ffff:203.0.113.9 user=" + user +
            " msg=Authentication failure\n";
   };
-  auto append = [](const std::string& path, const std::string& text) {
-    FILE* f = std::fopen(path.c_str(), "a");
-    ASSERT_NE(f, nullptr);
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
-  };
   std::map<std::string, pid_t> pids;
   std::map<std::string, std::string> auth;
   for (int n = 1; n <= 3; ++n) {
@@ -703,9 +688,9 @@ TEST_F(PgStoreTest, OneAlertEngineForTheClusterFiresOnceAndAnotherNodeTakesOver)
   lead = leaders(alive);
   ASSERT_EQ(lead.size(), 1u) << "exactly one node runs the alert engine";
 
-  append(auth["pve1"], failure("pve1", 0, "mallory@pve"));
-  append(auth["pve2"], failure("pve2", 10, "mallory@pve"));
-  append(auth["pve3"], failure("pve3", 20, "mallory@pve"));
+  AppendFile(auth["pve1"], failure("pve1", 0, "mallory@pve"));
+  AppendFile(auth["pve2"], failure("pve2", 10, "mallory@pve"));
+  AppendFile(auth["pve3"], failure("pve3", 20, "mallory@pve"));
   nlohmann::json a = wait_alerts(1);
   ASSERT_EQ(a.size(), 1u) << a.dump();
   EXPECT_EQ(a[0].value("user", ""), "mallory@pve");
@@ -715,12 +700,12 @@ TEST_F(PgStoreTest, OneAlertEngineForTheClusterFiresOnceAndAnotherNodeTakesOver)
   std::vector<std::string> others;
   for (const std::string& n : alive)
     if (n != old) others.push_back(n);
-  append(auth[others[0]], failure(others[0], 100, "eve@pve"));
+  AppendFile(auth[others[0]], failure(others[0], 100, "eve@pve"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_EQ(StopProcess(&pids[old], SIGKILL), 128 + SIGKILL);
   alive.erase(old);
-  append(auth[others[1]], failure(others[1], 110, "eve@pve"));
-  append(auth[others[0]], failure(others[0], 120, "eve@pve"));
+  AppendFile(auth[others[1]], failure(others[1], 110, "eve@pve"));
+  AppendFile(auth[others[0]], failure(others[0], 120, "eve@pve"));
   const auto t0 = std::chrono::steady_clock::now();
   a = wait_alerts(2);
   ASSERT_EQ(a.size(), 2u) << a.dump();
