@@ -313,6 +313,34 @@ Status DecodeColumnChunk(int col, std::string_view frame, Row* rows, size_t len,
   return DecodeChunk(col, frame, rows, len, only, lo);
 }
 
+const std::string& DictField(const Event& e, int kind) {
+  switch (kind) {
+    case kDictNode:
+      return e.node;
+    case kDictUser:
+      return e.user;
+    case kDictIp:
+      return e.ip;
+    case kDictAction:
+      return e.action;
+    case kDictResource:
+      return e.resource;
+    case kDictStatus:
+      return e.status;
+    case kDictSource:
+      return e.source;
+    case kDictSession:
+      return e.session;
+    case kDictDetail:
+      return e.detail;
+    default:
+      return e.origin;
+  }
+}
+std::string& MutableDictField(Event& e, int kind) {
+  return const_cast<std::string&>(DictField(e, kind));
+}
+
 std::string EncodeSummary(std::span<const Row> rows) {
   std::string raw;
   std::vector<uint32_t> ids;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/event.h"
 #include "core/status.h"
 
 namespace pveaudit {
@@ -69,6 +70,11 @@ std::vector<std::string> EncodeColumn(int col, std::span<const Row> rows);
 // Corruption when the frame does not hold exactly len values.
 Status DecodeColumnChunk(int col, std::string_view frame, Row* rows, size_t len,
                          const std::vector<uint32_t>* only = nullptr, size_t lo = 0);
+
+// The event's string of dictionary kind `kind` (every kind, the inline
+// ones included).
+const std::string& DictField(const Event& e, int kind);
+std::string& MutableDictField(Event& e, int kind);
 
 // Row order inside a block: by user, then time, then id, so that one
 // user's rows are contiguous (BlockSummary::user_ranges).

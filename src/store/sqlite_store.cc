@@ -73,32 +73,6 @@ struct SvEq {
 };
 using DictMap = std::unordered_map<std::string, uint32_t, SvHash, SvEq>;
 
-const std::string& Field(const Event& e, int kind) {
-  switch (kind) {
-    case kDictNode:
-      return e.node;
-    case kDictUser:
-      return e.user;
-    case kDictIp:
-      return e.ip;
-    case kDictAction:
-      return e.action;
-    case kDictResource:
-      return e.resource;
-    case kDictStatus:
-      return e.status;
-    case kDictSource:
-      return e.source;
-    case kDictSession:
-      return e.session;
-    case kDictDetail:
-      return e.detail;
-    default:
-      return e.origin;
-  }
-}
-std::string& MutableField(Event& e, int kind) { return const_cast<std::string&>(Field(e, kind)); }
-
 uint32_t FieldBitOfKind(int kind) { return 1u << kind; }  // EventField order == DictKind order
 
 struct BlockMeta {
@@ -387,7 +361,7 @@ class SqliteStore final : public EventStore {
       r.hash32 = HashPrefix32(head_);
       for (int k = 0; k < kNumDictKinds; ++k) {
         if (IsInlineKind(k)) continue;
-        auto res = Intern(k, Field(e, k));
+        auto res = Intern(k, DictField(e, k));
         if (!res.ok()) return res.status();
         r.dict[k] = *res;
       }
@@ -805,7 +779,7 @@ class SqliteStore final : public EventStore {
     e->result = Outcome(r.result);
     e->origin_line = (fields & kFieldOrigin) ? r.origin_line : 0;
     for (int k = 0; k < kNumDictKinds; ++k) {
-      std::string& s = MutableField(*e, k);
+      std::string& s = MutableDictField(*e, k);
       if (!(fields & FieldBitOfKind(k))) {
         s.clear();
         continue;
