@@ -27,11 +27,8 @@ pveam="$build/bin/pveam"
 [[ -x "$pveam" ]] || { echo "pg_ingest.sh: $pveam not found (build first)" >&2; exit 2; }
 [[ -n "$work" ]] || work=$(mktemp -d /tmp/pveaudit-pg-ingest.XXXXXX)
 chmod 0755 "$work"
-cfg=$("$here/pg_server.sh" start "$work/pg")
-trap '"$here/pg_server.sh" stop "$work/pg" || true' EXIT
-url=$(sed -n 's/^url = "\(.*\)"/\1/p' "$cfg")
-port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' <<<"$url")
-bindir=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)")
+. "$here/pg_lib.sh"
+pg_start "$work/pg"
 reset_pg() {
   PGPASSFILE="$work/pg/pgpass" "$bindir/psql" -q -h 127.0.0.1 -p "$port" -U pveaudit -d postgres \
     -c "DROP DATABASE IF EXISTS pveaudit" -c "CREATE DATABASE pveaudit"

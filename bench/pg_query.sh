@@ -35,14 +35,10 @@ mkdir -p "$work"
 chmod 0755 "$work"
 export TZ=UTC LC_ALL=C
 
-probe=$(grep '^probe_user=' "$logs/MANIFEST.txt")
-user=$(sed -n 's/.*probe_user=\([^ ]*\).*/\1/p' <<<"$probe")
-start=$(sed -n 's/.*probe_start=\([^ ]*\).*/\1/p' <<<"$probe")
-end=$(sed -n 's/.*probe_end=\([^ ]*\).*/\1/p' <<<"$probe")
-nodes=$(sed -n 's/^nodes=//p' "$logs/MANIFEST.txt" | tr ',' ' ')
+. "$here/pg_lib.sh"
+read_probe "$logs"
 
-cfg=$("$here/pg_server.sh" start "$work/pg")
-trap '"$here/pg_server.sh" stop "$work/pg" >/dev/null 2>&1 || true' EXIT
+pg_start "$work/pg"
 printf 'timezone = "UTC"\n' >"$work/sqlite.toml"
 
 import() {  # CONFIG DATA_DIR
