@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -207,6 +209,82 @@ END $d$;
                                    R"sql(
 CREATE INDEX events_user_time ON events("user", time_us, id);
 CREATE INDEX events_failed_time ON events(time_us, id) WHERE result = 2;
+)sql",
+                                   // 5: events in month range partitions (docs/storage.md,
+                                   // "Month partitions"). Unique indexes on a partitioned
+                                   // table must hold the partition key: (id, time_us) and
+                                   // (writer, seq, time_us). A node creates the partitions
+                                   // its events need through pveaudit_month_partition, a
+                                   // SECURITY DEFINER function (the node role may not
+                                   // CREATE); each partition gets the append-only trigger.
+                                   R"sql(
+DO $d$
+BEGIN
+  EXECUTE format($f$
+CREATE FUNCTION pveaudit_month_partition(t bigint) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I AS $b$
+DECLARE
+  m timestamp;
+  name text;
+BEGIN
+  -- Before 1970 or from year 10000 on: the default partition.
+  IF t IS NULL OR t < 0 OR t >= 253402300800000000 THEN RETURN NULL; END IF;
+  -- Whole seconds (integer division), so that no rounding moves an event
+  -- next to a month's end into the next month.
+  m := date_trunc('month', to_timestamp((t / 1000000)::double precision) AT TIME ZONE 'UTC');
+  name := 'events_' || to_char(m, 'YYYYMM');
+  PERFORM pg_advisory_xact_lock(8103776048755534197);  -- kCreateLockKey + 1
+  -- A month that exists, attached or detached by retention, is left as it
+  -- is: a late event of a detached month goes to the default partition.
+  IF to_regclass(quote_ident(name)) IS NOT NULL THEN RETURN name; END IF;
+  EXECUTE format('CREATE TABLE %%I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+  EXECUTE format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %%I'
+                 ' FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only()', name);
+  -- ATTACH (not CREATE ... PARTITION OF): it takes SHARE UPDATE EXCLUSIVE
+  -- on events, so readers and other appenders go on meanwhile.
+  EXECUTE format('ALTER TABLE events ATTACH PARTITION %%I FOR VALUES FROM (%%s) TO (%%s)', name,
+                 (extract(epoch FROM m) * 1000000)::bigint,
+                 (extract(epoch FROM m + interval '1 month') * 1000000)::bigint);
+  RETURN name;
+END $b$
+$f$, current_schema());
+END $d$;
+REVOKE ALL ON FUNCTION pveaudit_month_partition(bigint) FROM PUBLIC;
+
+ALTER TABLE events RENAME TO events_v4;
+ALTER TABLE events_v4 RENAME CONSTRAINT events_pkey TO events_v4_pkey;
+ALTER INDEX events_time RENAME TO events_v4_time;
+ALTER INDEX events_writer_seq RENAME TO events_v4_writer_seq;
+ALTER INDEX events_user_time RENAME TO events_v4_user_time;
+ALTER INDEX events_failed_time RENAME TO events_v4_failed_time;
+CREATE TABLE events(id bigint NOT NULL, time_us bigint NOT NULL,
+  result smallint NOT NULL, origin_line bigint NOT NULL, node bytea NOT NULL,
+  "user" bytea NOT NULL, ip bytea NOT NULL, action bytea NOT NULL, resource bytea NOT NULL,
+  status bytea NOT NULL, source bytea NOT NULL, session bytea NOT NULL, detail bytea NOT NULL,
+  origin bytea NOT NULL, digest bytea NOT NULL, hash bytea NOT NULL, writer bytea NOT NULL,
+  seq bigint NOT NULL) PARTITION BY RANGE (time_us);
+CREATE TABLE events_other PARTITION OF events DEFAULT;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events_other
+  FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+SELECT pveaudit_month_partition(t) FROM
+  (SELECT DISTINCT time_us / 86400000000 * 86400000000 AS t FROM events_v4) AS days;
+INSERT INTO events SELECT id, time_us, result, origin_line, node, "user", ip, action, resource,
+  status, source, session, detail, origin, digest, hash, writer, seq FROM events_v4;
+DROP TABLE events_v4;
+ALTER TABLE events ADD PRIMARY KEY (id, time_us);
+CREATE INDEX events_time ON events(time_us, id);
+CREATE UNIQUE INDEX events_writer_seq ON events(writer, seq, time_us);
+CREATE INDEX events_user_time ON events("user", time_us, id);
+CREATE INDEX events_failed_time ON events(time_us, id) WHERE result = 2;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+DO $d$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_node') THEN
+    GRANT SELECT, INSERT ON events TO pveaudit_node;
+    GRANT EXECUTE ON FUNCTION pveaudit_month_partition(bigint) TO pveaudit_node;
+  END IF;
+END $d$;
 )sql"};
 constexpr int kSchemaVersion = 1 + int(std::size(kMigrations));
 
@@ -397,6 +475,22 @@ std::string StoreHead(const std::vector<std::tuple<std::string, uint64_t, Hash25
   return HexHash(out);
 }
 
+// Month partitions (schema 5): a month as year * 12 + month - 1 (UTC), or
+// -1 for a time the default partition holds (before 1970, from year 10000).
+// pveaudit_month_partition computes the same months on the server.
+constexpr int64_t kYear10000Us = 253402300800000000;
+int64_t MonthKey(int64_t time_us) {
+  using namespace std::chrono;
+  if (time_us < 0 || time_us >= kYear10000Us) return -1;
+  const year_month_day ymd{floor<days>(sys_seconds(seconds(time_us / 1000000)))};
+  return int64_t(int(ymd.year())) * 12 + int64_t(unsigned(ymd.month())) - 1;
+}
+int64_t MonthStartUs(int64_t key) {
+  using namespace std::chrono;
+  const sys_days d{year_month_day{year(int(key / 12)), month(unsigned(key % 12) + 1), day(1)}};
+  return int64_t(d.time_since_epoch().count()) * 86400 * 1000000;
+}
+
 class PgStore final : public EventStore {
  public:
   PgStore(std::string conninfo, StoreOptions opt, std::string passfile)
@@ -484,6 +578,7 @@ class PgStore final : public EventStore {
     if (digests && digests->size() != events->size())
       return Status::InvalidArgument("Append: digests do not match the events");
     PVEAUDIT_RETURN_IF_ERROR(ReadyToWrite());
+    PVEAUDIT_RETURN_IF_ERROR(EnsureMonths(*events));
     // READ COMMITTED whatever the role's default: the head read after the
     // lock must see the previous appender's commit.
     PVEAUDIT_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL READ COMMITTED"));
@@ -494,6 +589,37 @@ class PgStore final : public EventStore {
       for (Event& e : *events) e.id = 0;
     }
     return st;
+  }
+
+  // Makes the month partitions the events need that this store has not
+  // made or seen yet, each in a transaction of its own before the append's:
+  // ATTACH PARTITION takes a lock on events that the append would otherwise
+  // hold through its COPY, and a partition made for a batch that then fails
+  // is only an empty table. The month after the current one is made with
+  // the current one, so a live stream never waits at a month's turn.
+  Status EnsureMonths(const std::vector<Event>& events) {
+    std::vector<int64_t> need;
+    auto want = [&](int64_t key) {
+      if (key >= 0 && !months_.contains(key) &&
+          std::find(need.begin(), need.end(), key) == need.end())
+        need.push_back(key);
+    };
+    const int64_t now = MonthKey(NowUs());
+    for (const Event& e : events) {
+      const int64_t key = MonthKey(e.time_us);
+      want(key);
+      if (key == now) want(key + 1);
+    }
+    for (int64_t key : need) {
+      Params p;
+      p.Int8(MonthStartUs(key));
+      auto r = Query("SELECT pveaudit_month_partition($1)", &p);
+      if (!r.ok())
+        return Status::IOError("cannot make the month partition for " + std::to_string(key / 12) +
+                               "-" + std::to_string(key % 12 + 1) + ": " + r.status().message());
+      months_.insert(key);
+    }
+    return Status::OK();
   }
 
   Status AppendInTxn(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
@@ -813,7 +939,7 @@ class PgStore final : public EventStore {
     Event e;
     constexpr int kDigestCol = 4 + kNumStrings;
     Status st = ForEachRow(
-        "SELECT " + SelectList(kFieldAll, true) + " FROM events ORDER BY writer, seq", nullptr,
+        "SELECT " + SelectList(kFieldAll, true) + " FROM events ORDER BY writer, seq, id", nullptr,
         EventTypes(kFieldAll, true), [&](const PGresult* r, int row) {
           const std::string_view w = Bytes(r, row, kDigestCol + 2);
           if (!head || w != writer) {
@@ -894,8 +1020,10 @@ class PgStore final : public EventStore {
         " COALESCE((SELECT max(time_us) FROM events), 0),"
         " (SELECT count(*) FROM rejected),"
         " (SELECT COALESCE(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM"
-        "  unnest(ARRAY['meta', 'events', 'chain_head', 'chain_heads', 'cursors', 'rejected',"
-        "  'settings', 'consumers']) AS t)");
+        "  unnest(ARRAY['meta', 'chain_head', 'chain_heads', 'cursors', 'rejected',"
+        "  'settings', 'consumers']) AS t) +"
+        " (SELECT COALESCE(sum(pg_total_relation_size(relid)), 0)::bigint"
+        "  FROM pg_partition_tree('events'))");
     if (!r.ok()) return r.status();
     PVEAUDIT_RETURN_IF_ERROR(CheckTypes(r->get(), "88888"));
     const PGresult* g = r->get();
@@ -1295,6 +1423,7 @@ class PgStore final : public EventStore {
   std::string writer_;  // whose chain this store's appends extend
   PGconn* conn_ = nullptr;
   uint64_t cursor_seq_ = 0;
+  std::set<int64_t> months_;  // month partitions known to exist (MonthKey)
   std::unique_ptr<ChainHasher> hasher_;
 };
 

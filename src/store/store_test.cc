@@ -904,7 +904,11 @@ class PgTamperTest : public ::testing::Test {
 TEST_F(PgTamperTest, EventsAreAppendOnlyEvenForTheOwner) {
   for (const char* sql :
        {"UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
-        "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected"}) {
+        "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected",
+        // A month's partition and the default partition, addressed directly.
+        "UPDATE events_202501 SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
+        "DELETE FROM events_202501 WHERE id = 6", "TRUNCATE events_202501",
+        "DELETE FROM events_other"}) {
     const std::string err = TrySql(sql, false);
     EXPECT_NE(err.find("refused: stored events are never changed or removed"), std::string::npos)
         << sql << ": " << err;
@@ -987,7 +991,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   ro.read_only = true;
   auto r = OpenPostgresStore(*c, ro);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (4)"),
+  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (5)"),
             std::string::npos)
       << r.status().message();
 
@@ -1039,6 +1043,14 @@ INSERT INTO meta VALUES('schema_version', '1');
   EXPECT_EQ(std::string(PQgetvalue(idx, 0, 0)),
             "events_failed_time,events_pkey,events_time,events_user_time,events_writer_seq");
   PQclear(idx);
+  // Schema 5: the old events moved into month partitions.
+  PGresult* part = PQexec(db,
+                          "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i"
+                          " JOIN pg_class c ON c.oid = i.inhrelid"
+                          " WHERE i.inhparent = 'events'::regclass");
+  ASSERT_EQ(PQresultStatus(part), PGRES_TUPLES_OK) << PQresultErrorMessage(part);
+  EXPECT_EQ(std::string(PQgetvalue(part, 0, 0)), "events_202501,events_other");
+  PQclear(part);
   PGresult* del = PQexec(db, "DELETE FROM events WHERE id = 0");
   EXPECT_NE(std::string(PQresultErrorMessage(del)).find("refused"), std::string::npos);
   PQclear(del);
@@ -1046,7 +1058,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   PQfinish(db);
   auto newer = OpenPostgresStore(*c, w);
   ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (4)"),
+  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (5)"),
             std::string::npos)
       << newer.status().message();
 }
@@ -1066,7 +1078,11 @@ TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
     o.writer = "pve2";
     auto s = OpenPostgresStore(node, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101")};
+    // The second event is of a month no partition exists for yet: the node
+    // role, which may not create tables, makes it through
+    // pveaudit_month_partition.
+    std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101"),
+                               Ev(1939248000, "carol@pve", "vm:stop", "/vms/101")};
     SourceCursor cur{"fp:node-test", "/var/log/pveproxy/access.log", 100, 1, ""};
     RejectedLine bad{0, "access.log", 2, "not an access.log line", "garbage"};
     ASSERT_TRUE((*s)->Append(&more, {bad}, &cur).ok());
@@ -1083,7 +1099,10 @@ TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
        {"UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
         "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected",
         "ALTER TABLE events DISABLE TRIGGER events_append_only",
-        "DROP TRIGGER events_append_only ON events"}) {
+        "DROP TRIGGER events_append_only ON events",
+        "UPDATE events_203106 SET \"user\" = convert_to('mallory@pve', 'UTF8')",
+        "DELETE FROM events_203106", "ALTER TABLE events DETACH PARTITION events_203106",
+        "CREATE TABLE events_209901 (LIKE events)"}) {
     const std::string err = TrySql(sql, false, node);
     EXPECT_TRUE(err.find("permission denied") != std::string::npos ||
                 err.find("must be owner") != std::string::npos)
@@ -1093,7 +1112,7 @@ TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
   EXPECT_NE(TrySql("DELETE FROM events WHERE id = 6", true, node), "");
   auto v = VerifyNow();
   EXPECT_TRUE(v.intact) << v.reason;
-  EXPECT_EQ(v.events_checked, 11u);
+  EXPECT_EQ(v.events_checked, 12u);
   (void)TrySql("DROP OWNED BY " + role + "; DROP ROLE " + role, false);
 }
 
@@ -1188,14 +1207,24 @@ TEST_F(PgTamperTest, EachNodeHasItsOwnChainAndABreakNamesTheNode) {
             "before it was altered)");
 }
 
-// A row copied under another node's name, or as a second #5 of the same
-// chain: the first has no chain to belong to; the second the unique
-// (writer, seq) index refuses even to a superuser, so a retried batch can
-// never be stored twice.
+// A row stored again (a retried batch's row: same node, number and time)
+// is refused by the unique (writer, seq, time_us) index, even to a
+// superuser. One that takes #5 of the chain again at another time (months
+// are partitions, so the index must hold the time) is a duplicate that
+// verify names.
 TEST_F(PgTamperTest, AnEventUnderAnotherNodeOrSequenceTakenTwiceIsDetected) {
-  EXPECT_NE(TrySql(CopyOfEvent10("writer", "5"), true)
-                .find("duplicate key value violates unique constraint \"events_writer_seq\""),
+  EXPECT_NE(TrySql(CopyOfEvent10("writer", "seq"), true)
+                .find("duplicate key value violates unique constraint"),
             std::string::npos);
+  Sql(CopyOfEvent10("writer", "5"));
+  auto v = VerifyNow();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_id, 11u);
+  EXPECT_EQ(v.reason, "node pve1: event 11 (#5) appears again after #5 (inserted or duplicated)");
+}
+
+// A row copied under another node's name has no chain to belong to.
+TEST_F(PgTamperTest, AnEventUnderAnotherNodeIsDetected) {
   Sql(CopyOfEvent10("convert_to('pve9', 'UTF8')", "1"));
   auto v = VerifyNow();
   EXPECT_FALSE(v.intact);
@@ -1212,6 +1241,121 @@ TEST_F(PgTamperTest, RewrittenChainHeadIsDetected) {
   EXPECT_EQ(v.reason,
             "node pve1: the recomputed chain head does not match the recorded chain head (events "
             "were rewritten)");
+}
+
+// ------------------------------------------------- month partitions (PostgreSQL)
+
+class PgPartitionTest : public PgTamperTest {
+ protected:
+  // The table that holds each event, by id.
+  std::map<uint64_t, std::string> Holders() {
+    std::map<uint64_t, std::string> out;
+    PGconn* c = PQconnectdb(conninfo_.c_str());
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, "SELECT id, tableoid::regclass::text FROM events ORDER BY id");
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+    for (int i = 0; i < PQntuples(r); ++i)
+      out[std::stoull(PQgetvalue(r, i, 0))] = PQgetvalue(r, i, 1);
+    PQclear(r);
+    PQfinish(c);
+    return out;
+  }
+  // The first column of the first row of `sql`, as text.
+  std::string One(const std::string& sql) {
+    PGconn* c = PQconnectdb(conninfo_.c_str());
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+    std::string v = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    PQfinish(c);
+    return v;
+  }
+  std::unique_ptr<EventStore> Writer() {
+    StoreOptions o;
+    o.writer = "pve1";
+    auto s = OpenPostgresStore(conninfo_, o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  static Event At(int64_t us) {
+    Event e = Ev(0, "erin@pve", "vm:start", "/vms/100");
+    e.time_us = us;
+    return e;
+  }
+};
+
+// Events land in the partition of their UTC month, made as they come: the
+// last microsecond of a month stays in it (9999-12-31T23:59:59.999999Z
+// too, which seconds as a double round into year 10000), times before 1970
+// go to the default partition, and everything reads back in time order and
+// verifies.
+TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
+  const int64_t feb = 1738368000LL * 1000000;  // 2025-02-01T00:00:00Z
+  std::vector<Event> in = {At(feb - 1), At(feb), At(1741996800LL * 1000000), At(-5000000),
+                           At(253402300799999999)};
+  auto s = Writer();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->Append(&in, {}, nullptr).ok());
+  auto held = Holders();
+  EXPECT_EQ(held[1], "events_202501");  // SetUp's ten, January 2025
+  EXPECT_EQ(held[11], "events_202501");
+  EXPECT_EQ(held[12], "events_202502");
+  EXPECT_EQ(held[13], "events_202503");
+  EXPECT_EQ(held[14], "events_other");
+  EXPECT_EQ(held[15], "events_999912");
+  // The store asks for a month by its first microsecond; asked with an
+  // event's own time, the function gives the same month.
+  EXPECT_EQ(One("SELECT pveaudit_month_partition(253402300799999999)"), "events_999912");
+  EXPECT_EQ(One("SELECT pveaudit_month_partition(" + std::to_string(feb - 1) + ")"),
+            "events_202501");
+  std::vector<uint64_t> order;
+  ASSERT_TRUE(s->Scan(Filter{}, 0, [&](Event& e) {
+                 order.push_back(e.id);
+                 return true;
+               }).ok());
+  ASSERT_EQ(order.size(), 15u);
+  EXPECT_EQ(order.front(), 14u);  // 1969 first
+  EXPECT_EQ(order[11], 11u);
+  EXPECT_EQ(order[12], 12u);
+  EXPECT_EQ(order[13], 13u);
+  EXPECT_EQ(order[14], 15u);
+  Filter february;
+  february.start_us = feb;
+  february.end_us = feb + 28LL * 86400 * 1000000;
+  std::vector<uint64_t> got;
+  ASSERT_TRUE(s->Scan(february, 0, [&](Event& e) {
+                 got.push_back(e.id);
+                 return true;
+               }).ok());
+  EXPECT_EQ(got, std::vector<uint64_t>{12});
+  auto info = s->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->events, 15u);
+  EXPECT_GT(info->bytes_on_disk, 8 * 8192u) << "the partitions' size is counted";
+  auto v = VerifyNow();
+  EXPECT_TRUE(v.intact) << v.reason;
+  EXPECT_EQ(v.events_checked, 15u);
+}
+
+// A month detached from the table (as retention will detach whole months)
+// is not made again: a late event of that month goes to the default
+// partition, whether this store had seen the month or not, and appends go
+// on.
+TEST_F(PgPartitionTest, ALateEventOfADetachedMonthGoesToTheDefaultPartition) {
+  auto seen = Writer();  // makes and remembers January's partition
+  std::vector<Event> first = {Ev(kT0 + 100, "erin@pve", "vm:start", "/vms/100")};
+  ASSERT_TRUE(seen && seen->Append(&first, {}, nullptr).ok());
+  Sql("ALTER TABLE events DETACH PARTITION events_202501");
+  std::vector<Event> late = {Ev(kT0 + 200, "erin@pve", "vm:stop", "/vms/100")};
+  ASSERT_TRUE(seen->Append(&late, {}, nullptr).ok());
+  auto fresh = Writer();
+  std::vector<Event> later = {Ev(kT0 + 300, "erin@pve", "vm:stop", "/vms/100")};
+  ASSERT_TRUE(fresh && fresh->Append(&later, {}, nullptr).ok());
+  auto held = Holders();
+  EXPECT_EQ(held.count(1), 0u) << "January is detached";
+  EXPECT_EQ(held[late[0].id], "events_other");
+  EXPECT_EQ(held[later[0].id], "events_other");
 }
 
 }  // namespace
