@@ -225,23 +225,35 @@ CREATE FUNCTION pveaudit_month_partition(t bigint) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I AS $b$
 DECLARE
   m timestamp;
+  base text;
   name text;
+  i int := 0;
 BEGIN
-  -- Before 1970 or from year 10000 on: the default partition.
-  IF t IS NULL OR t < 0 OR t >= 253402300800000000 THEN RETURN NULL; END IF;
-  -- Whole seconds (integer division), so that no rounding moves an event
-  -- next to a month's end into the next month.
+  -- Before 1970 and from year 10000 on: two partitions made with the table.
+  IF t < 0 THEN RETURN 'events_before_1970'; END IF;
+  IF t >= 253402300800000000 THEN RETURN 'events_from_10000'; END IF;
+  -- Whole seconds (integer division): seconds as a double would round the
+  -- last microsecond of 9999 into year 10000.
   m := date_trunc('month', to_timestamp((t / 1000000)::double precision) AT TIME ZONE 'UTC');
-  name := 'events_' || to_char(m, 'YYYYMM');
+  base := 'events_' || to_char(m, 'YYYYMM');
   PERFORM pg_advisory_xact_lock(8103776048755534197);  -- kCreateLockKey + 1
-  -- A month that exists, attached or detached by retention, is left as it
-  -- is: a late event of a detached month goes to the default partition.
-  IF to_regclass(quote_ident(name)) IS NOT NULL THEN RETURN name; END IF;
+  -- A month that retention has detached keeps its name: a late event of
+  -- that month gets a partition of its own, events_YYYYMM_1 (_2, ...).
+  LOOP
+    name := base || CASE WHEN i = 0 THEN '' ELSE '_' || i END;
+    EXIT WHEN to_regclass(quote_ident(name)) IS NULL;
+    IF EXISTS (SELECT FROM pg_inherits WHERE inhrelid = to_regclass(quote_ident(name))
+               AND inhparent = 'events'::regclass) THEN
+      RETURN name;
+    END IF;
+    i := i + 1;
+  END LOOP;
   EXECUTE format('CREATE TABLE %%I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
   EXECUTE format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %%I'
                  ' FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only()', name);
-  -- ATTACH (not CREATE ... PARTITION OF): it takes SHARE UPDATE EXCLUSIVE
-  -- on events, so readers and other appenders go on meanwhile.
+  -- ATTACH, not CREATE ... PARTITION OF (ACCESS EXCLUSIVE on events): it
+  -- locks events in SHARE UPDATE EXCLUSIVE mode, so readers and appenders
+  -- go on. With no default partition, nothing else is locked.
   EXECUTE format('ALTER TABLE events ATTACH PARTITION %%I FOR VALUES FROM (%%s) TO (%%s)', name,
                  (extract(epoch FROM m) * 1000000)::bigint,
                  (extract(epoch FROM m + interval '1 month') * 1000000)::bigint);
@@ -263,8 +275,14 @@ CREATE TABLE events(id bigint NOT NULL, time_us bigint NOT NULL,
   status bytea NOT NULL, source bytea NOT NULL, session bytea NOT NULL, detail bytea NOT NULL,
   origin bytea NOT NULL, digest bytea NOT NULL, hash bytea NOT NULL, writer bytea NOT NULL,
   seq bigint NOT NULL) PARTITION BY RANGE (time_us);
-CREATE TABLE events_other PARTITION OF events DEFAULT;
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events_other
+-- No DEFAULT partition: attaching a month would lock it ACCESS EXCLUSIVE
+-- and wait for (and stall) every query that reads it.
+CREATE TABLE events_before_1970 PARTITION OF events FOR VALUES FROM (MINVALUE) TO (0);
+CREATE TABLE events_from_10000 PARTITION OF events
+  FOR VALUES FROM (253402300800000000) TO (MAXVALUE);
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events_before_1970
+  FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events_from_10000
   FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
 SELECT pveaudit_month_partition(t) FROM
   (SELECT DISTINCT time_us / 86400000000 * 86400000000 AS t FROM events_v4) AS days;
@@ -476,7 +494,7 @@ std::string StoreHead(const std::vector<std::tuple<std::string, uint64_t, Hash25
 }
 
 // Month partitions (schema 5): a month as year * 12 + month - 1 (UTC), or
-// -1 for a time the default partition holds (before 1970, from year 10000).
+// -1 for a time of the two edge partitions (before 1970, from year 10000).
 // pveaudit_month_partition computes the same months on the server.
 constexpr int64_t kYear10000Us = 253402300800000000;
 int64_t MonthKey(int64_t time_us) {
@@ -578,6 +596,20 @@ class PgStore final : public EventStore {
     if (digests && digests->size() != events->size())
       return Status::InvalidArgument("Append: digests do not match the events");
     PVEAUDIT_RETURN_IF_ERROR(ReadyToWrite());
+    Status st = AppendOnce(events, rejected, cursors, digests);
+    if (copy_found_no_partition_) {
+      // A month this store knew was detached meanwhile (retention): the
+      // server refused the COPY, so nothing was stored. Ask again for
+      // every month, and append once more.
+      months_.clear();
+      st = AppendOnce(events, rejected, cursors, digests);
+    }
+    return st;
+  }
+
+  Status AppendOnce(std::vector<Event>* events, const std::vector<RejectedLine>& rejected,
+                    std::span<const SourceCursor> cursors, const std::vector<Hash256>* digests) {
+    copy_found_no_partition_ = false;
     PVEAUDIT_RETURN_IF_ERROR(EnsureMonths(*events));
     // READ COMMITTED whatever the role's default: the head read after the
     // lock must see the previous appender's commit.
@@ -1406,8 +1438,12 @@ class PgStore final : public EventStore {
     Status st;
     while (PGresult* raw = Pq().getResult(conn_)) {
       PgResult r(raw);
-      if (st.ok() && Pq().resultStatus(r.get()) != PGRES_COMMAND_OK)
+      if (st.ok() && Pq().resultStatus(r.get()) != PGRES_COMMAND_OK) {
         st = Status::IOError(ErrorText(r.get()));
+        // check_violation: "no partition of relation events found for row".
+        const char* code = Pq().resultErrorField(r.get(), PG_DIAG_SQLSTATE);
+        copy_found_no_partition_ = code && std::string_view(code) == "23514";
+      }
     }
     if (st.ok() && !sent) st = Status::IOError("PostgreSQL: " + ConnError());
     return st;
@@ -1423,7 +1459,8 @@ class PgStore final : public EventStore {
   std::string writer_;  // whose chain this store's appends extend
   PGconn* conn_ = nullptr;
   uint64_t cursor_seq_ = 0;
-  std::set<int64_t> months_;  // month partitions known to exist (MonthKey)
+  std::set<int64_t> months_;              // month partitions known to exist (MonthKey)
+  bool copy_found_no_partition_ = false;  // the last COPY's error was "no partition"
   std::unique_ptr<ChainHasher> hasher_;
 };
 

@@ -905,10 +905,10 @@ TEST_F(PgTamperTest, EventsAreAppendOnlyEvenForTheOwner) {
   for (const char* sql :
        {"UPDATE events SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
         "DELETE FROM events WHERE id = 6", "TRUNCATE events", "DELETE FROM rejected",
-        // A month's partition and the default partition, addressed directly.
+        // A month's partition and an edge partition, addressed directly.
         "UPDATE events_202501 SET \"user\" = convert_to('mallory@pve', 'UTF8') WHERE id = 6",
         "DELETE FROM events_202501 WHERE id = 6", "TRUNCATE events_202501",
-        "DELETE FROM events_other"}) {
+        "DELETE FROM events_before_1970"}) {
     const std::string err = TrySql(sql, false);
     EXPECT_NE(err.find("refused: stored events are never changed or removed"), std::string::npos)
         << sql << ": " << err;
@@ -1049,7 +1049,8 @@ INSERT INTO meta VALUES('schema_version', '1');
                           " JOIN pg_class c ON c.oid = i.inhrelid"
                           " WHERE i.inhparent = 'events'::regclass");
   ASSERT_EQ(PQresultStatus(part), PGRES_TUPLES_OK) << PQresultErrorMessage(part);
-  EXPECT_EQ(std::string(PQgetvalue(part, 0, 0)), "events_202501,events_other");
+  EXPECT_EQ(std::string(PQgetvalue(part, 0, 0)),
+            "events_202501,events_before_1970,events_from_10000");
   PQclear(part);
   PGresult* del = PQexec(db, "DELETE FROM events WHERE id = 0");
   EXPECT_NE(std::string(PQresultErrorMessage(del)).find("refused"), std::string::npos);
@@ -1288,12 +1289,16 @@ class PgPartitionTest : public PgTamperTest {
 // Events land in the partition of their UTC month, made as they come: the
 // last microsecond of a month stays in it (9999-12-31T23:59:59.999999Z
 // too, which seconds as a double round into year 10000), times before 1970
-// go to the default partition, and everything reads back in time order and
-// verifies.
+// and from year 10000 have a partition each, and everything reads back in
+// time order and verifies.
 TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
   const int64_t feb = 1738368000LL * 1000000;  // 2025-02-01T00:00:00Z
-  std::vector<Event> in = {At(feb - 1), At(feb), At(1741996800LL * 1000000), At(-5000000),
-                           At(253402300799999999)};
+  std::vector<Event> in = {At(feb - 1),
+                           At(feb),
+                           At(1741996800LL * 1000000),
+                           At(-5000000),
+                           At(253402300799999999),
+                           At(253402300800000000)};
   auto s = Writer();
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->Append(&in, {}, nullptr).ok());
@@ -1302,8 +1307,9 @@ TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
   EXPECT_EQ(held[11], "events_202501");
   EXPECT_EQ(held[12], "events_202502");
   EXPECT_EQ(held[13], "events_202503");
-  EXPECT_EQ(held[14], "events_other");
+  EXPECT_EQ(held[14], "events_before_1970");
   EXPECT_EQ(held[15], "events_999912");
+  EXPECT_EQ(held[16], "events_from_10000");
   // The store asks for a month by its first microsecond; asked with an
   // event's own time, the function gives the same month.
   EXPECT_EQ(One("SELECT pveaudit_month_partition(253402300799999999)"), "events_999912");
@@ -1314,12 +1320,13 @@ TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
                  order.push_back(e.id);
                  return true;
                }).ok());
-  ASSERT_EQ(order.size(), 15u);
+  ASSERT_EQ(order.size(), 16u);
   EXPECT_EQ(order.front(), 14u);  // 1969 first
   EXPECT_EQ(order[11], 11u);
   EXPECT_EQ(order[12], 12u);
   EXPECT_EQ(order[13], 13u);
   EXPECT_EQ(order[14], 15u);
+  EXPECT_EQ(order[15], 16u);
   Filter february;
   february.start_us = feb;
   february.end_us = feb + 28LL * 86400 * 1000000;
@@ -1331,18 +1338,18 @@ TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
   EXPECT_EQ(got, std::vector<uint64_t>{12});
   auto info = s->Info();
   ASSERT_TRUE(info.ok());
-  EXPECT_EQ(info->events, 15u);
+  EXPECT_EQ(info->events, 16u);
   EXPECT_GT(info->bytes_on_disk, 8 * 8192u) << "the partitions' size is counted";
   auto v = VerifyNow();
   EXPECT_TRUE(v.intact) << v.reason;
-  EXPECT_EQ(v.events_checked, 15u);
+  EXPECT_EQ(v.events_checked, 16u);
 }
 
 // A month detached from the table (as retention will detach whole months)
-// is not made again: a late event of that month goes to the default
-// partition, whether this store had seen the month or not, and appends go
-// on.
-TEST_F(PgPartitionTest, ALateEventOfADetachedMonthGoesToTheDefaultPartition) {
+// keeps its name: a late event of that month gets a partition of its own,
+// events_202501_1, whether this store had seen the month (its COPY is
+// refused, and it asks for the month again) or not, and appends go on.
+TEST_F(PgPartitionTest, ALateEventOfADetachedMonthGetsAPartitionOfItsOwn) {
   auto seen = Writer();  // makes and remembers January's partition
   std::vector<Event> first = {Ev(kT0 + 100, "erin@pve", "vm:start", "/vms/100")};
   ASSERT_TRUE(seen && seen->Append(&first, {}, nullptr).ok());
@@ -1354,8 +1361,8 @@ TEST_F(PgPartitionTest, ALateEventOfADetachedMonthGoesToTheDefaultPartition) {
   ASSERT_TRUE(fresh && fresh->Append(&later, {}, nullptr).ok());
   auto held = Holders();
   EXPECT_EQ(held.count(1), 0u) << "January is detached";
-  EXPECT_EQ(held[late[0].id], "events_other");
-  EXPECT_EQ(held[later[0].id], "events_other");
+  EXPECT_EQ(held[late[0].id], "events_202501_1");
+  EXPECT_EQ(held[later[0].id], "events_202501_1");
 }
 
 }  // namespace
