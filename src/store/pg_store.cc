@@ -296,11 +296,28 @@ CREATE INDEX events_user_time ON events("user", time_us, id);
 CREATE INDEX events_failed_time ON events(time_us, id) WHERE result = 2;
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
   FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only();
+-- The role pveaudit_reader (NOLOGIN, like pveaudit_node): SELECT only, for
+-- auditors' and the web UI's read-only logins.
 DO $d$
+DECLARE
+  may_create boolean;
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_node') THEN
     GRANT SELECT, INSERT ON events TO pveaudit_node;
     GRANT EXECUTE ON FUNCTION pveaudit_month_partition(bigint) TO pveaudit_node;
+  END IF;
+  SELECT rolsuper OR rolcreaterole INTO may_create FROM pg_roles WHERE rolname = current_user;
+  IF may_create AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_reader') THEN
+    BEGIN
+      CREATE ROLE pveaudit_reader NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;  -- another store's first open made it (roles are per server)
+    END;
+  END IF;
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pveaudit_reader') THEN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO pveaudit_reader', current_schema());
+    GRANT SELECT ON meta, events, chain_head, chain_heads, cursors, rejected, settings, consumers
+      TO pveaudit_reader;
   END IF;
 END $d$;
 )sql"};

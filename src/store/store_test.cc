@@ -889,6 +889,22 @@ class PgTamperTest : public ::testing::Test {
     return err;
   }
   void Sql(const std::string& sql) { EXPECT_EQ(TrySql(sql, true), "") << sql; }
+  // Makes the login role `role` (password "pw") in `group` (pveaudit_node,
+  // pveaudit_reader) and returns the conninfo that logs in with it; the
+  // role is dropped in TearDown.
+  std::string LoginIn(const std::string& group, const std::string& role) {
+    EXPECT_EQ(TrySql("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                         " LOGIN PASSWORD 'pw' IN ROLE " + group,
+                     false),
+              "");
+    roles_.push_back(role);
+    return conninfo_ + " user=" + role + " password=pw";
+  }
+  void TearDown() override {
+    for (const std::string& role : roles_)
+      (void)TrySql("DROP OWNED BY " + role + "; DROP ROLE " + role, false);
+  }
+  std::vector<std::string> roles_;
   // SQL that stores a copy of event 10 as event 11, with these SQL
   // expressions for its writer and sequence number.
   static std::string CopyOfEvent10(const std::string& writer, const std::string& seq) {
@@ -1068,12 +1084,7 @@ INSERT INTO meta VALUES('schema_version', '1');
 // reads and keeps its cursors and settings, but cannot UPDATE, DELETE or
 // TRUNCATE events, nor switch the trigger off.
 TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
-  const std::string role = "pveaudit_t_node" + std::to_string(getpid());
-  ASSERT_EQ(TrySql("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
-                       " LOGIN PASSWORD 'node-pw' IN ROLE pveaudit_node",
-                   false),
-            "");
-  const std::string node = conninfo_ + " user=" + role + " password=node-pw";
+  const std::string node = LoginIn("pveaudit_node", "pveaudit_t_node" + std::to_string(getpid()));
   {
     StoreOptions o;
     o.writer = "pve2";
@@ -1114,7 +1125,64 @@ TEST_F(PgTamperTest, TheNodeRoleAppendsButCannotRewriteHistory) {
   auto v = VerifyNow();
   EXPECT_TRUE(v.intact) << v.reason;
   EXPECT_EQ(v.events_checked, 12u);
-  (void)TrySql("DROP OWNED BY " + role + "; DROP ROLE " + role, false);
+}
+
+// The role an auditor's or the web UI's read-only login gets
+// (pveaudit_reader): every read works, every write is refused, by the
+// grants (so the append-only trigger is not what stops it).
+TEST_F(PgTamperTest, TheReaderRoleReadsEverythingAndWritesNothing) {
+  const std::string reader =
+      LoginIn("pveaudit_reader", "pveaudit_t_reader" + std::to_string(getpid()));
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto s = OpenPostgresStore(reader, ro);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    size_t n = 0;
+    ASSERT_TRUE((*s)->Scan(Filter{}, kFieldAll,
+                           [&](Event&) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
+    EXPECT_EQ(n, 10u);
+    auto v = (*s)->Verify(nullptr);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->intact) << v->reason;
+    auto info = (*s)->Info();
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->events, 10u);
+    EXPECT_TRUE((*s)->GetSetting("daemon.status").ok());
+    EXPECT_TRUE((*s)->ListConsumers().ok());
+    EXPECT_TRUE((*s)->ListCursors().ok());
+    EXPECT_TRUE((*s)->ListRejected(0).ok());
+  }
+  {
+    StoreOptions w;
+    w.writer = "pve9";
+    auto s = OpenPostgresStore(reader, w);
+    if (s.ok()) {
+      std::vector<Event> more = {Ev(kT0 + 20, "carol@pve", "vm:stop", "/vms/101")};
+      Status st = (*s)->Append(&more, {}, nullptr);
+      EXPECT_FALSE(st.ok());
+      EXPECT_NE(st.message().find("permission denied"), std::string::npos) << st.message();
+    } else {
+      EXPECT_NE(s.status().message().find("permission denied"), std::string::npos)
+          << s.status().message();
+    }
+  }
+  for (const std::string& sql :
+       {CopyOfEvent10("writer", "11"),
+        std::string("INSERT INTO settings VALUES ('k', 'v', 'r', 0)"),
+        std::string("UPDATE consumers SET last_id = 0"),
+        std::string("UPDATE events SET \"user\" = '\\x'::bytea WHERE id = 6"),
+        std::string("SELECT pveaudit_month_partition(0)")}) {
+    const std::string err = TrySql(sql, false, reader);
+    EXPECT_NE(err.find("permission denied"), std::string::npos) << sql << ": " << err;
+  }
+  auto v = VerifyNow();
+  EXPECT_TRUE(v.intact) << v.reason;
+  EXPECT_EQ(v.events_checked, 10u);
 }
 
 TEST_F(PgTamperTest, EditedFieldIsDetected) {
