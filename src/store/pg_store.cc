@@ -222,8 +222,11 @@ DO $d$
 BEGIN
   EXECUTE format($f$
 CREATE FUNCTION pveaudit_month_partition(t bigint) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I AS $b$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = %1$I, pg_temp AS $b$
 DECLARE
+  -- Every table is named with its schema: the caller's temporary tables
+  -- (pg_temp) must not stand in for ours in a function run as the owner.
+  s text := %1$L;
   m timestamp;
   base text;
   name text;
@@ -241,20 +244,22 @@ BEGIN
   -- that month gets a partition of its own, events_YYYYMM_1 (_2, ...).
   LOOP
     name := base || CASE WHEN i = 0 THEN '' ELSE '_' || i END;
-    EXIT WHEN to_regclass(quote_ident(name)) IS NULL;
-    IF EXISTS (SELECT FROM pg_inherits WHERE inhrelid = to_regclass(quote_ident(name))
-               AND inhparent = 'events'::regclass) THEN
+    EXIT WHEN to_regclass(format('%%I.%%I', s, name)) IS NULL;
+    IF EXISTS (SELECT FROM pg_inherits WHERE inhrelid = to_regclass(format('%%I.%%I', s, name))
+               AND inhparent = to_regclass(format('%%I.events', s))) THEN
       RETURN name;
     END IF;
     i := i + 1;
   END LOOP;
-  EXECUTE format('CREATE TABLE %%I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-  EXECUTE format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %%I'
-                 ' FOR EACH STATEMENT EXECUTE FUNCTION pveaudit_append_only()', name);
+  EXECUTE format('CREATE TABLE %%1$I.%%2$I (LIKE %%1$I.events INCLUDING DEFAULTS'
+                 ' INCLUDING CONSTRAINTS)', s, name);
+  EXECUTE format('CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %%1$I.%%2$I'
+                 ' FOR EACH STATEMENT EXECUTE FUNCTION %%1$I.pveaudit_append_only()', s, name);
   -- ATTACH, not CREATE ... PARTITION OF (ACCESS EXCLUSIVE on events): it
   -- locks events in SHARE UPDATE EXCLUSIVE mode, so readers and appenders
   -- go on. With no default partition, nothing else is locked.
-  EXECUTE format('ALTER TABLE events ATTACH PARTITION %%I FOR VALUES FROM (%%s) TO (%%s)', name,
+  EXECUTE format('ALTER TABLE %%1$I.events ATTACH PARTITION %%1$I.%%2$I'
+                 ' FOR VALUES FROM (%%3$s) TO (%%4$s)', s, name,
                  (extract(epoch FROM m) * 1000000)::bigint,
                  (extract(epoch FROM m + interval '1 month') * 1000000)::bigint);
   RETURN name;

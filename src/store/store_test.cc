@@ -1413,6 +1413,19 @@ TEST_F(PgPartitionTest, EventsLandInThePartitionOfTheirMonth) {
   EXPECT_EQ(v.events_checked, 16u);
 }
 
+// pveaudit_month_partition runs as the tables' owner: a caller's temporary
+// table named like a month (temporary tables come first in a session's
+// search_path) must not stand in for the month's partition.
+TEST_F(PgPartitionTest, ACallersTemporaryTableDoesNotStandInForAMonth) {
+  const std::string t = std::to_string(1941840000LL * 1000000);  // 2031-07-15
+  EXPECT_EQ(
+      One("CREATE TEMP TABLE events_203107 (x int); SELECT pveaudit_month_partition(" + t + ")"),
+      "events_203107");
+  EXPECT_EQ(One("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass AND"
+                " inhrelid::regclass::text = 'events_203107'"),
+            "1");
+}
+
 // A month detached from the table (as retention will detach whole months)
 // keeps its name: a late event of that month gets a partition of its own,
 // events_202501_1, whether this store had seen the month (its COPY is
