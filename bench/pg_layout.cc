@@ -136,6 +136,14 @@ class CopyBuf {
     Field(uint32_t(s.size()));
     buf_.append(s);
   }
+  // An int4[] in the binary array format: dimensions, flags (no nulls),
+  // element type (int4, OID 23), length and lower bound, then each element
+  // as a length and its value.
+  void Int4Array(const std::vector<uint32_t>& v) {
+    Field(uint32_t(20 + 8 * v.size()));
+    for (uint32_t x : {1u, 0u, 23u, uint32_t(v.size()), 1u}) Put(x, 4);
+    for (uint32_t x : v) Put(4, 4), Put(x, 4);
+  }
   const std::string& Finish() {
     Put(0xffff, 2);
     return buf_;
@@ -187,8 +195,10 @@ CREATE TABLE IF NOT EXISTS blk_dict(writer text NOT NULL, kind int2 NOT NULL, id
 CREATE INDEX IF NOT EXISTS blk_dict_value ON blk_dict(kind, value);
 CREATE TABLE IF NOT EXISTS blk_blocks(id bigint PRIMARY KEY, writer text NOT NULL,
   first_id bigint NOT NULL, last_id bigint NOT NULL, n int4 NOT NULL, t_min bigint NOT NULL,
-  t_max bigint NOT NULL, failures int4 NOT NULL, head bytea NOT NULL, summary bytea NOT NULL);
+  t_max bigint NOT NULL, failures int4 NOT NULL, head bytea NOT NULL, summary bytea NOT NULL,
+  users int4[] NOT NULL);
 CREATE INDEX IF NOT EXISTS blk_blocks_tmax ON blk_blocks(t_max);
+CREATE INDEX IF NOT EXISTS blk_blocks_users ON blk_blocks USING gin (users);
 CREATE TABLE IF NOT EXISTS blk_cols(block bigint NOT NULL, col int2 NOT NULL, chunk int2 NOT NULL,
   data bytea NOT NULL, PRIMARY KEY (block, col, chunk));
 CREATE TABLE IF NOT EXISTS blk_head(id int2 PRIMARY KEY, last_id bigint NOT NULL,
@@ -257,7 +267,7 @@ class BlockWriter {
         if (x.result == uint8_t(Outcome::kFailure)) fails.push_back(x);
       }
       const Hash256& h = heads[pos + take - 1];
-      blocks.Tuple(10);
+      blocks.Tuple(11);
       blocks.I8(block);
       blocks.Bytes(writer_);
       blocks.I8(int64_t(by_id.front().id));
@@ -268,6 +278,12 @@ class BlockWriter {
       blocks.I4(int64_t(fails.size()));
       blocks.Bytes(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
       blocks.Bytes(EncodeSummary(sorted));
+      // The block's users (rows are sorted by user): what the server
+      // searches to find one user's blocks without sending every summary.
+      std::vector<uint32_t> users;
+      for (const Row& x : sorted)
+        if (users.empty() || users.back() != x.dict[kDictUser]) users.push_back(x.dict[kDictUser]);
+      blocks.Int4Array(users);
       auto put_cols = [&](int base, std::span<const Row> rs) {
         for (int c = 0; c < kNumColumns; ++c) {
           std::vector<std::string> chunks = EncodeColumn(c, rs);
@@ -400,8 +416,16 @@ std::vector<Event> BlockUserQuery(Conn& db, const std::string& user, int64_t sta
   for (int i = 0; i < PQntuples(r); ++i)
     uid[std::string(BinBytes(r, i, 0))] = uint32_t(BinInt(r, i, 1));
   PQclear(r);
+  // The user's blocks, found by the server (the users column's index).
+  std::string which;
+  for (const auto& [w, id] : uid)
+    which += std::string(which.empty() ? "" : " OR ") + "(writer = '" + w + "' AND users @> '{" +
+             std::to_string(id) + "}')";
+  if (which.empty()) return {};
   r = db.Query(
-      "SELECT id, writer, n, summary FROM blk_blocks WHERE t_max >= $1::int8 AND t_min < $2::int8",
+      "SELECT id, writer, n, summary FROM blk_blocks WHERE t_max >= $1::int8 AND t_min < "
+      "$2::int8 AND (" +
+          which + ")",
       {std::to_string(start), std::to_string(end)});
   std::vector<Want> wants;
   for (int i = 0; i < PQntuples(r); ++i) {

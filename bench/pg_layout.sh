@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Row layout against block layout on PostgreSQL (issue 11, "compare at
 # least a row layout and a block/column layout like the SQLite one"):
-#   bench/pg_layout.sh --logs DIR [--build DIR] [--runs N] [--work DIR]
+#   bench/pg_layout.sh --logs DIR [--build DIR] [--runs N] [--work DIR] [--layouts "row block"]
 # DIR is a pveaudit-gen data set. Its nodes' logs are imported into a
 # SQLite store once; bench/pg_layout.cc then loads those events into memory
 # (content digests computed beforehand, as the importer's parser threads
@@ -14,13 +14,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-logs="" build="$here/../build" runs=5 work=""
+logs="" build="$here/../build" runs=5 work="" layouts="row block"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --logs) logs=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --layouts) layouts=$2; shift 2 ;;
     *) echo "pg_layout.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +55,8 @@ if [[ ! -f "$work/sqlite/pveaudit.db" ]]; then
   done
 fi
 
-for layout in row block; do
+for layout in $layouts; do
+  [[ $layout == row || $layout == block ]] || { echo "pg_layout.sh: invalid layout '$layout'" >&2; exit 2; }
   for writers in 1 3; do
     reset_pg
     "$tool" ingest --layout "$layout" --from "$work/sqlite" --conn "$conn" --writers "$writers"
