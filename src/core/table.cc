@@ -6,11 +6,47 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace pveaudit {
 namespace {
+
+// The offset of the first byte at or after `i` that is a C0 control
+// (< 0x20), not ASCII (>= 0x80) or `a` or `b`; s.size() when none. Reads 8
+// bytes at a time (SWAR): a listing's cells are nearly all plain ASCII, and
+// the byte-at-a-time loops this replaces were the largest cost of writing
+// JSON and CSV (bench/RESULTS.md, "Streaming"). No library offers this
+// classification; the bit tricks are the classic "has a byte less than n"
+// and "has a zero byte" tests, exact for whether any byte of a word hits.
+size_t FindSpecial(std::string_view s, size_t i, char a, char b) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t ma = kOnes * static_cast<unsigned char>(a);
+  const uint64_t mb = kOnes * static_cast<unsigned char>(b);
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t xa = w ^ ma, xb = w ^ mb;
+    const uint64_t hit = (w & kHigh) | ((w - kOnes * 0x20) & ~w & kHigh) |
+                         ((xa - kOnes) & ~xa & kHigh) | ((xb - kOnes) & ~xb & kHigh);
+    if (hit) break;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || s[i] == a || s[i] == b) return i;
+  }
+  return s.size();
+}
+
+// Appends the decimal digits of `n`.
+void AppendInt(int64_t n, std::string* out) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out->append(buf, r.ptr);
+}
 
 // Decodes one UTF-8 sequence at *i and advances past it. Returns the code
 // point, or -1 for a byte that does not start a valid, shortest-form
@@ -77,7 +113,7 @@ void SanitizeForText(std::string_view s, size_t max_width, std::string* text, si
   text->clear();
   *width = 0;
   // Fast path: printable ASCII is kept as it is, one column per byte.
-  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+  if (FindSpecial(s, 0, '\x7f', '\x7f') == s.size()) {
     if (max_width > 0 && s.size() > max_width) {
       text->assign(s.substr(0, max_width - 1));
       text->push_back('~');
@@ -139,13 +175,13 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t run = 0;
   bool high = false;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = FindSpecial(s, 0, '"', '\\'); i < s.size();
+       i = FindSpecial(s, i + 1, '"', '\\')) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       high = true;
       continue;
     }
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.substr(run, i - run));
     run = i + 1;
     switch (c) {
@@ -447,7 +483,7 @@ void TableWriter::AddJson(std::span<const CellView> row) {
     if (const auto* s = std::get_if<std::string_view>(&cell)) {
       AppendJsonString(*s, &b);
     } else if (const auto* n = std::get_if<int64_t>(&cell)) {
-      b += std::to_string(*n);
+      AppendInt(*n, &b);
     } else {
       b += "null";
     }
@@ -462,9 +498,9 @@ void TableWriter::AddCsv(std::span<const CellView> row) {
     if (c > 0) b.push_back(',');
     const CellView& cell = ViewAt(row, c);
     if (const auto* s = std::get_if<std::string_view>(&cell)) {
-      b += CsvEscape(*s);
+      AppendCsv(*s, &b);
     } else if (const auto* n = std::get_if<int64_t>(&cell)) {
-      b += std::to_string(*n);
+      AppendInt(*n, &b);
     }
   }
   b += "\r\n";
@@ -577,12 +613,27 @@ void TableWriter::EmitText(const std::vector<TextCell>& line, bool header) {
   bool wraps = false;
   for (size_t c : inline_) wraps |= line[c].width > width_[c];
   if (!wraps) {
+    // One resize for the line, then copies into it: appending each cell and
+    // its padding on its own was most of a text listing's writing cost.
+    size_t len = 1;
     for (size_t i = 0; i < n; ++i) {
       const size_t c = inline_[i];
-      b += line[c].text;
-      if (i + 1 < n) b.append(width_[c] - line[c].width + gap_, ' ');
+      len += line[c].text.size() + (i + 1 < n ? width_[c] - line[c].width + gap_ : 0);
     }
-    b.push_back('\n');
+    size_t at = b.size();
+    b.resize(at + len);
+    char* p = b.data() + at;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = inline_[i];
+      std::memcpy(p, line[c].text.data(), line[c].text.size());
+      p += line[c].text.size();
+      if (i + 1 < n) {
+        const size_t pad = width_[c] - line[c].width + gap_;
+        std::memset(p, ' ', pad);
+        p += pad;
+      }
+    }
+    *p = '\n';
   } else if (!header) {
     // A cell wider than its column is shown as kSpilled, and whole on a line
     // of its own under the row: "name: value", indented to the second
@@ -717,10 +768,12 @@ void AppendCsv(std::string_view cell, std::string* out) {
   const bool guard = !cell.empty() &&
                      std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
                      !IsPlainNumber(cell);
-  // One pass over the cell: find_first_of with a set calls memchr per
-  // character, which was the largest cost of streaming CSV.
+  // One pass over the cell, 8 bytes at a time: find_first_of with a set
+  // calls memchr per character, which was the largest cost of streaming CSV.
   bool special = false;
-  for (char c : cell) special |= c == ',' || c == '"' || c == '\r' || c == '\n';
+  for (size_t i = FindSpecial(cell, 0, ',', '"'); i < cell.size() && !special;
+       i = FindSpecial(cell, i + 1, ',', '"'))
+    special = cell[i] == ',' || cell[i] == '"' || cell[i] == '\r' || cell[i] == '\n';
   const bool quote =
       special || (!cell.empty() && ((!guard && (cell.front() == ' ' || cell.front() == '\t')) ||
                                     cell.back() == ' ' || cell.back() == '\t'));

@@ -365,6 +365,37 @@ TEST(TableWriterTest, JsonIsByteForByteNlohmanns) {
   EXPECT_EQ(RenderTable(none, OutputFormat::kJsonPretty), NlohmannJson(none, true));
 }
 
+// The writers look at a cell 8 bytes at a time; a byte that needs
+// escaping is found wherever it lies in a long cell, in every format.
+TEST(TableWriterTest, ASpecialByteIsEscapedAtAnyPositionOfALongCell) {
+  const std::vector<std::string> specials = {"\x01", "\x1f", "\"",       "\\",   "\x7f", ",",
+                                             "\r",   "\n",   "\xc3\xa9", "\xff", "\x80"};
+  for (const std::string& sp : specials) {
+    for (size_t pos = 0; pos <= 24; ++pos) {
+      std::string cell = "abcdefghijklmnopqrstuvwxyz0123";
+      cell.insert(pos, sp);
+      SCOPED_TRACE(testing::Message()
+                   << "byte " << int(static_cast<unsigned char>(sp[0])) << " at " << pos);
+      Table t;
+      t.columns = {"v"};
+      t.rows.push_back({cell});
+      EXPECT_EQ(RenderTable(t, OutputFormat::kJson), NlohmannJson(t, false));
+      // CSV: quoted exactly when the cell holds , " CR or LF; quotes doubled.
+      const bool quote = sp == "," || sp == "\"" || sp == "\r" || sp == "\n";
+      std::string csv = cell;
+      if (sp == "\"") csv.insert(pos, "\"");
+      if (sp == "\r" && pos == 0) csv = "'" + csv;  // a formula guard, as a leading CR is
+      if (quote) csv = "\"" + csv + "\"";
+      EXPECT_EQ(CsvEscape(cell), csv);
+      // Text: a control character, DEL or invalid UTF-8 is one '?'; é stays.
+      std::string text = cell;
+      if (sp != "\xc3\xa9" && sp != "\"" && sp != "\\" && sp != ",")
+        text.replace(pos, sp.size(), "?");
+      EXPECT_EQ(RenderTable(t, OutputFormat::kText), "V\n" + text + "\n");
+    }
+  }
+}
+
 TEST(TableWriterTest, StreamedRowsEqualRenderTable) {
   Table t = Sample();
   for (OutputFormat f : {OutputFormat::kJson, OutputFormat::kJsonPretty, OutputFormat::kCsv,
