@@ -64,7 +64,7 @@ Result<uint64_t> WriteEvents(EventStore& store, const Filter& f, size_t limit, O
     auto dash = [](const std::string& v) { return v.empty() ? std::string_view("-") : v; };
     st = ForEachEvent(store, f, limit, kFieldUser | kFieldIp | kFieldAction | kFieldResource,
                       [&](Event&& e) {
-                        time = FormatLocal(e.time_us);
+                        FormatLocalTo(e.time_us, &time);
                         const CellView row[] = {time,     dash(e.user),     dash(e.ip),
                                                 e.action, dash(e.resource), OutcomeName(e.result)};
                         return w.Add(row);

@@ -387,14 +387,20 @@ int SecondsOfDayLocal(int64_t us) {
   return static_cast<int>(local - FloorDiv(local, kSecPerDay) * kSecPerDay);
 }
 
-std::string FormatLocal(int64_t us) {
+void FormatLocalTo(int64_t us, std::string* out) {
   const int64_t secs = FloorDiv(us, kUsPerSec);
   char buf[48];
   char* end = PutDateTime(buf, secs + LocalOffset(secs), ' ');
-  return std::string(buf, end);
+  out->assign(buf, end);
 }
 
-std::string FormatRfc3339Utc(int64_t us) {
+std::string FormatLocal(int64_t us) {
+  std::string s;
+  FormatLocalTo(us, &s);
+  return s;
+}
+
+void FormatRfc3339UtcTo(int64_t us, std::string* out) {
   const int64_t secs = FloorDiv(us, kUsPerSec);
   const int micros = static_cast<int>(us - secs * kUsPerSec);
   char buf[56];
@@ -409,7 +415,13 @@ std::string FormatRfc3339Utc(int64_t us) {
     p += 6;
   }
   *p++ = 'Z';
-  return std::string(buf, p);
+  out->assign(buf, p);
+}
+
+std::string FormatRfc3339Utc(int64_t us) {
+  std::string s;
+  FormatRfc3339UtcTo(us, &s);
+  return s;
 }
 
 int64_t CivilToUs(int year, int month, int day, int hour, int minute, int second) {

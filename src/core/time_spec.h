@@ -41,8 +41,13 @@ int SecondsOfDayLocal(int64_t us);
 
 // "2025-01-15 12:42:28" in the cluster zone.
 std::string FormatLocal(int64_t us);
+// FormatLocal into `out` (replaced), reusing its capacity: a listing
+// formats one time per event.
+void FormatLocalTo(int64_t us, std::string* out);
 // "2025-01-15T12:42:28Z" (or with ".123456" when there are microseconds).
 std::string FormatRfc3339Utc(int64_t us);
+// FormatRfc3339Utc into `out` (replaced), reusing its capacity.
+void FormatRfc3339UtcTo(int64_t us, std::string* out);
 
 // UTC microseconds of a civil date/time in UTC (no zone applied).
 int64_t CivilToUs(int year, int month, int day, int hour, int minute, int second);

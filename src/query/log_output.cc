@@ -21,7 +21,7 @@ Result<uint64_t> WriteEventRows(EventStore& store, const Filter& filter, size_t 
   // an empty CSV cell (the JSON an import reads back).
   Status st = ForEachEvent(store, filter, limit, kFieldAll, [&](Event&& e) {
     if (keep && !keep(e)) return true;
-    time = FormatRfc3339Utc(e.time_us);
+    FormatRfc3339UtcTo(e.time_us, &time);
     const CellView row[] = {int64_t(e.id), time,
                             e.node,        e.user,
                             e.ip,          e.action,
