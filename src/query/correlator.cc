@@ -75,7 +75,7 @@ void ForwardMerger::Flush(int64_t before_us) {
       s.e.detail += std::string(kForwardedMark) + std::to_string(s.partner_id) + " executed on " +
                     s.partner_node;
     if (!(s.role == kTarget && s.partner_id)) emit_(std::move(s.e));
-    pending_.pop_front();
+    pending_.PopFront();
     ++first_seq_;
   }
 }
@@ -89,28 +89,34 @@ void ForwardMerger::Add(Event&& e) {
     emit_(std::move(e));
     return;
   }
-  Slot slot;
-  slot.role = role;
-  if (role != kNone) slot.hash = DetailHash(e);
+  const size_t hash = role != kNone ? DetailHash(e) : 0;
+  uint64_t partner_id = 0;
+  std::string_view partner_node;
   if (role == kTarget) {
-    if (Slot* a = Find(e, slot.hash, kOrigin)) {  // a logged before b (clock skew): absorb b now
+    if (Slot* a = Find(e, hash, kOrigin)) {  // a logged before b (clock skew): absorb b now
       a->partner_id = e.id;
       a->partner_node = e.node;
       ++merged_;
       return;
     }
   } else if (role == kOrigin) {
-    if (Slot* b = Find(e, slot.hash, kTarget)) {
+    if (Slot* b = Find(e, hash, kTarget)) {
       b->partner_id = e.id;
-      slot.partner_id = b->e.id;
-      slot.partner_node = b->e.node;
+      partner_id = b->e.id;
+      partner_node = b->e.node;  // b stays pending (absorbed) while this one is
       ++merged_;
     }
   }
-  slot.e = std::move(e);  // `target` (a view into e.detail) is not read from here on
-  pending_.push_back(std::move(slot));
-  if (role != kNone && !pending_.back().partner_id)
-    by_detail_[pending_.back().hash].push_back(first_seq_ + pending_.size() - 1);
+  // A reused slot: every member is set. `target` (a view into e.detail) is
+  // not read from here on; `partner_node` is copied before the queue grows.
+  std::string node(partner_node);
+  Slot& slot = pending_.PushBack();
+  slot.role = role;
+  slot.partner_id = partner_id;
+  slot.partner_node = std::move(node);
+  slot.hash = hash;
+  slot.e = std::move(e);
+  if (role != kNone && !partner_id) by_detail_[hash].push_back(first_seq_ + pending_.size() - 1);
 }
 
 void ForwardMerger::Finish() { Flush(INT64_MAX); }
@@ -384,19 +390,29 @@ void ActionJoiner::DecideLoginSuccess(Slot& a) {
 void ActionJoiner::DecideChange(Slot& c) {
   const int64_t lo = c.e.time_us - kChangeRequestBeforeUs;
   const int64_t hi = c.e.time_us + kChangeRequestAfterUs;
-  auto first = std::lower_bound(pending_.begin(), pending_.end(), lo,
-                                [](const Slot& s, int64_t t) { return s.e.time_us < t; });
+  // The first pending slot at or after lo (binary search: times ascend).
+  size_t first = 0;
+  for (size_t n = pending_.size(); n > 0;) {
+    const size_t half = n / 2;
+    if (pending_[first + half].e.time_us < lo) {
+      first += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  const size_t end = pending_.size();
   if (uint64_t legacy = IdAfter(c.e.detail, kAttributedMark)) {
-    for (auto it = first; it != pending_.end() && it->e.time_us <= hi; ++it)
-      if (it->e.id == legacy) Drop(*it);
+    for (size_t i = first; i < end && pending_[i].e.time_us <= hi; ++i)
+      if (pending_[i].e.id == legacy) Drop(pending_[i]);
     return;
   }
   if (!c.e.user.empty() || c.e.detail.find(kActorUnknown) != std::string::npos) return;
   Slot* best = nullptr;
   std::tuple<int, int, int, int64_t, int64_t> best_key{};
   const int64_t csec = FloorSec(c.e.time_us);
-  for (auto it = first; it != pending_.end() && it->e.time_us <= hi; ++it) {
-    Slot& r = *it;
+  for (size_t i = first; i < end && pending_[i].e.time_us <= hi; ++i) {
+    Slot& r = pending_[i];
     if (r.kind != kPlain || !CanHaveMadeChange(r.e, c.e)) continue;
     // docs/config-changes.md: the changed object itself; answered at or
     // after the write; the watcher's node; nearest; newest.
@@ -461,7 +477,7 @@ void ActionJoiner::Advance(int64_t now_us) {
       if (it != tasks_.end() && it->second == first_seq_) tasks_.erase(it);
     }
     if (!s.dropped) emit_(std::move(s.e));
-    pending_.pop_front();
+    pending_.PopFront();
     ++first_seq_;
   }
 }
@@ -494,7 +510,11 @@ void ActionJoiner::Add(Event&& e) {
     kind = kChange;
   }
   const uint64_t seq = first_seq_ + pending_.size();
-  Slot& s = pending_.emplace_back();
+  // A reused slot: every member is set.
+  Slot& s = pending_.PushBack();
+  s.dropped = s.claimed = s.granted = s.joined = false;
+  s.task_key.clear();
+  s.ticket_key.clear();
   if (kind == kPlain && MayStartTask(e)) {
     s.task_key = TaskKey(e);
     task_requests_[s.task_key].push_back(seq);

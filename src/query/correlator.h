@@ -20,7 +20,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/ring_queue.h"
 
 namespace pveaudit {
 
@@ -164,7 +164,7 @@ class ForwardMerger {
   Slot* Find(const Event& e, size_t hash, Role want);
 
   std::function<void(Event&&)> emit_;
-  std::deque<Slot> pending_;
+  RingQueue<Slot> pending_;
   uint64_t first_seq_ = 0;  // sequence number of pending_.front()
   // Unpaired candidates' slots by the hash of their detail (Find compares
   // the details themselves).
@@ -239,7 +239,7 @@ class ActionJoiner {
                       const std::string& key, uint64_t seq);
 
   std::function<void(Event&&)> emit_;
-  std::deque<Slot> pending_;
+  RingQueue<Slot> pending_;
   uint64_t first_seq_ = 0;
   uint64_t next_anchor_ = 0;  // the first pending slot not yet decided
   // Pending requests that may start a task, by "<executing node>\n<user>".
