@@ -750,11 +750,17 @@ TEST(PgStoreTest, ScansMatchTheSqliteStoreOnRandomFilters) {
   auto pg = PgBackend::Open(dir.str(), 64);
   ASSERT_TRUE(pg.ok()) << pg.status().ToString();
   const char* users[] = {"alice@pve", "bob@pve", "root@pam", "ci@pve!deploy", ""};
-  const char* actions[] = {"vm:start", "vm:stop", "ct:stop", "login", "acl:modify", ""};
+  // With look-alikes of the object ranges the server is asked for ("vm0"
+  // lies in ["vm", "vm;") but is not object vm; "login:tfa" is).
+  const char* actions[] = {"vm:start",  "vm:stop",       "ct:stop",       "login", "acl:modify",
+                           "login:tfa", "session:renew", "access:ticket", "vm0",   "vmx:start",
+                           ""};
   const char* resources[] = {"/vms/100", "/vms/1000", "/vms", "/storage/local", "/", ""};
   const char* ips[] = {"192.0.2.10", "192.0.2.200", "198.51.100.7", "2001:db8::1", ""};
   const char* nodes[] = {"pve1", "pve2", ""};
-  const char* action_specs[] = {"vm", "power", "vm:stop", "login", "nosuch", "vm:*", "ct:stop"};
+  const char* action_specs[] = {"vm",     "power",         "vm:stop",       "login",
+                                "nosuch", "vm:*",          "ct:stop",       "session",
+                                "guest",  "session:renew", "access:ticket", "login:*"};
   const char* ranges[] = {"192.0.2.0/24", "2001:db8::/32", "198.51.100.7", "0.0.0.0/0"};
   std::mt19937 rng(42);
   auto pick = [&](const auto& a) { return a[rng() % std::size(a)]; };
@@ -1007,7 +1013,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   ro.read_only = true;
   auto r = OpenPostgresStore(*c, ro);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (5)"),
+  EXPECT_NE(r.status().message().find("has store schema 1, older than this pveaudit's (6)"),
             std::string::npos)
       << r.status().message();
 
@@ -1051,13 +1057,14 @@ INSERT INTO meta VALUES('schema_version', '1');
     for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(got[i], events[i]) << i;
   }
   db = PQconnectdb(c->c_str());
-  // Schema 4's indexes for the page's queries.
+  // The indexes for the page's queries (schemas 4 and 6).
   PGresult* idx = PQexec(db,
                          "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes"
                          " WHERE tablename = 'events' AND schemaname = current_schema()");
   ASSERT_EQ(PQresultStatus(idx), PGRES_TUPLES_OK) << PQresultErrorMessage(idx);
   EXPECT_EQ(std::string(PQgetvalue(idx, 0, 0)),
-            "events_failed_time,events_pkey,events_time,events_user_time,events_writer_seq");
+            "events_failed,events_login_time,events_pkey,events_time,events_user_time,"
+            "events_writer_seq");
   PQclear(idx);
   // Schema 5: the old events moved into month partitions.
   PGresult* part = PQexec(db,
@@ -1075,7 +1082,7 @@ INSERT INTO meta VALUES('schema_version', '1');
   PQfinish(db);
   auto newer = OpenPostgresStore(*c, w);
   ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (5)"),
+  EXPECT_NE(newer.status().message().find("has store schema 99, newer than this pveaudit's (6)"),
             std::string::npos)
       << newer.status().message();
 }
