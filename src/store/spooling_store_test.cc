@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "store/forwarding_store.h"
 #include "store/pg_store.h"
 #include "store/pg_test_server.h"
 
@@ -294,58 +295,22 @@ TEST_F(SpoolTest, OnlyTheDaemonStatusIsKeptInTheSpool) {
 // purpose with a real server, so this stand-in for the database's
 // connection commits through the real PostgreSQL store and then loses the
 // answer once (or, with `commit` false, fails before committing).
-class LosesAnAnswer final : public EventStore {
+class LosesAnAnswer final : public ForwardingStore {
  public:
   LosesAnAnswer(std::unique_ptr<EventStore> base, int fail_at, bool commit)
-      : base_(std::move(base)), fail_at_(fail_at), commit_(commit) {}
+      : ForwardingStore(std::move(base)), fail_at_(fail_at), commit_(commit) {}
   Status AppendBatch(std::vector<Event>* e, const std::vector<RejectedLine>& r,
                      std::span<const SourceCursor> c, const std::vector<Hash256>* d) override {
-    if (++calls_ != fail_at_) return base_->AppendBatch(e, r, c, d);
+    if (++calls_ != fail_at_) return base().AppendBatch(e, r, c, d);
     if (commit_) {
-      Status st = base_->AppendBatch(e, r, c, d);
+      Status st = base().AppendBatch(e, r, c, d);
       if (!st.ok()) return st;
       for (Event& ev : *e) ev.id = 0;
     }
     return Status::IOError("PostgreSQL: server closed the connection unexpectedly");
   }
-  Result<std::optional<SourceCursor>> GetCursor(const std::string& k) override {
-    return base_->GetCursor(k);
-  }
-  Result<std::vector<SourceCursor>> ListCursors() override { return base_->ListCursors(); }
-  Status Scan(const Filter& f, uint32_t fl, const std::function<bool(Event&)>& fn) override {
-    return base_->Scan(f, fl, fn);
-  }
-  Status ScanKeys(const Filter& f, EventField k, std::vector<std::string>* n,
-                  const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override {
-    return base_->ScanKeys(f, k, n, fn);
-  }
-  Status ScanAfter(uint64_t a, size_t l, uint32_t f,
-                   const std::function<bool(Event&)>& fn) override {
-    return base_->ScanAfter(a, l, f, fn);
-  }
-  Result<std::optional<uint64_t>> GetConsumer(const std::string& n) override {
-    return base_->GetConsumer(n);
-  }
-  Status PutConsumer(const std::string& n, uint64_t id) override {
-    return base_->PutConsumer(n, id);
-  }
-  Result<std::vector<ConsumerPosition>> ListConsumers() override { return base_->ListConsumers(); }
-  Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& p) override {
-    return base_->Verify(p);
-  }
-  Result<StoreInfo> Info() override { return base_->Info(); }
-  Status PutSetting(const std::string& k, const std::string& v, const std::string& b) override {
-    return base_->PutSetting(k, v, b);
-  }
-  Result<std::optional<std::string>> GetSetting(const std::string& k) override {
-    return base_->GetSetting(k);
-  }
-  Result<std::vector<RejectedLine>> ListRejected(size_t l) override {
-    return base_->ListRejected(l);
-  }
 
  private:
-  std::unique_ptr<EventStore> base_;
   int calls_ = 0;
   const int fail_at_;
   const bool commit_;
