@@ -12,6 +12,7 @@
 #include "query/correlator.h"
 #include "query/log_query.h"
 #include "query/store_fixture.h"
+#include "store/forwarding_store.h"
 
 namespace pveaudit {
 namespace {
@@ -668,6 +669,49 @@ TEST_F(ViewsTest, CountsEqualTheListingForEveryFilter) {
 // addresses, which count all events, beside the CLI's --failed 1 count);
 // with --user a login lost its anonymous ticket request, so
 // `pveam access log --user U` showed U's logins without an address.
+// The SQLite store with PostgreSQL's cost hint: the views then read the
+// windows around failed tasks one user at a time.
+class ReadsByUser final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  bool ReadsByUserAreCheap() const override { return true; }
+};
+
+// Failed tasks of several users whose windows overlap, with other users'
+// requests in them that look like the tasks' own (same VM, same verb): read
+// by user or all at once, every task joins its own user's request and
+// nothing else.
+TEST_F(ViewsTest, ReadsByUserOrAllAtOnceJoinTheSame) {
+  std::vector<Event> v;
+  for (int i = 0; i < 24; ++i) {
+    const int64_t t = kT0 + i * 4 * kS;  // windows of neighbouring tasks overlap
+    const std::string u = Numbered("u", i % 4, "@pve"), other = Numbered("u", (i + 1) % 4, "@pve");
+    const std::string ip = Numbered("192.0.2.", i % 4, ""), id = std::to_string(300 + i % 2);
+    v.push_back(Req(t + kS, u, ip, "POST", "/nodes/pve1/qemu/" + id + "/status/stop", "200"));
+    v.push_back(Req(t + 2 * kS, other, "198.51.100.9", "POST",
+                    "/nodes/pve1/qemu/" + id + "/status/stop", "200"));
+    v.push_back(Task(t, u, "qmstop", id, i % 2 ? "OK" : "VM " + id + " is locked (backup)", "pve1",
+                     "0000" + std::to_string(3000 + i)));
+  }
+  std::stable_sort(v.begin(), v.end(),
+                   [](const Event& a, const Event& b) { return a.time_us < b.time_us; });
+  Add(v);
+  Filter failed;
+  failed.failed = true;
+  const std::vector<Event> all_at_once = Find(failed);
+  ReadsByUser by_user_store(std::move(store_));
+  auto by_user = FindEvents(by_user_store, failed, 0);
+  ASSERT_TRUE(by_user.ok()) << by_user.status().ToString();
+  ASSERT_EQ(all_at_once.size(), 12u);
+  EXPECT_EQ(*by_user, all_at_once);
+  for (const Event& e : *by_user) {
+    SCOPED_TRACE(e.detail);
+    // The task's own user's request, from that user's address.
+    EXPECT_EQ(e.ip, Numbered("192.0.2.", (e.user[1] - '0'), ""));
+    EXPECT_NE(e.detail.find(" request=#"), std::string::npos);
+  }
+}
+
 TEST_F(ViewsTest, PushdownNeverChangesAJoin) {
   std::vector<Event> v;
   for (int i = 0; i < 30; ++i) {

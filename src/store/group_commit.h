@@ -86,6 +86,7 @@ class GroupCommitStore final : public EventStore {
   Result<std::vector<ConsumerPosition>> ListConsumers() override;
   Result<VerifyReport> Verify(const std::function<void(uint64_t, uint64_t)>& progress) override;
   Result<StoreInfo> Info() override;
+  bool ReadsByUserAreCheap() const override { return base_.ReadsByUserAreCheap(); }
   Status PutSetting(const std::string& key, const std::string& value,
                     const std::string& changed_by) override;
   Result<std::optional<std::string>> GetSetting(const std::string& key) override;

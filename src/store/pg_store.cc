@@ -812,6 +812,9 @@ class PgStore final : public EventStore {
 
   // ---------------------------------------------------------------- reading
 
+  // ("user", time_us, id) is indexed: a user's windows are index ranges.
+  bool ReadsByUserAreCheap() const override { return true; }
+
   Status Scan(const Filter& f, uint32_t fields, const std::function<bool(Event&)>& fn) override {
     fields &= kFieldAll;
     const uint32_t cols = fields | FilterFields(f);
