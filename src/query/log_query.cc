@@ -211,26 +211,22 @@ Result<std::vector<Event>> SideEvents(EventStore& store, const Filter& pushed, u
   // The requests a failed task may have joined are its user's. Where a
   // user's events are an index range (PostgreSQL), each user's windows are
   // read with the user in the filter: that user's events only, not every
-  // state change around every failed task (10 M events: 19.7 s against
-  // 10.5 s, bench/RESULTS.md). In SQLite every read decodes the blocks'
-  // time columns again, so one read of all windows costs less there. The
-  // same events either way (ViewsTest.ReadsByUserOrAllAtOnceJoinTheSame).
+  // state change around every failed task (bench/RESULTS.md, "--failed 1
+  // --count from indexes"). In SQLite every read decodes the blocks' time
+  // columns again, so one read of all windows costs less there. The same
+  // events either way (ViewsTest.ReadsByUserOrAllAtOnceJoinTheSame).
+  Filter modify;
+  modify.action = "modify";
+  modify.user = pushed.user;
+  auto task_request = [&](const Event& e) { return !in_main(e) && tasks.Holds(e.user, e.time_us); };
   if (store.ReadsByUserAreCheap()) {
     for (const auto& [user, windows] : tasks.by_key()) {
-      Filter modify;
-      modify.action = "modify";
       modify.user = user;
-      st = ReadWindows(
-          store, windows, modify, fields, [&](const Event& e) { return !in_main(e); }, &side);
+      st = ReadWindows(store, windows, modify, fields, task_request, &side);
       if (!st.ok()) return st;
     }
   } else {
-    Filter modify;
-    modify.action = "modify";
-    modify.user = pushed.user;
-    st = ReadWindows(
-        store, tasks.all(), modify, fields,
-        [&](const Event& e) { return !in_main(e) && tasks.Holds(e.user, e.time_us); }, &side);
+    st = ReadWindows(store, tasks.all(), modify, fields, task_request, &side);
     if (!st.ok()) return st;
   }
   // A failed login's ticket requests come from its address, a success
