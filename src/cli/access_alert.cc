@@ -26,8 +26,6 @@
 namespace pveaudit {
 namespace {
 
-constexpr size_t kTextWidth = 80;
-
 template <typename Range>
 std::string Join(const Range& items, const char* sep) {
   std::string s;

@@ -22,10 +22,6 @@
 namespace pveaudit {
 namespace {
 
-// Text tables fit a classic terminal, whatever its actual width, so the
-// same command prints the same lines in a terminal, a mail or a ticket.
-constexpr size_t kTextWidth = 80;
-
 struct LogOptions {
   CommonOptions common;
   LogParams p;  // the filters, checked by ParseLogParams (shared with the HTTPS API)

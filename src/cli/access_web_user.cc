@@ -106,13 +106,13 @@ int Fail(const Status& st) {
   return kExitFailure;
 }
 
-struct AddOptions {
+struct WebUserAddOptions {
   CommonOptions common;
   std::string name, role, password_file;
 };
 
 CommandRun AddWebUserAdd(CLI::App* parent) {
-  auto o = std::make_shared<AddOptions>();
+  auto o = std::make_shared<WebUserAddOptions>();
   CLI::App* cmd = parent->add_subcommand("add", "Add a local web account");
   cmd->add_option("name", o->name, "The account's name (NAME or NAME@pveaudit)")
       ->required()

@@ -21,6 +21,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+// Text tables fit a classic terminal, whatever its actual width, so the
+// same command prints the same lines in a terminal, a mail or a ticket.
+constexpr size_t kTextWidth = 80;
+
 // Options every command takes.
 struct CommonOptions {
   std::string data_dir;
