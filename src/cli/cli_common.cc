@@ -1,5 +1,6 @@
 #include "cli/cli_common.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,6 +139,20 @@ std::string WithThousands(uint64_t n) {
     out.push_back(digits[i]);
   }
   return out;
+}
+
+std::string InvokingUser(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  std::string name;
+  if (const char* s = std::getenv("SUDO_USER"); s && *s)
+    name = s;
+  else if (const char* u = std::getenv("USER"); u && *u)
+    name = u;
+  else if (struct passwd* pw = getpwuid(geteuid()))
+    name = pw->pw_name;
+  else
+    name = "root";
+  return name.find('@') == std::string::npos ? name + "@pam" : name;
 }
 
 }  // namespace pveaudit

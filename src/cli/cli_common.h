@@ -67,6 +67,10 @@ std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
 // *spool_only (may be null) is then set.
 std::unique_ptr<EventStore> OpenStoreOrSpool(const Env& env, bool* spool_only = nullptr);
 
+// Who runs the command, for the audit events it records: `flag` when
+// given, else $SUDO_USER, $USER or the effective user, as user@pam.
+std::string InvokingUser(const std::string& flag);
+
 // Parses a whole number >= min for `flag`, or throws a UsageError naming it.
 uint64_t ParseCount(const std::string& flag, const std::string& v, uint64_t min);
 

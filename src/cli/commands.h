@@ -29,6 +29,10 @@ CommandRun AddAccessNotifyCommand(CLI::App* access);
 void AddAccessWebUserCommands(CLI::App* access,
                               std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
+// pveam access export [verify] and pveam access key (signed evidence).
+void AddAccessExportCommands(CLI::App* access,
+                             std::vector<std::pair<CLI::App*, CommandRun>>* commands);
+
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").
 CommandRun AddUserPermissionsCommand(CLI::App* user);

@@ -4,8 +4,7 @@
 // however long it is (and the program description and footers as given);
 // this formatter wraps option and subcommand descriptions at word
 // boundaries under their description column, and any other line longer
-// than 80 columns under its own indentation. Also the version string every
-// binary prints for --version.
+// than 80 columns under its own indentation.
 // Header-only: pveauditd uses it without linking the CLI library.
 #pragma once
 
@@ -14,9 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "core/version.h"  // kPveauditVersion
+
 namespace pveaudit {
 
-inline constexpr const char* kPveauditVersion = "pveaudit 0.1.0";
 inline constexpr size_t kHelpWidth = 80;
 
 // Splits `text` at its newlines and then at spaces into lines of at most

@@ -218,20 +218,6 @@ void NotesToStderr(const std::vector<std::string>& notes, const ReportCliOptions
   for (const std::string& n : notes) std::cerr << "note: " << n << "\n";
 }
 
-std::string InvokingUser(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  std::string name;
-  if (const char* s = std::getenv("SUDO_USER"); s && *s)
-    name = s;
-  else if (const char* u = std::getenv("USER"); u && *u)
-    name = u;
-  else if (struct passwd* pw = getpwuid(geteuid()))
-    name = pw->pw_name;
-  else
-    name = "root";
-  return name.find('@') == std::string::npos ? name + "@pam" : name;
-}
-
 }  // namespace
 
 CommandRun AddUserReportCommand(CLI::App* user) {

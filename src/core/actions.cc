@@ -101,22 +101,40 @@ constexpr std::string_view kKnown[] = {
 constexpr std::string_view kObjects[] = {
     "vm",  "ct",    "guest", "node",    "storage", "user",  "group",  "role",    "acl",    "token",
     "tfa", "realm", "pool",  "cluster", "task",    "login", "logout", "session", "access", "http"};
-// pveaudit's own events: fired alerts (docs/alerts.md) and changes of its
-// settings (store/audited_setting.h).
-constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit"};
+// pveaudit's own events: fired alerts (docs/alerts.md), changes of its
+// settings (store/audited_setting.h) and the evidence it produced
+// (audit:review, a quarterly review; audit:export, a monthly bundle).
+constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit", "audit"};
 // Their actions, so `--action pveaudit:alert-ack` is not taken for a typo
 // (not in KnownActions: they have no class). pveaudit-web's audit events are
 // pveaudit:api-VERB and pveaudit:web-VERB with verbs of its own routes
 // (the control socket checks the form): any lower-case verb is known.
-constexpr std::string_view kOwnActions[] = {
-    "alert:failed-login",        "alert:brute-force-success", "alert:off-hours",
-    "alert:action-rate",         "alert:privilege-change",    "alert:new-ip",
-    "pveaudit:alert-add",        "pveaudit:alert-remove",     "pveaudit:alert-enable",
-    "pveaudit:alert-disable",    "pveaudit:alert-ack",        "pveaudit:syslog-enable",
-    "pveaudit:syslog-disable",   "pveaudit:notify-enable",    "pveaudit:notify-disable",
-    "pveaudit:web-user-add",     "pveaudit:web-user-remove",  "pveaudit:web-token-add",
-    "pveaudit:web-token-remove", "pveaudit:web-login",        "pveaudit:api-read",
-    "pveaudit:api-export",       "pveaudit:api-change",       "pveaudit:api-review"};
+constexpr std::string_view kOwnActions[] = {"alert:failed-login",
+                                            "alert:brute-force-success",
+                                            "alert:off-hours",
+                                            "alert:action-rate",
+                                            "alert:privilege-change",
+                                            "alert:new-ip",
+                                            "pveaudit:alert-add",
+                                            "pveaudit:alert-remove",
+                                            "pveaudit:alert-enable",
+                                            "pveaudit:alert-disable",
+                                            "pveaudit:alert-ack",
+                                            "pveaudit:syslog-enable",
+                                            "pveaudit:syslog-disable",
+                                            "pveaudit:notify-enable",
+                                            "pveaudit:notify-disable",
+                                            "pveaudit:web-user-add",
+                                            "pveaudit:web-user-remove",
+                                            "pveaudit:web-token-add",
+                                            "pveaudit:web-token-remove",
+                                            "pveaudit:web-login",
+                                            "pveaudit:api-read",
+                                            "pveaudit:api-export",
+                                            "pveaudit:api-change",
+                                            "pveaudit:api-review",
+                                            "audit:review",
+                                            "audit:export"};
 bool IsOwnApiOrWebAction(std::string_view a) {
   for (std::string_view p : {std::string_view("pveaudit:api-"), std::string_view("pveaudit:web-")})
     if (a.size() > p.size() && a.substr(0, p.size()) == p)

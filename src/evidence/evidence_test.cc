@@ -1,0 +1,354 @@
+// Tests of the signing key and of monthly export bundles, on a real
+// SQLite store and real files (OpenSSL does the signing).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "core/time_spec.h"
+#include "evidence/month_bundle.h"
+#include "evidence/signing_key.h"
+#include "query/store_fixture.h"
+
+namespace pveaudit {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+void Spit(const fs::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+fs::path TempDir(const std::string& what) {
+  fs::path d = fs::temp_directory_path() /
+               ("pveaudit-evidence-" + what + "-" + std::to_string(std::random_device()()));
+  fs::create_directories(d);
+  return d;
+}
+
+TEST(SigningKeyTest, CreatedOnceAsA0600FileAndSignsWhatOnlyItsPublicKeyVerifies) {
+  fs::path dir = TempDir("key");
+  auto a = SigningKey::LoadOrCreate(dir.string());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / kSigningKeyFile).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto b = SigningKey::LoadOrCreate(dir.string());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->fingerprint(), b->fingerprint());
+  EXPECT_EQ(a->fingerprint().size(), 64u);
+  EXPECT_NE(a->public_pem().find("BEGIN PUBLIC KEY"), std::string::npos);
+
+  auto sig = a->Sign("month 2026-10");
+  ASSERT_TRUE(sig.ok());
+  EXPECT_EQ(sig->size(), 64u);
+  PublicKeyInfo info;
+  EXPECT_TRUE(VerifySignature(a->public_pem(), "month 2026-10", *sig, &info).ok());
+  EXPECT_EQ(info.fingerprint, a->fingerprint());
+  EXPECT_EQ(VerifySignature(a->public_pem(), "month 2026-11", *sig).code(),
+            Status::Code::kCorruption);
+  std::string flipped = *sig;
+  flipped[10] ^= 1;
+  EXPECT_EQ(VerifySignature(a->public_pem(), "month 2026-10", flipped).code(),
+            Status::Code::kCorruption);
+  // Another node's key does not verify this node's signature.
+  fs::path other = TempDir("key2");
+  auto c = SigningKey::LoadOrCreate(other.string());
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(c->fingerprint(), a->fingerprint());
+  EXPECT_EQ(VerifySignature(c->public_pem(), "month 2026-10", *sig).code(),
+            Status::Code::kCorruption);
+  EXPECT_EQ(VerifySignature("not a key", "x", *sig).code(), Status::Code::kInvalidArgument);
+  fs::remove_all(dir);
+  fs::remove_all(other);
+}
+
+TEST(SigningKeyTest, AKeyOthersCanReadIsRefusedNotUsed) {
+  fs::path dir = TempDir("mode");
+  ASSERT_TRUE(SigningKey::LoadOrCreate(dir.string()).ok());
+  fs::permissions(dir / kSigningKeyFile, fs::perms(0644));
+  auto k = SigningKey::LoadOrCreate(dir.string());
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.status().message().find("chmod 600"), std::string::npos) << k.status().message();
+  fs::remove_all(dir);
+}
+
+TEST(SigningKeyTest, CreatorsRacingEndWithOneKey) {
+  fs::path dir = TempDir("race");
+  std::vector<std::string> prints(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < prints.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto k = SigningKey::LoadOrCreate(dir.string());
+      if (k.ok()) prints[i] = k->fingerprint();
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& p : prints) EXPECT_EQ(p, prints[0]);
+  EXPECT_FALSE(prints[0].empty());
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);  // no temporary file left
+  fs::remove_all(dir);
+}
+
+TEST(MonthTest, ParsesYearDashMonthInTheClusterZoneAndNothingElse) {
+  SetClusterTimeZone("UTC");
+  Month m;
+  ASSERT_TRUE(ParseMonth("2026-10", &m));
+  EXPECT_EQ(m.Name(), "2026-10");
+  EXPECT_EQ(m.start_us, CivilToUs(2026, 10, 1, 0, 0, 0));
+  EXPECT_EQ(m.end_us, CivilToUs(2026, 11, 1, 0, 0, 0));
+  ASSERT_TRUE(ParseMonth("2026-12", &m));
+  EXPECT_EQ(m.end_us, CivilToUs(2027, 1, 1, 0, 0, 0));
+  for (const char* bad :
+       {"2026-13", "2026-00", "2026-1", "26-10", "2026/10", "2026-10-01", "", "1969-12", "2026-1a"})
+    EXPECT_FALSE(ParseMonth(bad, &m)) << bad;
+  EXPECT_EQ(MonthOf(CivilToUs(2026, 3, 31, 23, 59, 59)).Name(), "2026-03");
+  SetClusterTimeZone("Europe/Berlin");
+  ASSERT_TRUE(ParseMonth("2026-10", &m));
+  EXPECT_EQ(m.start_us, CivilToUs(2026, 9, 30, 22, 0, 0));  // CEST, UTC+2
+  EXPECT_EQ(m.end_us, CivilToUs(2026, 10, 31, 23, 0, 0));   // CET, UTC+1
+  SetClusterTimeZone("UTC");
+}
+
+TEST(Sha256SumsTest, TakesSha256sumsOwnLinesAndRefusesPathsAndOddLines) {
+  const std::string h(64, 'a');
+  std::vector<std::pair<std::string, std::string>> got;
+  std::string bad;
+  ASSERT_TRUE(ParseSha256Sums(h + "  events.csv\n\n" + h + " *manifest.json", &got, &bad));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, "events.csv");
+  EXPECT_EQ(got[1].first, "manifest.json");
+  EXPECT_EQ(got[1].second, h);
+  for (const std::string& line :
+       {h + "  ../etc/passwd", h + "  /etc/passwd", h + "  a/b", h + "  ..", h + "  .",
+        std::string(64, 'A') + "  x", std::string(63, 'a') + "  x", h + " x", h + "  ", h + "\tx",
+        std::string("garbage")}) {
+    got.clear();
+    EXPECT_FALSE(ParseSha256Sums(h + "  ok\n" + line + "\n", &got, &bad)) << line;
+    EXPECT_EQ(bad, line.substr(0, 120));
+  }
+}
+
+class MonthBundleTest : public StoreFixture {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    SetClusterTimeZone("UTC");
+    out_root_ = TempDir("bundle");
+    key_dir_ = TempDir("bundle-key");
+    auto k = SigningKey::LoadOrCreate(key_dir_.string());
+    ASSERT_TRUE(k.ok());
+    key_ = std::make_unique<SigningKey>(*k);
+    ASSERT_TRUE(ParseMonth("2026-10", &month_));
+    // Events just outside the month on both sides, and at its edges.
+    auto ev = [](int64_t t, const char* user, const char* action, Outcome r) {
+      Event e;
+      e.time_us = t;
+      e.node = "pve1";
+      e.user = user;
+      e.ip = "192.0.2.5";
+      e.action = action;
+      e.resource = "/vms/100";
+      e.result = r;
+      e.status = r == Outcome::kFailure ? "401" : "200";
+      e.source = "json";
+      e.detail = "=cmd|' /C calc'!A0";  // a CSV formula, escaped in the file
+      return e;
+    };
+    Add({ev(month_.start_us - 1, "before@pve", "vm:start", Outcome::kSuccess),
+         ev(month_.start_us, "alice@pve", "vm:start", Outcome::kSuccess),
+         ev(month_.start_us + 3600000000, "bob@pve", "login", Outcome::kFailure),
+         ev(month_.end_us - 1, "carol@pve", "vm:stop", Outcome::kSuccess),
+         ev(month_.end_us, "after@pve", "vm:start", Outcome::kSuccess)});
+  }
+  void TearDown() override {
+    fs::remove_all(out_root_);
+    fs::remove_all(key_dir_);
+    StoreFixture::TearDown();
+  }
+  Result<BundleResult> Write(BundleFormat f, const fs::path& dir) {
+    BundleOptions o;
+    o.month = month_;
+    o.format = f;
+    o.output_dir = dir.string();
+    o.node = "pve1";
+    o.store_name = dir_.string();
+    o.software = "pveaudit test";
+    o.now_us = month_.end_us + 1;
+    return WriteMonthBundle(*store_, *key_, o);
+  }
+  BundleCheck Check(const fs::path& dir, const std::string& trusted = "") {
+    auto c = VerifyMonthBundle(dir.string(), trusted);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? *c : BundleCheck{};
+  }
+  fs::path out_root_, key_dir_;
+  std::unique_ptr<SigningKey> key_;
+  Month month_;
+};
+
+TEST_F(MonthBundleTest, HoldsExactlyTheMonthsEventsAndVerifiesAgainstTheNodesKey) {
+  fs::path dir = out_root_ / "2026-10";
+  auto r = Write(BundleFormat::kCsv, dir);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->events, 3u);
+  std::string csv = Slurp(dir / "events.csv");
+  EXPECT_NE(csv.find("alice@pve"), std::string::npos);
+  EXPECT_NE(csv.find("bob@pve"), std::string::npos);
+  EXPECT_NE(csv.find("carol@pve"), std::string::npos);
+  EXPECT_EQ(csv.find("before@pve"), std::string::npos);
+  EXPECT_EQ(csv.find("after@pve"), std::string::npos);
+  EXPECT_EQ(csv.find(",=cmd"), std::string::npos) << "a formula cell must be escaped";
+  auto m = nlohmann::json::parse(Slurp(dir / "manifest.json"));
+  EXPECT_EQ(m["month"], "2026-10");
+  EXPECT_EQ(m["events"], 3);
+  EXPECT_EQ(m["events_by_result"]["failure"], 1);
+  EXPECT_EQ(m["events_by_class"]["login"], 1);
+  EXPECT_EQ(m["chain"]["events"], 5);
+  EXPECT_EQ(m["signing_key_sha256"], key_->fingerprint());
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir / "events.csv").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  BundleCheck c = Check(dir, key_->public_pem());
+  EXPECT_TRUE(c.intact()) << (c.problems.empty() ? "" : c.problems[0]);
+  EXPECT_TRUE(c.trusted_key);
+  EXPECT_EQ(c.events, 3u);
+  EXPECT_EQ(c.key_fingerprint, key_->fingerprint());
+  c = Check(dir);
+  EXPECT_TRUE(c.intact());
+  EXPECT_FALSE(c.trusted_key);
+  // Nothing left beside it.
+  size_t entries = 0;
+  for (auto& e : fs::directory_iterator(out_root_)) entries += e.path() != dir;
+  EXPECT_EQ(entries, 0u);
+}
+
+TEST_F(MonthBundleTest, JsonAndCefBundlesVerifyToo) {
+  for (BundleFormat f : {BundleFormat::kJson, BundleFormat::kCef}) {
+    fs::path dir = out_root_ / BundleFormatName(f);
+    auto r = Write(f, dir);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->events, 3u);
+    EXPECT_TRUE(Check(dir, key_->public_pem()).intact()) << BundleFormatName(f);
+  }
+  std::string cef = Slurp(out_root_ / "cef" / "events.cef");
+  EXPECT_EQ(std::count(cef.begin(), cef.end(), '\n'), 3);
+  EXPECT_EQ(cef.rfind("CEF:0|", 0), 0u);
+  EXPECT_EQ(nlohmann::json::parse(Slurp(out_root_ / "json" / "events.json")).size(), 3u);
+}
+
+TEST_F(MonthBundleTest, EveryKindOfTamperingIsNamed) {
+  fs::path good = out_root_ / "good";
+  ASSERT_TRUE(Write(BundleFormat::kCsv, good).ok());
+  auto fresh = [&](const std::string& name) {
+    fs::path d = out_root_ / name;
+    fs::copy(good, d);
+    return d;
+  };
+  auto first = [](const BundleCheck& c) { return c.problems.empty() ? "" : c.problems[0]; };
+  const std::string trusted = key_->public_pem();
+
+  // One flipped byte in the events.
+  fs::path d = fresh("flip");
+  std::string csv = Slurp(d / "events.csv");
+  csv[csv.size() / 2] ^= 0x01;
+  Spit(d / "events.csv", csv);
+  BundleCheck c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("events.csv"), std::string::npos) << first(c);
+
+  // An edited manifest (more events claimed).
+  d = fresh("manifest");
+  std::string man = Slurp(d / "manifest.json");
+  man.replace(man.find("\"events\": 3"), 11, "\"events\": 4");
+  Spit(d / "manifest.json", man);
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("manifest.json"), std::string::npos) << first(c);
+
+  // Checksums recomputed by whoever edited the events: the signature fails.
+  d = fresh("resummed");
+  csv = Slurp(d / "events.csv");
+  csv += "999,2026-10-02T00:00:00Z,pve1,mallory@pve,,vm:start,/vms/1,success,200,json,,,,0\r\n";
+  Spit(d / "events.csv", csv);
+  std::string sums = Slurp(d / "SHA256SUMS");
+  fs::path scratch = out_root_ / "scratch";
+  fs::create_directories(scratch);
+  std::string rest = sums.substr(sums.find('\n'));
+  // The events line replaced by the edited file's hash, as sha256sum prints it.
+  std::string cmd = "sha256sum " + (d / "events.csv").string() + " > " + (scratch / "h").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::string h = Slurp(scratch / "h").substr(0, 64);
+  Spit(d / "SHA256SUMS", h + "  events.csv" + rest);
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("signature does not match"), std::string::npos) << first(c);
+
+  // Re-signed with another key and that key put in the bundle: intact only
+  // against the bundle's own key; the auditor's trusted key catches it.
+  auto mallory = SigningKey::LoadOrCreate((scratch / "mallory").string());
+  ASSERT_TRUE(mallory.ok());
+  Spit(d / "SHA256SUMS.sig", *mallory->Sign(Slurp(d / "SHA256SUMS")));
+  Spit(d / "signing-key.pem", mallory->public_pem());
+  // The manifest still names the old events hash: caught even so.
+  c = Check(d);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("manifest.json and SHA256SUMS disagree on events.csv"), std::string::npos)
+      << first(c);
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("signature does not match"), std::string::npos) << first(c);
+
+  // A file removed, a file added.
+  d = fresh("removed");
+  fs::remove(d / "events.csv");
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("events.csv is missing"), std::string::npos) << first(c);
+  d = fresh("added");
+  Spit(d / "notes.txt", "x");
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_NE(first(c).find("notes.txt: not part of the bundle"), std::string::npos) << first(c);
+
+  // A look-alike: the same files copied unchanged verify.
+  EXPECT_TRUE(Check(fresh("copy"), trusted).intact());
+}
+
+TEST_F(MonthBundleTest, ANonEmptyOutputDirectoryIsRefusedAndLeftAsItWas) {
+  fs::path dir = out_root_ / "busy";
+  fs::create_directories(dir);
+  Spit(dir / "keep.txt", "mine");
+  auto r = Write(BundleFormat::kCsv, dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(Slurp(dir / "keep.txt"), "mine");
+  size_t entries = 0;
+  for (auto& e : fs::directory_iterator(dir)) entries += bool(e.path().filename() != "");
+  EXPECT_EQ(entries, 1u);
+  // An empty directory is fine.
+  fs::path empty = out_root_ / "empty";
+  fs::create_directories(empty);
+  ASSERT_TRUE(Write(BundleFormat::kCsv, empty).ok());
+  EXPECT_TRUE(Check(empty, key_->public_pem()).intact());
+}
+
+}  // namespace
+}  // namespace pveaudit
