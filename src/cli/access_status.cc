@@ -234,6 +234,17 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                         ? ""
                         : (": failing: " + a.value("error", std::string())).c_str());
       }
+      // [export] monthly (docs/evidence.md).
+      if (daemon.contains("monthly_export") && daemon["monthly_export"].is_object()) {
+        const nlohmann::json& m = daemon["monthly_export"];
+        const std::string last = m.value("last_month", ""), err = m.value("error", "");
+        std::printf("monthly export to %s: %s%s\n", m.value("dir", "").c_str(),
+                    last.empty() ? "nothing written since start"
+                                 : (last + " written since start (" +
+                                    WithThousands(m.value("last_events", uint64_t(0))) + " events)")
+                                       .c_str(),
+                    err.empty() ? "" : ("; failing: " + err).c_str());
+      }
       // The web server pveauditd runs (docs/web.md).
       if (daemon.contains("web") && daemon["web"].is_object()) {
         const nlohmann::json& w = daemon["web"];

@@ -331,6 +331,24 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
       }
       if (cfg.web_cert.empty() != cfg.web_key.empty())
         return Status::InvalidArgument(path + ": [web] cert and key must be set together");
+    } else if (key == "export" && node.is_table()) {
+      for (auto&& [xk, xv] : *node.as_table()) {
+        std::string x = "export." + std::string(xk.str());
+        if (xk.str() == "monthly") {
+          PVEAUDIT_RETURN_IF_ERROR(str(xv, x, &cfg.export_monthly));
+          if (!cfg.export_monthly.empty() && cfg.export_monthly[0] != '/')
+            return Status::InvalidArgument(where(xv) + ": key '" + x + "' = \"" +
+                                           cfg.export_monthly + "\" must be an absolute path");
+        } else if (xk.str() == "monthly_format") {
+          PVEAUDIT_RETURN_IF_ERROR(str(xv, x, &cfg.export_monthly_format));
+          const std::string& f = cfg.export_monthly_format;
+          if (f != "csv" && f != "json" && f != "cef")
+            return Status::InvalidArgument(where(xv) + ": key '" + x + "' = \"" + f +
+                                           "\" must be \"csv\", \"json\" or \"cef\"");
+        } else {
+          return unknown(xv, x);
+        }
+      }
     } else if (key == "sources" && node.is_table()) {
       for (auto&& [sk, sv] : *node.as_table()) {
         std::string name = "sources." + std::string(sk.str());

@@ -96,6 +96,10 @@ struct Config {
   std::string web_listen;         // "ADDR:PORT"; "" = off (the default)
   std::string web_cert, web_key;  // "" = the node's Proxmox certificate, else a generated one
   std::string web_www;  // static UI files; "" = /usr/share/pveaudit/www (or the build tree's)
+
+  // [export]: monthly evidence bundles written by pveauditd (docs/evidence.md).
+  std::string export_monthly;                 // directory; "" = off (the default)
+  std::string export_monthly_format = "csv";  // csv, json or cef
 };
 
 // The port pveaudit-web listens on when [web] listen gives none of its own

@@ -19,6 +19,7 @@
 #include "daemon/alert_runner.h"
 #include "daemon/control_socket.h"
 #include "daemon/export_runner.h"
+#include "daemon/monthly_export.h"
 #include "daemon/pve_config_source.h"
 #include "daemon/supervised_process.h"
 #include "ingest/line_parser.h"
@@ -432,6 +433,18 @@ int Daemon::Run() {
   // seconds when it dies, from the cursors they committed (docs/storage.md,
   // "One alert engine per cluster").
   const std::string node = NodeNameOr(opt_.config.node);
+  // [export] monthly: each closed month's signed bundle (docs/evidence.md),
+  // by the node that runs the exports. Read at start only.
+  std::unique_ptr<MonthlyExporter> monthly;
+  if (!opt_.config.export_monthly.empty()) {
+    MonthlyExportOptions mo;
+    mo.dir = opt_.config.export_monthly;
+    mo.format = opt_.config.export_monthly_format;
+    mo.data_dir = opt_.data_dir;
+    mo.node = node;
+    monthly = std::make_unique<MonthlyExporter>(
+        store, where, mo, [](const char* level, const std::string& m) { Log(level, m); });
+  }
   std::unique_ptr<StoreLead> lead;
   if (auto l = OpenStoreLead(where, "consumers"); l.ok())
     lead = std::move(*l);
@@ -444,6 +457,7 @@ int Daemon::Run() {
       leading = false;
       alert_runner.Stop();
       exports.Stop();
+      if (monthly) monthly->Stop();
       Log("warning",
           "lost the store's lead: the alert engine and exports stop here (another "
           "node takes them over)");
@@ -456,6 +470,7 @@ int Daemon::Run() {
           Log("info", "node " + node + " runs the alert engine and exports for the store");
         alert_runner.Start();
         exports.Start();
+        if (monthly) monthly->Start();
       }
     }
   };
@@ -466,6 +481,7 @@ int Daemon::Run() {
                                                        NodeNameOr(opt_.config.node), Log));
   if (Status st = control.Start(); !st.ok()) {
     Log("error", "control socket: " + st.message());
+    if (monthly) monthly->Stop();
     exports.Stop();
     lanes.Stop();
     alert_runner.Stop();
@@ -526,6 +542,7 @@ int Daemon::Run() {
       rc = 1;
       break;
     }
+    if (monthly) monthly->SetCaughtUp(caught_up);
     int64_t now = NowUs();
     if (now - last_lead_check >= 1000000) {
       last_lead_check = now;
@@ -575,6 +592,7 @@ int Daemon::Run() {
       if (leading) {
         j["alerts"] = alert_runner.State();
         j["destinations"] = exports.States();
+        if (monthly) j["monthly_export"] = monthly->State();
       }
       if (web) {
         SupervisedProcessState ws = web->State();
@@ -593,6 +611,7 @@ int Daemon::Run() {
   }
   if (web) web->Stop();  // before the socket it hands its changes to
   control.Stop();
+  if (monthly) monthly->Stop();
   exports.Stop();
   lanes.Stop();
   alert_runner.Stop();
