@@ -10,6 +10,7 @@
 #include "core/host_name.h"
 #include "core/time_spec.h"
 #include "core/version.h"
+#include "evidence/audit_event.h"
 #include "evidence/month_bundle.h"
 #include "evidence/signing_key.h"
 
@@ -86,16 +87,8 @@ int RunExport(const ExportOptions& o) {
   std::printf("signing key sha256 %s\n", r->key_fingerprint.c_str());
   // The export is itself an audit event, with the bundle's digest.
   auto w = OpenStoreOrDie(env, /*read_only=*/false);
-  std::vector<Event> ev(1);
-  ev[0].time_us = NowUs();
-  ev[0].node = b.node;
-  ev[0].user = InvokingUser(o.user);
-  ev[0].action = "audit:export";
-  ev[0].resource = "/";
-  ev[0].result = Outcome::kSuccess;
-  ev[0].source = "pveaudit";
-  ev[0].detail = "month=" + month.Name() + " format=" + BundleFormatName(format) +
-                 " events=" + std::to_string(r->events) + " sha256sums=" + r->sums_sha256;
+  std::vector<Event> ev = {OwnAuditEvent("audit:export", InvokingUser(o.user), b.node,
+                                         ExportEventDetail(month, format, *r), NowUs())};
   Status st = w->Append(&ev, {}, nullptr);
   if (!st.ok()) {
     std::cerr << "error: recording the export in the store: " << st.message() << "\n";

@@ -146,6 +146,7 @@ int RunPveam(int argc, char** argv) {
   add(AddAccessNotifyCommand(access));
   AddAccessWebUserCommands(access, &commands);
   AddAccessExportCommands(access, &commands);
+  AddAccessReviewCommands(access, &commands);
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
     std::string hint = DidYouMean(argv[1], {"access"});

@@ -33,6 +33,10 @@ void AddAccessWebUserCommands(CLI::App* access,
 void AddAccessExportCommands(CLI::App* access,
                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
+// pveam access review [list] (weekly log reviews).
+void AddAccessReviewCommands(CLI::App* access,
+                             std::vector<std::pair<CLI::App*, CommandRun>>* commands);
+
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").
 CommandRun AddUserPermissionsCommand(CLI::App* user);

@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "core/host_name.h"
 #include "core/time_spec.h"
+#include "evidence/audit_event.h"
 #include "pve/access_config.h"
 #include "report/model.h"
 #include "report/quarterly.h"
@@ -440,15 +441,8 @@ Example:
       return kExitOk;
     }
     auto w = OpenStoreOrDie(env, /*read_only=*/false);
-    std::vector<Event> ev(1);
-    ev[0].time_us = NowUs();
-    ev[0].node = NodeNameOr(env.config.node);
-    ev[0].user = reviewer;
-    ev[0].action = "audit:review";
-    ev[0].resource = "/";
-    ev[0].result = Outcome::kSuccess;
-    ev[0].source = "pveaudit";
-    ev[0].detail = "quarter=" + q.Name() + " sha256=" + digest;
+    std::vector<Event> ev = {OwnAuditEvent("audit:review", reviewer, NodeNameOr(env.config.node),
+                                           "quarter=" + q.Name() + " sha256=" + digest, NowUs())};
     Status st = w->Append(&ev, {}, nullptr);
     if (!st.ok()) {
       std::cerr << "error: recording the review in the store: " << st.message() << "\n";

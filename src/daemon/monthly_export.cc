@@ -4,6 +4,7 @@
 
 #include "core/time_spec.h"
 #include "core/version.h"
+#include "evidence/audit_event.h"
 #include "evidence/month_bundle.h"
 #include "evidence/signing_key.h"
 
@@ -93,17 +94,10 @@ void MonthlyExporter::CheckOnce() {
   auto r = WriteMonthBundle(reader ? *reader : store_, *key, b);
   reader.reset();
   if (!r.ok()) return set_error(r.status().message());
-  std::vector<Event> ev(1);
-  ev[0].time_us = NowUs();
-  ev[0].node = o_.node;
-  ev[0].user = "root@pam";  // pveauditd's own action
-  ev[0].action = "audit:export";
-  ev[0].resource = "/";
-  ev[0].result = Outcome::kSuccess;
-  ev[0].source = "pveaudit";
-  ev[0].detail = "month=" + month.Name() + " format=" + BundleFormatName(b.format) +
-                 " events=" + std::to_string(r->events) + " sha256sums=" + r->sums_sha256 +
-                 " by=pveauditd";
+  // pveauditd's own action: root@pam.
+  std::vector<Event> ev = {OwnAuditEvent("audit:export", "root@pam", o_.node,
+                                         ExportEventDetail(month, b.format, *r) + " by=pveauditd",
+                                         NowUs())};
   Status st = store_.Append(&ev, {}, nullptr);
   {
     std::lock_guard<std::mutex> l(state_mu_);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/time_spec.h"
+#include "evidence/log_review.h"
 #include "evidence/month_bundle.h"
 #include "evidence/signing_key.h"
 #include "query/store_fixture.h"
@@ -348,6 +349,86 @@ TEST_F(MonthBundleTest, ANonEmptyOutputDirectoryIsRefusedAndLeftAsItWas) {
   fs::create_directories(empty);
   ASSERT_TRUE(Write(BundleFormat::kCsv, empty).ok());
   EXPECT_TRUE(Check(empty, key_->public_pem()).intact());
+}
+
+TEST(IsoWeekTest, MondayToMondayWithYearsOf52And53Weeks) {
+  SetClusterTimeZone("UTC");
+  IsoWeek w;
+  ASSERT_TRUE(ParseIsoWeek("2026-W01", &w));
+  EXPECT_EQ(w.start_us, CivilToUs(2025, 12, 29, 0, 0, 0));  // 2026-W01 starts in 2025
+  EXPECT_EQ(w.end_us, CivilToUs(2026, 1, 5, 0, 0, 0));
+  ASSERT_TRUE(ParseIsoWeek("2020-w53", &w));  // 2020 has 53 weeks
+  EXPECT_EQ(w.Name(), "2020-W53");
+  EXPECT_EQ(w.start_us, CivilToUs(2020, 12, 28, 0, 0, 0));
+  for (const char* bad :
+       {"2021-W53", "2026-W00", "2026-W54", "2026-47", "2026-W7", "26-W47", "2026-W47x", ""})
+    EXPECT_FALSE(ParseIsoWeek(bad, &w)) << bad;
+  EXPECT_EQ(IsoWeekOf(CivilToUs(2021, 1, 3, 23, 59, 59)).Name(), "2020-W53");  // a Sunday
+  EXPECT_EQ(IsoWeekOf(CivilToUs(2021, 1, 4, 0, 0, 0)).Name(), "2021-W01");
+  EXPECT_EQ(IsoWeekOf(CivilToUs(2025, 12, 31, 12, 0, 0)).Name(), "2026-W01");
+  SetClusterTimeZone("Europe/Berlin");
+  ASSERT_TRUE(ParseIsoWeek("2026-W43", &w));                 // clocks go back on its Sunday, 25 Oct
+  EXPECT_EQ(w.start_us, CivilToUs(2026, 10, 18, 22, 0, 0));  // Mon 19 Oct 00:00 CEST
+  EXPECT_EQ(w.end_us, CivilToUs(2026, 10, 25, 23, 0, 0));    // Mon 26 Oct 00:00 CET: 7 d 1 h
+  EXPECT_EQ(IsoWeekOf(CivilToUs(2026, 10, 25, 22, 30, 0)).Name(), "2026-W43");  // Sun 23:30 CET
+  EXPECT_EQ(IsoWeekOf(CivilToUs(2026, 10, 25, 23, 30, 0)).Name(), "2026-W44");  // Mon 00:30 CET
+  SetClusterTimeZone("UTC");
+}
+
+class LogReviewTest : public StoreFixture {};
+
+TEST_F(LogReviewTest, CountsTheWeeksEventsByWhatAReviewerLooksAt) {
+  SetClusterTimeZone("UTC");
+  IsoWeek w;
+  ASSERT_TRUE(ParseIsoWeek("2026-W47", &w));  // Mon 2026-11-16 .. Mon 2026-11-23
+  const int64_t mon_10h = w.start_us + int64_t(10) * 3600 * 1000000;
+  auto ev = [](int64_t t, const char* action, Outcome r, const char* source = "json") {
+    Event e;
+    e.time_us = t;
+    e.node = "pve1";
+    e.user = "alice@pve";
+    e.ip = "192.0.2.5";
+    e.action = action;
+    e.resource = "/";
+    e.result = r;
+    e.source = source;
+    return e;
+  };
+  const int64_t h = int64_t(3600) * 1000000;
+  Add({ev(w.start_us - 1, "login", Outcome::kFailure),             // the week before
+       ev(mon_10h, "login", Outcome::kFailure),                    // failed login
+       ev(mon_10h + 1, "login", Outcome::kSuccess),                // not a failure
+       ev(mon_10h + 2, "acl:modify", Outcome::kSuccess),           // privilege change
+       ev(mon_10h + 3, "acl:modify", Outcome::kFailure),           // failed: not a change
+       ev(mon_10h + 4, "user:read", Outcome::kSuccess),            // a read: not a change
+       ev(mon_10h + 5, "alert:failed-login", Outcome::kUnknown),   // an alert
+       ev(w.start_us + 20 * h, "vm:start", Outcome::kSuccess),     // Monday 20:00: off hours
+       ev(w.start_us + 20 * h + 1, "vm:read", Outcome::kSuccess),  // a read off hours: no
+       ev(w.start_us + 5 * 24 * h + 11 * h, "vm:stop", Outcome::kSuccess),  // Saturday: off hours
+       ev(w.start_us + 9 * h, "vm:stop", Outcome::kSuccess),  // Monday 09:00: working hours
+       ev(w.end_us - 1, "login", Outcome::kFailure),          // Sunday 23:59:59.999999
+       ev(w.end_us, "login", Outcome::kFailure)});            // the next week
+  auto c = CountWeek(*store_, w);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->events, 11u);
+  EXPECT_EQ(c->failed_logins, 2u);
+  EXPECT_EQ(c->alerts, 1u);
+  EXPECT_EQ(c->privilege_changes, 1u);
+  EXPECT_EQ(c->off_hours, 3u);  // Monday 20:00, Saturday, Sunday 23:59 (a login)
+
+  // The event round-trips, whatever the note says.
+  Event e = LogReviewEvent(w, *c, "bob@pve", "alerts=99 off_hours=7 note=x", "pve1", mon_10h);
+  e.id = 42;
+  LogReview r;
+  ASSERT_TRUE(ParseLogReview(e, &r));
+  EXPECT_EQ(r.week, "2026-W47");
+  EXPECT_EQ(r.reviewer, "bob@pve");
+  EXPECT_EQ(r.note, "alerts=99 off_hours=7 note=x");
+  EXPECT_EQ(r.counts.alerts, 1u);
+  EXPECT_EQ(r.counts.off_hours, 3u);
+  // A look-alike from another source (an imported JSON event) is not a review.
+  e.source = "json";
+  EXPECT_FALSE(ParseLogReview(e, &r));
 }
 
 }  // namespace

@@ -327,6 +327,11 @@ Result<BundleResult> WriteMonthBundle(EventStore& store, const SigningKey& key,
   return res;
 }
 
+std::string ExportEventDetail(const Month& month, BundleFormat format, const BundleResult& r) {
+  return "month=" + month.Name() + " format=" + BundleFormatName(format) +
+         " events=" + std::to_string(r.events) + " sha256sums=" + r.sums_sha256;
+}
+
 Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string& trusted_pem) {
   BundleCheck c;
   DIR* d = ::opendir(dir.c_str());

@@ -74,6 +74,10 @@ Result<BundleResult> WriteMonthBundle(EventStore& store, const SigningKey& key,
 bool ParseSha256Sums(const std::string& text, std::vector<std::pair<std::string, std::string>>* out,
                      std::string* bad_line);
 
+// The detail of the audit:export event recording a bundle: "month=2026-10
+// format=csv events=N sha256sums=<SHA-256 of SHA256SUMS>".
+std::string ExportEventDetail(const Month& month, BundleFormat format, const BundleResult& r);
+
 // What `export verify` found. `problems` is empty when the bundle is
 // intact; otherwise it names each bad file and why, the first one first.
 struct BundleCheck {
