@@ -114,8 +114,11 @@ int RunTree(const std::string& prog, CLI::App& app,
 int RunPveam(int argc, char** argv) {
   const std::string prog = "pveam";
   // Proxmox's own pveam (appliance manager) keeps every other subcommand.
-  if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-')
-    ExecSystemTool(prog, argv);
+  auto ours = [&] {
+    return argc < 2 || argv[1][0] == '-' || std::strcmp(argv[1], "access") == 0 ||
+           std::strcmp(argv[1], "compliance") == 0;
+  };
+  if (!ours()) ExecSystemTool(prog, argv);
 
   CLI::App app(
       "pveam access: audit who did what on a Proxmox VE cluster, from where, when, "
@@ -147,9 +150,10 @@ int RunPveam(int argc, char** argv) {
   AddAccessWebUserCommands(access, &commands);
   AddAccessExportCommands(access, &commands);
   AddAccessReviewCommands(access, &commands);
+  AddComplianceCommands(&app, &commands);
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
-  if (argc > 1 && std::strcmp(argv[1], "access") != 0 && argv[1][0] != '-') {
-    std::string hint = DidYouMean(argv[1], {"access"});
+  if (!ours()) {
+    std::string hint = DidYouMean(argv[1], {"access", "compliance"});
     return Usage(prog, "unknown command '" + std::string(argv[1]) + "'" +
                            (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
                            "\nRun 'pveam --help' for usage.");

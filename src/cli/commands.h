@@ -37,6 +37,11 @@ void AddAccessExportCommands(CLI::App* access,
 void AddAccessReviewCommands(CLI::App* access,
                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
+// pveam compliance requirements and pveam compliance exception
+// add|list|remove (top level, beside `access`).
+void AddComplianceCommands(CLI::App* pveam,
+                           std::vector<std::pair<CLI::App*, CommandRun>>* commands);
+
 // pveum: each adds one subcommand under the given parent ("user", "acl",
 // "audit").
 CommandRun AddUserPermissionsCommand(CLI::App* user);

@@ -103,7 +103,8 @@ constexpr std::string_view kObjects[] = {
     "tfa", "realm", "pool",  "cluster", "task",    "login", "logout", "session", "access", "http"};
 // pveaudit's own events: fired alerts (docs/alerts.md), changes of its
 // settings (store/audited_setting.h) and the evidence it produced
-// (audit:review, a quarterly review; audit:export, a monthly bundle).
+// (audit:review, a quarterly review; audit:export, a monthly bundle;
+// audit:log-review, a weekly log review).
 constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit", "audit"};
 // Their actions, so `--action pveaudit:alert-ack` is not taken for a typo
 // (not in KnownActions: they have no class). pveaudit-web's audit events are
@@ -134,7 +135,10 @@ constexpr std::string_view kOwnActions[] = {"alert:failed-login",
                                             "pveaudit:api-change",
                                             "pveaudit:api-review",
                                             "audit:review",
-                                            "audit:export"};
+                                            "audit:export",
+                                            "audit:log-review",
+                                            "pveaudit:exception-add",
+                                            "pveaudit:exception-remove"};
 bool IsOwnApiOrWebAction(std::string_view a) {
   for (std::string_view p : {std::string_view("pveaudit:api-"), std::string_view("pveaudit:web-")})
     if (a.size() > p.size() && a.substr(0, p.size()) == p)

@@ -7,14 +7,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "core/time_spec.h"
+#include "evidence/exceptions.h"
 #include "evidence/log_review.h"
 #include "evidence/month_bundle.h"
+#include "evidence/requirements.h"
 #include "evidence/signing_key.h"
 #include "query/store_fixture.h"
 
@@ -429,6 +432,111 @@ TEST_F(LogReviewTest, CountsTheWeeksEventsByWhatAReviewerLooksAt) {
   // A look-alike from another source (an imported JSON event) is not a review.
   e.source = "json";
   EXPECT_FALSE(ParseLogReview(e, &r));
+}
+
+class ExceptionsTest : public StoreFixture {
+ protected:
+  ExceptionOptions Options() {
+    ExceptionOptions o;
+    o.requirement = "pci-dss:2fa";
+    o.subject = "svc-backup@pve";
+    o.reason = "backup robot, key-only";
+    o.approved_by = "ciso@pve";
+    o.expires = "2027-03-31";
+    return o;
+  }
+  Actor actor_{"alice@pam", "", ""};
+};
+
+TEST_F(ExceptionsTest, AddedListedExpiredAndRemovedEachAsAnAuditEvent) {
+  SetClusterTimeZone("UTC");
+  const int64_t now = CivilToUs(2026, 12, 1, 12, 0, 0);
+  auto a = AddException(*store_, actor_, "pve1", Options(), now);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->id, 1u);
+  ExceptionOptions o = Options();
+  o.requirement = "hipaa:2fa";
+  o.subject = "carol@pve";
+  o.expires = "2026-12-01";  // today: still applies until midnight
+  auto b = AddException(*store_, actor_, "pve1", o, now);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->id, 2u);
+  EXPECT_TRUE(b->Active(now));
+  EXPECT_TRUE(b->Active(CivilToUs(2026, 12, 1, 23, 59, 59)));
+  EXPECT_FALSE(b->Active(CivilToUs(2026, 12, 2, 0, 0, 0)));
+
+  auto list = LoadExceptions(*store_);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].subject, "svc-backup@pve");
+  EXPECT_EQ((*list)[0].created_by, "alice@pam");
+  EXPECT_EQ((*list)[1].expires, "2026-12-01");
+
+  auto gone = RemoveException(*store_, actor_, "pve1", "1");
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_EQ(gone->subject, "svc-backup@pve");
+  list = LoadExceptions(*store_);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, 2u);
+  // Ids are not reused.
+  auto c = AddException(*store_, actor_, "pve1", Options(), now);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->id, 3u);
+
+  // Every change is an event with who and what.
+  std::vector<Event> events = Find();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].action, "pveaudit:exception-add");
+  EXPECT_EQ(events[0].user, "alice@pam");
+  EXPECT_EQ(events[0].resource, "/pveaudit/exceptions/1");
+  EXPECT_NE(events[0].detail.find("pci-dss:2fa for svc-backup@pve until 2027-03-31"),
+            std::string::npos)
+      << events[0].detail;
+  EXPECT_EQ(events[2].action, "pveaudit:exception-remove");
+}
+
+TEST_F(ExceptionsTest, BadValuesAreNamedAndChangeNothing) {
+  SetClusterTimeZone("UTC");
+  const int64_t now = CivilToUs(2026, 12, 1, 12, 0, 0);
+  struct Case {
+    std::function<void(ExceptionOptions*)> edit;
+    std::string names;
+  } cases[] = {
+      {[](ExceptionOptions* o) { o->requirement = "pci-dss:mfa"; }, "'pci-dss:mfa'"},
+      {[](ExceptionOptions* o) { o->requirement = "pci-dss:2af"; }, "did you mean 'pci-dss:2fa'"},
+      {[](ExceptionOptions* o) { o->requirement.clear(); }, "--requirement is required"},
+      {[](ExceptionOptions* o) { o->subject.clear(); }, "--subject is required"},
+      {[](ExceptionOptions* o) { o->reason = "two\nlines"; }, "--reason"},
+      {[](ExceptionOptions* o) { o->approved_by = std::string(1025, 'x'); }, "1024"},
+      {[](ExceptionOptions* o) { o->expires = "2027-02-30"; }, "'2027-02-30'"},
+      {[](ExceptionOptions* o) { o->expires = "31.03.2027"; }, "'31.03.2027'"},
+      {[](ExceptionOptions* o) { o->expires = "2026-11-30"; }, "that day is over"},
+  };
+  for (const Case& c : cases) {
+    ExceptionOptions o = Options();
+    c.edit(&o);
+    auto r = AddException(*store_, actor_, "pve1", o, now);
+    ASSERT_FALSE(r.ok()) << c.names;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.names), std::string::npos) << r.status().message();
+  }
+  for (const char* id : {"x", "", "7", "-1"}) {
+    auto r = RemoveException(*store_, actor_, "pve1", id);
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << id;
+  }
+  EXPECT_TRUE(Find().empty());
+  EXPECT_TRUE(LoadExceptions(*store_)->empty());
+  // A damaged register is reported as such, not read as empty.
+  for (const char* bad : {"{", "{\"items\":[1]}", "{\"items\":[{\"id\":\"x\"}]}",
+                          "{\"items\":[{\"id\":1,\"expires\":\"soon\"}]}"}) {
+    ASSERT_TRUE(store_->PutSetting("compliance.exceptions", bad, "test").ok());
+    EXPECT_EQ(LoadExceptions(*store_).status().code(), Status::Code::kCorruption) << bad;
+  }
+  for (const Requirement& r : Requirements()) {
+    EXPECT_EQ(FindRequirement(r.id), &r);
+    EXPECT_EQ(r.id.substr(0, r.standard.size()), r.standard);
+    EXPECT_FALSE(r.citation.empty());
+  }
 }
 
 }  // namespace
