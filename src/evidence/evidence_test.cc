@@ -138,12 +138,15 @@ TEST(Sha256SumsTest, TakesSha256sumsOwnLinesAndRefusesPathsAndOddLines) {
   EXPECT_EQ(got[1].first, "manifest.json");
   EXPECT_EQ(got[1].second, h);
   for (const std::string& line :
-       {h + "  ../etc/passwd", h + "  /etc/passwd", h + "  a/b", h + "  ..", h + "  .",
-        std::string(64, 'A') + "  x", std::string(63, 'a') + "  x", h + " x", h + "  ", h + "\tx",
-        std::string("garbage")}) {
+       {h + "  ../etc/passwd", h + "  esc\x1b[2J", h + "  /etc/passwd", h + "  a/b", h + "  ..",
+        h + "  .", std::string(64, 'A') + "  x", std::string(63, 'a') + "  x", h + " x", h + "  ",
+        h + "\tx", std::string("garbage")}) {
     got.clear();
     EXPECT_FALSE(ParseSha256Sums(h + "  ok\n" + line + "\n", &got, &bad)) << line;
-    EXPECT_EQ(bad, line.substr(0, 120));
+    std::string shown = line.substr(0, 120);
+    for (char& ch : shown)
+      if ((unsigned char)ch < 0x20) ch = '?';
+    EXPECT_EQ(bad, shown);
   }
 }
 
@@ -332,8 +335,26 @@ TEST_F(MonthBundleTest, EveryKindOfTamperingIsNamed) {
   ASSERT_FALSE(c.intact());
   EXPECT_NE(first(c).find("notes.txt: not part of the bundle"), std::string::npos) << first(c);
 
+  // A file whose name is a terminal escape is named harmlessly.
+  d = fresh("escape");
+  Spit(d / "\x1b[2Jx", "x");
+  c = Check(d, trusted);
+  ASSERT_FALSE(c.intact());
+  EXPECT_EQ(first(c), "?[2Jx: not part of the bundle (not listed in SHA256SUMS)");
+
   // A look-alike: the same files copied unchanged verify.
   EXPECT_TRUE(Check(fresh("copy"), trusted).intact());
+}
+
+TEST_F(MonthBundleTest, ATrailingSlashNamesTheSameDirectory) {
+  // Regression: "DIR/" put the temporary directory inside DIR.
+  fs::path dir = out_root_ / "slash";
+  ASSERT_TRUE(Write(BundleFormat::kCsv, dir.string() + "/").ok());
+  EXPECT_TRUE(Check(dir, key_->public_pem()).intact());
+  EXPECT_FALSE(fs::exists(dir / ".partial"));
+  size_t entries = 0;
+  for (auto& e : fs::directory_iterator(out_root_)) entries += bool(e.path().filename() != "");
+  EXPECT_EQ(entries, 1u);
 }
 
 TEST_F(MonthBundleTest, ANonEmptyOutputDirectoryIsRefusedAndLeftAsItWas) {

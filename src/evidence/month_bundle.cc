@@ -120,10 +120,21 @@ const char* EventsFileName(BundleFormat f) {
   }
 }
 
-// A name SHA256SUMS may list: a plain file name of the bundle.
+// A name SHA256SUMS may list: a plain file name of the bundle, printable
+// (it is echoed to the auditor's terminal).
 bool PlainName(const std::string& n) {
-  return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos &&
-         n.find('\0') == std::string::npos;
+  if (n.empty() || n == "." || n == "..") return false;
+  for (unsigned char c : n)
+    if (c == '/' || c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+// `s` with control characters shown as '?': names and lines from a bundle
+// someone else handed over never reach the terminal as escape sequences.
+std::string Printable(std::string s) {
+  for (char& c : s)
+    if ((unsigned char)c < 0x20 || c == 0x7f) c = '?';
+  return s;
 }
 
 }  // namespace
@@ -142,7 +153,7 @@ bool ParseSha256Sums(const std::string& text, std::vector<std::pair<std::string,
       ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
     std::string name = ok ? line.substr(66) : "";
     if (!ok || !PlainName(name)) {
-      *bad_line = line.substr(0, 120);
+      *bad_line = Printable(line.substr(0, 120));
       return false;
     }
     out->emplace_back(name, line.substr(0, 64));
@@ -201,7 +212,8 @@ Result<BundleResult> WriteMonthBundle(EventStore& store, const SigningKey& key,
                                       const BundleOptions& o) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path out_dir = fs::absolute(o.output_dir, ec);
+  fs::path out_dir = fs::absolute(o.output_dir, ec).lexically_normal();
+  if (out_dir.filename().empty()) out_dir = out_dir.parent_path();  // "DIR/" is DIR
   if (fs::exists(out_dir, ec)) {
     if (!fs::is_directory(out_dir, ec) || !fs::is_empty(out_dir, ec))
       return Status::InvalidArgument(o.output_dir +
@@ -405,7 +417,7 @@ Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string&
     if (!m.is_object() || m.value("format", "") != kBundleFormat || !m["files"].is_array()) {
       c.problems.push_back(std::string(kManifest) + " is not a pveaudit month export manifest");
     } else {
-      c.month = m.value("month", "");
+      c.month = Printable(m.value("month", ""));
       c.events = m.value("events", uint64_t(0));
       size_t events_files = 0;
       for (const auto& f : m["files"]) {
@@ -413,10 +425,11 @@ Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string&
         ++events_files;
         auto it = want.find(name);
         if (it == want.end())
-          c.problems.push_back(std::string(kManifest) + " names " + name + ", which " + kSums +
-                               " does not list");
+          c.problems.push_back(std::string(kManifest) + " names " + Printable(name) + ", which " +
+                               kSums + " does not list");
         else if (it->second != hash)
-          c.problems.push_back(std::string(kManifest) + " and " + kSums + " disagree on " + name);
+          c.problems.push_back(std::string(kManifest) + " and " + kSums + " disagree on " +
+                               Printable(name));
       }
       if (events_files + 1 != want.size())
         c.problems.push_back(std::string(kSums) + " lists files the manifest does not name");
@@ -425,8 +438,8 @@ Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string&
   // 4. Nothing else in the directory.
   for (const std::string& n : present)
     if (!want.count(n) && n != kSums && n != kSignature && n != kPublicKey)
-      c.problems.push_back(n + ": not part of the bundle (not listed in " + std::string(kSums) +
-                           ")");
+      c.problems.push_back(Printable(n) + ": not part of the bundle (not listed in " +
+                           std::string(kSums) + ")");
   return c;
 }
 
