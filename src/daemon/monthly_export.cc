@@ -81,6 +81,11 @@ void MonthlyExporter::CheckOnce() {
   b.store_name = where_.Describe();
   b.software = kPveauditVersion;
   b.now_us = now;
+  // A month that ended before the store's first event has nothing to show
+  // (a node installed this month): no bundle.
+  auto info = store_.Info();
+  if (!info.ok()) return set_error(info.status().message());
+  if (info->events == 0 || info->first_time_us >= month.end_us) return;
   auto key = SigningKey::LoadOrCreate(o_.data_dir);
   if (!key.ok()) return set_error("signing key: " + key.status().message());
   std::unique_ptr<EventStore> reader;

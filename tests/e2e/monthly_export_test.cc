@@ -109,6 +109,33 @@ TEST_F(MonthlyExportTest, TheClosedMonthIsExportedOnceSignedAndRecorded) {
   EXPECT_EQ(bundles, 1u);
 }
 
+TEST_F(MonthlyExportTest, AMonthBeforeTheStoresFirstEventGetsNoBundle) {
+  // Only today's events: the node was installed this month.
+  time_t now = time(nullptr);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char today[32];
+  std::strftime(today, sizeof today, "%d/%m/%Y:%H:%M:%S +0000", &tm);
+  log_ = work_ + "/access.log";
+  WriteFile(log_, "::ffff:192.0.2.10 - alice@pve [" + std::string(today) +
+                      "] \"GET /api2/json/version HTTP/1.1\" 200 69\n");
+  const std::string exports = work_ + "/exports";
+  WriteFile(config_, "[export]\nmonthly = \"" + exports + "\"\n");
+  StartDaemon();
+  // Caught up, and the exporter had its first look.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  RunResult st;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    st = Pveam({"access", "status"});
+  } while (std::chrono::steady_clock::now() < until &&
+           !Contains(st.out, "monthly export to " + exports + ": nothing written since start"));
+  ASSERT_TRUE(Contains(st.out, "nothing written since start")) << st;
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_FALSE(std::filesystem::exists(exports) && !std::filesystem::is_empty(exports));
+  EXPECT_TRUE(ExportEvents().empty());
+}
+
 TEST_F(MonthlyExportTest, BadExportSettingsAreNamedAndStopTheStart) {
   struct Case {
     std::string toml, names;
