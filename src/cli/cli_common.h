@@ -67,6 +67,10 @@ std::unique_ptr<EventStore> OpenStoreOrDie(const Env& env, bool read_only);
 // *spool_only (may be null) is then set.
 std::unique_ptr<EventStore> OpenStoreOrSpool(const Env& env, bool* spool_only = nullptr);
 
+// Writes `data` to `path` (via a temporary file renamed into place), or
+// to stdout when `path` is empty; prints why not and returns false.
+bool WriteOut(const std::string& path, const std::string& data);
+
 // Who runs the command, for the audit events it records: `flag` when
 // given, else $SUDO_USER, $USER or the effective user, as user@pam.
 std::string InvokingUser(const std::string& flag);

@@ -202,13 +202,15 @@ bool WriteWith(const std::string& path, const std::function<bool(std::FILE*)>& w
   return true;
 }
 
-// Writes `data` to `path` (via a temporary file renamed into place), or
-// to stdout when `path` is empty.
+}  // namespace
+
 bool WriteOut(const std::string& path, const std::string& data) {
   return WriteWith(path, [&](std::FILE* f) {
     return std::fwrite(data.data(), 1, data.size(), f) == data.size();
   });
 }
+
+namespace {
 
 // Prints the report's notes on stderr unless they are already part of
 // what goes to the terminal.

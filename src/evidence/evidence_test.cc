@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/time_spec.h"
+#include "evidence/compliance_check.h"
 #include "evidence/exceptions.h"
 #include "evidence/log_review.h"
 #include "evidence/month_bundle.h"
@@ -558,6 +559,149 @@ TEST_F(ExceptionsTest, BadValuesAreNamedAndChangeNothing) {
     EXPECT_EQ(r.id.substr(0, r.standard.size()), r.standard);
     EXPECT_FALSE(r.citation.empty());
   }
+}
+
+class ComplianceCheckTest : public StoreFixture {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    SetClusterTimeZone("UTC");
+    now_ = CivilToUs(2026, 12, 1, 12, 0, 0);
+    pve_dir_ = TempDir("pve");
+    fs::create_directories(pve_dir_ / "priv");
+    Spit(pve_dir_ / "user.cfg",
+         "user:root@pam:1:0::::::\nuser:alice@pve:1:0::::::\nuser:bob@pve:1:0::::::\n"
+         "user:carol@pve:0:0::::::\n");
+    Spit(pve_dir_ / "priv/tfa.cfg",
+         R"({"users":{"alice@pve":{"totp":[{"id":"t","description":"phone","created":1,)"
+         R"("entry":"otpauth://totp/x?secret=SECRETSECRETSECR"}]}}})"
+         "\n");
+    auto cfg = pve::LoadPveConfig(pve_dir_.string());
+    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+    pve_ = std::make_unique<pve::PveConfig>(std::move(*cfg));
+  }
+  void TearDown() override {
+    fs::remove_all(pve_dir_);
+    StoreFixture::TearDown();
+  }
+  ComplianceInput In() {
+    ComplianceInput in;
+    in.pve = pve_.get();
+    in.store = store_.get();
+    auto ex = LoadExceptions(*store_);
+    EXPECT_TRUE(ex.ok());
+    in.exceptions = *ex;
+    in.now_us = now_;
+    return in;
+  }
+  CheckOutcome Outcome(const std::string& standard, const std::string& id) {
+    auto r = RunComplianceChecks(standard, In());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    for (const CheckOutcome& o : *r)
+      if (o.requirement == id) return o;
+    ADD_FAILURE() << id;
+    return {};
+  }
+  static Event At(int64_t t, const char* node, const char* action, const char* source) {
+    Event e;
+    e.time_us = t;
+    e.node = node;
+    e.user = "alice@pve";
+    e.action = action;
+    e.resource = "/";
+    e.result = pveaudit::Outcome::kSuccess;
+    e.source = source;
+    e.detail = "quarter=2026Q4 sha256=x";
+    return e;
+  }
+  static std::string All(const CheckOutcome& o) {
+    std::string s;
+    for (const std::string& e : o.evidence) s += e + "\n";
+    return s;
+  }
+  void Except(const std::string& req, const std::string& subject, const std::string& expires,
+              int64_t at) {
+    ExceptionOptions o{req, subject, "robot", "ciso@pve", expires};
+    ASSERT_TRUE(AddException(*store_, Actor{"root@pam", "", ""}, "pve1", o, at).ok());
+  }
+  int64_t now_ = 0;
+  fs::path pve_dir_;
+  std::unique_ptr<pve::PveConfig> pve_;
+};
+
+TEST_F(ComplianceCheckTest, TwoFactorFailsNamingTheUsersAndIsExceptedOnlyWhenAllAreCovered) {
+  CheckOutcome o = Outcome("hipaa", "hipaa:2fa");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_EQ(o.subjects, (std::vector<std::string>{"bob@pve", "root@pam"}));  // carol: disabled
+  EXPECT_NE(All(o).find("3 enabled users, 2 without a second factor"), std::string::npos) << All(o);
+  // One covered: still a failure, naming the other.
+  Except("hipaa:2fa", "bob@pve", "2027-01-31", now_);
+  o = Outcome("hipaa", "hipaa:2fa");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_NE(All(o).find("not covered by an exception: root@pam"), std::string::npos) << All(o);
+  // An exception of another requirement, or one that expired, covers nothing.
+  Except("pci-dss:2fa", "root@pam", "2027-01-31", now_);
+  Except("hipaa:2fa", "root@pam", "2026-11-30", now_ - 30 * int64_t(86400) * 1000000);
+  o = Outcome("hipaa", "hipaa:2fa");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_NE(All(o).find("for root@pam expired on 2026-11-30"), std::string::npos) << All(o);
+  // Both covered: EXCEPTED with the ids.
+  Except("hipaa:2fa", "root@pam", "2027-01-31", now_);
+  o = Outcome("hipaa", "hipaa:2fa");
+  EXPECT_EQ(o.result, CheckResult::kExcepted) << All(o);
+  EXPECT_EQ(o.exceptions, (std::vector<uint64_t>{1, 4}));
+  // Everyone enrolled: PASS.
+  Spit(pve_dir_ / "domains.cfg", "pve: pve\n\ttfa type=oath\n\npam: pam\n\ttfa type=oath\n");
+  pve_ = std::make_unique<pve::PveConfig>(*pve::LoadPveConfig(pve_dir_.string()));
+  EXPECT_EQ(Outcome("hipaa", "hipaa:2fa").result, CheckResult::kPass);
+}
+
+TEST_F(ComplianceCheckTest, AccessReviewPassesOnlyWithAReviewPveauditRecordedThisQuarter) {
+  const int64_t day = int64_t(86400) * 1000000;
+  CheckOutcome o = Outcome("pci-dss", "pci-dss:access-review");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_NE(All(o).find("no quarterly access review was ever recorded"), std::string::npos);
+  Add({At(now_ - 100 * day, "pve1", "audit:review", "pveaudit"),
+       At(now_ - 10 * day, "pve1", "audit:review", "json")});  // an imported look-alike
+  o = Outcome("pci-dss", "pci-dss:access-review");
+  EXPECT_EQ(o.result, CheckResult::kFail) << All(o);
+  EXPECT_NE(All(o).find("last review 2026-08-23"), std::string::npos) << All(o);
+  Add({At(now_ - 10 * day, "pve1", "pveaudit:api-review", "pveaudit-web")});
+  EXPECT_EQ(Outcome("pci-dss", "pci-dss:access-review").result, CheckResult::kPass);
+  EXPECT_EQ(Outcome("hipaa", "hipaa:access-review").result, CheckResult::kPass);
+}
+
+TEST_F(ComplianceCheckTest, AccessLoggingNamesTheNodeThatFellSilent) {
+  const int64_t hour = int64_t(3600) * 1000000;
+  Add({At(now_ - 72 * hour, "pve2", "vm:start", "pveproxy"),
+       At(now_ - 2 * hour, "pve1", "vm:start", "pveproxy")});
+  CheckOutcome o = Outcome("pci-dss", "pci-dss:access-logging");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_EQ(o.subjects, std::vector<std::string>{"pve2"});
+  EXPECT_NE(All(o).find("2 nodes, 1 with events in the last 24 hours"), std::string::npos)
+      << All(o);
+  EXPECT_NE(All(o).find("node pve2: last event 2026-11-28T12:00:00Z"), std::string::npos) << All(o);
+  Add({At(now_ - 1 * hour, "pve2", "vm:stop", "pveproxy")});
+  EXPECT_EQ(Outcome("pci-dss", "pci-dss:access-logging").result, CheckResult::kPass);
+}
+
+TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
+  for (const char* standard : {"hipaa", "pci-dss", "sox"}) {
+    auto r = RunComplianceChecks(standard, In());
+    ASSERT_TRUE(r.ok());
+    size_t n = 0;
+    for (const Requirement& q : Requirements()) n += q.standard == standard;
+    EXPECT_EQ(r->size(), n);
+    for (const CheckOutcome& o : *r) {
+      const bool evaluated =
+          o.requirement == "hipaa:2fa" || o.requirement == "hipaa:access-review" ||
+          o.requirement == "pci-dss:access-review" || o.requirement == "pci-dss:access-logging";
+      if (!evaluated) {
+        EXPECT_EQ(o.result, CheckResult::kUnchecked) << o.requirement;
+      }
+    }
+  }
+  EXPECT_FALSE(IsStandard("iso27001"));
 }
 
 }  // namespace

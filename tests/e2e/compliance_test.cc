@@ -1,4 +1,6 @@
 // pveam compliance requirements / exception add|list|remove.
+#include <map>
+
 #include "e2e_util.h"
 
 namespace e2e {
@@ -40,6 +42,40 @@ TEST_F(ComplianceCliTest, ExceptionsAreAddedListedAndRemovedAsAuditedChanges) {
   EXPECT_TRUE(r.err.empty()) << r;
 }
 
+TEST_F(ComplianceCliTest, CheckReportsEachRequirementWithEvidenceAndFailsWhenOneFails) {
+  ImportStandard();  // January 2025: nothing logged in the last 24 hours
+  const std::string pve = kFixtures + "/../report/pve";
+  RunResult r = Pveam({"compliance", "check", "--standard", "pci-dss", "--pve-dir", pve,
+                       "--output-format", "json"});
+  EXPECT_EQ(r.code, 1) << r;  // a requirement failed
+  auto j = Json(r);
+  ASSERT_TRUE(j.contains("checks")) << r;
+  ASSERT_EQ(j["checks"].size(), 5u) << r;
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& c : j["checks"]) by[c["requirement"]] = c;
+  EXPECT_EQ(by["pci-dss:access-logging"]["result"], "FAIL");
+  EXPECT_TRUE(Contains(by["pci-dss:access-logging"]["evidence"].get<std::string>(),
+                       "node pve1: no event in 30 days"))
+      << r;
+  EXPECT_EQ(by["pci-dss:access-review"]["result"], "FAIL");
+  EXPECT_EQ(by["pci-dss:unique-ids"]["result"], "UNCHECKED");
+  EXPECT_EQ(by["pci-dss:access-logging"]["citation"], "PCI DSS v4.0.1 10.2.1");
+
+  r = Pveam({"compliance", "check", "--standard", "pci-dss", "--pve-dir", pve});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.out,
+                       "\nFAIL       pci-dss:access-logging  Access logging (PCI DSS "
+                       "v4.0.1 10.2.1)\n"))
+      << r;
+  EXPECT_TRUE(Contains(r.out, "summary: 2 FAIL, 3 UNCHECKED\n")) << r;
+
+  const std::string html = work_ + "/check.html";
+  r = Pveam({"compliance", "check", "--standard", "hipaa", "--pve-dir", pve, "--output", html});
+  EXPECT_EQ(r.out, "wrote " + html + "\n") << r;
+  EXPECT_TRUE(Contains(ReadFile(html), "<html")) << ReadFile(html).substr(0, 200);
+  EXPECT_TRUE(Contains(ReadFile(html), "HIPAA 45 CFR 164.312(d)"));
+}
+
 TEST_F(ComplianceCliTest, BadValuesExitTwoNamingThemAndCreateNoStore) {
   const std::string base =
       "pveam compliance exception add --subject s@pve --reason r --approved-by a@pve ";
@@ -52,6 +88,9 @@ TEST_F(ComplianceCliTest, BadValuesExitTwoNamingThemAndCreateNoStore) {
       {base + "--requirement pci-dss:2fa", "--expires"},
       {"pveam compliance exception remove x", "'x'"},
       {"pveam compliance frobnicate", "frobnicate"},
+      {"pveam compliance check", "--standard"},
+      {"pveam compliance check --standard iso27001", "'iso27001'"},
+      {"pveam compliance check --standard sox --output-format pdf", "'pdf'"},
   };
   for (const Case& c : cases) {
     RunResult r = Sh(c.line);
