@@ -37,7 +37,7 @@ void AddAccessExportCommands(CLI::App* access,
 void AddAccessReviewCommands(CLI::App* access,
                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
-// pveam compliance requirements and pveam compliance exception
+// pveam compliance requirements|check and pveam compliance exception
 // add|list|remove (top level, beside `access`).
 void AddComplianceCommands(CLI::App* pveam,
                            std::vector<std::pair<CLI::App*, CommandRun>>* commands);

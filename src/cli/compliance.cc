@@ -1,4 +1,5 @@
-// pveam compliance requirements; pveam compliance exception add|list|remove.
+// pveam compliance requirements, pveam compliance check and pveam compliance
+// exception add|list|remove.
 #include <cstdio>
 #include <iostream>
 #include <map>
