@@ -43,6 +43,8 @@ int RunExport(const ExportOptions& o) {
     throw UsageError{"invalid value '" + o.month +
                      "' for --month: expected YYYY-MM (e.g. 2026-10) or 'last'"};
   }
+  if (month.start_us > now)
+    throw UsageError{"invalid value '" + o.month + "' for --month: that month has not begun"};
   BundleFormat format;
   if (!ParseBundleFormat(o.format, &format))
     throw UsageError{"invalid value '" + o.format +

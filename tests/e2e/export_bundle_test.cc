@@ -90,6 +90,7 @@ TEST_F(ExportBundleTest, BadArgumentsExitTwoNamingTheValueAndChangeNothing) {
     std::string names;
   } cases[] = {
       {{"access", "export", "--month", "2025-13", "--output", work_ + "/a"}, "'2025-13'"},
+      {{"access", "export", "--month", "2099-01", "--output", work_ + "/a"}, "has not begun"},
       {{"access", "export", "--month", "2025-01", "--output", work_ + "/a", "--output-format",
         "xml"},
        "'xml'"},
