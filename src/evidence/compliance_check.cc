@@ -105,11 +105,11 @@ Status CheckAccessReview(const ComplianceInput& in, CheckOutcome* o) {
   // pveum audit quarterly records audit:review (source pveaudit); the web
   // UI's review, pveaudit:api-review (source pveaudit-web; docs/api.md).
   // Only those sources: an imported event that looks like one is not.
-  for (const auto& [action, source] :
-       {std::pair<const char*, const char*>{"audit:review", "pveaudit"},
-        {"pveaudit:api-review", "pveaudit-web"}}) {
+  for (const auto& kind : {std::pair<const char*, const char*>{"audit:review", "pveaudit"},
+                           {"pveaudit:api-review", "pveaudit-web"}}) {
     Filter f;
-    f.action = action;
+    f.action = kind.first;
+    const std::string_view source = kind.second;  // not a structured binding: clang 14
     Status st = ForEachEvent(*in.store, f, 0, kFieldAll, [&](Event&& e) {
       if (e.source != source || e.time_us < last) return true;
       last = e.time_us;
