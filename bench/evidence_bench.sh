@@ -48,28 +48,11 @@ die() { echo "evidence_bench.sh: $*" >&2; exit 1; }
 command -v openssl >/dev/null || die "openssl not installed"
 
 mkdir -p "$OUT"
-ROWS=()
-timed() {
-  local name="$1"; shift
-  local t0 t1
-  t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$OUT/$name.time" "$@" >/dev/null 2>"$OUT/$name.err" ||
-    { cat "$OUT/$name.err" >&2; die "$name failed: $*"; }
-  t1=$(date +%s%N)
-  WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-  RSS=$(awk -v k="$(tail -n 1 "$OUT/$name.time")" 'BEGIN { printf "%.0f", k / 1024 }')
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
-row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
+# shellcheck source=bench/table_lib.sh
+source "$ROOT/bench/table_lib.sh"
 
-echo "== generating $EVENTS events" >&2
 rm -rf "$LOGS" "$DATA" "$OUT"/bundle-* "$OUT/peer.csv"
-"$GEN" --events "$EVENTS" --out "$LOGS" --seed "$SEED" >/dev/null
-echo "== importing" >&2
-for n in $(sed -n 's/^nodes=//p' "$LOGS/MANIFEST.txt" | tr ',' ' '); do
-  "$PVEAM" access import --data-dir "$DATA" --node "$n" \
-    "$LOGS/$n/access.log" "$LOGS/$n/auth.log" "$LOGS/$n/tasks/index" >/dev/null
-done
+generate_and_import
 FIRST=$("$PVEAM" access status --data-dir "$DATA" --output-format json |
   sed -n 's/.*"first_time": *"\([0-9]*-[0-9]*\)-.*/\1/p')
 [[ "$FIRST" =~ ^[0-9]{4}-[0-9]{2}$ ]] || die "cannot read the store's first month"

@@ -57,34 +57,11 @@ command -v sqlite3 >/dev/null || die "sqlite3 not installed (apt-get install sql
 /usr/bin/time -f '%e' -o /dev/null true 2>/dev/null || die "GNU time (/usr/bin/time) needed"
 
 mkdir -p "$OUT"
-ROWS=()
+# shellcheck source=bench/table_lib.sh
+source "$ROOT/bench/table_lib.sh"
 
-# timed NAME CMD...: one run, stdout to /dev/null; sets WALL (s) and RSS (MB,
-# the largest process of the command).
-timed() {
-  local name="$1"; shift
-  local t0 t1
-  t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$OUT/$name.time" "$@" >/dev/null 2>"$OUT/$name.err" ||
-    { cat "$OUT/$name.err" >&2; die "$name failed: $*"; }
-  t1=$(date +%s%N)
-  WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-  RSS=$(awk -v k="$(tail -n 1 "$OUT/$name.time")" 'BEGIN { printf "%.0f", k / 1024 }')
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
-row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
-
-echo "== generating $EVENTS events" >&2
 rm -rf "$LOGS" "$DATA" "$OUT/peer.db"
-"$GEN" --events "$EVENTS" --out "$LOGS" --seed "$SEED" >/dev/null
-NODES=$(sed -n 's/^nodes=//p' "$LOGS/MANIFEST.txt" | tr ',' ' ')
-RAW=()
-echo "== importing" >&2
-for n in $NODES; do
-  RAW+=("$LOGS/$n/access.log" "$LOGS/$n/auth.log" "$LOGS/$n/tasks/index")
-  "$PVEAM" access import --data-dir "$DATA" --node "$n" \
-    "$LOGS/$n/access.log" "$LOGS/$n/auth.log" "$LOGS/$n/tasks/index" >/dev/null
-done
+generate_and_import
 SHOWN=$("$PVEAM" access log --data-dir "$DATA" --output-format csv | tail -n +2 | wc -l)
 echo "== $SHOWN events shown by pveam access log" >&2
 
