@@ -104,7 +104,8 @@ constexpr std::string_view kObjects[] = {
 // pveaudit's own events: fired alerts (docs/alerts.md), changes of its
 // settings (store/audited_setting.h) and the evidence it produced
 // (audit:review, a quarterly review; audit:export, a monthly bundle;
-// audit:log-review, a weekly log review).
+// audit:log-review, a weekly log review; audit:certification-*, access
+// certifications, and audit:compliance-report, docs/evidence.md).
 constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit", "audit"};
 // Their actions, so `--action pveaudit:alert-ack` is not taken for a typo
 // (not in KnownActions: they have no class). pveaudit-web's audit events are
@@ -138,7 +139,12 @@ constexpr std::string_view kOwnActions[] = {"alert:failed-login",
                                             "audit:export",
                                             "audit:log-review",
                                             "pveaudit:exception-add",
-                                            "pveaudit:exception-remove"};
+                                            "pveaudit:exception-remove",
+                                            "audit:certification-start",
+                                            "audit:certification-keep",
+                                            "audit:certification-revoke",
+                                            "audit:certification-complete",
+                                            "audit:compliance-report"};
 bool IsOwnApiOrWebAction(std::string_view a) {
   for (std::string_view p : {std::string_view("pveaudit:api-"), std::string_view("pveaudit:web-")})
     if (a.size() > p.size() && a.substr(0, p.size()) == p)

@@ -40,7 +40,10 @@ struct ComplianceInput {
   const pve::PveConfig* pve = nullptr;  // null: no Proxmox config readable
   EventStore* store = nullptr;          // null: no store
   std::vector<ComplianceException> exceptions;
-  int64_t now_us = 0;
+  int64_t now_us = 0;  // the time the requirements are evaluated at
+  // Events from this time on are not evidence (0: no bound): a report of a
+  // past quarter evaluates the state at its end, not with what came later.
+  int64_t events_until_us = 0;
 };
 
 // False for an unknown standard.
