@@ -1,16 +1,23 @@
-// pveam compliance requirements, pveam compliance check and pveam compliance
-// exception add|list|remove.
+// pveam compliance requirements, pveam compliance check, pveam compliance
+// report and pveam compliance exception add|list|remove (certify:
+// compliance_certify.cc).
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 
-#include "cli/cli_common.h"
-#include "cli/commands.h"
+#include "cli/compliance_commands.h"
 #include "core/host_name.h"
 #include "core/time_spec.h"
+#include "evidence/audit_event.h"
+#include "evidence/certification.h"
 #include "evidence/compliance_check.h"
+#include "evidence/compliance_report.h"
 #include "evidence/exceptions.h"
 #include "evidence/requirements.h"
+#include "report/quarterly.h"
 #include "report/render.h"
 
 namespace pveaudit {
@@ -28,6 +35,10 @@ struct CheckCli {
 struct ExceptionRemoveCli {
   CommonOptions common;
   std::string id;
+};
+struct ReportCli {
+  CommonOptions common;
+  std::string standard, period, output, pve_dir, by;
 };
 
 void PrintTable(const Table& t, const Env& env) {
@@ -79,60 +90,175 @@ std::string CheckText(const std::string& standard, const std::vector<CheckOutcom
   return out;
 }
 
+void CheckStandard(const std::string& standard) {
+  if (standard.empty()) throw UsageError{"--standard hipaa|pci-dss|sox is required"};
+  if (!IsStandard(standard))
+    throw UsageError{"invalid value '" + standard +
+                     "' for --standard: expected hipaa, pci-dss or sox"};
+}
+
+// What check and report evaluate: the Proxmox config and the store when
+// they can be read (notes say what could not), the exceptions register.
+struct Evaluation {
+  std::string pve_dir;
+  std::optional<pve::PveConfig> pve;
+  std::unique_ptr<EventStore> store;
+  std::vector<ComplianceException> exceptions;
+  std::vector<std::string> notes;
+  std::vector<CheckOutcome> outcomes;
+};
+
+// Runs the checks of `standard` at `now_us` (events before
+// `events_until_us` only, when not 0). Exits 1 on a store error.
+Evaluation Evaluate(const Env& env, const std::string& standard, const std::string& pve_dir_flag,
+                    int64_t now_us, int64_t events_until_us) {
+  Evaluation ev;
+  ev.pve_dir = ResolveCompliancePveDir(pve_dir_flag, env);
+  auto pve = pve::LoadPveConfig(ev.pve_dir);
+  if (pve.ok())
+    ev.pve = std::move(*pve);
+  else
+    ev.notes.push_back("Proxmox config not read: " + pve.status().message());
+  StoreOptions so;
+  so.read_only = true;
+  auto store = OpenStore(env.store, so);
+  if (store.ok())
+    ev.store = std::move(*store);
+  else
+    ev.notes.push_back("no event store: " + store.status().message());
+  ComplianceInput in;
+  in.pve = ev.pve ? &*ev.pve : nullptr;
+  in.store = ev.store.get();
+  in.now_us = now_us;
+  in.events_until_us = events_until_us;
+  auto fail = [](const Status& st) {
+    std::cerr << "error: " << st.message() << "\n";
+    std::exit(kExitFailure);
+  };
+  if (in.store) {
+    auto ex = LoadExceptions(*in.store);
+    if (!ex.ok()) fail(ex.status());
+    ev.exceptions = std::move(*ex);
+    in.exceptions = ev.exceptions;
+  }
+  auto outcomes = RunComplianceChecks(standard, in);
+  if (!outcomes.ok()) fail(outcomes.status());
+  ev.outcomes = std::move(*outcomes);
+  return ev;
+}
+
 int RunCheck(const CheckCli& c) {
   Env env = ResolveEnv(c.common);
-  if (c.standard.empty()) throw UsageError{"--standard hipaa|pci-dss|sox is required"};
-  if (!IsStandard(c.standard))
-    throw UsageError{"invalid value '" + c.standard +
-                     "' for --standard: expected hipaa, pci-dss or sox"};
+  CheckStandard(c.standard);
   report::ReportFormat f = report::ReportFormat::kText;
   if (!c.format.empty() && !report::ParseReportFormat(c.format, &f))
     throw UsageError{"invalid value '" + c.format +
                      "' for --output-format: expected text, json, json-pretty, csv, html or yaml"};
   if (c.format.empty() && !c.output.empty()) f = report::DefaultReportFormat(c.output);
   const int64_t now = NowUs();
-  std::vector<std::string> notes;
-  std::string pve_dir = c.pve_dir;
-  if (pve_dir.empty())
-    if (const char* d = std::getenv("PVEAUDIT_PVE_DIR"); d && *d) pve_dir = d;
-  if (pve_dir.empty()) pve_dir = env.config.pve_dir.empty() ? "/etc/pve" : env.config.pve_dir;
-  auto pve = pve::LoadPveConfig(pve_dir);
-  if (!pve.ok()) notes.push_back("Proxmox config not read: " + pve.status().message());
-  StoreOptions so;
-  so.read_only = true;
-  auto store = OpenStore(env.store, so);
-  if (!store.ok()) notes.push_back("no event store: " + store.status().message());
-  ComplianceInput in;
-  in.pve = pve.ok() ? &*pve : nullptr;
-  in.store = store.ok() ? store->get() : nullptr;
-  in.now_us = now;
-  if (in.store) {
-    auto ex = LoadExceptions(*in.store);
-    if (!ex.ok()) {
-      std::cerr << "error: " << ex.status().message() << "\n";
-      return kExitFailure;
-    }
-    in.exceptions = std::move(*ex);
-  }
-  auto outcomes = RunComplianceChecks(c.standard, in);
-  if (!outcomes.ok()) {
-    std::cerr << "error: " << outcomes.status().message() << "\n";
-    return kExitFailure;
-  }
+  Evaluation ev = Evaluate(env, c.standard, c.pve_dir, now, 0);
   std::string text;
   if (f == report::ReportFormat::kText) {
-    text = CheckText(c.standard, *outcomes, notes, now);
+    text = CheckText(c.standard, ev.outcomes, ev.notes, now);
   } else {
     report::Report r;
     r.title = c.standard + " compliance check " + FormatRfc3339Utc(now);
-    r.sections.push_back({"checks", "Requirements", OutcomesTable(*outcomes)});
-    r.notes = notes;
+    r.sections.push_back({"checks", "Requirements", OutcomesTable(ev.outcomes)});
+    r.notes = ev.notes;
     text = report::RenderReport(r, f);
   }
   if (!WriteOut(c.output, text)) return kExitFailure;
   if (!c.output.empty()) std::printf("wrote %s\n", c.output.c_str());
-  for (const CheckOutcome& o : *outcomes)
+  for (const CheckOutcome& o : ev.outcomes)
     if (o.result == CheckResult::kFail) return kExitFailure;
+  return kExitOk;
+}
+
+int RunReport(const ReportCli& c) {
+  Env env = ResolveEnv(c.common);
+  RequireObjectFormat(env, c.common.output_format);
+  CheckStandard(c.standard);
+  const int64_t now = NowUs() / 1000000 * 1000000;  // whole seconds: the report shows them
+  report::Quarter q;
+  CheckChange(ParseCertificationPeriod("--period", c.period, now, &q));
+  if (c.output.empty()) throw UsageError{"--output DIR is required"};
+  const std::string by = InvokingUser(c.by);
+  CheckChange(CheckReviewer("--by", by));
+  // A past quarter is evaluated at its last second, with the events up to
+  // its end; the current one now.
+  const int64_t as_of = std::min(now, q.end_us - 1000000);
+  Evaluation ev = Evaluate(env, c.standard, c.pve_dir, as_of, as_of < now ? q.end_us : 0);
+  ComplianceReportInfo info;
+  info.standard = c.standard;
+  info.period = q;
+  info.as_of_us = as_of;
+  info.generated_us = now;
+  info.node = NodeNameOr(env.config.node);
+  info.prepared_by = by;
+  info.pve_dir = ev.pve_dir;
+  info.store = ev.store ? StoreName(env) : "";
+  info.notes = ev.notes;
+  if (as_of < now && ev.pve)
+    info.notes.push_back("the Proxmox config is the one of " + FormatRfc3339Utc(now) +
+                         ": pveaudit keeps no history of it (its changes are events: pveam "
+                         "access log --action acl,user,group,role,token)");
+  const std::string html = ComplianceReportHtml(info, ev.outcomes, ev.exceptions);
+  const std::string digest = report::Sha256Hex(html);
+  const std::string json = ComplianceReportJson(info, ev.outcomes, ev.exceptions, digest);
+  const std::string json_digest = report::Sha256Hex(json);
+
+  std::error_code ec;
+  std::filesystem::create_directories(c.output, ec);
+  if (ec) {
+    std::cerr << "error: cannot create " << c.output << ": " << ec.message() << "\n";
+    return kExitFailure;
+  }
+  const std::string base =
+      (std::filesystem::path(c.output) / ComplianceReportName(c.standard, q)).string();
+  if (!WriteOut(base + ".html", html) || !WriteOut(base + ".json", json)) return kExitFailure;
+
+  // The report is itself an audit event, as the quarterly review is.
+  uint64_t id = 0;
+  if (ev.store) {
+    ev.store.reset();
+    auto w = OpenStoreOrDie(env, /*read_only=*/false);
+    std::vector<Event> events = {OwnAuditEvent("audit:compliance-report", by, info.node,
+                                               "standard=" + c.standard + " period=" + q.Name() +
+                                                   " sha256=" + digest +
+                                                   " json_sha256=" + json_digest,
+                                               NowUs())};
+    Status st = w->Append(&events, {}, nullptr);
+    if (!st.ok()) {
+      std::cerr << "error: recording the report in the store: " << st.message() << "\n";
+      return kExitFailure;
+    }
+    id = events[0].id;
+  }
+  std::map<std::string, size_t> tally;
+  for (const CheckOutcome& o : ev.outcomes) ++tally[CheckResultName(o.result)];
+  std::string summary;
+  for (const char* k : {"PASS", "FAIL", "WARN", "EXCEPTED", "N/A", "UNCHECKED"})
+    if (tally.count(k))
+      summary += (summary.empty() ? "" : ", ") + std::to_string(tally[k]) + " " + k;
+  if (env.format != OutputFormat::kText) {
+    Table t;
+    t.columns = {"standard", "period",      "as_of",   "html",       "html_sha256",
+                 "json",     "json_sha256", "summary", "recorded_id"};
+    t.rows.push_back({c.standard, q.Name(), FormatRfc3339Utc(as_of), base + ".html", digest,
+                      base + ".json", json_digest, summary, id ? Cell(int64_t(id)) : Cell()});
+    PrintObject(t, env.format);
+  } else {
+    std::printf("%s %s (as of %s): %s\nwrote %s.html\nwrote %s.json\n", c.standard.c_str(),
+                q.Name().c_str(), FormatLocal(as_of).c_str(), summary.c_str(), base.c_str(),
+                base.c_str());
+    if (id)
+      std::printf("recorded as event %llu (audit:compliance-report by %s, sha256 %s)\n",
+                  static_cast<unsigned long long>(id), by.c_str(), digest.c_str());
+  }
+  for (const std::string& n : ev.notes) std::cerr << "note: " << n << "\n";
+  if (!id)
+    std::cerr << "note: this report is not recorded (no event store at " << StoreName(env)
+              << "; import logs first to create it)\n";
   return kExitOk;
 }
 
@@ -202,10 +328,18 @@ int RunExceptionRemove(const ExceptionRemoveCli& c) {
 
 }  // namespace
 
+std::string ResolveCompliancePveDir(const std::string& flag, const Env& env) {
+  if (!flag.empty()) return flag;
+  if (const char* d = std::getenv("PVEAUDIT_PVE_DIR"); d && *d) return d;
+  return env.config.pve_dir.empty() ? "/etc/pve" : env.config.pve_dir;
+}
+
 void AddComplianceCommands(CLI::App* pveam,
                            std::vector<std::pair<CLI::App*, CommandRun>>* commands) {
   CLI::App* comp = pveam->add_subcommand(
-      "compliance", "Compliance: the requirements pveaudit knows and the exceptions register");
+      "compliance",
+      "Compliance: requirements, checks, reports, access certification and the exceptions "
+      "register");
   // As `access`: an unknown word is named (with a suggestion), and the
   // group alone prints its help (cli.cc, RunTree).
   comp->require_subcommand(0, 1);
@@ -228,9 +362,7 @@ Example:
       "check", "Evaluate a standard's requirements on the Proxmox config and the store");
   AddCommonOptions(check, &ch->common, false);
   check->add_option("--standard", ch->standard, "hipaa, pci-dss or sox (required)");
-  check->add_option("--pve-dir", ch->pve_dir,
-                    "Proxmox config directory (default: $PVEAUDIT_PVE_DIR, the config's pve_dir, "
-                    "/etc/pve)");
+  AddPveDirOption(check, &ch->pve_dir);
   check->add_option("--output", ch->output, "Write to FILE instead of stdout");
   check->add_option("--output-format", ch->format,
                     "text (default), json, json-pretty, csv, html or yaml (default from the "
@@ -242,7 +374,9 @@ a fix. A failure whose every subject has an active exception ('pveam
 compliance exception add') is EXCEPTED; an expired exception is named.
 Requirements pveaudit does not evaluate yet say UNCHECKED (never PASS).
 Evaluated so far: hipaa:2fa, hipaa:access-review, pci-dss:access-logging,
-pci-dss:access-review (docs/evidence.md).
+pci-dss:access-review, sox:certification (docs/evidence.md). A user whose
+access a certification revoked but who still has the same privileges fails
+sox:certification and pci-dss:access-review.
 
 Exit status: 0 nothing failed, 1 a requirement failed (or a store error),
 2 bad argument.
@@ -252,6 +386,48 @@ Examples:
   pveam compliance check --standard hipaa --output /root/hipaa-check.html)");
   check->allow_extras();  // RunTree names an unknown option
   commands->emplace_back(check, [ch] { return RunCheck(*ch); });
+
+  auto rp = std::make_shared<ReportCli>();
+  CLI::App* rep = comp->add_subcommand(
+      "report", "Write a standard's compliance report for a quarter: printable HTML plus JSON");
+  AddCommonOptions(rep, &rp->common, true);
+  rep->add_option("--standard", rp->standard, "hipaa, pci-dss or sox (required)")
+      ->type_name("STANDARD");
+  AddPeriodOption(rep, &rp->period);
+  rep->add_option("--output", rp->output,
+                  "Directory for the report; created when missing (required)")
+      ->type_name("DIR");
+  AddPveDirOption(rep, &rp->pve_dir);
+  AddByOption(rep, &rp->by, "Who prepared it");
+  rep->footer(R"(
+Evaluates the standard's requirements as 'pveam compliance check' does and
+writes DIR/compliance-STANDARD-QUARTER.html and .json (replacing earlier
+ones of the same standard and quarter):
+  - the HTML is one self-contained page to print or file: a cover with the
+    period, the evaluation time, node, store and a summary, then one page
+    per requirement with its result, evidence lines, the query that shows
+    the evidence, the fix and the exceptions of the register for it (active
+    or expired, and whether they applied), then a sign-off page;
+  - the JSON (format pveaudit-compliance-report/1) holds the same and the
+    HTML's SHA-256.
+A past quarter is evaluated at its last second with the events up to its
+end (the Proxmox config is read as it is now: a note says so); the current
+quarter now. The run is recorded as an audit:compliance-report event with
+the SHA-256 of both files (sha256sum DIR/*.html matches it).
+
+The results are in the report: the exit status says whether it was written
+(use 'pveam compliance check' for a pass/fail status).
+--output-format: text (default), json, json-pretty or yaml (what was
+written, the digests and the event id).
+Exit status: 0 written, 1 store or write error, 2 bad argument.
+
+Examples:
+  pveam compliance report --standard sox --period 2026Q3 --output /root/audit/2026Q3
+  pveam compliance report --standard pci-dss --period last --output /srv/evidence --by ciso@pve)");
+  rep->allow_extras();  // RunTree names an unknown option
+  commands->emplace_back(rep, [rp] { return RunReport(*rp); });
+
+  AddCertifyCommands(comp, commands);
 
   CLI::App* exc = comp->add_subcommand(
       "exception", "The exceptions register: documented, approved, dated deviations");
