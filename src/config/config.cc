@@ -11,6 +11,8 @@
 #include <fstream>
 #include <optional>
 
+#include "core/time_spec.h"
+
 namespace pveaudit {
 namespace {
 
@@ -347,6 +349,45 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
                                            "\" must be \"csv\", \"json\" or \"cef\"");
         } else {
           return unknown(xv, x);
+        }
+      }
+    } else if (key == "retention" && node.is_table()) {
+      for (auto&& [rk, rv] : *node.as_table()) {
+        std::string r = "retention." + std::string(rk.str());
+        std::string* out = rk.str() == "online"        ? &cfg.retention_online
+                           : rk.str() == "archive"     ? &cfg.retention_archive
+                           : rk.str() == "archive_dir" ? &cfg.retention_archive_dir
+                                                       : nullptr;
+        if (!out) return unknown(rv, r);
+        PVEAUDIT_RETURN_IF_ERROR(str(rv, r, out));
+        if (out == &cfg.retention_archive_dir) {
+          if (!out->empty() && (*out)[0] != '/')
+            return Status::InvalidArgument(where(rv) + ": key '" + r + "' = \"" + *out +
+                                           "\" must be an absolute path");
+        } else if (auto m = ParseRetentionPeriod(*out); !m.ok()) {
+          return Status::InvalidArgument(where(rv) + ": key '" + r + "': " + m.status().message());
+        }
+      }
+      if (!cfg.retention_online.empty() && !cfg.retention_archive.empty() &&
+          *ParseRetentionPeriod(cfg.retention_online) >
+              *ParseRetentionPeriod(cfg.retention_archive))
+        return Status::InvalidArgument(path + ": [retention] online = \"" + cfg.retention_online +
+                                       "\" is longer than archive = \"" + cfg.retention_archive +
+                                       "\"");
+    } else if (key == "compliance" && node.is_table()) {
+      for (auto&& [ck, cv] : *node.as_table()) {
+        std::string c = "compliance." + std::string(ck.str());
+        if (ck.str() != "standards") return unknown(cv, c);
+        if (!cv.is_array())
+          return Status::InvalidArgument(where(cv) + ": key '" + c +
+                                         "' must be a list, e.g. [\"hipaa\", \"sox\"]");
+        for (auto&& item : *cv.as_array()) {
+          std::string v;
+          PVEAUDIT_RETURN_IF_ERROR(str(item, c, &v));
+          if (v != "hipaa" && v != "pci-dss" && v != "sox")
+            return Status::InvalidArgument(where(item) + ": key '" + c + "': '" + v +
+                                           "' is not a standard (hipaa, pci-dss or sox)");
+          cfg.compliance_standards.push_back(v);
         }
       }
     } else if (key == "sources" && node.is_table()) {

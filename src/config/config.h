@@ -100,6 +100,14 @@ struct Config {
   // [export]: monthly evidence bundles written by pveauditd (docs/evidence.md).
   std::string export_monthly;                 // directory; "" = off (the default)
   std::string export_monthly_format = "csv";  // csv, json or cef
+
+  // [retention] (docs/retention.md): "" = derived from the standards, or off.
+  std::string retention_online;       // "13 months"
+  std::string retention_archive;      // "7 years"
+  std::string retention_archive_dir;  // "" = DATA_DIR/archive
+  // [compliance] standards: the ones this cluster answers to ("hipaa",
+  // "pci-dss", "sox"); the retention periods follow the longest.
+  std::vector<std::string> compliance_standards;
 };
 
 // The port pveaudit-web listens on when [web] listen gives none of its own

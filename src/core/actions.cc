@@ -104,8 +104,10 @@ constexpr std::string_view kObjects[] = {
 // pveaudit's own events: fired alerts (docs/alerts.md), changes of its
 // settings (store/audited_setting.h) and the evidence it produced
 // (audit:review, a quarterly review; audit:export, a monthly bundle;
-// audit:log-review, a weekly log review; audit:certification-*, access
-// certifications, and audit:compliance-report, docs/evidence.md).
+// audit:log-review, a weekly log review; audit:archive and audit:purge,
+// retention moving and deleting months, docs/retention.md;
+// audit:certification-*, access certifications, and audit:compliance-report,
+// docs/evidence.md).
 constexpr std::string_view kOwnObjects[] = {"alert", "pveaudit", "audit"};
 // Their actions, so `--action pveaudit:alert-ack` is not taken for a typo
 // (not in KnownActions: they have no class). pveaudit-web's audit events are
@@ -140,6 +142,10 @@ constexpr std::string_view kOwnActions[] = {"alert:failed-login",
                                             "audit:log-review",
                                             "pveaudit:exception-add",
                                             "pveaudit:exception-remove",
+                                            "audit:archive",
+                                            "audit:purge",
+                                            "pveaudit:hold-add",
+                                            "pveaudit:hold-remove",
                                             "audit:certification-start",
                                             "audit:certification-keep",
                                             "audit:certification-revoke",

@@ -167,68 +167,6 @@ int BreakQuality(int32_t prev, int32_t next) {
 
 // ----- JSON -----
 
-// Appends `s` as a JSON string, byte for byte as nlohmann::json::dump
-// (ensure_ascii false, invalid UTF-8 replaced) writes it, without building
-// a json value per cell.
-void AppendJsonString(std::string_view s, std::string* out) {
-  const size_t start = out->size();
-  out->push_back('"');
-  size_t run = 0;
-  bool high = false;
-  for (size_t i = FindSpecial(s, 0, '"', '\\'); i < s.size();
-       i = FindSpecial(s, i + 1, '"', '\\')) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      high = true;
-      continue;
-    }
-    out->append(s.substr(run, i - run));
-    run = i + 1;
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\b':
-        *out += "\\b";
-        break;
-      case '\f':
-        *out += "\\f";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        *out += buf;
-      }
-    }
-  }
-  out->append(s.substr(run));
-  out->push_back('"');
-  if (!high) return;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (NextCodePoint(s, &i) < 0) {
-      // Invalid UTF-8 is rare; let nlohmann replace it, so the bytes stay
-      // exactly what its error handler prints.
-      out->resize(start);
-      *out += nlohmann::json(std::string(s))
-                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
-    }
-  }
-}
-
 // ----- CSV -----
 
 // "-5", "12", "-1.5": numbers a spreadsheet reads as numbers, not formulas.
@@ -343,6 +281,75 @@ std::string YamlScalar(std::string_view s) {
 }
 
 }  // namespace
+
+// Appends `s` as a JSON string, byte for byte as nlohmann::json::dump
+// (ensure_ascii false, invalid UTF-8 replaced) writes it, without building
+// a json value per cell.
+void AppendJsonString(std::string_view s, std::string* out) {
+  const size_t start = out->size();
+  out->push_back('"');
+  size_t run = 0;
+  bool high = false;
+  for (size_t i = FindSpecial(s, 0, '"', '\\'); i < s.size();
+       i = FindSpecial(s, i + 1, '"', '\\')) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      high = true;
+      continue;
+    }
+    out->append(s.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        *out += buf;
+      }
+    }
+  }
+  out->append(s.substr(run));
+  out->push_back('"');
+  if (!high) return;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (NextCodePoint(s, &i) < 0) {
+      // Invalid UTF-8 is rare; let nlohmann replace it, so the bytes stay
+      // exactly what its error handler prints.
+      out->resize(start);
+      *out += nlohmann::json(std::string(s))
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size())
+    if (NextCodePoint(s, &i) < 0) return false;
+  return true;
+}
 
 std::vector<std::string> WrapText(std::string_view text, size_t max) {
   std::vector<std::string> pieces;

@@ -90,6 +90,13 @@ class OutputBuffer {
   int error_ = 0;
 };
 
+// Appends `s` as a JSON string, byte for byte as nlohmann::json::dump
+// (ensure_ascii false, invalid UTF-8 replaced by U+FFFD) writes it, without
+// building a json value.
+void AppendJsonString(std::string_view s, std::string* out);
+// True when `s` is valid UTF-8 (what JSON can carry unchanged).
+bool IsValidUtf8(std::string_view s);
+
 // Renders a table row by row. The columns, headers and text options come
 // from `layout` (its rows are ignored). JSON: an array of objects (column ->
 // cell), byte for byte what nlohmann::ordered_json::dump prints; text:

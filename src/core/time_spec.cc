@@ -455,4 +455,34 @@ int64_t NowUs() {
   return static_cast<int64_t>(ts.tv_sec) * kUsPerSec + ts.tv_nsec / 1000;
 }
 
+Result<int> ParseRetentionPeriod(const std::string& text) {
+  auto bad = [&] {
+    return Status::InvalidArgument(
+        "invalid retention period '" + text +
+        "': expected \"N months\" or \"N years\" (1 month to 100 years)");
+  };
+  size_t sp = text.find(' ');
+  if (sp == std::string::npos || sp == 0 || sp > 4) return bad();
+  int n = 0;
+  for (size_t i = 0; i < sp; ++i) {
+    if (text[i] < '0' || text[i] > '9') return bad();
+    n = n * 10 + (text[i] - '0');
+  }
+  std::string unit = text.substr(sp + 1);
+  int months = 0;
+  if (unit == "month" || unit == "months")
+    months = n;
+  else if (unit == "year" || unit == "years")
+    months = n * 12;
+  else
+    return bad();
+  if (months < 1 || months > 1200) return bad();
+  return months;
+}
+
+std::string FormatMonths(int months) {
+  if (months % 12 == 0) return std::to_string(months / 12) + (months == 12 ? " year" : " years");
+  return std::to_string(months) + (months == 1 ? " month" : " months");
+}
+
 }  // namespace pveaudit

@@ -36,6 +36,12 @@ struct TimeSpec {
 // Errors name the bad part: "invalid month 13 in '2025-13-01'".
 Result<TimeSpec> ParseTimeSpec(std::string_view text, int64_t now_us);
 
+// A retention period: "13 months", "1 month", "7 years", "1 year", as
+// months (1..1200). InvalidArgument naming the value otherwise.
+Result<int> ParseRetentionPeriod(const std::string& text);
+// "7 years" / "13 months": the inverse, for messages.
+std::string FormatMonths(int months);
+
 // Seconds since local midnight (cluster zone) of a UTC instant.
 int SecondsOfDayLocal(int64_t us);
 
