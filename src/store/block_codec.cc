@@ -36,21 +36,7 @@ inline int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); 
 
 constexpr int kZstdLevel = 1;
 
-// One compression and one decompression context per thread: creating a
-// context per column (as ZSTD_compress/ZSTD_decompress do) allocates and
-// clears ~100 KiB each time, which cost more than decoding small columns.
-struct ZstdContexts {
-  ZSTD_CCtx* c = ZSTD_createCCtx();
-  ZSTD_DCtx* d = ZSTD_createDCtx();
-  ~ZstdContexts() {
-    ZSTD_freeCCtx(c);
-    ZSTD_freeDCtx(d);
-  }
-};
-ZstdContexts& Zstd() {
-  thread_local ZstdContexts ctx;
-  return ctx;
-}
+ZstdContexts& Zstd() { return ThreadZstdContexts(); }
 
 std::string Compress(const std::string& raw) {
   std::string out;
@@ -404,6 +390,17 @@ Status DecodeSummary(std::string_view data, BlockSummary* out) {
   }
   if (p != end) return Status::Corruption("bad block summary");
   return Status::OK();
+}
+
+ZstdContexts::ZstdContexts() : c(ZSTD_createCCtx()), d(ZSTD_createDCtx()) {}
+ZstdContexts::~ZstdContexts() {
+  ZSTD_freeCCtx(c);
+  ZSTD_freeDCtx(d);
+}
+
+ZstdContexts& ThreadZstdContexts() {
+  thread_local ZstdContexts ctx;
+  return ctx;
 }
 
 }  // namespace pveaudit

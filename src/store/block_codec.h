@@ -9,6 +9,8 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <zstd.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -19,6 +21,21 @@
 #include "core/status.h"
 
 namespace pveaudit {
+
+// One zstd compression and one decompression context per thread, reused:
+// creating a context per column (as ZSTD_compress/ZSTD_decompress do), or
+// per archive, allocates and clears its buffers each time, which cost
+// more than the work itself. Users reset what they set (one-shot calls
+// ignore advanced parameters; streaming users reset the session first).
+struct ZstdContexts {
+  ZstdContexts();
+  ~ZstdContexts();
+  ZstdContexts(const ZstdContexts&) = delete;
+  ZstdContexts& operator=(const ZstdContexts&) = delete;
+  ZSTD_CCtx* c;
+  ZSTD_DCtx* d;
+};
+ZstdContexts& ThreadZstdContexts();
 
 // String dictionaries, one per kind.
 enum DictKind : int {

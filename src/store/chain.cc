@@ -88,4 +88,20 @@ std::string HexHash(const Hash256& h) {
   return s;
 }
 
+bool ParseHexHash(std::string_view hex, Hash256* out) {
+  if (hex.size() != 64) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return true;
+}
+
 }  // namespace pveaudit

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/event.h"
 
@@ -50,5 +51,7 @@ class ChainHasher {
 // First four bytes of a hash as a big-endian integer (stored per event).
 uint32_t HashPrefix32(const Hash256& h);
 std::string HexHash(const Hash256& h);
+// Inverse of HexHash (lower- or upper-case hex); false unless 64 hex digits.
+bool ParseHexHash(std::string_view hex, Hash256* out);
 
 }  // namespace pveaudit

@@ -78,6 +78,34 @@ struct VerifyReport {
   // PostgreSQL: one chain per writer, each checked to its end when intact;
   // head_hash then combines them. Empty for SQLite (one chain).
   std::vector<ChainSummary> chains;
+  // Events moved into archives (ArchiveRecord): the chain was checked
+  // across each archived range from its recorded hashes.
+  uint64_t archived_events = 0;
+  uint64_t archives = 0;
+};
+
+// A run of events moved out of the store into an archive directory
+// (evidence/archive.h, docs/retention.md): whole consecutive blocks, ids
+// first_id..last_id. The store keeps the record (purged ones too), so that
+// verify carries the chain across the range and can tell an archive that
+// was removed from one that was purged by the retention policy.
+struct ArchiveRecord {
+  uint64_t seq = 0;    // 1, 2, 3, ... in the order they were written
+  std::string name;    // directory name in the archive dir
+  std::string period;  // "2019-03": the month of its newest event
+  uint64_t first_id = 0, last_id = 0, events = 0;
+  int64_t t_min_us = 0, t_max_us = 0;
+  std::string prev_hash, last_hash;  // hex H(first_id - 1), H(last_id)
+  std::string manifest_sha256;       // hex SHA-256 of its manifest.json
+  int64_t archived_us = 0;
+  int64_t purged_us = 0;  // 0 while kept
+};
+
+// One sealed block of the store, for the archiver.
+struct BlockSpan {
+  uint64_t first_id = 0, last_id = 0, events = 0;
+  int64_t t_min_us = 0, t_max_us = 0;
+  std::string head_hash;  // hex H(last_id)
 };
 
 struct StoreInfo {
@@ -179,6 +207,34 @@ class EventStore {
 
   // The newest `limit` rejected lines (0 = all), oldest first.
   virtual Result<std::vector<RejectedLine>> ListRejected(size_t limit) = 0;
+
+  // Archiving (docs/retention.md). SQLite only: on PostgreSQL whole month
+  // partitions are meant to be detached instead (issue 11), and these
+  // return InvalidArgument saying so.
+  //
+  // The online blocks, ascending, the newest (still growing) one last.
+  virtual Result<std::vector<BlockSpan>> ListBlockSpans() { return NotArchivable(); }
+  // Every archive record, ascending by seq (purged ones included).
+  virtual Result<std::vector<ArchiveRecord>> ListArchives() { return NotArchivable(); }
+  // Removes events rec.first_id..rec.last_id from the store and records
+  // `rec`, in one transaction. They must be whole consecutive blocks, not
+  // the newest block, `events` of them; rec.prev_hash the chain hash before
+  // them (the head of the block or archive ending at first_id - 1, zeros
+  // for event 1); the stored head of the last block rec.last_hash; rec.seq
+  // the next sequence number. Otherwise nothing changes (InvalidArgument
+  // naming what differs). The caller wrote and verified the archive first.
+  virtual Status RemoveArchivedRange(const ArchiveRecord& /*rec*/) { return NotArchivable(); }
+  // Marks archive `name` purged at `when_us` (NotFound when there is no
+  // such kept archive). The caller deletes the directory after this.
+  virtual Status MarkArchivePurged(const std::string& /*name*/, int64_t /*when_us*/) {
+    return NotArchivable();
+  }
+
+ protected:
+  static Status NotArchivable() {
+    return Status::InvalidArgument(
+        "archiving needs the SQLite store (on PostgreSQL, retention is not built yet)");
+  }
 };
 
 struct StoreOptions {

@@ -1,6 +1,8 @@
-// forwarding_store.h (tests only)
+// forwarding_store.h
 // ForwardingStore: an EventStore that hands every call to another store.
-// Tests derive from it to change one behaviour of a real store (lose an
+// The archive reader (evidence/archived_store.h) derives from it to add
+// archived events to scans;
+// tests derive from it to change one behaviour of a real store (lose an
 // answer, give another cost hint) and keep the rest real.
 // Thread safety: that of the base store.
 #pragma once
@@ -54,6 +56,14 @@ class ForwardingStore : public EventStore {
   }
   Result<std::vector<RejectedLine>> ListRejected(size_t l) override {
     return base_->ListRejected(l);
+  }
+  Result<std::vector<BlockSpan>> ListBlockSpans() override { return base_->ListBlockSpans(); }
+  Result<std::vector<ArchiveRecord>> ListArchives() override { return base_->ListArchives(); }
+  Status RemoveArchivedRange(const ArchiveRecord& r) override {
+    return base_->RemoveArchivedRange(r);
+  }
+  Status MarkArchivePurged(const std::string& n, int64_t w) override {
+    return base_->MarkArchivePurged(n, w);
   }
 
  protected:

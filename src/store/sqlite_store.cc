@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL,
   changed_by TEXT NOT NULL, changed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS consumers(name TEXT PRIMARY KEY, last_id INTEGER NOT NULL,
   updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS archives(seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  period TEXT NOT NULL,
+  first_id INTEGER NOT NULL UNIQUE, last_id INTEGER NOT NULL, events INTEGER NOT NULL,
+  t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, prev_hash TEXT NOT NULL,
+  last_hash TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, archived INTEGER NOT NULL,
+  purged INTEGER NOT NULL);
 )sql";
 
 struct SvHash {
@@ -1019,27 +1025,53 @@ class SqliteStore final : public EventStore {
         if (h.size() == 32) std::memcpy(head_hash.data(), h.data(), 32);
       }
     }
+    Hash256 h{};
+    uint64_t expect = 1;
+    // Events moved into archives: the chain is carried across each archived
+    // range by its record, which must continue the chain where it stands.
+    auto recs = ListArchivesInTxn();
+    if (!recs.ok()) return recs.status();
+    std::sort(recs->begin(), recs->end(), [](const ArchiveRecord& x, const ArchiveRecord& y) {
+      return x.first_id < y.first_id;
+    });
+    size_t next_archive = 0;
+    auto skip_archives = [&]() -> bool {
+      for (; next_archive < recs->size() && (*recs)[next_archive].first_id <= expect;
+           ++next_archive) {
+        const ArchiveRecord& r = (*recs)[next_archive];
+        Hash256 last{};
+        if (r.first_id != expect || r.prev_hash != HexHash(h) || r.last_id < r.first_id ||
+            !ParseHexHash(r.last_hash, &last)) {
+          Fail(&rep, expect,
+               "the archive records do not link up: archive " + r.name + " (events " +
+                   std::to_string(r.first_id) + "-" + std::to_string(r.last_id) +
+                   ") does not continue the chain after event " + std::to_string(expect - 1) +
+                   " (an archive record, or the events before it, were edited)");
+          return false;
+        }
+        h = last;
+        expect = r.last_id + 1;
+        rep.archived_events += r.events;
+        ++rep.archives;
+        rep.head_hash = r.last_hash;
+      }
+      return true;
+    };
     uint64_t total = 0;
     {
       auto s = db_.Prepare("SELECT COALESCE(SUM(n),0) FROM blocks");
       if (!s.ok()) return s.status();
       if (s->Step()) total = uint64_t(s->Int(0));
     }
-    auto fail = [&](uint64_t id, std::string why) {
-      rep.intact = false;
-      rep.first_bad_id = id;
-      rep.reason = std::move(why);
-      return rep;
-    };
+    auto fail = [&](uint64_t id, std::string why) { return Fail(&rep, id, std::move(why)); };
     auto s =
         db_.Prepare("SELECT id,first_id,last_id,n,head,failures FROM blocks ORDER BY first_id, id");
     if (!s.ok()) return s.status();
-    Hash256 h{};
-    uint64_t expect = 1;
     Event e;
     std::vector<Row> rows;
     std::string data;
     while (s->Step()) {
+      if (!skip_archives()) return rep;
       int64_t bid = s->Int(0);
       uint64_t first = uint64_t(s->Int(1)), last = uint64_t(s->Int(2));
       uint32_t n = uint32_t(s->Int(3));
@@ -1098,6 +1130,13 @@ class SqliteStore final : public EventStore {
       if (progress) progress(rep.events_checked, total);
     }
     PVEAUDIT_RETURN_IF_ERROR(s->status());
+    if (!skip_archives()) return rep;
+    if (next_archive < recs->size())
+      return fail(expect, "archive " + (*recs)[next_archive].name + " holds events " +
+                              std::to_string((*recs)[next_archive].first_id) + "-" +
+                              std::to_string((*recs)[next_archive].last_id) +
+                              " but the chain before it ends at event " +
+                              std::to_string(expect - 1) + " (events deleted)");
     uint64_t last_seen = expect - 1;
     if (!have_head) {
       if (last_seen != 0)
@@ -1115,6 +1154,197 @@ class SqliteStore final : public EventStore {
                   "the recomputed chain head does not match the recorded chain head "
                   "(events were rewritten)");
     return rep;
+  }
+
+  static VerifyReport Fail(VerifyReport* rep, uint64_t id, std::string why) {
+    rep->intact = false;
+    rep->first_bad_id = id;
+    rep->reason = std::move(why);
+    return *rep;
+  }
+
+  // ------------------------------------------------------------- archiving
+
+  Result<std::vector<BlockSpan>> ListBlockSpans() override {
+    auto s =
+        db_.Prepare("SELECT first_id,last_id,n,t_min,t_max,head FROM blocks ORDER BY first_id");
+    if (!s.ok()) return s.status();
+    std::vector<BlockSpan> out;
+    while (s->Step()) {
+      BlockSpan b;
+      b.first_id = uint64_t(s->Int(0));
+      b.last_id = uint64_t(s->Int(1));
+      b.events = uint64_t(s->Int(2));
+      b.t_min_us = s->Int(3);
+      b.t_max_us = s->Int(4);
+      Hash256 h{};
+      auto t = s->Text(5);
+      if (t.size() == 32) std::memcpy(h.data(), t.data(), 32);
+      b.head_hash = HexHash(h);
+      out.push_back(std::move(b));
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return out;
+  }
+
+  Result<std::vector<ArchiveRecord>> ListArchives() override {
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    auto r = ListArchivesInTxn();
+    (void)db_.Exec("COMMIT");
+    return r;
+  }
+
+  Result<std::vector<ArchiveRecord>> ListArchivesInTxn() {
+    std::vector<ArchiveRecord> out;
+    // A store written by an older pveaudit and opened read-only has no
+    // archives table yet: nothing was archived.
+    auto t = db_.Prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='archives'");
+    if (!t.ok()) return t.status();
+    if (!t->Step()) {
+      PVEAUDIT_RETURN_IF_ERROR(t->status());
+      return out;
+    }
+    auto s = db_.Prepare(
+        "SELECT name,period,first_id,last_id,events,t_min,t_max,prev_hash,last_hash,"
+        "manifest_sha256,archived,purged,seq FROM archives ORDER BY seq");
+    if (!s.ok()) return s.status();
+    while (s->Step()) {
+      ArchiveRecord r;
+      r.name = s->Text(0);
+      r.period = s->Text(1);
+      r.first_id = uint64_t(s->Int(2));
+      r.last_id = uint64_t(s->Int(3));
+      r.events = uint64_t(s->Int(4));
+      r.t_min_us = s->Int(5);
+      r.t_max_us = s->Int(6);
+      r.prev_hash = s->Text(7);
+      r.last_hash = s->Text(8);
+      r.manifest_sha256 = s->Text(9);
+      r.archived_us = s->Int(10);
+      r.purged_us = s->Int(11);
+      r.seq = uint64_t(s->Int(12));
+      out.push_back(std::move(r));
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    return out;
+  }
+
+  Status RemoveArchivedRange(const ArchiveRecord& rec) override {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    Status st = RemoveArchivedRangeInTxn(rec);
+    if (st.ok()) st = db_.Exec("COMMIT");
+    ++own_commits_;
+    if (!st.ok()) (void)db_.Exec("ROLLBACK");
+    return st;
+  }
+
+  Status RemoveArchivedRangeInTxn(const ArchiveRecord& rec) {
+    auto refuse = [&](const std::string& why) {
+      return Status::InvalidArgument("cannot move events " + std::to_string(rec.first_id) + "-" +
+                                     std::to_string(rec.last_id) + " into archive " + rec.name +
+                                     ": " + why);
+    };
+    if (rec.last_id < rec.first_id || rec.first_id == 0 || rec.name.empty())
+      return refuse("no events");
+    auto recs = ListArchivesInTxn();
+    if (!recs.ok()) return recs.status();
+    if (rec.seq != recs->size() + 1)
+      return refuse("its sequence number is " + std::to_string(rec.seq) + ", the next is " +
+                    std::to_string(recs->size() + 1));
+    // The chain hash before the range: event first_id - 1 ends a block or
+    // an archive (or there is none).
+    std::string before = rec.first_id == 1 ? HexHash(Hash256{}) : std::string();
+    for (const ArchiveRecord& r : *recs) {
+      if (r.first_id <= rec.last_id && rec.first_id <= r.last_id)
+        return refuse("archive " + r.name + " already holds events " + std::to_string(r.first_id) +
+                      "-" + std::to_string(r.last_id));
+      if (r.last_id + 1 == rec.first_id) before = r.last_hash;
+    }
+    auto s = db_.Prepare(
+        "SELECT id,first_id,last_id,n,head FROM blocks WHERE last_id >= ?1 ORDER BY first_id "
+        "LIMIT ?2");
+    if (!s.ok()) return s.status();
+    // The block ending just before the range, every block of it, and the
+    // one after it (which must exist: the newest block keeps growing and
+    // is never archived).
+    s->Bind(1, int64_t(rec.first_id - 1)).Bind(2, int64_t(rec.last_id - rec.first_id + 3));
+    std::vector<int64_t> ids;
+    uint64_t expect = rec.first_id, events = 0;
+    bool next_block = false;
+    std::string last_head;
+    auto hex = [](std::string_view blob) {
+      Hash256 x{};
+      if (blob.size() == 32) std::memcpy(x.data(), blob.data(), 32);
+      return HexHash(x);
+    };
+    while (s->Step()) {
+      uint64_t first = uint64_t(s->Int(1)), last = uint64_t(s->Int(2));
+      if (last + 1 == rec.first_id) {
+        before = hex(s->Text(4));
+        continue;
+      }
+      if (first > rec.last_id) {
+        next_block = true;
+        break;
+      }
+      if (first != expect)
+        return refuse("event " + std::to_string(expect) + " does not start an online block");
+      if (last > rec.last_id)
+        return refuse("event " + std::to_string(rec.last_id) + " does not end a block");
+      ids.push_back(s->Int(0));
+      events += uint64_t(s->Int(3));
+      last_head = hex(s->Text(4));
+      expect = last + 1;
+    }
+    PVEAUDIT_RETURN_IF_ERROR(s->status());
+    if (expect != rec.last_id + 1) return refuse("the store does not hold all of them");
+    if (!next_block) return refuse("they include the newest block, which is still growing");
+    if (events != rec.events)
+      return refuse("the store holds " + std::to_string(events) + " of them, the archive " +
+                    std::to_string(rec.events));
+    if (before != rec.prev_hash)
+      return refuse("the chain hash before them is " +
+                    (before.empty() ? std::string("unknown") : before) + ", not " + rec.prev_hash);
+    if (last_head != rec.last_hash)
+      return refuse("the stored chain hash of event " + std::to_string(rec.last_id) + " is " +
+                    last_head + ", the archive's " + rec.last_hash);
+    auto del_cols = db_.Prepare("DELETE FROM block_cols WHERE key >= ?1 AND key < ?2");
+    auto del_block = db_.Prepare("DELETE FROM blocks WHERE id = ?1");
+    if (!del_cols.ok()) return del_cols.status();
+    if (!del_block.ok()) return del_block.status();
+    for (int64_t bid : ids) {
+      PVEAUDIT_RETURN_IF_ERROR(
+          del_cols->Bind(1, ColKey(bid, 0, 0)).Bind(2, ColKey(bid + 1, 0, 0)).Run());
+      PVEAUDIT_RETURN_IF_ERROR(del_block->Bind(1, bid).Run());
+    }
+    auto ins = db_.Prepare(
+        "INSERT INTO archives(seq,name,period,first_id,last_id,events,t_min,t_max,prev_hash,"
+        "last_hash,manifest_sha256,archived,purged) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,0)");
+    if (!ins.ok()) return ins.status();
+    return ins->Bind(1, int64_t(rec.seq))
+        .Bind(2, rec.name)
+        .Bind(3, rec.period)
+        .Bind(4, int64_t(rec.first_id))
+        .Bind(5, int64_t(rec.last_id))
+        .Bind(6, int64_t(rec.events))
+        .Bind(7, rec.t_min_us)
+        .Bind(8, rec.t_max_us)
+        .Bind(9, rec.prev_hash)
+        .Bind(10, rec.last_hash)
+        .Bind(11, rec.manifest_sha256)
+        .Bind(12, rec.archived_us ? rec.archived_us : NowUs())
+        .Run();
+  }
+
+  Status MarkArchivePurged(const std::string& name, int64_t when_us) override {
+    if (opt_.read_only) return Status::InvalidArgument("store opened read-only");
+    auto s = db_.Prepare("UPDATE archives SET purged=?1 WHERE name=?2 AND purged=0");
+    if (!s.ok()) return s.status();
+    PVEAUDIT_RETURN_IF_ERROR(s->Bind(1, when_us).Bind(2, name).Run());
+    ++own_commits_;
+    if (sqlite3_changes(db_.get()) == 0) return Status::NotFound("no kept archive named " + name);
+    return Status::OK();
   }
 
   // The failure projection of block `bid` must equal `want`, its failed
