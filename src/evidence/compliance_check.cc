@@ -6,6 +6,7 @@
 
 #include "core/time_spec.h"
 #include "evidence/certification.h"
+#include "evidence/month_bundle.h"
 #include "evidence/requirements.h"
 #include "query/log_query.h"
 
@@ -185,6 +186,115 @@ Status CheckAccessLogging(const ComplianceInput& in, CheckOutcome* o) {
   return Status::OK();
 }
 
+// hipaa:retention, pci-dss:retention, sox:retention: the policy keeps
+// events at least `months` (and `online` months in the store), and what is
+// held bears it out: no archive purged while inside the period, the data
+// reaching back to the period's start or the first event ever recorded,
+// and no month in between without a single event (a gap in ingest).
+Status CheckRetention(const ComplianceInput& in, int months, int online, CheckOutcome* o) {
+  o->query = "pveam access archive list";
+  const RetentionPolicy none;
+  const RetentionPolicy& p = in.retention ? *in.retention : none;
+  o->result = CheckResult::kPass;
+  auto fail = [&](std::string subject, std::string why, std::string fix) {
+    o->result = CheckResult::kFail;
+    o->subjects.push_back(std::move(subject));
+    o->evidence.push_back(std::move(why));
+    if (o->fix.empty()) o->fix = std::move(fix);
+  };
+  const std::string need = FormatMonths(months);
+  o->evidence.push_back("policy: " + p.why);
+  if (!p.Archives()) {
+    o->result = CheckResult::kWarn;
+    o->evidence.push_back("nothing is ever purged, which keeps " + need +
+                          ", but no policy says it must be kept");
+    o->fix = "set [retention] archive = \"" + need +
+             "\" (or [compliance] standards) in the config: docs/retention.md";
+  } else if (p.archive_months && p.archive_months < months) {
+    fail("[retention] archive",
+         "archives are purged after " + FormatMonths(p.archive_months) + ", less than " + need,
+         "set [retention] archive = \"" + need + "\" or longer");
+  }
+  if (p.Archives() && p.online_months < online)
+    fail("[retention] online",
+         "only " + FormatMonths(p.online_months) + " are kept immediately available, not " +
+             FormatMonths(online),
+         "set [retention] online = \"" + FormatMonths(online) + "\" or longer");
+  if (!in.store) return Status::OK();
+  const int64_t now = in.events_until_us ? in.events_until_us : in.now_us;
+  const int64_t period_start = MonthsBackStart(now, months);
+  // What is held: kept archives as time ranges, online events one by one
+  // (a block of a quiet store can span months).
+  std::vector<std::pair<int64_t, int64_t>> held;
+  int64_t first_ever = 0;
+  auto recs = in.store->ListArchives();
+  if (!recs.ok() && recs.status().code() != Status::Code::kInvalidArgument) return recs.status();
+  uint64_t kept = 0, purged = 0;
+  for (const ArchiveRecord& r : recs.ok() ? *recs : std::vector<ArchiveRecord>{}) {
+    first_ever = first_ever ? std::min(first_ever, r.t_min_us) : r.t_min_us;
+    if (r.purged_us) {
+      ++purged;
+      if (r.t_max_us >= period_start)
+        fail("archive " + r.name,
+             "archive " + r.name + " was purged on " + FormatRfc3339Utc(r.purged_us) +
+                 " though it held events of " + r.period + ", inside the " + need,
+             "restore it from a backup of the archive dir; lengthen [retention] archive");
+    } else {
+      ++kept;
+      held.emplace_back(r.t_min_us, r.t_max_us);
+    }
+  }
+  auto info = in.store->Info();
+  if (!info.ok()) return info.status();
+  if (info->events)
+    first_ever = first_ever ? std::min(first_ever, info->first_time_us) : info->first_time_us;
+  if (!first_ever) {
+    o->evidence.push_back("no events held");
+    return Status::OK();
+  }
+  const int64_t from = std::max(period_start, first_ever);
+  // The online months with events: one range per month seen.
+  Filter f;
+  f.start_us = from;
+  if (in.events_until_us) f.end_us = in.events_until_us;
+  Month cur = MonthOf(from);
+  bool seen = false;
+  std::vector<std::string> names;
+  Status st = in.store->ScanKeys(f, kFieldNode, &names, [&](int64_t t, uint32_t, uint64_t) {
+    if (t >= cur.end_us) {
+      if (seen) held.emplace_back(cur.start_us, cur.end_us - 1);
+      cur = MonthOf(t);
+      seen = false;
+    }
+    seen = true;
+    return true;
+  });
+  if (!st.ok()) return st;
+  if (seen) held.emplace_back(cur.start_us, cur.end_us - 1);
+  std::sort(held.begin(), held.end());
+  o->evidence.push_back("held from " + FormatRfc3339Utc(first_ever) + " (" + std::to_string(kept) +
+                        " archives kept, " + std::to_string(purged) +
+                        " purged); the required period (" + need + ") starts at " +
+                        FormatRfc3339Utc(period_start));
+  // Months from the later of the period's start and the first event ever
+  // recorded up to now with no event held: a gap (ingest stopped, or data
+  // removed). Archives count by their time range.
+  std::vector<std::string> gaps;
+  size_t i = 0;
+  int64_t covered_to = INT64_MIN;
+  for (Month m = MonthOf(from); m.start_us < now; m = MonthOf(m.end_us)) {
+    while (i < held.size() && held[i].first < m.end_us)
+      covered_to = std::max(covered_to, held[i++].second);
+    if (covered_to < m.start_us) gaps.push_back(m.Name());
+  }
+  if (!gaps.empty())
+    fail("ingest",
+         std::to_string(gaps.size()) + " month(s) without any event held: " + Joined(gaps),
+         "find out why nothing was recorded (pveam access status; pveauditd's log) and import "
+         "the missing logs (pveam access import)");
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* CheckResultName(CheckResult r) {
@@ -224,6 +334,12 @@ Result<std::vector<CheckOutcome>> RunComplianceChecks(const std::string& standar
       PVEAUDIT_RETURN_IF_ERROR(CheckRevokedAccess(in, &o));
     } else if (r.id == "sox:certification") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessCertification(in, &o));
+    } else if (r.id == "hipaa:retention") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 72, 0, &o));
+    } else if (r.id == "pci-dss:retention") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 12, 3, &o));
+    } else if (r.id == "sox:retention") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 84, 0, &o));
     } else if (r.id == "pci-dss:access-logging") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessLogging(in, &o));
     } else {

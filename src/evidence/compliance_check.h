@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "core/table.h"
 #include "evidence/exceptions.h"
+#include "evidence/retention.h"
 #include "pve/access_config.h"
 #include "store/event_store.h"
 
@@ -44,6 +45,8 @@ struct ComplianceInput {
   // Events from this time on are not evidence (0: no bound): a report of a
   // past quarter evaluates the state at its end, not with what came later.
   int64_t events_until_us = 0;
+  // The configured retention policy (evidence/retention.h); null: none read.
+  const RetentionPolicy* retention = nullptr;
 };
 
 // False for an unknown standard.

@@ -8,6 +8,7 @@
 
 #include "core/did_you_mean.h"
 #include "core/time_spec.h"
+#include "evidence/register.h"
 #include "evidence/requirements.h"
 
 namespace pveaudit {
@@ -21,10 +22,8 @@ constexpr const char* kKey = "compliance.exceptions";
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ComplianceException, id, requirement, subject,
                                                 reason, approved_by, expires, created, created_by)
 
-namespace {
-
 // "2027-03-31" -> the next day's local 00:00; false when not a real date.
-bool ParseExpiry(const std::string& s, int64_t* end_us) {
+bool ParseLastDay(const std::string& s, int64_t* end_us) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
     if (s[i] < '0' || s[i] > '9') return false;
@@ -45,7 +44,7 @@ bool ParseExpiry(const std::string& s, int64_t* end_us) {
   return true;
 }
 
-Status OneLine(const std::string& flag, const std::string& v) {
+Status CheckOneLine(const std::string& flag, const std::string& v) {
   if (v.empty()) return Status::InvalidArgument(flag + " is required");
   if (v.size() > 1024)
     return Status::InvalidArgument("invalid value for " + flag + ": at most 1024 bytes (" +
@@ -57,42 +56,27 @@ Status OneLine(const std::string& flag, const std::string& v) {
   return Status::OK();
 }
 
-struct Register {
-  uint64_t next_id = 1;
-  std::vector<ComplianceException> items;
-  std::optional<std::string> raw;  // as stored (nullopt: never set)
-};
-
-Result<Register> Read(EventStore& store) {
-  Register r;
-  auto v = store.GetSetting(kKey);
-  if (!v.ok()) return v.status();
-  r.raw = *v;
-  if (!*v || (*v)->empty()) return r;
-  nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);
-  if (!j.is_object() || !j["items"].is_array())
-    return Status::Corruption("setting " + std::string(kKey) + " is damaged");
-  r.next_id = j.value("next_id", uint64_t(1));
-  for (const auto& o : j["items"]) {
-    if (!o.is_object()) return Status::Corruption("setting " + std::string(kKey) + " is damaged");
-    ComplianceException e;
-    try {
-      e = o.get<ComplianceException>();
-    } catch (const nlohmann::json::exception&) {
-      return Status::Corruption("setting " + std::string(kKey) + " is damaged");
-    }
-    if (!ParseExpiry(e.expires, &e.expires_end_us))
-      return Status::Corruption("setting " + std::string(kKey) + ": exception " +
-                                std::to_string(e.id) + " has no valid expiry date");
-    r.items.push_back(std::move(e));
+bool ParseRegisterId(const std::string& text, uint64_t* id) {
+  uint64_t n = 0;
+  bool digits = !text.empty() && text.size() < 20;
+  for (char ch : text) {
+    digits &= ch >= '0' && ch <= '9';
+    if (digits) n = n * 10 + uint64_t(ch - '0');
   }
-  return r;
+  if (digits) *id = n;
+  return digits;
 }
 
-std::string Serialize(const Register& r) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const ComplianceException& e : r.items) items.push_back(e);
-  return nlohmann::json{{"next_id", r.next_id}, {"items", items}}.dump();
+namespace {
+
+using Register = JsonRegister<ComplianceException>;
+
+Result<Register> Read(EventStore& store) {
+  return ReadRegister<ComplianceException>(store, kKey, [](ComplianceException* e) {
+    if (ParseLastDay(e->expires, &e->expires_end_us)) return Status::OK();
+    return Status::Corruption("setting " + std::string(kKey) + ": exception " +
+                              std::to_string(e->id) + " has no valid expiry date");
+  });
 }
 
 std::string Summary(const ComplianceException& e) {
@@ -103,15 +87,8 @@ std::string Summary(const ComplianceException& e) {
 // Writes the register with the audit event of one change.
 Status Save(EventStore& store, const Actor& actor, const std::string& node, const Register& reg,
             const char* action, const ComplianceException& e, std::string summary) {
-  SettingChange c;
-  c.key = kKey;
-  c.before = reg.raw;
-  c.after = Serialize(reg);
-  c.action = action;
-  c.resource = "/pveaudit/exceptions/" + std::to_string(e.id);
-  c.summary = std::move(summary);
-  c.node = node;
-  return PutAuditedSetting(store, actor, c);
+  return SaveRegister(store, actor, node, kKey, reg, action, "/pveaudit/exceptions/", e.id,
+                      std::move(summary));
 }
 
 }  // namespace
@@ -133,12 +110,12 @@ Status CheckExceptionOptions(const ExceptionOptions& o, int64_t now_us) {
         (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)") +
         "; see 'pveam compliance requirements'");
   }
-  PVEAUDIT_RETURN_IF_ERROR(OneLine("--subject", o.subject));
-  PVEAUDIT_RETURN_IF_ERROR(OneLine("--reason", o.reason));
-  PVEAUDIT_RETURN_IF_ERROR(OneLine("--approved-by", o.approved_by));
+  PVEAUDIT_RETURN_IF_ERROR(CheckOneLine("--subject", o.subject));
+  PVEAUDIT_RETURN_IF_ERROR(CheckOneLine("--reason", o.reason));
+  PVEAUDIT_RETURN_IF_ERROR(CheckOneLine("--approved-by", o.approved_by));
   int64_t end = 0;
   if (o.expires.empty()) return Status::InvalidArgument("--expires YYYY-MM-DD is required");
-  if (!ParseExpiry(o.expires, &end))
+  if (!ParseLastDay(o.expires, &end))
     return Status::InvalidArgument("invalid value '" + o.expires +
                                    "' for --expires: expected a date YYYY-MM-DD");
   if (end <= now_us)
@@ -152,7 +129,7 @@ Result<ComplianceException> AddException(EventStore& store, const Actor& actor,
                                          int64_t now_us) {
   PVEAUDIT_RETURN_IF_ERROR(CheckExceptionOptions(o, now_us));
   ComplianceException e;
-  ParseExpiry(o.expires, &e.expires_end_us);
+  ParseLastDay(o.expires, &e.expires_end_us);
   auto reg = Read(store);
   if (!reg.ok()) return reg.status();
   e.id = reg->next_id++;
@@ -172,12 +149,7 @@ Result<ComplianceException> AddException(EventStore& store, const Actor& actor,
 Result<ComplianceException> RemoveException(EventStore& store, const Actor& actor,
                                             const std::string& node, const std::string& id) {
   uint64_t n = 0;
-  bool digits = !id.empty() && id.size() < 20;
-  for (char ch : id) {
-    digits &= ch >= '0' && ch <= '9';
-    if (digits) n = n * 10 + uint64_t(ch - '0');
-  }
-  if (!digits)
+  if (!ParseRegisterId(id, &n))
     return Status::InvalidArgument("invalid exception id '" + id + "': expected a number");
   auto reg = Read(store);
   if (!reg.ok()) return reg.status();

@@ -32,6 +32,17 @@ struct ComplianceException {
   bool Active(int64_t now_us) const { return now_us < expires_end_us; }
 };
 
+// "2027-03-31" (a real calendar day) -> the next day's 00:00 in the
+// cluster zone, the end of that day; false otherwise. Shared with the
+// legal holds (retention.h).
+bool ParseLastDay(const std::string& day, int64_t* end_us);
+// InvalidArgument naming `flag` unless `value` is one line of text, no
+// control characters, 1..1024 bytes.
+Status CheckOneLine(const std::string& flag, const std::string& value);
+
+// An id as typed ("3"): false unless 1-19 decimal digits.
+bool ParseRegisterId(const std::string& text, uint64_t* id);
+
 // The register, by id.
 Result<std::vector<ComplianceException>> LoadExceptions(EventStore& store);
 

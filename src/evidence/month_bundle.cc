@@ -17,6 +17,7 @@
 
 #include "core/actions.h"
 #include "core/time_spec.h"
+#include "evidence/files.h"
 #include "export/cef.h"
 #include "query/log_output.h"
 #include "query/log_query.h"
@@ -30,84 +31,6 @@ constexpr const char* kSums = "SHA256SUMS";
 constexpr const char* kSignature = "SHA256SUMS.sig";
 constexpr const char* kPublicKey = "signing-key.pem";
 constexpr const char* kBundleFormat = "pveaudit-month-export/1";
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return HexBytes(md, len);
-}
-
-// SHA-256 of a whole file, streamed (an events file can be gigabytes).
-Result<std::string> Sha256File(const std::string& path, uint64_t* bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("is missing");
-    return Status::IOError(std::string("cannot be read: ") + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::IOError("is not a regular file");
-  }
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::string buf(1 << 20, '\0');
-  ssize_t n;
-  uint64_t total = 0;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0) {
-    EVP_DigestUpdate(ctx, buf.data(), size_t(n));
-    total += uint64_t(n);
-  }
-  int err = n < 0 ? errno : 0;
-  ::close(fd);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  if (err) return Status::IOError(std::string("cannot be read: ") + std::strerror(err));
-  if (bytes) *bytes = total;
-  return HexBytes(md, len);
-}
-
-Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("is missing");
-    return Status::IOError(std::string("cannot be read: ") + std::strerror(errno));
-  }
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-    out.append(buf, size_t(n));
-    if (out.size() > max_bytes) {
-      ::close(fd);
-      return Status::Corruption("is larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-  ::close(fd);
-  if (n < 0) return Status::IOError(std::string("cannot be read: ") + std::strerror(errno));
-  return out;
-}
-
-Status WriteWhole(const std::string& path, std::string_view data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  bool ok = ::write(fd, data.data(), data.size()) == ssize_t(data.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok) return Status::IOError("cannot write " + path + ": " + std::strerror(err));
-  return Status::OK();
-}
-
-void FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 const char* EventsFileName(BundleFormat f) {
   switch (f) {
@@ -127,14 +50,6 @@ bool PlainName(const std::string& n) {
   for (unsigned char c : n)
     if (c == '/' || c < 0x20 || c == 0x7f) return false;
   return true;
-}
-
-// `s` with control characters shown as '?': names and lines from a bundle
-// someone else handed over never reach the terminal as escape sequences.
-std::string Printable(std::string s) {
-  for (char& c : s)
-    if ((unsigned char)c < 0x20 || c == 0x7f) c = '?';
-  return s;
 }
 
 }  // namespace
@@ -356,17 +271,17 @@ Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string&
   ::closedir(d);
   auto path = [&](const std::string& n) { return dir + "/" + n; };
 
-  auto sums = ReadFile(path(kSums), 1 << 20);
+  auto sums = ReadBoundedFile(path(kSums), 1 << 20);
   if (!sums.ok()) {
     c.problems.push_back(std::string(kSums) + " " + sums.status().message());
     return c;
   }
   // 1. The signature over SHA256SUMS.
-  auto sig = ReadFile(path(kSignature), 4096);
+  auto sig = ReadBoundedFile(path(kSignature), 4096);
   std::string pem = trusted_pem;
   c.trusted_key = !trusted_pem.empty();
   if (pem.empty()) {
-    auto bundled = ReadFile(path(kPublicKey), 65536);
+    auto bundled = ReadBoundedFile(path(kPublicKey), 65536);
     if (!bundled.ok())
       c.problems.push_back(std::string(kPublicKey) + " " + bundled.status().message());
     else
@@ -412,7 +327,7 @@ Result<BundleCheck> VerifyMonthBundle(const std::string& dir, const std::string&
   // 3. The manifest names the same files and hashes.
   if (!want.count(kManifest)) {
     c.problems.push_back(std::string(kSums) + " does not list " + kManifest);
-  } else if (auto mtext = ReadFile(path(kManifest), 16 << 20); mtext.ok()) {
+  } else if (auto mtext = ReadBoundedFile(path(kManifest), 16 << 20); mtext.ok()) {
     nlohmann::json m = nlohmann::json::parse(*mtext, nullptr, /*allow_exceptions=*/false);
     if (!m.is_object() || m.value("format", "") != kBundleFormat || !m["files"].is_array()) {
       c.problems.push_back(std::string(kManifest) + " is not a pveaudit month export manifest");
