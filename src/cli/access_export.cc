@@ -26,11 +26,6 @@ struct ExportVerifyOptions {
   std::string dir, key, output_format = "text";
 };
 
-// Prints `j` as --output-format json or json-pretty asks.
-void PrintJson(const nlohmann::ordered_json& j, OutputFormat f) {
-  std::cout << (f == OutputFormat::kJsonPretty ? j.dump(4) : j.dump()) << "\n";
-}
-
 int RunExport(const ExportOptions& o) {
   Env env = ResolveEnv(o.common);
   Month month;
@@ -108,20 +103,7 @@ int RunExportVerify(const ExportVerifyOptions& o) {
       (f != OutputFormat::kText && f != OutputFormat::kJson && f != OutputFormat::kJsonPretty))
     throw UsageError{"invalid value '" + o.output_format +
                      "' for --output-format: expected text, json or json-pretty"};
-  std::string trusted;
-  if (!o.key.empty()) {
-    std::FILE* kf = std::fopen(o.key.c_str(), "rb");
-    if (!kf) throw UsageError{"invalid value '" + o.key + "' for --key: cannot be read"};
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, kf)) > 0 && trusted.size() < 65536)
-      trusted.append(buf, n);
-    std::fclose(kf);
-    if (VerifySignature(trusted, "", "").code() == Status::Code::kInvalidArgument)
-      throw UsageError{"invalid value '" + o.key +
-                       "' for --key: not an Ed25519 public key in PEM form (as printed by "
-                       "'pveam access key')"};
-  }
+  std::string trusted = o.key.empty() ? std::string() : ReadTrustedKey(o.key);
   auto r = VerifyMonthBundle(o.dir, trusted);
   if (!r.ok()) {
     std::cerr << "error: " << r.status().message() << "\n";

@@ -15,6 +15,7 @@
 #include "core/filter.h"
 #include "core/time_spec.h"
 #include "core/time_zone_name.h"
+#include "evidence/archived_store.h"
 #include "query/log_output.h"
 #include "query/log_params.h"
 #include "query/log_query.h"
@@ -25,6 +26,7 @@ namespace {
 struct LogOptions {
   CommonOptions common;
   LogParams p;  // the filters, checked by ParseLogParams (shared with the HTTPS API)
+  bool include_archives = false;
 };
 
 // The text table of events: the six columns an auditor reads, one line per
@@ -136,6 +138,9 @@ CommandRun AddAccessLogCommand(CLI::App* access) {
       ->type_name("KEY");
   cmd->add_option("--limit", o->p.limit, "Show only the newest N events (default: all)")
       ->type_name("N");
+  cmd->add_flag("--include-archives", o->include_archives,
+                "Also read the archived months (retention moved them out of the store; "
+                "docs/retention.md), merged in time order");
   AddCommonOptions(cmd, &o->common, true);
   cmd->footer(R"(
 Examples:
@@ -145,6 +150,7 @@ Examples:
   pveam access log --action vm:create --count 10 --hour 1
   pveam access log --start 18:00 --end 08:00            off-hours activity, every day
   pveam access log --resource /vms/100 --output-format json
+  pveam access log --user alice@pve --start 2019-03-01 --end 2019-04-01 --include-archives
 
 Text output fits 80 columns: one line per event, times in the cluster time
 zone (config 'timezone', else TZ), named in the header: TIME (UTC). Nothing
@@ -178,6 +184,18 @@ the command quietly.)");
                 << "; see docs/actions.md\n";
     }
     auto store = OpenStoreOrSpool(env);
+    if (o->include_archives) {
+      if (auto recs = store->ListArchives(); recs.ok()) {
+        int64_t purged_before = 0;
+        for (const ArchiveRecord& r : *recs)
+          if (r.purged_us && (!f.start_us || r.t_max_us >= *f.start_us))
+            purged_before = std::max(purged_before, r.t_max_us);
+        if (purged_before)
+          std::cerr << "note: events up to " << FormatLocal(purged_before)
+                    << " were purged by the retention policy and cannot be shown\n";
+      }
+      store = WithArchives(std::move(store), PolicyOrDie(env).archive_dir);
+    }
     // A reader that goes away (`| head`) ends the output quietly: the write
     // fails with EPIPE instead of killing us, and reading the store stops.
     std::signal(SIGPIPE, SIG_IGN);

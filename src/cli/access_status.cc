@@ -245,6 +245,19 @@ its status for a minute. A store only fed by 'pveam access import' exits 0.)");
                                        .c_str(),
                     err.empty() ? "" : ("; failing: " + err).c_str());
       }
+      // [retention] (docs/retention.md).
+      if (daemon.contains("retention") && daemon["retention"].is_object()) {
+        const nlohmann::json& r = daemon["retention"];
+        const std::string last = r.value("last_run", ""), err = r.value("error", "");
+        std::printf("retention: %s; %s%s\n", r.value("policy", "").c_str(),
+                    last.empty()
+                        ? "not run since start"
+                        : ("last run " + last + ", since start " +
+                           WithThousands(r.value("archived", uint64_t(0))) + " archived, " +
+                           WithThousands(r.value("purged", uint64_t(0))) + " purged")
+                              .c_str(),
+                    err.empty() ? "" : ("; failing: " + err).c_str());
+      }
       // The web server pveauditd runs (docs/web.md).
       if (daemon.contains("web") && daemon["web"].is_object()) {
         const nlohmann::json& w = daemon["web"];

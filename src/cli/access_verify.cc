@@ -6,6 +6,8 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/time_spec.h"
+#include "evidence/archive.h"
+#include "evidence/signing_key.h"
 
 namespace pveaudit {
 
@@ -17,7 +19,11 @@ CommandRun AddAccessVerifyCommand(CLI::App* access) {
   cmd->footer(R"(
 Exit status: 0 when the chain is intact, 1 when an event was edited, deleted,
 inserted or the tail truncated (the first broken event and why are printed).
-On a PostgreSQL store each node that wrote has a chain of its own; every
+Events moved into archives by the retention policy are not re-read: the
+online chain is checked from the archives' recorded head, and each
+recorded archive must be in the archive dir with the signed manifest it
+was written with and an events file matching it ('pveam access archive
+verify' re-hashes archived events). On a PostgreSQL store each node that wrote has a chain of its own; every
 chain is checked, and a break names its node. The head printed is then
 one hash over all the chains' heads.
 
@@ -32,6 +38,30 @@ Example:
     if (!r.ok()) {
       std::cerr << "error: " << r.status().message() << "\n";
       return kExitFailure;
+    }
+    // Archived events (docs/retention.md): the store carried the chain
+    // across each archived range by its record; here each recorded archive
+    // must still be there, unaltered, with the manifest it had.
+    std::vector<std::string> archive_problems;
+    const uint64_t archives = r->archives;
+    if (r->intact && r->archives) {
+      auto recs = store->ListArchives();
+      if (!recs.ok()) {
+        std::cerr << "error: " << recs.status().message() << "\n";
+        return kExitFailure;
+      }
+      std::string pem;
+      if (auto key = SigningKey::Load(env.data_dir); key.ok())
+        pem = key->public_pem();
+      else
+        archive_problems.push_back("the node's signing key cannot be read (" +
+                                   key.status().message() + "): archives not checked");
+      if (!pem.empty())
+        archive_problems = CheckArchivesAgainstStore(*recs, PolicyOrDie(env).archive_dir, pem);
+      if (!archive_problems.empty()) {
+        r->intact = false;
+        r->reason = archive_problems.front();
+      }
     }
     const bool json = env.format == OutputFormat::kJson || env.format == OutputFormat::kJsonPretty;
     if (json && !r->chains.empty()) {
@@ -50,6 +80,11 @@ Example:
       t.columns = {"intact", "events", "first_bad_id", "reason", "head"};
       t.rows.push_back({int64_t(r->intact), int64_t(r->events_checked), int64_t(r->first_bad_id),
                         r->reason, r->head_hash});
+      if (r->archives) {
+        t.columns.insert(t.columns.end(), {"archived_events", "archives"});
+        t.rows.back().push_back(int64_t(r->archived_events));
+        t.rows.back().push_back(int64_t(archives));
+      }
       std::string out = RenderTable(t, env.format);
       std::fwrite(out.data(), 1, out.size(), stdout);
     } else if (r->intact && r->chains.size() > 1) {
@@ -63,8 +98,16 @@ Example:
     } else if (r->intact) {
       std::printf("OK: %s events, hash chain intact, head %s\n",
                   WithThousands(r->events_checked).c_str(), r->head_hash.c_str());
+      if (r->archives)
+        std::printf(
+            "%s more events are in %llu archive(s): each is in place with the signed "
+            "manifest recorded, and the chain runs through their recorded hashes "
+            "(check their events with 'pveam access archive verify')\n",
+            WithThousands(r->archived_events).c_str(), static_cast<unsigned long long>(archives));
     } else {
       std::printf("BROKEN: %s\n", r->reason.c_str());
+      for (size_t i = 1; i < archive_problems.size(); ++i)
+        std::printf("  also: %s\n", archive_problems[i].c_str());
       std::printf("checked %s events before the break\n", WithThousands(r->events_checked).c_str());
     }
     return r->intact ? kExitOk : kExitFailure;

@@ -150,6 +150,7 @@ int RunPveam(int argc, char** argv) {
   AddAccessWebUserCommands(access, &commands);
   AddAccessExportCommands(access, &commands);
   AddAccessReviewCommands(access, &commands);
+  AddAccessArchiveCommands(access, &commands);
   AddComplianceCommands(&app, &commands);
   app.footer("\nOther pveam subcommands are passed to Proxmox's own pveam when it is installed.");
   if (!ours()) {

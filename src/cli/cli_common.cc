@@ -10,6 +10,7 @@
 
 #include "core/host_name.h"
 #include "core/time_spec.h"
+#include "evidence/signing_key.h"
 #include "store/spooling_store.h"
 
 namespace pveaudit {
@@ -153,6 +154,30 @@ std::string InvokingUser(const std::string& flag) {
   else
     name = "root";
   return name.find('@') == std::string::npos ? name + "@pam" : name;
+}
+
+std::string ReadTrustedKey(const std::string& path) {
+  std::string pem;
+  std::FILE* kf = std::fopen(path.c_str(), "rb");
+  if (!kf) throw UsageError{"invalid value '" + path + "' for --key: cannot be read"};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, kf)) > 0 && pem.size() < 65536) pem.append(buf, n);
+  std::fclose(kf);
+  if (VerifySignature(pem, "", "").code() == Status::Code::kInvalidArgument)
+    throw UsageError{"invalid value '" + path +
+                     "' for --key: not an Ed25519 public key in PEM form (as printed by "
+                     "'pveam access key --pem')"};
+  return pem;
+}
+
+void PrintJson(const nlohmann::ordered_json& j, OutputFormat f) {
+  std::cout << (f == OutputFormat::kJsonPretty ? j.dump(4) : j.dump()) << "\n";
+}
+
+void PrintRendered(const Table& t, OutputFormat f) {
+  std::string out = RenderTable(t, f);
+  std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
 }  // namespace pveaudit

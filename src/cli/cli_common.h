@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "core/did_you_mean.h"  // DidYouMean, for the commands
 #include "core/status.h"
 #include "core/table.h"
+#include "evidence/retention.h"
 #include "store/event_store.h"
 
 namespace pveaudit {
@@ -99,5 +101,22 @@ class Progress {
 };
 
 std::string WithThousands(uint64_t n);
+
+// True for json and json-pretty.
+inline bool IsJson(OutputFormat f) {
+  return f == OutputFormat::kJson || f == OutputFormat::kJsonPretty;
+}
+// Prints `j` as --output-format json or json-pretty asks.
+void PrintJson(const nlohmann::ordered_json& j, OutputFormat f);
+// Prints `t` rendered in `f` to stdout.
+void PrintRendered(const Table& t, OutputFormat f);
+
+// The public key in the PEM file `path` (a --key option: the node's key as
+// 'pveam access key --pem' printed it), or a UsageError naming the file.
+std::string ReadTrustedKey(const std::string& path);
+
+// The retention policy of the config (evidence/retention.h), or a
+// UsageError naming what is wrong with it.
+RetentionPolicy PolicyOrDie(const Env& env);
 
 }  // namespace pveaudit

@@ -34,6 +34,9 @@ void AddAccessExportCommands(CLI::App* access,
                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 
 // pveam access review [list] (weekly log reviews).
+// pveam access archive run|list|verify, pveam access hold add|list|remove.
+void AddAccessArchiveCommands(CLI::App* access,
+                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 void AddAccessReviewCommands(CLI::App* access,
                              std::vector<std::pair<CLI::App*, CommandRun>>* commands);
 

@@ -106,6 +106,7 @@ struct Evaluation {
   std::vector<ComplianceException> exceptions;
   std::vector<std::string> notes;
   std::vector<CheckOutcome> outcomes;
+  RetentionPolicy retention;
 };
 
 // Runs the checks of `standard` at `now_us` (events before
@@ -131,6 +132,14 @@ Evaluation Evaluate(const Env& env, const std::string& standard, const std::stri
   in.store = ev.store.get();
   in.now_us = now_us;
   in.events_until_us = events_until_us;
+  auto policy = ResolveRetention(env.config.retention_online, env.config.retention_archive,
+                                 env.config.compliance_standards, env.config.retention_archive_dir,
+                                 env.data_dir);
+  if (policy.ok())
+    ev.retention = *policy;
+  else
+    ev.notes.push_back("retention policy not valid: " + policy.status().message());
+  in.retention = policy.ok() ? &ev.retention : nullptr;
   auto fail = [](const Status& st) {
     std::cerr << "error: " << st.message() << "\n";
     std::exit(kExitFailure);

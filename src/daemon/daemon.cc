@@ -21,6 +21,7 @@
 #include "daemon/export_runner.h"
 #include "daemon/monthly_export.h"
 #include "daemon/pve_config_source.h"
+#include "daemon/retention_runner.h"
 #include "daemon/supervised_process.h"
 #include "ingest/line_parser.h"
 #include "ingest/login_tracker.h"
@@ -445,6 +446,28 @@ int Daemon::Run() {
     monthly = std::make_unique<MonthlyExporter>(
         store, where, mo, [](const char* level, const std::string& m) { Log(level, m); });
   }
+  // [retention] / [compliance] standards: archive and purge (docs/retention.md).
+  // On the node's own SQLite store only: a cluster's PostgreSQL store keeps
+  // every event (month partitions are issue 11's). Read at start only.
+  std::unique_ptr<RetentionRunner> retention;
+  if (auto p = ResolveRetention(opt_.config.retention_online, opt_.config.retention_archive,
+                                opt_.config.compliance_standards, opt_.config.retention_archive_dir,
+                                opt_.data_dir);
+      !p.ok()) {
+    Log("error", "retention: " + p.status().message() + "; nothing is archived or purged");
+  } else if (p->Archives() && where.postgres()) {
+    Log("warning",
+        "retention: " + p->why + " is not applied: archiving needs the node's SQLite store");
+  } else if (p->Archives()) {
+    RetentionRunnerOptions ro;
+    ro.policy = *p;
+    ro.data_dir = opt_.data_dir;
+    ro.node = node;
+    retention = std::make_unique<RetentionRunner>(
+        ro, [](const char* level, const std::string& m) { Log(level, m); });
+    Log("info", "retention: " + p->why + ", archives in " + p->archive_dir);
+    retention->Start();
+  }
   std::unique_ptr<StoreLead> lead;
   if (auto l = OpenStoreLead(where, "consumers"); l.ok())
     lead = std::move(*l);
@@ -482,6 +505,7 @@ int Daemon::Run() {
   if (Status st = control.Start(); !st.ok()) {
     Log("error", "control socket: " + st.message());
     if (monthly) monthly->Stop();
+    if (retention) retention->Stop();
     exports.Stop();
     lanes.Stop();
     alert_runner.Stop();
@@ -543,6 +567,7 @@ int Daemon::Run() {
       break;
     }
     if (monthly) monthly->SetCaughtUp(caught_up);
+    if (retention) retention->SetCaughtUp(caught_up);
     int64_t now = NowUs();
     if (now - last_lead_check >= 1000000) {
       last_lead_check = now;
@@ -594,6 +619,7 @@ int Daemon::Run() {
         j["destinations"] = exports.States();
         if (monthly) j["monthly_export"] = monthly->State();
       }
+      if (retention) j["retention"] = retention->State();
       if (web) {
         SupervisedProcessState ws = web->State();
         j["web"] = {{"listen", opt_.config.web_listen},
@@ -612,6 +638,7 @@ int Daemon::Run() {
   if (web) web->Stop();  // before the socket it hands its changes to
   control.Stop();
   if (monthly) monthly->Stop();
+  if (retention) retention->Stop();
   exports.Stop();
   lanes.Stop();
   alert_runner.Stop();

@@ -12,27 +12,13 @@ namespace pveaudit {
 
 MonthlyExporter::MonthlyExporter(EventStore& store, StoreLocation where, MonthlyExportOptions o,
                                  LogFn log)
-    : store_(store), where_(std::move(where)), o_(std::move(o)), log_(std::move(log)) {}
+    : store_(store),
+      where_(std::move(where)),
+      o_(std::move(o)),
+      log_(std::move(log)),
+      worker_(o_.check_every_us, [this] { CheckOnce(); }) {}
 
 MonthlyExporter::~MonthlyExporter() { Stop(); }
-
-void MonthlyExporter::Start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { Run(); });
-}
-
-void MonthlyExporter::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
 
 nlohmann::json MonthlyExporter::State() const {
   std::lock_guard<std::mutex> l(state_mu_);
@@ -40,22 +26,6 @@ nlohmann::json MonthlyExporter::State() const {
           {"last_month", last_month_},
           {"last_events", last_events_},
           {"error", error_}};
-}
-
-void MonthlyExporter::Run() {
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stop_) {
-    if (!caught_up_) {
-      // Regression: at the start the month was exported before the lanes
-      // had stored its lines (an empty bundle, never redone).
-      cv_.wait_for(l, std::chrono::milliseconds(200), [this] { return stop_; });
-      continue;
-    }
-    l.unlock();
-    CheckOnce();
-    l.lock();
-    cv_.wait_for(l, std::chrono::microseconds(o_.check_every_us), [this] { return stop_; });
-  }
 }
 
 void MonthlyExporter::CheckOnce() {

@@ -13,15 +13,13 @@
 // Thread safety: Start/Stop from one thread; State() from any thread.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
+#include "daemon/periodic_worker.h"
 #include "store/event_store.h"
 
 namespace pveaudit {
@@ -44,18 +42,17 @@ class MonthlyExporter {
   MonthlyExporter(EventStore& store, StoreLocation where, MonthlyExportOptions o, LogFn log);
   ~MonthlyExporter();
 
-  void Start();
-  void Stop();
+  void Start() { worker_.Start(); }
+  void Stop() { worker_.Stop(); }
   // Whether every source has been read once since the start (the daemon's
   // "caught up"): until then the lines of a closed month may still be in
   // their files, so nothing is exported.
-  void SetCaughtUp(bool v) { caught_up_ = v; }
+  void SetCaughtUp(bool v) { worker_.SetCaughtUp(v); }
 
   // {"dir", "last_month", "last_events", "error"} for the daemon's status.
   nlohmann::json State() const;
 
  private:
-  void Run();
   // Exports the last month closed for grace_us if it has no bundle yet.
   void CheckOnce();
 
@@ -63,14 +60,10 @@ class MonthlyExporter {
   StoreLocation where_;
   MonthlyExportOptions o_;
   LogFn log_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::atomic<bool> caught_up_{false};
   mutable std::mutex state_mu_;
   std::string last_month_, error_;
   uint64_t last_events_ = 0;
+  PeriodicWorker worker_;  // last: stopped before the members it uses go
 };
 
 }  // namespace pveaudit

@@ -27,6 +27,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -254,6 +255,34 @@ inline std::vector<std::string> Lines(const std::string& s) {
 
 inline bool Contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
+}
+
+// Writes `per_day` events a day for `years` years up to now as JSON lines
+// (the import format: four users, four actions, one failure in six);
+// returns how many. For retention tests, which need months of full blocks.
+inline size_t WriteYearsOfEvents(const std::string& path, double years, int per_day) {
+  std::ofstream out(path);
+  const time_t now = time(nullptr);
+  const time_t start = now - time_t(years * 365.25 * 86400);
+  const time_t step = 86400 / per_day;
+  const char* users[] = {"alice@pve", "bob@pve", "root@pam", "carol@ldap"};
+  const char* actions[] = {"login", "vm:start", "vm:stop", "vm:config"};
+  std::mt19937 rng(11);
+  size_t n = 0;
+  char buf[512];
+  for (time_t t = start; t < now - 3600; t += step, ++n) {
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::snprintf(buf, sizeof buf,
+                  "{\"time\":\"%s\",\"user\":\"%s\",\"action\":\"%s\",\"resource\":\"/vms/%u\","
+                  "\"result\":\"%s\",\"node\":\"pve1\",\"ip\":\"192.0.2.%u\"}\n",
+                  ts, users[rng() % 4], actions[rng() % 4], unsigned(100 + rng() % 20),
+                  rng() % 6 ? "success" : "failure", unsigned(1 + rng() % 50));
+    out << buf;
+  }
+  return n;
 }
 
 // 2025-02-01T00:00:00Z: the mtime given to classic-syslog fixtures so the
