@@ -185,14 +185,20 @@ the command quietly.)");
     }
     auto store = OpenStoreOrSpool(env);
     if (o->include_archives) {
+      // Purged archives that overlap the query: said, never silently missing.
       if (auto recs = store->ListArchives(); recs.ok()) {
-        int64_t purged_before = 0;
+        int64_t from = INT64_MAX, to = INT64_MIN;
         for (const ArchiveRecord& r : *recs)
-          if (r.purged_us && (!f.start_us || r.t_max_us >= *f.start_us))
-            purged_before = std::max(purged_before, r.t_max_us);
-        if (purged_before)
-          std::cerr << "note: events up to " << FormatLocal(purged_before)
-                    << " were purged by the retention policy and cannot be shown\n";
+          if (r.purged_us && (!f.start_us || r.t_max_us >= *f.start_us) &&
+              (!f.end_us || r.t_min_us < *f.end_us)) {
+            from = std::min(from, r.t_min_us);
+            to = std::max(to, r.t_max_us);
+          }
+        if (from <= to)
+          std::cerr << "note: archived events from " << FormatLocal(from) << " to "
+                    << FormatLocal(to)
+                    << " were purged by the retention policy; those in the range cannot be "
+                       "shown\n";
       }
       store = WithArchives(std::move(store), PolicyOrDie(env).archive_dir);
     }
