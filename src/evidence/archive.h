@@ -28,12 +28,14 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
 #include "evidence/retention.h"
 #include "evidence/signing_key.h"
+#include "store/chain.h"
 #include "store/event_store.h"
 
 namespace pveaudit {
@@ -42,6 +44,14 @@ inline constexpr const char* kArchiveEventsFile = "events.jsonl.zst";
 inline constexpr const char* kArchiveManifest = "manifest.json";
 inline constexpr const char* kArchiveSignature = "manifest.sig";
 inline constexpr const char* kArchiveKey = "signing-key.pem";
+
+// One event as a line of events.jsonl.zst (with '\n'), `h` its chain hash.
+void EncodeArchiveLine(const Event& e, const Hash256& h, std::string* out);
+// The inverse: the event and, through `h32`, the first four bytes of its
+// chain hash. Corruption naming the problem. `fast`: the line as
+// EncodeArchiveLine writes it is read by hand, anything else by nlohmann;
+// false: nlohmann only (tests and the fuzz target compare the two).
+Result<Event> DecodeArchiveLine(std::string_view line, uint32_t* h32, bool fast = true);
 
 // A run of blocks to archive (what RemoveArchivedRange will drop).
 struct ArchivePlanItem {

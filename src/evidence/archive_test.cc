@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -781,6 +782,57 @@ TEST(RetentionCheckTest, AMonthWithoutAnyEventIsAGapInIngest) {
       << Evidence(o);
   s->reset();
   fs::remove_all(d);
+}
+
+TEST(ArchiveLineTest, TheHandReaderAgreesWithNlohmannOnEveryLine) {
+  std::mt19937 rng(3);
+  const std::string alphabet[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x01",
+                                  "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x92",
+                                  "\xff", "\xc3", "{", "}", ",", ":"};
+  auto text = [&] {
+    std::string t;
+    for (size_t n = rng() % 12; n; --n) t += alphabet[rng() % std::size(alphabet)];
+    return t;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    Event e;
+    e.id = rng() % 3 ? rng() : UINT64_MAX - rng() % 5;
+    e.time_us = int64_t(rng()) * (rng() % 2 ? 1 : -1) * 1000000;
+    e.result = Outcome(rng() % 3);
+    e.origin_line = rng() % 4 ? 0 : rng();
+    for (std::string* f : {&e.node, &e.user, &e.ip, &e.action, &e.resource, &e.status, &e.source,
+                           &e.session, &e.detail, &e.origin})
+      *f = text();
+    Hash256 h{};
+    for (auto& b : h) b = static_cast<unsigned char>(rng());
+    std::string line;
+    EncodeArchiveLine(e, h, &line);
+    ASSERT_EQ(line.back(), '\n');
+    line.pop_back();
+    uint32_t fast_h = 0, json_h = 0;
+    auto fast = DecodeArchiveLine(line, &fast_h, true);
+    auto json = DecodeArchiveLine(line, &json_h, false);
+    ASSERT_TRUE(fast.ok()) << fast.status().ToString() << "\n" << line;
+    ASSERT_TRUE(json.ok()) << json.status().ToString() << "\n" << line;
+    EXPECT_TRUE(*fast == e) << line;
+    EXPECT_TRUE(*json == e) << line;
+    EXPECT_EQ(fast_h, HashPrefix32(h));
+    EXPECT_EQ(json_h, fast_h);
+    // The same line reformatted (spaces, other key order) is read by
+    // nlohmann and gives the same event; so is a truncated one refused by both.
+    std::string spaced = line;
+    for (const char* key : {"{\"id\":", ",\"h\":", ",\"result\":", ",\"user\":"}) {
+      size_t k = spaced.find(key);  // the keys come before the values that follow them
+      ASSERT_NE(k, std::string::npos) << key;
+      spaced.insert(k + std::strlen(key), " ");
+    }
+    auto again = DecodeArchiveLine(spaced, &fast_h, true);
+    ASSERT_TRUE(again.ok()) << spaced;
+    EXPECT_TRUE(*again == e);
+    std::string cut = line.substr(0, line.size() - 1 - rng() % 5);
+    EXPECT_FALSE(DecodeArchiveLine(cut, &fast_h, true).ok()) << cut;
+    EXPECT_FALSE(DecodeArchiveLine(cut, &json_h, false).ok()) << cut;
+  }
 }
 
 }  // namespace

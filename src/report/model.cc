@@ -54,10 +54,13 @@ Result<StoreFacts> CollectStoreFacts(EventStore* store, const ReportOptions& opt
 
   // Proxmox's "successful auth" line carries no address: take the first
   // address the user's requests came from within 10 minutes of the login.
-  for (auto& [user, a] : facts.users) {
+  // (No structured binding: clang 14, the fuzz build, refuses a lambda
+  // capture of one.)
+  for (auto& entry : facts.users) {
+    auto& a = entry.second;
     if (a.last_login_us == 0 || !a.last_login_ip.empty()) continue;
     Filter f;
-    f.user = user;
+    f.user = entry.first;
     f.start_us = a.last_login_us;
     f.end_us = a.last_login_us + 600LL * 1000000;
     st = store->Scan(f, kFieldIp, [&](const Event& e) {
