@@ -1,8 +1,10 @@
 # Sourced by the bench scripts that time whole commands one run each and
-# print a Markdown table (stream_bench.sh, evidence_bench.sh). They set
+# print a Markdown table (stream_bench.sh, evidence_bench.sh,
+# archive_bench.sh). They set
 # OUT, LOGS, DATA, GEN, PVEAM, EVENTS, SEED and define die() first.
 
 ROWS=()
+GEN_ARGS=()
 
 # timed NAME CMD...: one run, stdout to /dev/null; sets WALL (s) and RSS (MB,
 # the largest process of the command).
@@ -19,12 +21,12 @@ timed() {
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
 
-# generate_and_import: EVENTS lines of pveaudit-gen (SEED) into LOGS, each
-# node's access.log, auth.log and task index imported into DATA; sets
-# NODES and RAW (the raw files).
+# generate_and_import: EVENTS lines of pveaudit-gen (SEED, and GEN_ARGS when
+# set) into LOGS, each node's access.log, auth.log and task index imported
+# into DATA; sets NODES and RAW (the raw files).
 generate_and_import() {
   echo "== generating $EVENTS events" >&2
-  "$GEN" --events "$EVENTS" --out "$LOGS" --seed "$SEED" >/dev/null
+  "$GEN" --events "$EVENTS" --out "$LOGS" --seed "$SEED" "${GEN_ARGS[@]}" >/dev/null
   NODES=$(sed -n 's/^nodes=//p' "$LOGS/MANIFEST.txt" | tr ',' ' ')
   RAW=()
   echo "== importing" >&2

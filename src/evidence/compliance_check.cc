@@ -113,7 +113,10 @@ Status CheckAccessReview(const ComplianceInput& in, CheckOutcome* o) {
     f.action = kind.first;
     if (in.events_until_us) f.end_us = in.events_until_us;
     const std::string_view source = kind.second;  // not a structured binding: clang 14
-    Status st = ForEachEvent(*in.store, f, 0, kFieldAll, [&](Event&& e) {
+    // The store's own rows, not the views: a review is stored once, and
+    // the store skips every block without the action (ForEachEvent's
+    // correlation took 20 s at 10 M events).
+    Status st = in.store->Scan(f, kFieldAll, [&](Event& e) {
       if (e.source != source || e.time_us < last) return true;
       last = e.time_us;
       last_detail = e.detail;
@@ -253,39 +256,42 @@ Status CheckRetention(const ComplianceInput& in, int months, int online, CheckOu
     return Status::OK();
   }
   const int64_t from = std::max(period_start, first_ever);
-  // The online months with events: one range per month seen.
-  Filter f;
-  f.start_us = from;
-  if (in.events_until_us) f.end_us = in.events_until_us;
-  Month cur = MonthOf(from);
-  bool seen = false;
-  std::vector<std::string> names;
-  Status st = in.store->ScanKeys(f, kFieldNode, &names, [&](int64_t t, uint32_t, uint64_t) {
-    if (t >= cur.end_us) {
-      if (seen) held.emplace_back(cur.start_us, cur.end_us - 1);
-      cur = MonthOf(t);
-      seen = false;
-    }
-    seen = true;
-    return true;
-  });
-  if (!st.ok()) return st;
-  if (seen) held.emplace_back(cur.start_us, cur.end_us - 1);
   std::sort(held.begin(), held.end());
   o->evidence.push_back("held from " + FormatRfc3339Utc(first_ever) + " (" + std::to_string(kept) +
                         " archives kept, " + std::to_string(purged) +
                         " purged); the required period (" + need + ") starts at " +
                         FormatRfc3339Utc(period_start));
+  // Months with an online event: a block's first and newest events are
+  // events, so the months of its t_min and t_max have one without reading
+  // it; a month no block tells of is read until its first event. (Reading
+  // every event of seven years took 1.5 s at 10 M events.)
+  std::set<std::string> online_months;
+  if (auto spans = in.store->ListBlockSpans(); spans.ok())
+    for (const BlockSpan& b : *spans) {
+      online_months.insert(MonthOf(b.t_min_us).Name());
+      online_months.insert(MonthOf(b.t_max_us).Name());
+    }
   // Months from the later of the period's start and the first event ever
   // recorded up to now with no event held: a gap (ingest stopped, or data
-  // removed). Archives count by their time range.
+  // removed). Archives count by their time range (block granularity).
   std::vector<std::string> gaps;
   size_t i = 0;
   int64_t covered_to = INT64_MIN;
+  std::vector<std::string> names;
   for (Month m = MonthOf(from); m.start_us < now; m = MonthOf(m.end_us)) {
     while (i < held.size() && held[i].first < m.end_us)
       covered_to = std::max(covered_to, held[i++].second);
-    if (covered_to < m.start_us) gaps.push_back(m.Name());
+    if (covered_to >= m.start_us || online_months.count(m.Name())) continue;
+    Filter f;
+    f.start_us = m.start_us;
+    f.end_us = in.events_until_us ? std::min(m.end_us, in.events_until_us) : m.end_us;
+    bool any = false;
+    Status st = in.store->ScanKeys(f, kFieldNode, &names, [&](int64_t, uint32_t, uint64_t) {
+      any = true;
+      return false;
+    });
+    if (!st.ok()) return st;
+    if (!any) gaps.push_back(m.Name());
   }
   if (!gaps.empty())
     fail("ingest",
