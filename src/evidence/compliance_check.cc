@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/time_spec.h"
@@ -301,6 +302,66 @@ Status CheckRetention(const ComplianceInput& in, int months, int online, CheckOu
   return Status::OK();
 }
 
+// sox:config-changes: the access-control config watcher runs. pveauditd
+// compares user.cfg, tfa.cfg and domains.cfg with the snapshot it keeps in
+// the store ("pve.snapshot", docs/config-changes.md) and records every
+// change; a change made while it is stopped is recorded at its next start
+// (the snapshot is the store's), so what matters is that it has run and
+// runs now: its status, written every few seconds, is fresh.
+Status CheckConfigChanges(const ComplianceInput& in, CheckOutcome* o) {
+  o->query = "pveam access status";
+  o->result = CheckResult::kPass;
+  auto fail = [&](std::string subject, std::string why) {
+    o->result = CheckResult::kFail;
+    o->subjects.push_back(std::move(subject));
+    o->evidence.push_back(std::move(why));
+  };
+  if (!in.store) {
+    fail("pveauditd", "no event store: no change can have been recorded");
+    o->fix = "install and start pveauditd (systemctl enable --now pveauditd)";
+    return Status::OK();
+  }
+  auto snapshot = in.store->GetSetting("pve.snapshot");
+  if (!snapshot.ok()) return snapshot.status();
+  if (!*snapshot)
+    fail("config watcher",
+         "pveauditd never took a snapshot of the Proxmox access-control config: its changes "
+         "are not recorded");
+  else
+    o->evidence.push_back("a snapshot of the access-control config is kept in the store");
+  auto status = in.store->GetSetting("daemon.status");
+  if (!status.ok()) return status.status();
+  nlohmann::json j = *status ? nlohmann::json::parse(**status, nullptr, false) : nlohmann::json();
+  const std::string updated = j.is_object() ? j.value("updated", "") : "";
+  auto t = ParseTimeSpec(updated, in.now_us);
+  const int64_t at = in.events_until_us ? in.events_until_us : in.now_us;
+  if (!t.ok())
+    fail("pveauditd", "pveauditd has never reported a status to this store");
+  else if (t->us < at - 15 * 60 * int64_t(1000000))
+    fail("pveauditd", "pveauditd last reported at " + updated +
+                          ": changes made since are recorded only when it runs again, with "
+                          "that time");
+  else
+    o->evidence.push_back("pveauditd reported at " + updated);
+  // What it recorded: the changes of the last 90 days.
+  Filter f;
+  f.start_us = in.now_us - 90 * kDayUs;
+  if (in.events_until_us) f.end_us = in.events_until_us;
+  uint64_t changes = 0;
+  Status st = in.store->Scan(f, kFieldSource, [&](Event& e) {
+    changes += e.source == "pve-config";
+    return true;
+  });
+  if (!st.ok()) return st;
+  o->evidence.push_back(std::to_string(changes) +
+                        " access-control changes recorded in the last 90 days");
+  if (o->result == CheckResult::kFail)
+    o->fix =
+        "start pveauditd and keep it running (systemctl enable --now pveauditd; pveam "
+        "access status)";
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* CheckResultName(CheckResult r) {
@@ -340,6 +401,8 @@ Result<std::vector<CheckOutcome>> RunComplianceChecks(const std::string& standar
       PVEAUDIT_RETURN_IF_ERROR(CheckRevokedAccess(in, &o));
     } else if (r.id == "sox:certification") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessCertification(in, &o));
+    } else if (r.id == "sox:config-changes") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckConfigChanges(in, &o));
     } else if (r.id == "hipaa:retention") {
       PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 72, 0, &o));
     } else if (r.id == "pci-dss:retention") {

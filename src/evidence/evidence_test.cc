@@ -673,6 +673,35 @@ TEST_F(ComplianceCheckTest, AccessLoggingNamesTheNodeThatFellSilent) {
   EXPECT_EQ(Outcome("pci-dss", "pci-dss:access-logging").result, CheckResult::kPass);
 }
 
+TEST_F(ComplianceCheckTest, ConfigChangesPassOnlyWhileTheWatcherRunsAndKeepsItsSnapshot) {
+  CheckOutcome o = Outcome("sox", "sox:config-changes");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_EQ(o.subjects, (std::vector<std::string>{"config watcher", "pveauditd"}));
+  EXPECT_NE(All(o).find("never took a snapshot"), std::string::npos) << All(o);
+  EXPECT_NE(All(o).find("never reported a status"), std::string::npos) << All(o);
+  ASSERT_TRUE(store_->PutSetting("pve.snapshot", "{}", "pveauditd").ok());
+  auto status = [&](int64_t at) {
+    return "{\"pid\":1,\"updated\":\"" + FormatRfc3339Utc(at) + "\"}";
+  };
+  ASSERT_TRUE(store_->PutSetting("daemon.status", status(now_ - 60 * 1000000), "pveauditd").ok());
+  Event change = At(now_ - 86400 * int64_t(1000000), "pve1", "acl:modify", "pve-config");
+  std::vector<Event> ev{change, At(now_ - 1000000, "pve1", "acl:modify", "pveproxy")};
+  ASSERT_TRUE(store_->Append(&ev, {}, nullptr).ok());
+  o = Outcome("sox", "sox:config-changes");
+  EXPECT_EQ(o.result, CheckResult::kPass) << All(o);
+  EXPECT_NE(All(o).find("1 access-control changes recorded in the last 90 days"), std::string::npos)
+      << All(o);
+  // pveauditd stopped an hour ago: changes since are not recorded yet.
+  ASSERT_TRUE(
+      store_->PutSetting("daemon.status", status(now_ - 3600 * int64_t(1000000)), "x").ok());
+  o = Outcome("sox", "sox:config-changes");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_EQ(o.subjects, std::vector<std::string>{"pveauditd"});
+  EXPECT_NE(All(o).find("pveauditd last reported at " + FormatRfc3339Utc(now_ - 3600000000)),
+            std::string::npos)
+      << All(o);
+}
+
 TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
   for (const char* standard : {"hipaa", "pci-dss", "sox"}) {
     auto r = RunComplianceChecks(standard, In());
@@ -685,7 +714,8 @@ TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
           o.requirement == "hipaa:2fa" || o.requirement == "hipaa:access-review" ||
           o.requirement == "pci-dss:access-review" || o.requirement == "pci-dss:access-logging" ||
           o.requirement == "sox:certification" || o.requirement == "hipaa:retention" ||
-          o.requirement == "pci-dss:retention" || o.requirement == "sox:retention";
+          o.requirement == "pci-dss:retention" || o.requirement == "sox:retention" ||
+          o.requirement == "sox:config-changes";
       if (!evaluated) {
         EXPECT_EQ(o.result, CheckResult::kUnchecked) << o.requirement;
       }
