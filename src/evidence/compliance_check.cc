@@ -10,6 +10,7 @@
 #include "evidence/month_bundle.h"
 #include "evidence/requirements.h"
 #include "query/log_query.h"
+#include "query/sessions.h"
 
 namespace pveaudit {
 namespace {
@@ -362,6 +363,69 @@ Status CheckConfigChanges(const ComplianceInput& in, CheckOutcome* o) {
   return Status::OK();
 }
 
+// pci-dss:unique-ids (8.2.1: every user has a unique ID, no shared
+// accounts): over the last 30 days, no user has two sessions at the same
+// time from different addresses (one account, several people), and
+// root@pam does not log in from the network while named accounts exist.
+Status CheckUniqueIds(const ComplianceInput& in, CheckOutcome* o) {
+  o->query = "pveam access sessions";
+  if (!in.store) {
+    o->result = CheckResult::kFail;
+    o->subjects.push_back("store");
+    o->evidence.push_back("no event store: no session can be judged");
+    return Status::OK();
+  }
+  const int64_t to = in.events_until_us ? in.events_until_us : in.now_us;
+  const int64_t from = to - 30 * kDayUs;
+  auto sessions = SessionsBetween(*in.store, from, to);
+  if (!sessions.ok()) return sessions.status();
+  std::map<std::string, std::vector<const Session*>> by_user;
+  for (const Session& s : *sessions)
+    if (!s.ip.empty()) by_user[s.user].push_back(&s);
+  o->evidence.push_back(std::to_string(sessions->size()) + " sessions of " +
+                        std::to_string(by_user.size()) + " users in the last 30 days");
+  for (const auto& entry : by_user) {
+    const std::vector<const Session*>& v = entry.second;  // oldest first
+    const Session* a = nullptr;
+    const Session* b = nullptr;
+    for (size_t i = 0; i < v.size() && !a; ++i)
+      for (size_t j = i + 1; j < v.size() && v[j]->start_us < v[i]->expires_us; ++j)
+        if (v[j]->ip != v[i]->ip) {
+          a = v[i];
+          b = v[j];
+          break;
+        }
+    if (!a) continue;
+    o->subjects.push_back(entry.first);
+    o->evidence.push_back(entry.first + ": sessions from " + a->ip + " (" +
+                          FormatRfc3339Utc(a->start_us) + ") and " + b->ip + " (" +
+                          FormatRfc3339Utc(b->start_us) + ") at the same time");
+  }
+  // root@pam from the network while people have accounts of their own.
+  std::vector<std::string> named;
+  if (in.pve)
+    for (const auto& u : in.pve->access.users)
+      if (u.first != "root@pam" && u.second.enabled) named.push_back(u.first);
+  auto root = by_user.find("root@pam");
+  if (root != by_user.end() && !named.empty()) {
+    std::set<std::string> ips;
+    for (const Session* s : root->second) ips.insert(s->ip);
+    if (std::find(o->subjects.begin(), o->subjects.end(), "root@pam") == o->subjects.end())
+      o->subjects.push_back("root@pam");
+    o->evidence.push_back("root@pam: " + std::to_string(root->second.size()) + " login(s) from " +
+                          Joined(std::vector<std::string>(ips.begin(), ips.end())) + ", though " +
+                          std::to_string(named.size()) + " named accounts exist (" + Joined(named) +
+                          ")");
+  }
+  o->result = o->subjects.empty() ? CheckResult::kPass : CheckResult::kFail;
+  if (o->result == CheckResult::kFail)
+    o->fix =
+        "give each person an account of their own and keep root@pam for emergencies "
+        "(a documented exception: pveam compliance exception add --requirement "
+        "pci-dss:unique-ids --subject root@pam ...)";
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* CheckResultName(CheckResult r) {
@@ -401,6 +465,8 @@ Result<std::vector<CheckOutcome>> RunComplianceChecks(const std::string& standar
       PVEAUDIT_RETURN_IF_ERROR(CheckRevokedAccess(in, &o));
     } else if (r.id == "sox:certification") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessCertification(in, &o));
+    } else if (r.id == "pci-dss:unique-ids") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckUniqueIds(in, &o));
     } else if (r.id == "sox:config-changes") {
       PVEAUDIT_RETURN_IF_ERROR(CheckConfigChanges(in, &o));
     } else if (r.id == "hipaa:retention") {

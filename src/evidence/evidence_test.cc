@@ -702,6 +702,46 @@ TEST_F(ComplianceCheckTest, ConfigChangesPassOnlyWhileTheWatcherRunsAndKeepsItsS
       << All(o);
 }
 
+TEST_F(ComplianceCheckTest, UniqueIdsFailForOneAccountInTwoPlacesAndForRootFromTheNetwork) {
+  auto login = [&](int64_t t, const char* user, const char* ip) {
+    Event e = At(t, "pve1", "login", "auth");
+    e.user = user;
+    e.ip = ip;
+    return e;
+  };
+  const int64_t t = now_ - 86400 * int64_t(1000000);
+  const int64_t min = 60 * int64_t(1000000);
+  // bob twice from one address, and from another once his session ended.
+  std::vector<Event> ev{login(t, "bob@pve", "192.0.2.7"),
+                        login(t + 30 * min, "bob@pve", "192.0.2.7"),
+                        login(t + 300 * min, "bob@pve", "198.51.100.9")};
+  ASSERT_TRUE(store_->Append(&ev, {}, nullptr).ok());
+  CheckOutcome o = Outcome("pci-dss", "pci-dss:unique-ids");
+  EXPECT_EQ(o.result, CheckResult::kPass) << All(o);
+  EXPECT_NE(All(o).find("3 sessions of 1 users in the last 30 days"), std::string::npos) << All(o);
+  // alice from two addresses at once; root@pam from the network.
+  ev = {login(t + 10 * min, "alice@pve", "192.0.2.1"),
+        login(t + 20 * min, "alice@pve", "203.0.113.5"),
+        login(t + 40 * min, "root@pam", "192.0.2.1")};
+  ASSERT_TRUE(store_->Append(&ev, {}, nullptr).ok());
+  o = Outcome("pci-dss", "pci-dss:unique-ids");
+  EXPECT_EQ(o.result, CheckResult::kFail);
+  EXPECT_EQ(o.subjects, (std::vector<std::string>{"alice@pve", "root@pam"}));
+  EXPECT_NE(All(o).find("alice@pve: sessions from 192.0.2.1 (" + FormatRfc3339Utc(t + 10 * min) +
+                        ") and 203.0.113.5"),
+            std::string::npos)
+      << All(o);
+  // carol@pve is disabled: not a named account anyone uses.
+  EXPECT_NE(All(o).find("root@pam: 1 login(s) from 192.0.2.1, though 2 named accounts exist "
+                        "(alice@pve, bob@pve)"),
+            std::string::npos)
+      << All(o);
+  // Documented: root@pam as the emergency account.
+  Except("pci-dss:unique-ids", "root@pam", "2027-12-31", now_);
+  Except("pci-dss:unique-ids", "alice@pve", "2027-12-31", now_);
+  EXPECT_EQ(Outcome("pci-dss", "pci-dss:unique-ids").result, CheckResult::kExcepted);
+}
+
 TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
   for (const char* standard : {"hipaa", "pci-dss", "sox"}) {
     auto r = RunComplianceChecks(standard, In());
@@ -715,7 +755,7 @@ TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
           o.requirement == "pci-dss:access-review" || o.requirement == "pci-dss:access-logging" ||
           o.requirement == "sox:certification" || o.requirement == "hipaa:retention" ||
           o.requirement == "pci-dss:retention" || o.requirement == "sox:retention" ||
-          o.requirement == "sox:config-changes";
+          o.requirement == "sox:config-changes" || o.requirement == "pci-dss:unique-ids";
       if (!evaluated) {
         EXPECT_EQ(o.result, CheckResult::kUnchecked) << o.requirement;
       }
