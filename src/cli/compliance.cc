@@ -140,6 +140,7 @@ Evaluation Evaluate(const Env& env, const std::string& standard, const std::stri
   else
     ev.notes.push_back("retention policy not valid: " + policy.status().message());
   in.retention = policy.ok() ? &ev.retention : nullptr;
+  in.internal_networks = env.config.compliance_internal_networks;
   auto fail = [](const Status& st) {
     std::cerr << "error: " << st.message() << "\n";
     std::exit(kExitFailure);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include "core/filter.h"
 #include "core/time_spec.h"
 
 namespace pveaudit {
@@ -377,17 +378,23 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     } else if (key == "compliance" && node.is_table()) {
       for (auto&& [ck, cv] : *node.as_table()) {
         std::string c = "compliance." + std::string(ck.str());
-        if (ck.str() != "standards") return unknown(cv, c);
+        const bool networks = ck.str() == "internal_networks";
+        if (ck.str() != "standards" && !networks) return unknown(cv, c);
         if (!cv.is_array())
-          return Status::InvalidArgument(where(cv) + ": key '" + c +
-                                         "' must be a list, e.g. [\"hipaa\", \"sox\"]");
+          return Status::InvalidArgument(
+              where(cv) + ": key '" + c + "' must be a list, e.g. " +
+              (networks ? "[\"10.0.0.0/8\", \"192.168.0.0/16\"]" : "[\"hipaa\", \"sox\"]"));
         for (auto&& item : *cv.as_array()) {
           std::string v;
           PVEAUDIT_RETURN_IF_ERROR(str(item, c, &v));
-          if (v != "hipaa" && v != "pci-dss" && v != "sox")
+          IpRange range;
+          if (networks && !ParseIpRange(v, &range))
+            return Status::InvalidArgument(where(item) + ": key '" + c + "': '" + v +
+                                           "' is not an address or CIDR range");
+          if (!networks && v != "hipaa" && v != "pci-dss" && v != "sox")
             return Status::InvalidArgument(where(item) + ": key '" + c + "': '" + v +
                                            "' is not a standard (hipaa, pci-dss or sox)");
-          cfg.compliance_standards.push_back(v);
+          (networks ? cfg.compliance_internal_networks : cfg.compliance_standards).push_back(v);
         }
       }
     } else if (key == "sources" && node.is_table()) {

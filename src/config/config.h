@@ -108,6 +108,9 @@ struct Config {
   // [compliance] standards: the ones this cluster answers to ("hipaa",
   // "pci-dss", "sox"); the retention periods follow the longest.
   std::vector<std::string> compliance_standards;
+  // [compliance] internal_networks: CIDR ranges that are not "remote" for
+  // PCI DSS 8.4.3; empty = the private, loopback and link-local ranges.
+  std::vector<std::string> compliance_internal_networks;
 };
 
 // The port pveaudit-web listens on when [web] listen gives none of its own

@@ -426,7 +426,78 @@ Status CheckUniqueIds(const ComplianceInput& in, CheckOutcome* o) {
   return Status::OK();
 }
 
+// pci-dss:2fa (8.4.3: MFA for all remote network access): no successful
+// login in the last 30 days from outside the internal networks by a user
+// without a second factor (enrolled, or enforced by the realm).
+Status CheckRemoteTfa(const ComplianceInput& in, CheckOutcome* o) {
+  o->query = "pveam access log --action login --failed 0 --start " +
+             Arg((in.events_until_us ? in.events_until_us : in.now_us) - 30 * kDayUs);
+  if (!in.pve || !in.store) {
+    o->result = CheckResult::kFail;
+    o->subjects.push_back(in.pve ? "store" : "user.cfg");
+    o->evidence.push_back(in.pve ? "no event store: the logins cannot be judged"
+                                 : "the Proxmox config (user.cfg, tfa.cfg) could not be read");
+    return Status::OK();
+  }
+  std::vector<IpRange> internal;
+  std::vector<std::string> names = in.internal_networks;
+  if (names.empty()) names.assign(std::begin(kPrivateNetworks), std::end(kPrivateNetworks));
+  for (const std::string& n : names) {
+    IpRange r;
+    if (ParseIpRange(n, &r)) internal.push_back(r);
+  }
+  o->evidence.push_back("internal networks: " + Joined(names));
+  Filter f;
+  f.action = "login";
+  f.failed = false;
+  const int64_t to = in.events_until_us ? in.events_until_us : in.now_us;
+  f.start_us = to - 30 * kDayUs;
+  f.end_us = to;
+  struct Remote {
+    uint64_t logins = 0;
+    std::set<std::string> ips;
+  };
+  std::map<std::string, Remote> remote;  // users without TFA
+  std::map<std::string, bool> has_tfa;
+  uint64_t remote_logins = 0;
+  Status st = in.store->Scan(f, kFieldUser | kFieldIp | kFieldAction, [&](Event& e) {
+    if (e.ip.empty() || e.action != "login") return true;
+    for (const IpRange& r : internal)
+      if (IpInRange(e.ip, r)) return true;
+    ++remote_logins;
+    auto it = has_tfa.find(e.user);
+    if (it == has_tfa.end())
+      it = has_tfa.emplace(e.user, pve::UserTfaStatus(*in.pve, e.user).any()).first;
+    if (!it->second) {
+      Remote& r = remote[e.user];
+      ++r.logins;
+      r.ips.insert(e.ip);
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  o->evidence.push_back(std::to_string(remote_logins) +
+                        " logins from outside them in the last 30 days, " +
+                        std::to_string(remote.size()) + " users without a second factor");
+  for (const auto& entry : remote) {
+    o->subjects.push_back(entry.first);
+    o->evidence.push_back(entry.first + ": " + std::to_string(entry.second.logins) +
+                          " remote login(s) without a second factor, from " +
+                          Joined({entry.second.ips.begin(), entry.second.ips.end()}));
+  }
+  o->result = o->subjects.empty() ? CheckResult::kPass : CheckResult::kFail;
+  if (o->result == CheckResult::kFail)
+    o->fix =
+        "enrol a second factor for those users, or enforce TFA on their realm; if an "
+        "address is internal, list it in [compliance] internal_networks";
+  return Status::OK();
+}
+
 }  // namespace
+
+const char* const kPrivateNetworks[8] = {"10.0.0.0/8",  "172.16.0.0/12",  "192.168.0.0/16",
+                                         "127.0.0.0/8", "169.254.0.0/16", "::1/128",
+                                         "fc00::/7",    "fe80::/10"};
 
 const char* CheckResultName(CheckResult r) {
   switch (r) {
@@ -465,6 +536,8 @@ Result<std::vector<CheckOutcome>> RunComplianceChecks(const std::string& standar
       PVEAUDIT_RETURN_IF_ERROR(CheckRevokedAccess(in, &o));
     } else if (r.id == "sox:certification") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessCertification(in, &o));
+    } else if (r.id == "pci-dss:2fa") {
+      PVEAUDIT_RETURN_IF_ERROR(CheckRemoteTfa(in, &o));
     } else if (r.id == "pci-dss:unique-ids") {
       PVEAUDIT_RETURN_IF_ERROR(CheckUniqueIds(in, &o));
     } else if (r.id == "sox:config-changes") {

@@ -47,7 +47,14 @@ struct ComplianceInput {
   int64_t events_until_us = 0;
   // The configured retention policy (evidence/retention.h); null: none read.
   const RetentionPolicy* retention = nullptr;
+  // Networks logins from which are not remote (PCI DSS 8.4.3); empty: the
+  // private, loopback and link-local ranges (kPrivateNetworks).
+  std::vector<std::string> internal_networks;
 };
+
+// 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, 169.254.0.0/16,
+// ::1/128, fc00::/7, fe80::/10.
+extern const char* const kPrivateNetworks[8];
 
 // False for an unknown standard.
 bool IsStandard(const std::string& s);

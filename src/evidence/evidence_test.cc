@@ -742,6 +742,56 @@ TEST_F(ComplianceCheckTest, UniqueIdsFailForOneAccountInTwoPlacesAndForRootFromT
   EXPECT_EQ(Outcome("pci-dss", "pci-dss:unique-ids").result, CheckResult::kExcepted);
 }
 
+TEST_F(ComplianceCheckTest, RemoteLoginsWithoutASecondFactorFailPciDss2fa) {
+  auto login = [&](int64_t t, const char* user, const char* ip) {
+    Event e = At(t, "pve1", "login", "auth");
+    e.user = user;
+    e.ip = ip;
+    return e;
+  };
+  const int64_t t = now_ - 86400 * int64_t(1000000);
+  // bob (no second factor) from the office; alice (TOTP) from outside.
+  std::vector<Event> ev{login(t, "bob@pve", "192.168.1.5"),
+                        login(t + 1, "alice@pve", "203.0.113.9")};
+  ASSERT_TRUE(store_->Append(&ev, {}, nullptr).ok());
+  CheckOutcome o = Outcome("pci-dss", "pci-dss:2fa");
+  EXPECT_EQ(o.result, CheckResult::kPass) << All(o);
+  EXPECT_NE(All(o).find("1 logins from outside them in the last 30 days, 0 users without"),
+            std::string::npos)
+      << All(o);
+  // bob from outside: a finding, with the address.
+  ev = {login(t + 2, "bob@pve", "203.0.113.9"), login(t + 3, "bob@pve", "2001:db8::7")};
+  ASSERT_TRUE(store_->Append(&ev, {}, nullptr).ok());
+  o = Outcome("pci-dss", "pci-dss:2fa");
+  EXPECT_EQ(o.result, CheckResult::kFail) << All(o);
+  EXPECT_EQ(o.subjects, std::vector<std::string>{"bob@pve"});
+  EXPECT_NE(All(o).find("bob@pve: 2 remote login(s) without a second factor, from "
+                        "2001:db8::7, 203.0.113.9"),
+            std::string::npos)
+      << All(o);
+  // The operator's own networks are not remote; the list replaces the
+  // private ranges (192.168.1.5 is remote now).
+  ComplianceInput in = In();
+  in.internal_networks = {"203.0.113.0/24", "2001:db8::/32"};
+  auto r = RunComplianceChecks("pci-dss", in);
+  ASSERT_TRUE(r.ok());
+  for (const CheckOutcome& x : *r) {
+    if (x.requirement != "pci-dss:2fa") continue;
+    EXPECT_EQ(x.result, CheckResult::kFail) << All(x);
+    EXPECT_NE(All(x).find("bob@pve: 1 remote login(s) without a second factor, from 192.168.1.5"),
+              std::string::npos)
+        << All(x);
+  }
+  in.internal_networks.push_back("192.168.0.0/16");
+  r = RunComplianceChecks("pci-dss", in);
+  ASSERT_TRUE(r.ok());
+  for (const CheckOutcome& x : *r) {
+    if (x.requirement == "pci-dss:2fa") {
+      EXPECT_EQ(x.result, CheckResult::kPass) << All(x);
+    }
+  }
+}
+
 TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
   for (const char* standard : {"hipaa", "pci-dss", "sox"}) {
     auto r = RunComplianceChecks(standard, In());
@@ -755,7 +805,8 @@ TEST_F(ComplianceCheckTest, WhatIsNotEvaluatedYetIsUncheckedNeverPassing) {
           o.requirement == "pci-dss:access-review" || o.requirement == "pci-dss:access-logging" ||
           o.requirement == "sox:certification" || o.requirement == "hipaa:retention" ||
           o.requirement == "pci-dss:retention" || o.requirement == "sox:retention" ||
-          o.requirement == "sox:config-changes" || o.requirement == "pci-dss:unique-ids";
+          o.requirement == "sox:config-changes" || o.requirement == "pci-dss:unique-ids" ||
+          o.requirement == "pci-dss:2fa";
       if (!evaluated) {
         EXPECT_EQ(o.result, CheckResult::kUnchecked) << o.requirement;
       }

@@ -78,6 +78,8 @@ TEST_F(RetentionDaemonTest, ABadPolicyIsNamedAndStopsTheStart) {
       {"[retention]\narchive_dir = \"archive\"\n", "must be an absolute path"},
       {"[retention]\nonlin = \"1 year\"\n", "unknown key 'retention.onlin'"},
       {"[compliance]\nstandards = [\"sox\", \"iso27001\"]\n", "'iso27001' is not a standard"},
+      {"[compliance]\ninternal_networks = [\"10.0.0.0/33\"]\n",
+       "'10.0.0.0/33' is not an address or CIDR range"},
   };
   for (const Case& c : cases) {
     WriteFile(config_, c.toml);
