@@ -224,11 +224,11 @@ TEST_F(RetentionTest, BadArgumentsAndPoliciesAreNamedAndChangeNothing) {
 // online or archived exactly once; the runs after it finish the work.
 TEST_F(RetentionTest, SigkillAtLeast20TimesDuringArchivingLosesAndDoublesNothing) {
   const std::string events = work_ + "/events.json";
-  const size_t n = WriteYearsOfEvents(events, 5.2, 150);
-  Policy("13 months", "3 years");
+  const size_t n = WriteYearsOfEvents(events, 3.4, 150);
+  Policy("13 months", "2 years");
   ASSERT_EQ(Pveam({"access", "import", "--format", "json", events}).code, 0);
   std::mt19937 rng(std::random_device{}());
-  // Short lives (50-300 ms, of which ~50 ms start-up), 30 of them unless a
+  // Short lives (50-300 ms, of which ~50 ms start-up), 22 of them unless a
   // run finishes the work first: each gets an archive or purge or two
   // done, or is killed in the middle of one. What each kill left: the
   // archives recorded and purged. A last run then finishes the work.
@@ -250,7 +250,7 @@ TEST_F(RetentionTest, SigkillAtLeast20TimesDuringArchivingLosesAndDoublesNothing
   useconds_t span = 250000;
   int kills = 0;
   bool done = false;
-  while (!done && kills < 30) {
+  while (!done && kills < 22) {
     pid_t pid = SpawnQuiet(kPveam, {"pveam", "access", "archive", "run"}, Env());
     ASSERT_GT(pid, 0);
     usleep(useconds_t(span / 5 + rng() % span));
@@ -287,7 +287,7 @@ TEST_F(RetentionTest, SigkillAtLeast20TimesDuringArchivingLosesAndDoublesNothing
     std::string name = d.path().filename().string();
     EXPECT_TRUE(names.count(name) || Contains(name, ".damaged-")) << name;
   }
-  EXPECT_GE(names.size(), 40u);
+  EXPECT_GE(names.size(), 24u);  // about 28 months past the online period
   // At least 20 kills fell while work was left to do.
   const auto final_state = state();
   int mid_work = 0;
