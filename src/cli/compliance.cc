@@ -141,6 +141,8 @@ Evaluation Evaluate(const Env& env, const std::string& standard, const std::stri
     ev.notes.push_back("retention policy not valid: " + policy.status().message());
   in.retention = policy.ok() ? &ev.retention : nullptr;
   in.internal_networks = env.config.compliance_internal_networks;
+  in.phi_scope = env.config.compliance_hipaa_phi;
+  in.sox_data_scope = env.config.compliance_sox_data;
   auto fail = [](const Status& st) {
     std::cerr << "error: " << st.message() << "\n";
     std::exit(kExitFailure);
@@ -382,11 +384,13 @@ Each requirement of the standard gets PASS, FAIL, WARN, N/A or EXCEPTED
 with the evidence that decided it, the command that shows that evidence and
 a fix. A failure whose every subject has an active exception ('pveam
 compliance exception add') is EXCEPTED; an expired exception is named.
-Requirements pveaudit does not evaluate yet say UNCHECKED (never PASS).
-Evaluated so far: hipaa:2fa, hipaa:access-review, pci-dss:access-logging,
-pci-dss:access-review, sox:certification (docs/evidence.md). A user whose
-access a certification revoked but who still has the same privileges fails
-sox:certification and pci-dss:access-review.
+Every requirement of the three standards is evaluated (docs/evidence.md,
+"Compliance checks", says how each decides). hipaa:phi-access reads the
+scope of [compliance.hipaa] phi (pools, guests, storages holding PHI; none
+named is a failure); sox:data-access that of [compliance.sox] data (none
+named: every guest and storage). A user whose access a certification
+revoked but who still has the same privileges fails sox:certification and
+pci-dss:access-review.
 
 Exit status: 0 nothing failed, 1 a requirement failed (or a store error),
 2 bad argument.

@@ -378,6 +378,28 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
     } else if (key == "compliance" && node.is_table()) {
       for (auto&& [ck, cv] : *node.as_table()) {
         std::string c = "compliance." + std::string(ck.str());
+        if ((ck.str() == "hipaa" || ck.str() == "sox") && cv.is_table()) {
+          // [compliance.hipaa] phi, [compliance.sox] data: data scopes.
+          const bool hipaa = ck.str() == "hipaa";
+          for (auto&& [dk, dv] : *cv.as_table()) {
+            const std::string d = c + "." + std::string(dk.str());
+            if (dk.str() != (hipaa ? "phi" : "data")) return unknown(dv, d);
+            if (!dv.is_array())
+              return Status::InvalidArgument(where(dv) + ": key '" + d +
+                                             "' must be a list, e.g. [\"pool:" +
+                                             (hipaa ? "ehr" : "finance") + "\", \"/vms/120\"]");
+            for (auto&& item : *dv.as_array()) {
+              std::string v;
+              PVEAUDIT_RETURN_IF_ERROR(str(item, d, &v));
+              auto path = ParseDataScope(v);
+              if (!path.ok())
+                return Status::InvalidArgument(where(item) + ": key '" + d +
+                                               "': " + path.status().message());
+              (hipaa ? cfg.compliance_hipaa_phi : cfg.compliance_sox_data).push_back(*path);
+            }
+          }
+          continue;
+        }
         const bool networks = ck.str() == "internal_networks";
         if (ck.str() != "standards" && !networks) return unknown(cv, c);
         if (!cv.is_array())

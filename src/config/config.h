@@ -111,6 +111,13 @@ struct Config {
   // [compliance] internal_networks: CIDR ranges that are not "remote" for
   // PCI DSS 8.4.3; empty = the private, loopback and link-local ranges.
   std::vector<std::string> compliance_internal_networks;
+  // [compliance.hipaa] phi: the guests, pools and storages that hold
+  // protected health information, as ACL paths (ParseDataScope: "pool:ehr"
+  // is kept as "/pool/ehr"); empty = none named.
+  std::vector<std::string> compliance_hipaa_phi;
+  // [compliance.sox] data: those that hold financial data; empty = every
+  // guest and storage.
+  std::vector<std::string> compliance_sox_data;
 };
 
 // The port pveaudit-web listens on when [web] listen gives none of its own

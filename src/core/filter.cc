@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string_view>
 
@@ -83,6 +84,51 @@ bool ResourceCovers(const std::string& prefix, const std::string& path) {
   if (p.empty() || p == "/") return true;
   if (path.size() < p.size() || path.compare(0, p.size(), p) != 0) return false;
   return path.size() == p.size() || path[p.size()] == '/';
+}
+
+Result<std::string> ParseDataScope(std::string_view entry) {
+  auto bad = [&](std::string_view why) {
+    // Appended, not concatenated: GCC 12 warns (-Wrestrict) falsely on the
+    // temporaries of a + chain here.
+    std::string m = "'";
+    m.append(entry).append("' ").append(why).append(
+        " (expected pool:NAME, storage:NAME, vm:VMID or an ACL path /pool/NAME, "
+        "/storage/NAME, /vms/VMID)");
+    return Status::InvalidArgument(m);
+  };
+  struct Form {
+    std::string_view kind, colon, path;
+  };
+  static constexpr Form kForms[] = {
+      {"pool", "pool:", "/pool/"}, {"storage", "storage:", "/storage/"}, {"vm", "vm:", "/vms/"}};
+  std::string_view kind, id, path;
+  for (const Form& f : kForms) {
+    for (std::string_view prefix : {f.colon, f.path})
+      if (entry.substr(0, prefix.size()) == prefix) {
+        kind = f.kind;
+        path = f.path;
+        id = entry.substr(prefix.size());
+      }
+  }
+  if (kind.empty()) return bad("is not a pool, storage or guest");
+  if (id.empty())
+    return bad(kind == "vm"     ? "names no guest"
+               : kind == "pool" ? "names no pool"
+                                : "names no storage");
+  if (kind == "vm") {
+    if (id.size() > 9 || id[0] == '0' ||
+        !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(std::string(id)) < 100)
+      return bad("is not a guest id (100 to 999999999)");
+    return std::string(path).append(id);
+  }
+  const bool ok =
+      std::isalpha(static_cast<unsigned char>(id[0])) &&
+      std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!ok) return bad(kind == "pool" ? "is not a valid pool id" : "is not a valid storage id");
+  return std::string(path).append(id);
 }
 
 namespace {

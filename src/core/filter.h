@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/status.h"
 
 namespace pveaudit {
 
@@ -51,6 +52,14 @@ bool IpInRange(const std::string& ip, const IpRange& range);
 // True when ACL path `path` equals `prefix` or lies below it ("/vms" covers
 // "/vms/100", not "/vmsx"); "/" covers everything.
 bool ResourceCovers(const std::string& prefix, const std::string& path);
+
+// One entry of a data scope ([compliance.hipaa] phi, [compliance.sox]
+// data) as the ACL path it names: "pool:ehr" -> "/pool/ehr",
+// "storage:tank" -> "/storage/tank", "vm:120" -> "/vms/120"; the paths
+// "/vms/120", "/pool/ehr" and "/storage/tank" as they are. A guest id is
+// 100..999999999 as in Proxmox; pool and storage ids are letters, digits,
+// '-', '_' and '.'. InvalidArgument naming `entry` for anything else.
+Result<std::string> ParseDataScope(std::string_view entry);
 
 // Whether stored event `e` matches `f`, every field taken as stored: an
 // empty resource or address matches no resource or range filter, an

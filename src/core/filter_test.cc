@@ -105,5 +105,22 @@ TEST(ResourceCoversTest, Subtrees) {
   EXPECT_FALSE(ResourceCovers("/vms", ""));
 }
 
+TEST(ParseDataScopeTest, NamesTheAclPathOrTheBadValue) {
+  EXPECT_EQ(*ParseDataScope("pool:ehr"), "/pool/ehr");
+  EXPECT_EQ(*ParseDataScope("/pool/ehr"), "/pool/ehr");
+  EXPECT_EQ(*ParseDataScope("storage:tank-1"), "/storage/tank-1");
+  EXPECT_EQ(*ParseDataScope("/storage/tank-1"), "/storage/tank-1");
+  EXPECT_EQ(*ParseDataScope("vm:120"), "/vms/120");
+  EXPECT_EQ(*ParseDataScope("/vms/999999999"), "/vms/999999999");
+  for (const char* bad :
+       {"", "ehr", "pool:", "/pool/", "pool:e hr", "pool:ehr/x", "vm:99", "vm:0120",
+        "/vms/1000000000", "vm:12a", "/nodes/pve1", "storage:-x", "/vms/", "POOL:ehr"}) {
+    auto r = ParseDataScope(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("'" + std::string(bad) + "'"), std::string::npos)
+        << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace pveaudit

@@ -7,6 +7,7 @@
 
 #include "core/time_spec.h"
 #include "evidence/certification.h"
+#include "evidence/data_access_check.h"
 #include "evidence/month_bundle.h"
 #include "evidence/requirements.h"
 #include "query/log_query.h"
@@ -554,6 +555,12 @@ Result<std::vector<CheckOutcome>> RunComplianceChecks(const std::string& standar
       PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 12, 3, &o));
     } else if (r.id == "sox:retention") {
       PVEAUDIT_RETURN_IF_ERROR(CheckRetention(in, 84, 0, &o));
+    } else if (r.id == "hipaa:phi-access") {
+      PVEAUDIT_RETURN_IF_ERROR(
+          CheckDataAccess(in, in.phi_scope, false, "[compliance.hipaa] phi", &o));
+    } else if (r.id == "sox:data-access") {
+      PVEAUDIT_RETURN_IF_ERROR(
+          CheckDataAccess(in, in.sox_data_scope, true, "[compliance.sox] data", &o));
     } else if (r.id == "pci-dss:access-logging") {
       PVEAUDIT_RETURN_IF_ERROR(CheckAccessLogging(in, &o));
     } else {

@@ -50,6 +50,12 @@ struct ComplianceInput {
   // Networks logins from which are not remote (PCI DSS 8.4.3); empty: the
   // private, loopback and link-local ranges (kPrivateNetworks).
   std::vector<std::string> internal_networks;
+  // The guests, pools and storages holding protected health information
+  // ([compliance.hipaa] phi) and financial data ([compliance.sox] data), as
+  // ACL paths (ParseDataScope). An empty sox scope means every guest and
+  // storage; an empty PHI scope is a finding.
+  std::vector<std::string> phi_scope;
+  std::vector<std::string> sox_data_scope;
 };
 
 // 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, 169.254.0.0/16,

@@ -80,6 +80,12 @@ TEST_F(RetentionDaemonTest, ABadPolicyIsNamedAndStopsTheStart) {
       {"[compliance]\nstandards = [\"sox\", \"iso27001\"]\n", "'iso27001' is not a standard"},
       {"[compliance]\ninternal_networks = [\"10.0.0.0/33\"]\n",
        "'10.0.0.0/33' is not an address or CIDR range"},
+      {"[compliance.hipaa]\nphi = [\"pool:ehr\", \"vm:12\"]\n",
+       "key 'compliance.hipaa.phi': 'vm:12' is not a guest id"},
+      {"[compliance.hipaa]\nphi = \"pool:ehr\"\n", "key 'compliance.hipaa.phi' must be a list"},
+      {"[compliance.sox]\ndata = [\"/nodes/pve1\"]\n",
+       "'/nodes/pve1' is not a pool, storage or guest"},
+      {"[compliance.sox]\nphi = [\"pool:x\"]\n", "unknown key 'compliance.sox.phi'"},
   };
   for (const Case& c : cases) {
     WriteFile(config_, c.toml);
