@@ -171,6 +171,17 @@ class EventStore {
   virtual Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
                           const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) = 0;
 
+  // For aggregates over several dictionary fields at once: calls
+  // `fn(time_us, keys)` for every matching event, in no particular order,
+  // where keys[i] indexes (*names)[i] with the event's value of fields[i]
+  // (dictionary fields as ScanKeys). Every key passed to `fn` is already in
+  // `names` when `fn` is called, so `fn` may classify it then. One pass
+  // instead of one ScanKeys per field. The default numbers the strings of
+  // Scan as they come (PostgreSQL); SQLite hands out its dictionary ids.
+  virtual Status ScanKeyTuples(const Filter& filter, const std::vector<EventField>& fields,
+                               std::vector<std::vector<std::string>>* names,
+                               const std::function<bool(int64_t, const uint32_t*)>& fn);
+
   // For consumers (alert engine, exporters) that follow the store as it
   // grows: calls `fn` for events with id > `after_id` in id order (the order
   // they were stored, not their time), at most `limit` of them (0 = no

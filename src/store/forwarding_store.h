@@ -33,6 +33,11 @@ class ForwardingStore : public EventStore {
                   const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override {
     return base_->ScanKeys(f, k, n, fn);
   }
+  Status ScanKeyTuples(const Filter& f, const std::vector<EventField>& k,
+                       std::vector<std::vector<std::string>>* n,
+                       const std::function<bool(int64_t, const uint32_t*)>& fn) override {
+    return base_->ScanKeyTuples(f, k, n, fn);
+  }
   Status ScanAfter(uint64_t a, size_t l, uint32_t f,
                    const std::function<bool(Event&)>& fn) override {
     return base_->ScanAfter(a, l, f, fn);

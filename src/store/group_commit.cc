@@ -160,6 +160,13 @@ Status GroupCommitStore::ScanKeys(const Filter& filter, EventField key,
   return base_.ScanKeys(filter, key, names, fn);
 }
 
+Status GroupCommitStore::ScanKeyTuples(const Filter& filter, const std::vector<EventField>& fields,
+                                       std::vector<std::vector<std::string>>* names,
+                                       const std::function<bool(int64_t, const uint32_t*)>& fn) {
+  std::lock_guard<std::recursive_mutex> l(base_mu_);
+  return base_.ScanKeyTuples(filter, fields, names, fn);
+}
+
 Result<VerifyReport> GroupCommitStore::Verify(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   std::lock_guard<std::recursive_mutex> l(base_mu_);

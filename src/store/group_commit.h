@@ -79,6 +79,9 @@ class GroupCommitStore final : public EventStore {
               const std::function<bool(Event&)>& fn) override;
   Status ScanKeys(const Filter& filter, EventField key, std::vector<std::string>* names,
                   const std::function<bool(int64_t, uint32_t, uint64_t)>& fn) override;
+  Status ScanKeyTuples(const Filter& filter, const std::vector<EventField>& fields,
+                       std::vector<std::vector<std::string>>* names,
+                       const std::function<bool(int64_t, const uint32_t*)>& fn) override;
   Status ScanAfter(uint64_t after_id, size_t limit, uint32_t fields,
                    const std::function<bool(Event&)>& fn) override;
   Result<std::optional<uint64_t>> GetConsumer(const std::string& name) override;

@@ -830,6 +830,38 @@ class SqliteStore final : public EventStore {
     return st;
   }
 
+  Status ScanKeyTuples(const Filter& f, const std::vector<EventField>& fields,
+                       std::vector<std::vector<std::string>>* names,
+                       const std::function<bool(int64_t, const uint32_t*)>& fn) override {
+    std::vector<int> kinds;
+    uint32_t mask = 0;
+    for (EventField field : fields) {
+      int kind = 0;
+      while (kind < kNumDictKinds && FieldBitOfKind(kind) != uint32_t(field)) ++kind;
+      if (kind == kNumDictKinds || IsInlineKind(kind))
+        return Status::InvalidArgument("ScanKeyTuples: not a dictionary field");
+      kinds.push_back(kind);
+      mask |= uint32_t(field);
+    }
+    PVEAUDIT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+    Status st = RefreshReaderCaches();
+    for (int kind : kinds)
+      if (st.ok()) st = LoadKind(kind);
+    // The dictionaries of this transaction are whole: every id a row holds
+    // is in them before the first row is read.
+    if (st.ok()) {
+      names->clear();
+      for (int kind : kinds) names->push_back(reader_dict_[kind]);
+      std::vector<uint32_t> keys(kinds.size());
+      st = ScanInTxn(f, mask, [&](const Row& r) {
+        for (size_t i = 0; i < kinds.size(); ++i) keys[i] = r.dict[kinds[i]];
+        return fn(r.time_us, keys.data());
+      });
+    }
+    (void)db_.Exec("COMMIT");
+    return st;
+  }
+
   // Visits matching rows in (time, id) order with the columns of `fields`
   // decoded; `fn` returns false to stop.
   // Reader caches (dictionaries) are valid for one state of the database:
